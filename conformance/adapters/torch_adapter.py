@@ -1,0 +1,320 @@
+"""PyTorch adapter: torch.nn.functional's cross-entropy family as Implementations (see
+conformance/implementation.py for the contract and docs/ops.md for the ops).
+
+Every call converts the case's numpy inputs to tensors of exactly the case dtype on the requested device
+(bfloat16 bit for bit through an int16 view), calls the torch function with the params translated,
+differentiates with `torch.autograd.grad(out, inputs, grad_outputs=ones_like(out))`, i.e.
+grad[x] = d(sum(out))/dx, and hands back numpy arrays in the dtype torch returned. Exceptions propagate.
+"""
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, Callable
+
+import ml_dtypes
+import numpy as np
+
+from conformance.implementation import Convention, Implementation, Observed
+
+FRAMEWORK = "torch"
+
+DOCS = "https://docs.pytorch.org/docs/stable/generated/"
+CROSS_ENTROPY_LOSS_DOCS = DOCS + "torch.nn.CrossEntropyLoss.html"
+NLL_LOSS_DOCS = DOCS + "torch.nn.NLLLoss.html"
+BCE_LOSS_DOCS = DOCS + "torch.nn.BCELoss.html"
+ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
+REDUCTIONS = ("none", "sum", "mean")
+
+
+def available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def version() -> str:
+    import torch
+
+    return f"torch {torch.__version__}"
+
+
+def devices() -> list[str]:
+    if not available():
+        return ["cpu"]
+    import torch
+
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# numpy <-> torch, exactly
+
+
+def to_tensor(array: np.ndarray, device: str):
+    """The numpy array as a tensor of the same dtype and bits on `device` (bfloat16 via an int16 view)."""
+    import torch
+
+    copy = np.array(array, copy=True)
+    if copy.dtype == np.dtype(ml_dtypes.bfloat16):
+        return torch.from_numpy(copy.view(np.int16)).view(torch.bfloat16).to(device)
+    return torch.from_numpy(copy).to(device)
+
+
+def to_numpy(tensor) -> np.ndarray:
+    """The tensor's values, bit for bit, in the dtype torch gave it (bfloat16 as ml_dtypes.bfloat16)."""
+    import torch
+
+    t = tensor.detach().cpu().contiguous()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().copy().view(ml_dtypes.bfloat16)
+    return t.numpy().copy()
+
+
+def round_to_dtype(values: Any, dtype: str) -> np.ndarray:
+    """Array-valued params (weight, pos_weight) correctly rounded (nearest, ties to even) to the case dtype.
+
+    numpy rounds float64 -> float32/float16 correctly, but ml_dtypes goes float64 -> float32 -> bfloat16,
+    which can round twice. For bfloat16 we round to float32 *to odd* first (truncate, then set the last
+    bit when inexact); rounding that to bfloat16's 8 bits is then correct (24 >= 8 + 2 bits).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if dtype != "bfloat16":
+        return x.astype(dtype)
+    with np.errstate(over="ignore"):
+        f = x.astype(np.float32)
+    inexact = np.isfinite(x) & (f.astype(np.float64) != x)
+    too_far = inexact & (np.abs(f.astype(np.float64)) > np.abs(x))
+    f = np.where(too_far, np.nextafter(f, np.float32(0)), f)
+    bits = f.view(np.uint32) | np.where(inexact, np.uint32(1), np.uint32(0))
+    return bits.astype(np.uint32).view(np.float32).astype(ml_dtypes.bfloat16)
+
+
+def param_tensor(values: Any, dtype: str, device: str):
+    return None if values is None else to_tensor(round_to_dtype(values, dtype), device)
+
+
+def run(fn: Callable, inputs: dict, device: str, grads: tuple[str, ...]) -> Observed:
+    """out = fn(**tensors); gradients of sum(out) for the inputs named in `grads` by torch.autograd."""
+    import torch
+
+    tensors = {name: to_tensor(array, device) for name, array in inputs.items()}
+    for name in grads:
+        tensors[name].requires_grad_(True)
+    out = fn(**tensors)
+    observed = Observed(value=to_numpy(out))
+    if grads:
+        wanted = [tensors[name] for name in grads]
+        # materialize_grads: an input the graph does not use gets torch's zero gradient, not None.
+        result = torch.autograd.grad(out, wanted, grad_outputs=torch.ones_like(out), allow_unused=True,
+                                     materialize_grads=True)
+        observed.grads = {name: to_numpy(g) for name, g in zip(grads, result)}
+    return observed
+
+
+def class_axis_is_1(params: dict) -> None:
+    if params.get("axis", 1) not in (1,):
+        raise ValueError(f"torch takes the class axis at dim 1 (fixed_params); got axis={params['axis']}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# calls (inputs and params in the vocabulary of docs/ops.md)
+
+
+def call_softmax(inputs, params, dtype, device, grads):
+    import torch.nn.functional as F
+
+    return run(lambda x: F.softmax(x, dim=params["axis"]), inputs, device, grads)
+
+
+def call_log_softmax(inputs, params, dtype, device, grads):
+    import torch.nn.functional as F
+
+    return run(lambda x: F.log_softmax(x, dim=params["axis"]), inputs, device, grads)
+
+
+def call_sigmoid(inputs, params, dtype, device, grads):
+    import torch
+
+    return run(lambda x: torch.sigmoid(x), inputs, device, grads)
+
+
+def call_logsigmoid(inputs, params, dtype, device, grads):
+    import torch.nn.functional as F
+
+    return run(lambda x: F.logsigmoid(x), inputs, device, grads)
+
+
+def _class_target_kwargs(params: dict, dtype: str, device: str) -> dict:
+    kwargs = {"weight": param_tensor(params.get("weight"), dtype, device),
+              "reduction": params.get("reduction", "mean")}
+    if params.get("ignore_index") is not None:  # otherwise torch's default -100 stays in force
+        kwargs["ignore_index"] = int(params["ignore_index"])
+    return kwargs
+
+
+def call_cross_entropy_class(inputs, params, dtype, device, grads):
+    import torch.nn.functional as F
+
+    class_axis_is_1(params)
+    kwargs = _class_target_kwargs(params, dtype, device)
+    smoothing = float(params.get("label_smoothing") or 0.0)
+    return run(lambda logits, target: F.cross_entropy(logits, target, label_smoothing=smoothing, **kwargs),
+               inputs, device, grads)
+
+
+def call_cross_entropy_probs(inputs, params, dtype, device, grads):
+    import torch.nn.functional as F
+
+    class_axis_is_1(params)
+    weight = param_tensor(params.get("weight"), dtype, device)
+    smoothing = float(params.get("label_smoothing") or 0.0)
+    reduction = params.get("reduction", "mean")
+    return run(lambda logits, target: F.cross_entropy(logits, target, weight=weight, reduction=reduction,
+                                                      label_smoothing=smoothing),
+               inputs, device, grads)
+
+
+def call_nll_loss(inputs, params, dtype, device, grads):
+    import torch.nn.functional as F
+
+    class_axis_is_1(params)
+    kwargs = _class_target_kwargs(params, dtype, device)
+    return run(lambda logp, target: F.nll_loss(logp, target, **kwargs), inputs, device, grads)
+
+
+def call_binary_cross_entropy(inputs, params, dtype, device, grads):
+    import torch.nn.functional as F
+
+    weight = param_tensor(params.get("weight"), dtype, device)
+    reduction = params.get("reduction", "mean")
+    return run(lambda p, y: F.binary_cross_entropy(p, y, weight=weight, reduction=reduction),
+               inputs, device, grads)
+
+
+def call_binary_cross_entropy_with_logits(inputs, params, dtype, device, grads):
+    import torch.nn.functional as F
+
+    weight = param_tensor(params.get("weight"), dtype, device)
+    pos_weight = param_tensor(params.get("pos_weight"), dtype, device)
+    reduction = params.get("reduction", "mean")
+    return run(lambda x, y: F.binary_cross_entropy_with_logits(x, y, weight=weight, pos_weight=pos_weight,
+                                                               reduction=reduction),
+               inputs, device, grads)
+
+
+def call_kl_div(inputs, params, dtype, device, grads):
+    import torch.nn.functional as F
+
+    reduction = params.get("reduction", "mean")
+    log_target = bool(params.get("log_target", False))
+    return run(lambda input, target: F.kl_div(input, target, reduction=reduction, log_target=log_target),
+               inputs, device, grads)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# conventions
+
+
+def _label_minus_100_without_ignore_index(inputs: dict, params: dict) -> bool:
+    target = inputs.get("target")
+    return (params.get("ignore_index") is None and target is not None
+            and np.issubdtype(target.dtype, np.integer) and bool(np.any(target == -100)))
+
+
+IGNORE_INDEX_DEFAULT = Convention(
+    key="ignore_index_default_-100",
+    description="ignore_index defaults to -100: with no ignore_index given, an item labelled -100 is ignored "
+                "(loss 0, not counted in the mean) instead of raising as an out-of-range label.",
+    link=CROSS_ENTROPY_LOSS_DOCS,
+    ref_params={"ignore_index": -100},
+    applies=_label_minus_100_without_ignore_index,
+)
+WEIGHTED_MEAN = Convention(
+    key="weighted_mean_divides_by_weight_sum",
+    description="reduction='mean' with class weights divides sum(w[y] * loss) by the sum of w[y] over the "
+                "counted (non-ignored) items, not by their number.",
+    link="https://github.com/pytorch/pytorch/issues/25571",
+    ref_params={"mean_denominator": "weight_sum"},
+)
+MEAN_OF_NOTHING_IS_NAN = Convention(
+    key="mean_over_no_items_is_nan",
+    description="reduction='mean' over zero counted items (empty batch, or every label ignored) is 0/0 = NaN "
+                "by design.",
+    link="https://github.com/pytorch/pytorch/issues/70348",
+)
+WEIGHTED_LABEL_SMOOTHING = Convention(
+    key="label_smoothing_weighted_by_class_weights",
+    description="with label smoothing e and class weights w the loss is (1-e) w[y] (-lp[y]) + (e/C) sum_c w[c] "
+                "(-lp[c]), and the mean still divides by the sum of w[y]: class weights change the smoothing.",
+    link="https://github.com/pytorch/pytorch/issues/104776",
+    applies=lambda inputs, params: bool(params.get("label_smoothing")) and params.get("weight") is not None,
+)
+PROB_TARGETS_MEAN_COUNT = Convention(
+    key="probability_targets_mean_divides_by_item_count",
+    description="with probability targets reduction='mean' divides the (class-weighted) sum by the number "
+                "of items N (times extra dims), not by the sum of the weighted targets.",
+    link=CROSS_ENTROPY_LOSS_DOCS,
+    ref_params={"mean_denominator": "count"},
+)
+BCE_LOG_CLAMP = Convention(
+    key="log_clamp_-100",
+    description="BCELoss clamps each log term at >= -100, so p = 0 or 1 gives a finite loss (at most 100 "
+                "per element).",
+    link=BCE_LOSS_DOCS,
+    ref_params={"log_clamp": -100},
+)
+BCE_BACKWARD_EPS = Convention(
+    key="backward_eps_1e-12",
+    description="the gradient with respect to p is (p - y) / max(p (1 - p), 1e-12): finite (of order 1e12) "
+                "at p = 0 or 1, where the clamped loss is flat; not expressible by reference params.",
+    link="https://github.com/pytorch/pytorch/issues/171327",
+)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the implementations
+
+
+def implementations() -> list[Implementation]:
+    devs = tuple(devices())
+
+    def impl(id: str, op: str, call: Callable, link: str, **fields) -> Implementation:
+        return Implementation(id=id, framework=FRAMEWORK, op=op, call=call, dtypes=ALL_DTYPES, devices=devs,
+                              link=link, **fields)
+
+    class_target_params = {"weight": None, "ignore_index": None, "reduction": REDUCTIONS,
+                           "mean_denominator": ("weight_sum",)}
+    return [
+        impl("torch.nn.functional.softmax", "softmax", call_softmax,
+             DOCS + "torch.nn.functional.softmax.html", params={"axis": None}, grads=("x",)),
+        impl("torch.nn.functional.log_softmax", "log_softmax", call_log_softmax,
+             DOCS + "torch.nn.functional.log_softmax.html", params={"axis": None}, grads=("x",)),
+        impl("torch.sigmoid", "sigmoid", call_sigmoid, DOCS + "torch.sigmoid.html", grads=("x",)),
+        impl("torch.nn.functional.logsigmoid", "log_sigmoid", call_logsigmoid,
+             DOCS + "torch.nn.functional.logsigmoid.html", grads=("x",)),
+        impl("torch.nn.functional.cross_entropy[class]", "cross_entropy", call_cross_entropy_class,
+             DOCS + "torch.nn.functional.cross_entropy.html",
+             params={**class_target_params, "label_smoothing": None}, fixed_params={"axis": 1},
+             grads=("logits",), bad_labels="raises",
+             conventions=(IGNORE_INDEX_DEFAULT, WEIGHTED_MEAN, WEIGHTED_LABEL_SMOOTHING, MEAN_OF_NOTHING_IS_NAN),
+             accepts=lambda inputs, params: np.issubdtype(inputs["target"].dtype, np.integer)),
+        impl("torch.nn.functional.cross_entropy[probs]", "cross_entropy", call_cross_entropy_probs,
+             DOCS + "torch.nn.functional.cross_entropy.html",
+             params={"weight": None, "label_smoothing": None, "reduction": REDUCTIONS,
+                     "mean_denominator": ("count",)},
+             fixed_params={"axis": 1}, grads=("logits", "target"),
+             conventions=(PROB_TARGETS_MEAN_COUNT, MEAN_OF_NOTHING_IS_NAN),
+             accepts=lambda inputs, params: not np.issubdtype(inputs["target"].dtype, np.integer)),
+        impl("torch.nn.functional.nll_loss", "nll_loss", call_nll_loss,
+             DOCS + "torch.nn.functional.nll_loss.html", params=class_target_params, fixed_params={"axis": 1},
+             grads=("logp",), bad_labels="raises",
+             conventions=(IGNORE_INDEX_DEFAULT, WEIGHTED_MEAN, MEAN_OF_NOTHING_IS_NAN)),
+        impl("torch.nn.functional.binary_cross_entropy", "binary_cross_entropy", call_binary_cross_entropy,
+             DOCS + "torch.nn.functional.binary_cross_entropy.html",
+             params={"weight": None, "reduction": REDUCTIONS, "log_clamp": (-100,)}, grads=("p", "y"),
+             conventions=(BCE_LOG_CLAMP, BCE_BACKWARD_EPS)),
+        impl("torch.nn.functional.binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits",
+             call_binary_cross_entropy_with_logits, DOCS + "torch.nn.functional.binary_cross_entropy_with_logits.html",
+             params={"weight": None, "pos_weight": None, "reduction": REDUCTIONS}, grads=("x", "y")),
+        impl("torch.nn.functional.kl_div", "kl_div", call_kl_div, DOCS + "torch.nn.functional.kl_div.html",
+             params={"log_target": (False, True), "reduction": ("none", "sum", "mean", "batchmean")},
+             grads=("input", "target")),
+    ]
