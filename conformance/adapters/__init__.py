@@ -1,0 +1,41 @@
+"""The adapters: one module per framework, each declaring its implementations as data.
+
+A framework that is not installed is reported as skipped, never as an error.
+"""
+from __future__ import annotations
+
+import importlib
+
+FRAMEWORKS = {
+    "torch": "conformance.adapters.torch_adapter",
+    "tensorflow": "conformance.adapters.tensorflow_adapter",
+    "jax": "conformance.adapters.jax_adapter",
+    "numpy": "conformance.adapters.numpy_adapter",
+}
+
+
+def adapter(framework: str):
+    """The adapter module for a framework name (KeyError for an unknown name)."""
+    return importlib.import_module(FRAMEWORKS[framework])
+
+
+def availability(framework: str) -> tuple[bool, str]:
+    """(available, version or the reason it is skipped)."""
+    try:
+        module = adapter(framework)
+        if not module.available():
+            return False, f"{framework} is not installed"
+        return True, module.version()
+    except ImportError as exc:
+        return False, f"{framework} is not installed ({exc})"
+
+
+def implementations_for(framework: str, custom_specs=()) -> list:
+    """Every implementation a worker for `framework` serves: the built-in ones, plus custom ones whose
+    signature is this framework (conformance.custom)."""
+    impls = list(adapter(framework).implementations()) if framework in FRAMEWORKS else []
+    if custom_specs:
+        from conformance.custom import build_custom
+
+        impls += [build_custom(spec) for spec in custom_specs if spec.worker == framework]
+    return impls

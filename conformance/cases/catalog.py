@@ -1,0 +1,260 @@
+"""The deterministic edge-case catalog, as data: one readable case per line.
+
+Values are numbers, "inf"/"-inf"/"nan", or dtype-dependent names resolved per dtype by
+conformance.floats.named_value ("max", "-max", "big", "big+ulp", "tiny", "denorm_min", "1-ulp", "log_max").
+`Labels([...])` marks integer class labels. `Random(shape, scale, seed)` is a seeded normal draw (for
+large vocabularies); `Empty(shape)` a zero-sized array. Class-axis ops are written with the class axis at 1 (N, C, d1, ...); the generator
+moves it for implementations whose class axis is -1.
+
+Each entry: (id, op, inputs, params[, min_profile]). min_profile "thorough" keeps huge cases out of ci.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Labels:
+    values: list
+
+
+@dataclass(frozen=True)
+class Random:
+    shape: tuple
+    scale: float = 3.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Empty:
+    """A floating array with a zero-sized dimension, e.g. Empty((0, 3)): an empty batch of 3 classes."""
+
+    shape: tuple
+
+
+@dataclass(frozen=True)
+class RandomLabels:
+    shape: tuple
+    classes: int
+    seed: int = 0
+
+
+INF, NINF, NAN = "inf", "-inf", "nan"
+
+SOFTMAX_ROWS = [
+    ("x=[0,0]", [[0, 0]]),
+    ("x=[1,2,3]", [[1, 2, 3]]),
+    ("C=1", [[5]]),
+    ("x=[max,max]", [["max", "max"]]),
+    ("x=[big,big+ulp]", [["big", "big+ulp"]]),
+    ("x=[-max,max]", [["-max", "max"]]),
+    ("x=[inf,0]", [[INF, 0]]),
+    ("x=[inf,inf]", [[INF, INF]]),
+    ("x=[-inf,0]", [[NINF, 0]]),
+    ("x=[-inf,-inf]", [[NINF, NINF]]),
+    ("x=[nan,0]", [[NAN, 0]]),
+    ("x=[denorm_min,0]", [["denorm_min", 0]]),
+    ("x=[log_max,0]", [["log_max", 0]]),
+    ("x=[-40,0,40]", [[-40, 0, 40]]),
+]
+
+SIGMOID_POINTS = [0, 1, -1, 16, -16, 40, -40, 100, -100, "log_max", "-log_max", "max", "-max", INF, NINF, NAN,
+                  "denorm_min", "tiny"]
+
+
+def _rows(op, prefix):
+    return [(f"{prefix}({name})", op, {"x": rows}, {}) for name, rows in SOFTMAX_ROWS] + [
+        (f"{prefix}(empty rows)", op, {"x": Empty((2, 0))}, {}),
+        (f"{prefix}(C=32768)", op, {"x": Random((2, 32768), 4.0, 1)}, {}, "thorough"),
+    ]
+
+
+def _points(op, prefix):
+    return [(f"{prefix}(x={v})", op, {"x": [v]}, {}) for v in SIGMOID_POINTS]
+
+
+CROSS_ENTROPY = [
+    ("ce(logits=[1,2,3],y=0)", "cross_entropy", {"logits": [[1, 2, 3]], "target": Labels([0])}, {}),
+    ("ce(equal logits,C=5)", "cross_entropy", {"logits": [[0.5] * 5], "target": Labels([3])}, {}),
+    ("ce(C=1)", "cross_entropy", {"logits": [[2.5]], "target": Labels([0])}, {}),
+    ("ce(logits=[big,big+ulp],y=0)", "cross_entropy", {"logits": [["big", "big+ulp"]], "target": Labels([0])}, {}),
+    ("ce(logits=[max,-max],y=1)", "cross_entropy", {"logits": [["max", "-max"]], "target": Labels([1])}, {}),
+    ("ce(logits=[inf,0],y=0)", "cross_entropy", {"logits": [[INF, 0]], "target": Labels([0])}, {}),
+    ("ce(logits=[inf,0],y=1)", "cross_entropy", {"logits": [[INF, 0]], "target": Labels([1])}, {}),
+    ("ce(logits=[-inf,0],y=0)", "cross_entropy", {"logits": [[NINF, 0]], "target": Labels([0])}, {}),
+    ("ce(logits=[-inf,0],y=1)", "cross_entropy", {"logits": [[NINF, 0]], "target": Labels([1])}, {}),
+    ("ce(row all -inf)", "cross_entropy", {"logits": [[NINF, NINF]], "target": Labels([0])}, {}),
+    ("ce(logits=[nan,0],y=1)", "cross_entropy", {"logits": [[NAN, 0]], "target": Labels([1])}, {}),
+    ("ce(empty batch,mean)", "cross_entropy", {"logits": Empty((0, 3)), "target": Labels([])},
+     {"reduction": "mean"}),
+    ("ce(empty batch,sum)", "cross_entropy", {"logits": Empty((0, 3)), "target": Labels([])},
+     {"reduction": "sum"}),
+    ("ce(all ignored,mean)", "cross_entropy", {"logits": [[1, 2], [3, 4]], "target": Labels([-100, -100])},
+     {"ignore_index": -100, "reduction": "mean"}),
+    ("ce(all ignored,sum)", "cross_entropy", {"logits": [[1, 2], [3, 4]], "target": Labels([-100, -100])},
+     {"ignore_index": -100, "reduction": "sum"}),
+    ("ce(one ignored)", "cross_entropy", {"logits": [[1, 2], [3, 4]], "target": Labels([1, -100])},
+     {"ignore_index": -100}),
+    ("ce(weight,mean)", "cross_entropy", {"logits": [[1, 2, 3], [1, 0, -1]], "target": Labels([0, 2])},
+     {"weight": [0.25, 1, 4]}),
+    ("ce(zero weight sum)", "cross_entropy", {"logits": [[1, 2, 3]], "target": Labels([0])},
+     {"weight": [0, 1, 1]}),
+    ("ce(huge weight)", "cross_entropy", {"logits": [[1, 2, 3]], "target": Labels([1])},
+     {"weight": [1, "big", 1], "reduction": "sum"}),
+    ("ce(label_smoothing=0.1)", "cross_entropy", {"logits": [[1, 2, 3], [3, 2, 1]], "target": Labels([0, 0])},
+     {"label_smoothing": 0.1}),
+    ("ce(label_smoothing=1)", "cross_entropy", {"logits": [[1, 2, 3]], "target": Labels([0])},
+     {"label_smoothing": 1.0}),
+    ("ce(label_smoothing=tiny)", "cross_entropy", {"logits": [[1, 2, 3]], "target": Labels([2])},
+     {"label_smoothing": 1e-7}),
+    ("ce(label_smoothing,-inf logit)", "cross_entropy", {"logits": [[NINF, 0, 1]], "target": Labels([2])},
+     {"label_smoothing": 0.1}),
+    ("ce(reduction=none)", "cross_entropy", {"logits": [[1, 2, 3], [0, 0, 0]], "target": Labels([2, 1])},
+     {"reduction": "none"}),
+    ("ce(label=C)", "cross_entropy", {"logits": [[1, 2, 3]], "target": Labels([3])}, {}),
+    ("ce(label=-1)", "cross_entropy", {"logits": [[1, 2, 3]], "target": Labels([-1])}, {}),
+    ("ce(spatial N,C,d)", "cross_entropy", {"logits": [[[1, 2], [0, 5], [-1, 3]]], "target": Labels([[0, 2]])},
+     {}),
+    ("ce(probs one-hot)", "cross_entropy", {"logits": [[1, 2, 3]], "target": [[1, 0, 0]]}, {}),
+    ("ce(probs soft)", "cross_entropy", {"logits": [[1, 2, 3], [0, 0, 0]], "target": [[0.25, 0.25, 0.5], [0, 1, 0]]},
+     {}),
+    ("ce(probs zero where logit -inf)", "cross_entropy", {"logits": [[NINF, 0, 1]], "target": [[0, 0.5, 0.5]]}, {}),
+    ("ce(probs mass where logit -inf)", "cross_entropy", {"logits": [[NINF, 0, 1]], "target": [[0.5, 0.5, 0]]}, {}),
+    ("ce(probs not summing to 1)", "cross_entropy", {"logits": [[1, 2, 3]], "target": [[0.5, 0.5, 0.5]]}, {}),
+    ("ce(probs,weight)", "cross_entropy", {"logits": [[1, 2, 3]], "target": [[0.25, 0.25, 0.5]]},
+     {"weight": [0.5, 1, 2]}),
+    ("ce(probs,label_smoothing=0.2)", "cross_entropy", {"logits": [[1, 2, 3]], "target": [[0, 0, 1]]},
+     {"label_smoothing": 0.2}),
+    ("ce(C=32768)", "cross_entropy", {"logits": Random((2, 32768), 4.0, 2), "target": RandomLabels((2,), 32768, 2)},
+     {}, "thorough"),
+    ("ce(C=1000,huge logits)", "cross_entropy", {"logits": Random((2, 1000), 1e4, 3), "target": Labels([0, 999])}, {}),
+]
+
+NLL = [
+    ("nll(logp=[-1,-2,-3],y=0)", "nll_loss", {"logp": [[-1, -2, -3]], "target": Labels([0])}, {}),
+    ("nll(mean of three)", "nll_loss", {"logp": [[-1, -2], [-3, -4], [-5, -7]], "target": Labels([0, 1, 1])}, {}),
+    ("nll(logp=-inf at target)", "nll_loss", {"logp": [[NINF, 0]], "target": Labels([0])}, {}),
+    ("nll(logp=nan elsewhere)", "nll_loss", {"logp": [[NAN, -1]], "target": Labels([1])}, {}),
+    ("nll(weight)", "nll_loss", {"logp": [[-1, -2, -3], [-0.5, -1, -2]], "target": Labels([2, 0])},
+     {"weight": [1, 2, 3]}),
+    ("nll(all ignored)", "nll_loss", {"logp": [[-1, -2]], "target": Labels([-100])}, {"ignore_index": -100}),
+    ("nll(empty batch)", "nll_loss", {"logp": Empty((0, 2)), "target": Labels([])}, {}),
+    ("nll(label=C)", "nll_loss", {"logp": [[-1, -2]], "target": Labels([2])}, {}),
+    ("nll(label=-1)", "nll_loss", {"logp": [[-1, -2]], "target": Labels([-1])}, {}),
+    ("nll(reduction=sum,max)", "nll_loss", {"logp": [["-max", "-max"]], "target": Labels([0])},
+     {"reduction": "sum"}),
+]
+
+BCE = [
+    ("bce(p=0,y=1)", "binary_cross_entropy", {"p": [0], "y": [1]}, {}),
+    ("bce(p=0,y=0)", "binary_cross_entropy", {"p": [0], "y": [0]}, {}),
+    ("bce(p=1,y=1)", "binary_cross_entropy", {"p": [1], "y": [1]}, {}),
+    ("bce(p=1,y=0)", "binary_cross_entropy", {"p": [1], "y": [0]}, {}),
+    ("bce(p=1-ulp,y=0)", "binary_cross_entropy", {"p": ["1-ulp"], "y": [0]}, {}),
+    ("bce(p=denorm_min,y=1)", "binary_cross_entropy", {"p": ["denorm_min"], "y": [1]}, {}),
+    ("bce(p=tiny,y=1)", "binary_cross_entropy", {"p": ["tiny"], "y": [1]}, {}),
+    ("bce(p=0.5,y=0.5)", "binary_cross_entropy", {"p": [0.5], "y": [0.5]}, {}),
+    ("bce(p=0.25,y=1,none)", "binary_cross_entropy", {"p": [0.25, 0.75], "y": [1, 0]}, {"reduction": "none"}),
+    ("bce(p=nan)", "binary_cross_entropy", {"p": [NAN], "y": [1]}, {}),
+    ("bce(p=1.5)", "binary_cross_entropy", {"p": [1.5], "y": [1]}, {}),
+    ("bce(weight)", "binary_cross_entropy", {"p": [0.25, 0.75], "y": [1, 1]}, {"weight": [2, 0.5]}),
+    ("bce(empty)", "binary_cross_entropy", {"p": Empty((0,)), "y": Empty((0,))}, {}),
+    ("bce(label_smoothing=0.1)", "binary_cross_entropy", {"p": [0.25, 0.75], "y": [1, 0]}, {"label_smoothing": 0.1}),
+]
+
+BCE_LOGITS = [
+    ("bcel(x=0,y=1)", "binary_cross_entropy_with_logits", {"x": [0], "y": [1]}, {}),
+    ("bcel(x=40,y=0)", "binary_cross_entropy_with_logits", {"x": [40], "y": [0]}, {}),
+    ("bcel(x=-40,y=1)", "binary_cross_entropy_with_logits", {"x": [-40], "y": [1]}, {}),
+    ("bcel(x=100,y=1)", "binary_cross_entropy_with_logits", {"x": [100], "y": [1]}, {}),
+    ("bcel(x=max,y=0)", "binary_cross_entropy_with_logits", {"x": ["max"], "y": [0]}, {}),
+    ("bcel(x=-max,y=0)", "binary_cross_entropy_with_logits", {"x": ["-max"], "y": [0]}, {}),
+    ("bcel(x=inf,y=1)", "binary_cross_entropy_with_logits", {"x": [INF], "y": [1]}, {}),
+    ("bcel(x=inf,y=0)", "binary_cross_entropy_with_logits", {"x": [INF], "y": [0]}, {}),
+    ("bcel(x=-inf,y=0)", "binary_cross_entropy_with_logits", {"x": [NINF], "y": [0]}, {}),
+    ("bcel(x=nan,y=1)", "binary_cross_entropy_with_logits", {"x": [NAN], "y": [1]}, {}),
+    ("bcel(x=denorm_min,y=0.5)", "binary_cross_entropy_with_logits", {"x": ["denorm_min"], "y": [0.5]}, {}),
+    ("bcel(pos_weight=3)", "binary_cross_entropy_with_logits", {"x": [[0.5, -2]], "y": [[1, 0]]},
+     {"pos_weight": [3, 3]}),
+    ("bcel(pos_weight=0)", "binary_cross_entropy_with_logits", {"x": [[0.5, -2]], "y": [[1, 1]]},
+     {"pos_weight": [0, 0]}),
+    ("bcel(weight,sum)", "binary_cross_entropy_with_logits", {"x": [1, -1], "y": [1, 1]},
+     {"weight": [0.5, 4], "reduction": "sum"}),
+    ("bcel(label_smoothing=0.2)", "binary_cross_entropy_with_logits", {"x": [3, -3], "y": [1, 0]},
+     {"label_smoothing": 0.2}),
+    ("bcel(empty)", "binary_cross_entropy_with_logits", {"x": Empty((0,)), "y": Empty((0,))}, {}),
+]
+
+KL_DIV = [
+    ("kl_div(target=0,input=-inf)", "kl_div", {"input": [[NINF, 0]], "target": [[0, 1]]}, {"reduction": "sum"}),
+    ("kl_div(target>0,input=-inf)", "kl_div", {"input": [[NINF, 0]], "target": [[0.5, 0.5]]}, {"reduction": "sum"}),
+    ("kl_div(p=q)", "kl_div", {"input": [[-1.25, -0.75]], "target": [[0.25, 0.75]]}, {"reduction": "batchmean"}),
+    ("kl_div(batchmean)", "kl_div", {"input": [[-1, -2], [-0.5, -3]], "target": [[0.5, 0.5], [0.9, 0.1]]},
+     {"reduction": "batchmean"}),
+    ("kl_div(mean)", "kl_div", {"input": [[-1, -2], [-0.5, -3]], "target": [[0.5, 0.5], [0.9, 0.1]]},
+     {"reduction": "mean"}),
+    ("kl_div(none)", "kl_div", {"input": [[-1, -2]], "target": [[0, 0.5]]}, {"reduction": "none"}),
+    ("kl_div(log_target)", "kl_div", {"input": [[-1, -2]], "target": [[-0.5, NINF]]},
+     {"log_target": True, "reduction": "sum"}),
+    ("kl_div(target=nan)", "kl_div", {"input": [[-1, -2]], "target": [[NAN, 0.5]]}, {"reduction": "sum"}),
+]
+
+INFORMATION = [
+    ("entropy(uniform 5,bits)", "entropy", {"p": [[0.2] * 5]}, {"base": 2}),
+    ("entropy(uniform 4)", "entropy", {"p": [[0.25] * 4]}, {}),
+    ("entropy(one-hot)", "entropy", {"p": [[0, 1, 0]]}, {}),
+    ("entropy(p with zeros)", "entropy", {"p": [[0, 0.5, 0.5]]}, {}),
+    ("entropy(p=nan)", "entropy", {"p": [[NAN, 0.5]]}, {}),
+    ("entropy(unnormalised)", "entropy", {"p": [[1, 1, 2]]}, {"normalize": True}),
+    ("H(p,q)(seed -ln 0.2)", "cross_entropy_dist", {"p": [[0, 0, 1]], "q": [[0.6, 0.2, 0.2]]}, {}),
+    ("H(p,q)(uniform 4,bits)", "cross_entropy_dist", {"p": [[0.25] * 4], "q": [[0.25] * 4]}, {"base": 2}),
+    ("H(p,q)(q=0 where p>0)", "cross_entropy_dist", {"p": [[0.5, 0.5]], "q": [[1, 0]]}, {}),
+    ("H(p,q)(q=0 where p=0)", "cross_entropy_dist", {"p": [[1, 0]], "q": [[1, 0]]}, {}),
+    ("H(p,q)(q=1-ulp)", "cross_entropy_dist", {"p": [[1, 0]], "q": [["1-ulp", "denorm_min"]]}, {}),
+    ("H(p,q)(labels)", "cross_entropy_dist", {"p": Labels([1, 0]), "q": [[0.25, 0.75], [0.5, 0.5]]},
+     {"reduction": "mean"}),
+    ("KL(p,p)", "kl_divergence", {"p": [[0.25, 0.75]], "q": [[0.25, 0.75]]}, {}),
+    ("KL(p,q)", "kl_divergence", {"p": [[0.5, 0.5]], "q": [[0.25, 0.75]]}, {}),
+    ("KL(q=0 where p>0)", "kl_divergence", {"p": [[0.5, 0.5]], "q": [[1, 0]]}, {}),
+    ("KL(p=0 where q=0)", "kl_divergence", {"p": [[1, 0]], "q": [[1, 0]]}, {}),
+    ("KL(unnormalised,both)", "kl_divergence", {"p": [[1, 3]], "q": [[2, 2]]}, {"normalize": "both"}),
+    ("xlogy(0,0)", "xlogy", {"x": [0], "y": [0]}, {}),
+    ("xlogy(0,inf)", "xlogy", {"x": [0], "y": [INF]}, {}),
+    ("xlogy(0,nan)", "xlogy", {"x": [0], "y": [NAN]}, {}),
+    ("xlogy(2,0.5)", "xlogy", {"x": [2], "y": [0.5]}, {}),
+    ("rel_entr(0,0)", "rel_entr", {"x": [0], "y": [0]}, {}),
+    ("rel_entr(1,0)", "rel_entr", {"x": [1], "y": [0]}, {}),
+    ("rel_entr(-1,1)", "rel_entr", {"x": [-1], "y": [1]}, {}),
+    ("rel_entr(0.5,0.25)", "rel_entr", {"x": [0.5], "y": [0.25]}, {}),
+    ("generalized_kl(1,1)", "generalized_kl", {"x": [1], "y": [1]}, {}),
+    ("generalized_kl(0,2)", "generalized_kl", {"x": [0], "y": [2]}, {}),
+    ("generalized_kl(0.5,0.25)", "generalized_kl", {"x": [0.5], "y": [0.25]}, {}),
+]
+
+FOCAL = [
+    ("sigmoid_focal(gamma=0,alpha=null)", "sigmoid_focal_loss", {"x": [0.5, -1], "y": [1, 0]},
+     {"gamma": 0, "alpha": None}),
+    ("sigmoid_focal(default)", "sigmoid_focal_loss", {"x": [0.5, -1, 3], "y": [1, 0, 1]}, {}),
+    ("sigmoid_focal(x=40,y=0)", "sigmoid_focal_loss", {"x": [40], "y": [0]}, {}),
+    ("sigmoid_focal(x=-inf,y=0)", "sigmoid_focal_loss", {"x": [NINF], "y": [0]}, {}),
+    ("softmax_focal(default)", "softmax_focal_loss", {"logits": [[1, 2, 3]], "target": [[0, 0, 1]]}, {}),
+    ("softmax_focal(gamma=0)", "softmax_focal_loss", {"logits": [[1, 2, 3]], "target": [[0.5, 0, 0.5]]},
+     {"gamma": 0}),
+    ("softmax_focal(big logits)", "softmax_focal_loss", {"logits": [["big", 0, "-big"]], "target": [[0, 1, 0]]},
+     {}),
+]
+
+
+CATALOG = (
+    _rows("softmax", "softmax")
+    + _rows("log_softmax", "log_softmax")
+    + _points("sigmoid", "sigmoid")
+    + _points("log_sigmoid", "log_sigmoid")
+    + CROSS_ENTROPY
+    + NLL
+    + BCE
+    + BCE_LOGITS
+    + KL_DIV
+    + INFORMATION
+    + FOCAL
+)

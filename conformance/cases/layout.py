@@ -1,0 +1,72 @@
+"""Which inputs of each op carry the class axis, and which params a case may use with an implementation."""
+from __future__ import annotations
+
+import numpy as np
+
+from conformance.cases.case import Case
+
+# op -> inputs that carry the class axis (when floating; integer labels never do)
+CLASS_AXIS_INPUTS = {
+    "softmax": ("x",),
+    "log_softmax": ("x",),
+    "entropy": ("p",),
+    "cross_entropy_dist": ("p", "q"),
+    "kl_divergence": ("p", "q"),
+    "cross_entropy": ("logits", "target"),
+    "nll_loss": ("logp",),
+    "softmax_focal_loss": ("logits", "target"),
+}
+CLASS_AXIS_DEFAULT = {"cross_entropy": 1, "nll_loss": 1}
+
+
+def default_axis(op: str) -> int | None:
+    if op not in CLASS_AXIS_INPUTS:
+        return None
+    return CLASS_AXIS_DEFAULT.get(op, -1)
+
+
+def move_class_axis(case: Case, axis: int) -> Case:
+    """Return the case with its class axis at `axis` (1 or -1), moving every class-axis input."""
+    current = case.params.get("axis", default_axis(case.op))
+    if current is None or current == axis:
+        return case
+    inputs = dict(case.inputs)
+    names = CLASS_AXIS_INPUTS[case.op]
+    ndim = max(inputs[n].ndim for n in names if n in inputs)
+    src = current % ndim
+    dst = axis % ndim
+    for name in names:
+        a = inputs.get(name)
+        if a is None or a.dtype.kind in "iu" or a.ndim != ndim:
+            continue
+        inputs[name] = np.ascontiguousarray(np.moveaxis(a, src, dst))
+    params = dict(case.params, axis=axis)
+    return Case(case.id, case.op, case.dtype, inputs, params, case.source)
+
+
+def applicable(case: Case, allowed: dict, fixed: dict, defaults: dict) -> bool:
+    """Can an implementation with these declared params express this case?
+
+    A param the case sets to a non-default value must be fixed to that value by the implementation or be
+    among the params it supports (None = any value, else a tuple of allowed values).
+    """
+    for name, value in case.params.items():
+        if name == "axis":
+            continue
+        if name in fixed:
+            if fixed[name] != value:
+                return False
+            continue
+        if name in defaults and _same(defaults[name], value):
+            continue
+        if name not in allowed:
+            return False
+        options = allowed[name]
+        if options is not None and not any(_same(value, o) for o in options):
+            return False
+    return True
+
+
+def _same(a, b) -> bool:
+    """Equal values, without True == 1 (a boolean param never matches a number)."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool)

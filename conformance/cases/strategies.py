@@ -1,0 +1,200 @@
+"""Hypothesis strategies biased to the edges, one draw function per input kind; every draw is labelled.
+
+`draw_case(data, op, dtype, allowed, fixed, profile)` draws one Case with `data` (hypothesis st.data()),
+so Hypothesis prints each draw with its label when it reports a failing example. Inputs are generated in
+the dtype under test (every value is exactly representable).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance.cases.case import Case
+from conformance.cases.layout import CLASS_AXIS_INPUTS, default_axis
+from conformance.floats import named_value, nextafter, np_dtype
+
+# op -> [(input name, kind)]; kinds: real, logp, prob, binary (a target in [0, 1]), label, target
+OP_INPUTS = {
+    "softmax": [("x", "real")],
+    "log_softmax": [("x", "real")],
+    "sigmoid": [("x", "real")],
+    "log_sigmoid": [("x", "real")],
+    "entropy": [("p", "prob")],
+    "cross_entropy_dist": [("p", "prob"), ("q", "prob")],
+    "kl_divergence": [("p", "prob"), ("q", "prob")],
+    "xlogy": [("x", "prob"), ("y", "prob")],
+    "rel_entr": [("x", "prob"), ("y", "prob")],
+    "generalized_kl": [("x", "prob"), ("y", "prob")],
+    "cross_entropy": [("logits", "real"), ("target", "target")],
+    "nll_loss": [("logp", "logp"), ("target", "label")],
+    "binary_cross_entropy": [("p", "prob"), ("y", "binary")],
+    "binary_cross_entropy_with_logits": [("x", "real"), ("y", "binary")],
+    "kl_div": [("input", "logp"), ("target", "prob")],
+    "sigmoid_focal_loss": [("x", "real"), ("y", "binary")],
+    "softmax_focal_loss": [("logits", "real"), ("target", "prob")],
+}
+ELEMENTWISE = {"sigmoid", "log_sigmoid", "xlogy", "rel_entr", "generalized_kl", "binary_cross_entropy",
+               "binary_cross_entropy_with_logits", "sigmoid_focal_loss"}
+
+PROFILE_LIMITS = {  # max batch, max classes, chance-free big vocabulary sizes allowed
+    "quick": {"batch": 3, "classes": 8, "vocab": ()},
+    "ci": {"batch": 4, "classes": 40, "vocab": ()},
+    "thorough": {"batch": 6, "classes": 300, "vocab": (32768, 50257)},
+}
+
+REAL_REGIMES = ["moderate"] * 4 + ["huge-close", "wide", "specials", "subnormal", "near-max"]
+PROB_REGIMES = ["simplex"] * 3 + ["one-hot", "with-zeros", "edges", "unnormalised"]
+
+PARAM_CHOICES = {
+    "reduction": ("none", "sum", "mean"),
+    "label_smoothing": (0.0, 1e-7, 0.1, 1.0),
+    "ignore_index": (-100,),
+    "log_target": (False, True),
+    "gamma": (0.0, 1.0, 2.0, 3.5),
+    "alpha": (None, 0.25, 0.75),
+    "base": (math.e, 2.0),
+    "normalize": (False, True),
+}
+
+
+def _cast(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Round float64 values into `dtype`: the case input is whatever this gives, exactly."""
+    return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
+
+
+def draw_reals(data, dtype: str, shape: tuple, label: str) -> np.ndarray:
+    regime = data.draw(st.sampled_from(REAL_REGIMES), label=f"{label} regime")
+    n = int(np.prod(shape))
+    fmax = named_value("max", dtype)
+    if regime == "moderate":
+        vals = data.draw(st.lists(st.floats(-20, 20), min_size=n, max_size=n), label=label)
+    elif regime == "huge-close":
+        base = data.draw(st.floats(1e3, fmax / 8), label=f"{label} base")
+        base = float(_cast([base], dtype)[0])
+        steps = data.draw(st.lists(st.integers(-4, 4), min_size=n, max_size=n), label=f"{label} ulp steps")
+        vals = _ulp_offsets(base, steps, dtype)
+    elif regime == "wide":
+        vals = data.draw(st.lists(st.floats(-fmax, fmax), min_size=n, max_size=n), label=label)
+    elif regime == "specials":
+        pool = [0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan, fmax, -fmax]
+        vals = data.draw(st.lists(st.sampled_from(pool) | st.floats(-5, 5), min_size=n, max_size=n), label=label)
+    elif regime == "subnormal":
+        tiny = named_value("denorm_min", dtype)
+        ks = data.draw(st.lists(st.integers(-64, 64), min_size=n, max_size=n), label=label)
+        vals = [k * tiny for k in ks]
+    else:  # near-max
+        vals = data.draw(st.lists(st.sampled_from([fmax, -fmax, fmax / 2, 0.0]), min_size=n, max_size=n),
+                         label=label)
+    return _cast(np.asarray(vals, dtype=np.float64).reshape(shape), dtype)
+
+
+def _ulp_offsets(base: float, steps, dtype: str) -> list[float]:
+    """base moved by k representable steps of `dtype`, for each k in steps."""
+    dt = np_dtype(dtype)
+    start = np.asarray(base, dtype=dt)
+    out = []
+    for k in steps:
+        x = start
+        for _ in range(abs(k)):
+            x = nextafter(x, np.asarray(math.inf if k > 0 else -math.inf, dtype=dt), dtype)
+        out.append(float(x))
+    return out
+
+
+def draw_probs(data, dtype: str, shape: tuple, label: str, axis: int | None) -> np.ndarray:
+    regime = data.draw(st.sampled_from(PROB_REGIMES), label=f"{label} regime")
+    n = int(np.prod(shape))
+    if regime == "edges":
+        pool = [0.0, 1.0, named_value("1-ulp", dtype), named_value("denorm_min", dtype), 0.5,
+                named_value("tiny", dtype)]
+        vals = np.asarray(data.draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n), label=label))
+        return _cast(vals.reshape(shape), dtype)
+    raw = np.asarray(data.draw(st.lists(st.floats(0, 1), min_size=n, max_size=n), label=label)).reshape(shape)
+    if regime == "with-zeros":
+        raw = np.where(raw < 0.4, 0.0, raw)
+    if regime == "one-hot" and axis is not None and shape[axis] > 0:
+        hot = np.argmax(raw, axis=axis)
+        raw = (np.arange(shape[axis]).reshape([-1 if i == axis % len(shape) else 1 for i in range(len(shape))])
+               == np.expand_dims(hot, axis)).astype(np.float64)
+    if regime in ("simplex", "with-zeros") and axis is not None:
+        total = raw.sum(axis=axis, keepdims=True)
+        raw = np.divide(raw, total, out=np.zeros_like(raw), where=total > 0)
+    if regime == "unnormalised":
+        raw = raw * 3
+    return _cast(raw, dtype)
+
+
+def draw_labels(data, shape: tuple, classes: int, label: str, ignore_index=None) -> np.ndarray:
+    bad = [-1, classes] + ([ignore_index] if ignore_index is not None else [])
+    regime = data.draw(st.sampled_from(["valid"] * 6 + ["with-bad", "with-ignored"]), label=f"{label} regime")
+    n = int(np.prod(shape))
+    valid = st.integers(0, max(classes - 1, 0))
+    if regime == "with-bad":
+        elems = valid | st.sampled_from(bad)
+    elif regime == "with-ignored" and ignore_index is not None:
+        elems = valid | st.just(ignore_index)
+    else:
+        elems = valid
+    return np.asarray(data.draw(st.lists(elems, min_size=n, max_size=n), label=label), dtype=np.int64).reshape(shape)
+
+
+def draw_params(data, op: str, allowed: dict, fixed: dict, classes: int, dtype: str) -> dict:
+    params = dict(fixed)
+    for name, options in sorted(allowed.items()):
+        if name in fixed or name == "axis":
+            continue
+        if name in ("weight", "pos_weight"):
+            if data.draw(st.booleans(), label=f"use {name}"):
+                pool = st.sampled_from([0.0, 0.5, 1.0, 2.0, 100.0]) | st.floats(0, 10)
+                size = classes
+                params[name] = data.draw(st.lists(pool, min_size=size, max_size=size), label=name)
+                params[name] = [float(v) for v in _cast(params[name], dtype)]
+            continue
+        choices = options if options is not None else PARAM_CHOICES.get(name)
+        if choices:
+            params[name] = data.draw(st.sampled_from(list(choices)), label=name)
+    return params
+
+
+def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: str = "ci") -> Case:
+    limits = PROFILE_LIMITS[profile]
+    batch = data.draw(st.integers(0, limits["batch"]) if op not in ELEMENTWISE else st.integers(0, 8),
+                      label="batch size")
+    classes = data.draw(st.sampled_from(limits["vocab"]) | st.integers(1, limits["classes"])
+                        if limits["vocab"] else st.integers(1, limits["classes"]), label="classes")
+    if classes > 1000:
+        batch = min(batch, 2)
+    params = draw_params(data, op, allowed, fixed, classes, dtype)
+    axis = params.get("axis", default_axis(op))
+    has_class_axis = op in CLASS_AXIS_INPUTS
+    extra = ()
+    if op in ("cross_entropy", "nll_loss") and data.draw(st.integers(0, 4), label="extra dims?") == 0:
+        extra = (data.draw(st.integers(1, 3), label="d1"),)
+    if has_class_axis:
+        full = (batch, classes, *extra) if axis == 1 else (batch, *extra, classes)
+        label_shape = (batch, *extra)
+    else:
+        full = (batch, classes) if op in ("binary_cross_entropy_with_logits",) and "pos_weight" in params \
+            else (batch,)
+        label_shape = full
+    if "pos_weight" in params and len(full) == 1:
+        params["pos_weight"] = params["pos_weight"][:1]
+    inputs = {}
+    for name, kind in OP_INPUTS[op]:
+        if kind == "real":
+            inputs[name] = draw_reals(data, dtype, full, name)
+        elif kind == "logp":
+            inputs[name] = -np.abs(draw_reals(data, dtype, full, name))
+        elif kind in ("prob", "binary"):
+            inputs[name] = draw_probs(data, dtype, full, name, axis if has_class_axis else None)
+        elif kind == "label":
+            inputs[name] = draw_labels(data, label_shape, classes, name, params.get("ignore_index"))
+        elif kind == "target":
+            as_labels = data.draw(st.booleans(), label="integer target?")
+            inputs[name] = (draw_labels(data, label_shape, classes, name, params.get("ignore_index")) if as_labels
+                            else draw_probs(data, dtype, full, name, axis))
+    case = Case(id="", op=op, dtype=dtype, inputs=inputs, params=params, source="hypothesis")
+    case.id = f"hyp-{case.key()[:12]}"
+    return case

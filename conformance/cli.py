@@ -1,0 +1,208 @@
+"""python -m conformance {run, report, compare, merge, replay, list}.
+
+Bad input to any command: one clear line on stderr and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_OUT = Path("reports") / "latest"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse would print the whole usage)
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _csv(value: str) -> tuple:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _multi(values) -> tuple | None:
+    if not values:
+        return None
+    out = []
+    for v in values:
+        out += _csv(v)
+    return tuple(out)
+
+
+def _writable_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create output directory {path}: {exc.strerror}")
+    if not os.access(path, os.W_OK):
+        raise UsageError(f"output directory {path} is not writable")
+    return path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m conformance", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    run = sub.add_parser("run", help="run the conformance suite and write results.json (+ the HTML report)")
+    run.add_argument("--frameworks", nargs="*", help="torch,tensorflow,jax,numpy (default: all installed)")
+    run.add_argument("--ops", nargs="*", help="reference op names (default: all)")
+    run.add_argument("--dtypes", nargs="*", help="float64,float32,float16,bfloat16 (default: all)")
+    run.add_argument("--devices", nargs="*", help="cpu,cuda (default: both; cuda cells skip without a GPU)")
+    run.add_argument("--implementations", nargs="*", help="fnmatch patterns on implementation ids")
+    run.add_argument("--profile", default="ci", help="quick, ci or thorough (default ci)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--examples", type=int, help="Hypothesis examples per cell (default: the profile's)")
+    run.add_argument("--timeout", type=float, help="per-case timeout in seconds (default: the profile's)")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    run.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    run.add_argument("--tf32", action="store_true", help="allow TF32/reduced-precision matmul (off by default)")
+    run.add_argument("--known", type=Path, help="known-divergences TOML (default: the bundled one)")
+    run.add_argument("--impl", action="append", default=[],
+                     help="a custom implementation package.module:function (repeatable)")
+    run.add_argument("--op", help="the reference op a custom --impl computes")
+    run.add_argument("--signature", default="torch", help="custom --impl calling convention: torch|jax|tf|numpy")
+    run.add_argument("--dtypes-supported", help="custom --impl: dtypes it supports (comma-separated)")
+    run.add_argument("-q", "--quiet", action="store_true")
+
+    rep = sub.add_parser("report", help="write the HTML report for a results file")
+    rep.add_argument("results", type=Path)
+    rep.add_argument("--out", type=Path, default=None, help="output directory (default: beside the results)")
+
+    cmp_ = sub.add_parser("compare", help="compare two runs; exit 1 when anything regressed")
+    cmp_.add_argument("old", type=Path)
+    cmp_.add_argument("new", type=Path)
+    cmp_.add_argument("--out", type=Path, default=None, help="write compare.html here")
+    cmp_.add_argument("--ulp-threshold", type=float, default=None)
+
+    mrg = sub.add_parser("merge", help="merge results from several machines into one results.json")
+    mrg.add_argument("inputs", type=Path, nargs="+")
+    mrg.add_argument("--out", type=Path, required=True)
+
+    rpl = sub.add_parser("replay", help="re-run one case from a results file and print the comparison")
+    rpl.add_argument("case_id")
+    rpl.add_argument("--results", type=Path, required=True)
+    rpl.add_argument("--implementation", help="only the record(s) of this implementation")
+    rpl.add_argument("--dtype")
+
+    sub.add_parser("list", help="list the implementations of every installed framework")
+    return p
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            raise UsageError("python -m conformance: choose a command: run, report, compare, merge, replay, list")
+        return COMMANDS[args.command](args, argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; results written so far are in results.jsonl (use run --resume)", file=sys.stderr)
+        return 130
+
+
+def cmd_run(args, argv) -> int:
+    from conformance import known
+    from conformance.run import ALL_DEVICES, ALL_DTYPES, RunConfig, RunConfigError, execute
+
+    custom = []
+    if args.impl:
+        from conformance.custom import CustomSpecError, parse_spec
+
+        if not args.op:
+            raise UsageError("--impl needs --op (the reference op the function computes)")
+        try:
+            custom = [parse_spec(t, args.op, args.signature, _csv(args.dtypes_supported or "")) for t in args.impl]
+        except CustomSpecError as exc:
+            raise UsageError(str(exc))
+    frameworks = _multi(args.frameworks)
+    if frameworks is None:
+        from conformance.adapters import FRAMEWORKS
+
+        frameworks = () if custom and not args.frameworks else tuple(FRAMEWORKS)
+    config = RunConfig(
+        out_dir=_writable_dir(args.out),
+        frameworks=frameworks,
+        ops=_multi(args.ops) or ((args.op,) if custom else None),
+        dtypes=_multi(args.dtypes) or ALL_DTYPES,
+        devices=_multi(args.devices) or ALL_DEVICES,
+        profile=args.profile,
+        seed=args.seed,
+        resume=args.resume,
+        implementations=_multi(args.implementations),
+        examples=args.examples,
+        timeout=args.timeout,
+        custom=custom,
+        known_path=args.known or known.DEFAULT_PATH,
+        tf32=args.tf32,
+        argv=["python -m conformance", *argv],
+        quiet=args.quiet,
+    )
+    if args.resume and not (config.out_dir / "results.jsonl").exists():
+        raise UsageError(f"--resume: no results.jsonl in {config.out_dir} to continue")
+    if args.known and not args.known.exists():
+        raise UsageError(f"--known: no such file {args.known}")
+    try:
+        code = execute(config, log=lambda m: print(m, flush=True))
+    except (RunConfigError, known.KnownDivergenceError) as exc:
+        raise UsageError(str(exc))
+    if not args.no_report:
+        from conformance.report import write_report
+
+        index = write_report(config.out_dir / "results.json", config.out_dir)
+        print(f"report: {index}")
+    return code
+
+
+def cmd_report(args, argv) -> int:
+    from conformance.report.cli import main as report_main
+
+    return report_main(["report", str(args.results)] + (["--out", str(args.out)] if args.out else []))
+
+
+def cmd_compare(args, argv) -> int:
+    from conformance.report.cli import main as report_main
+
+    extra = (["--out", str(args.out)] if args.out else []) + (
+        ["--ulp-threshold", str(args.ulp_threshold)] if args.ulp_threshold is not None else [])
+    return report_main(["compare", str(args.old), str(args.new), *extra])
+
+
+def cmd_merge(args, argv) -> int:
+    from conformance.report.cli import main as report_main
+
+    return report_main(["merge", *map(str, args.inputs), "--out", str(args.out)])
+
+
+def cmd_replay(args, argv) -> int:
+    from conformance.replay import ReplayError, replay
+
+    try:
+        return replay(args.case_id, args.results, args.implementation, args.dtype)
+    except ReplayError as exc:
+        raise UsageError(str(exc))
+
+
+def cmd_list(args, argv) -> int:
+    from conformance.adapters import FRAMEWORKS, availability, implementations_for
+
+    for name in FRAMEWORKS:
+        ok, info = availability(name)
+        if not ok:
+            print(f"{name}: skipped ({info})")
+            continue
+        print(f"{name}: {info}")
+        for impl in implementations_for(name):
+            print(f"  {impl.id}  op={impl.op}  dtypes={','.join(impl.dtypes)}  grads={','.join(impl.grads) or '-'}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "merge": cmd_merge,
+            "replay": cmd_replay, "list": cmd_list}

@@ -1,0 +1,222 @@
+"""Compare what an implementation did with the certified reference; give a verdict (docs/verdicts.md).
+
+Per output element (the value, and each gradient):
+  * special values: NaN / +inf / -inf / finite must match the reference's kind. Where the special-values
+    table gives an IEEE alternative (RefArray.ieee) and the observation matches it, that is the
+    "ieee-special-values" convention, not a defect.
+  * finite elements: ULP distance to the correctly rounded reference in the case dtype; within
+    ULP_BUDGET[dtype] it is accurate. Beyond that, the error |observed - exact| is compared with the
+    conditioning-aware bound  c * u * (cond + |exact|)  where u is the dtype's unit roundoff, cond the
+    reference's sum_i |d element/d x_i| |x_i|, and c = 2 * (1 + log2 n) for n input elements per output
+    element (the length of the sums a backward-stable algorithm does). Within it: stable; else inaccurate.
+The record's verdict is the worst over the parts. A failing verdict that the implementation's declared
+conventions explain exactly (the reference recomputed with the convention's params passes) becomes
+"convention".
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+
+import numpy as np
+
+from conformance.floats import np_dtype, ulp_distance, unit_roundoff
+from conformance.verdicts import FAILING, PASSING, worst
+
+ULP_BUDGET = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
+UNSUPPORTED_PATTERNS = re.compile(
+    r"not implemented for|not supported|Could not find device for node|is not in the list of allowed values"
+    r"|No registered .* kernel|Unsupported dtype|unsupported dtype|no kernel|does not support|"
+    r"Unsupported data ?type|ufunc '\w+' not supported|dtype .* not understood",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class PartResult:
+    verdict: str
+    ulp: float | None = None
+    bound_ratio: float | None = None
+    detail: str = ""
+    ieee: bool = False
+
+
+@dataclass
+class Comparison:
+    verdict: str
+    part: str | None = None
+    detail: str = ""
+    ulp: dict = field(default_factory=lambda: {"value": None, "grad": {}})
+    bound_ratio: dict = field(default_factory=lambda: {"value": None, "grad": {}})
+    convention: str | None = None
+
+
+def _kind(a: np.ndarray) -> np.ndarray:
+    """0 finite, 1 +inf, 2 -inf, 3 nan."""
+    return np.where(np.isnan(a), 3, np.where(np.isposinf(a), 1, np.where(np.isneginf(a), 2, 0)))
+
+
+def _exact_error(observed64: np.ndarray, exact: np.ndarray, dtype: str) -> np.ndarray:
+    """|observed - exact| with the exact value taken from its decimal string (Decimal for float64, where a
+    float64 of the exact value would not be accurate enough)."""
+    if dtype != "float64":
+        return np.abs(observed64 - exact.astype(np.float64))
+    out = np.empty(observed64.shape, dtype=np.float64)
+    with localcontext() as ctx:
+        ctx.prec = 50
+        for idx, (o, e) in enumerate(zip(observed64.ravel(), exact.ravel())):
+            out.flat[idx] = float(abs(Decimal(float(o)) - Decimal(e)))
+    return out
+
+
+def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int) -> PartResult:
+    """Verdict for one output array against its RefArray."""
+    expected = np.asarray(ref.rounded)
+    observed = np.asarray(observed)
+    if observed.shape != expected.shape:
+        return PartResult("inaccurate", detail=f"shape {observed.shape} where the reference has {expected.shape}")
+    if expected.size == 0:
+        return PartResult("accurate", ulp=0.0, bound_ratio=0.0)
+    obs64 = observed.astype(np.float64)
+    exp64 = expected.astype(np.float64)
+    k_obs, k_exp = _kind(obs64), _kind(exp64)
+    special = (k_obs != 0) | (k_exp != 0)
+    mismatch = special & (k_obs != k_exp)
+    ieee_used = False
+    if ref.ieee is not None and mismatch.any():
+        ieee64 = np.asarray(ref.ieee).astype(np.float64)
+        matches_ieee = mismatch & ((_kind(ieee64) == k_obs) & ((k_obs != 0) | (ieee64 == obs64)))
+        ieee_used = bool(matches_ieee.any())
+        mismatch &= ~matches_ieee
+    if mismatch.any():
+        i = _first(mismatch)
+        return PartResult("special_value_mismatch", ulp=math.inf, bound_ratio=math.inf,
+                          detail=f"at {i}: got {_fmt(obs64[i])}, reference {_fmt(exp64[i])} "
+                                 f"(exact {ref.exact[i]})")
+    finite = ~special
+    if not finite.any():
+        return PartResult("convention" if ieee_used else "accurate", ulp=0.0, bound_ratio=0.0, ieee=ieee_used)
+    ulps = np.zeros(expected.shape)
+    ulps[finite] = ulp_distance(observed[finite], expected[finite], dtype)
+    err = np.zeros(expected.shape)
+    err[finite] = _exact_error(obs64[finite], np.asarray(ref.exact)[finite], dtype)
+    u = unit_roundoff(dtype)
+    c = 2.0 * (1.0 + math.log2(max(n_terms, 1)))
+    floor = float(np.finfo(np.float64).tiny) if dtype == "float64" else 0.0
+    tiny = _denorm_min(dtype)
+    bound = c * u * (np.abs(np.asarray(ref.cond, dtype=np.float64)) + np.abs(exp64)) + tiny + floor
+    ratio = np.zeros(expected.shape)
+    ratio[finite] = err[finite] / bound[finite]
+    budget = ULP_BUDGET[dtype]
+    certified = np.asarray(ref.certified, dtype=bool)
+    # an uncertified reference element may itself be one ULP off: allow for it, and say so
+    slack = np.where(certified, 0.0, 1.0)
+    excess = ulps - slack
+    worst_i = _argmax(np.where(finite, excess, -1))
+    max_ulp = float(np.max(ulps[finite]))
+    max_ratio = float(np.max(ratio[finite]))
+    where = f"at {worst_i}: got {_fmt(obs64[worst_i])}, reference {_fmt(exp64[worst_i])} (exact {ref.exact[worst_i]})"
+    if float(np.max(excess[finite])) <= budget:
+        verdict = "convention" if ieee_used else "accurate"
+        return PartResult(verdict, ulp=max_ulp, bound_ratio=max_ratio, ieee=ieee_used,
+                          detail="" if certified.all() else "reference not certified at every element")
+    if max_ratio <= 1.0:
+        return PartResult("stable", ulp=max_ulp, bound_ratio=max_ratio, detail=f"{max_ulp:g} ulp {where}")
+    if not certified[worst_i]:
+        return PartResult("uncertified", ulp=max_ulp, bound_ratio=max_ratio, detail=where)
+    return PartResult("inaccurate", ulp=max_ulp, bound_ratio=max_ratio,
+                      detail=f"{max_ulp:g} ulp, {max_ratio:.3g}x the bound {where}")
+
+
+def compare_result(ref, observed, dtype: str, n_terms: dict[str, int]) -> Comparison:
+    """Compare an Observed with a RefResult: the value and every gradient both have."""
+    parts = {"value": compare_part(ref.value, observed.value, dtype, n_terms["value"])}
+    for name, g in observed.grads.items():
+        if name in ref.grads:
+            parts[f"grad:{name}"] = compare_part(ref.grads[name], g, dtype, n_terms.get(name, 1))
+    verdict = worst(p.verdict for p in parts.values())
+    part = next(k for k, p in parts.items() if p.verdict == verdict)
+    out = Comparison(verdict=verdict, part=part, detail=parts[part].detail)
+    for key, p in parts.items():
+        if key == "value":
+            out.ulp["value"], out.bound_ratio["value"] = p.ulp, p.bound_ratio
+        else:
+            out.ulp["grad"][key[5:]] = p.ulp
+            out.bound_ratio["grad"][key[5:]] = p.bound_ratio
+    if verdict == "convention":
+        out.convention = "ieee-special-values"
+    return out
+
+
+def compare(ref, observed, exception, impl, dtype: str, n_terms: dict, convention_refs=()) -> Comparison:
+    """The verdict for one call.
+
+    ref:        a RefResult, or an exception instance from the reference (UndefinedError: the input is
+                undefined and an error is the expected behaviour).
+    observed:   an Observed, or None when the implementation raised `exception` = (type name, message).
+    convention_refs: [(Convention, RefResult)] for the implementation's conventions that apply.
+    """
+    undefined = isinstance(ref, Exception)
+    if exception is not None:
+        etype, message = exception
+        if undefined:
+            return Comparison("accurate", detail=f"raised {etype} as expected: the input is undefined ({ref})")
+        if UNSUPPORTED_PATTERNS.search(f"{etype}: {message}"):
+            return Comparison("unsupported", detail=f"{etype}: {_short(message)}")
+        return Comparison("error_behaviour_mismatch", part="value",
+                          detail=f"raised {etype}: {_short(message)} where the value is defined")
+    if undefined:
+        declared = getattr(impl, "bad_labels", None)
+        value = np.asarray(observed.value).astype(np.float64)
+        if declared == "nan" and np.isnan(value).any() or declared in ("zero", "garbage"):
+            return Comparison("convention", part="value", convention=f"bad_labels:{declared}",
+                              detail=f"returned a value for an undefined input ({ref}), as documented")
+        return Comparison("error_behaviour_mismatch", part="value",
+                          detail=f"returned a value for an undefined input ({ref}) instead of raising")
+    result = compare_result(ref, observed, dtype, n_terms)
+    if result.verdict not in FAILING or not convention_refs:
+        return result
+    for convention, conv_ref in convention_refs:
+        if isinstance(conv_ref, Exception):
+            continue
+        alt = compare_result(conv_ref, observed, dtype, n_terms)
+        if alt.verdict in PASSING:
+            result.verdict = "convention"
+            result.convention = convention.key
+            result.detail = f"{convention.description} (mathematics: {result.detail})"
+            return result
+    return result
+
+
+def n_terms_for(inputs: dict, value_shape: tuple) -> dict[str, int]:
+    """Input elements per output element: the length of the sums behind each value and gradient element."""
+    total = sum(int(np.asarray(a).size) for a in inputs.values() if np.asarray(a).dtype.kind == "f"
+                or str(np.asarray(a).dtype) == "bfloat16")
+    n_out = max(int(np.prod(value_shape)), 1)
+    per_value = max(total // n_out, 1)
+    return {"value": per_value, **{name: max(total, 1) for name in inputs}}
+
+
+def _denorm_min(dtype: str) -> float:
+    import ml_dtypes
+
+    return float(ml_dtypes.finfo(np_dtype(dtype)).smallest_subnormal)
+
+
+def _first(mask: np.ndarray) -> tuple:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _argmax(a: np.ndarray) -> tuple:
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(a)), a.shape))
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+def _short(message: str, limit: int = 300) -> str:
+    message = " ".join(str(message).split())
+    return message if len(message) <= limit else message[: limit - 3] + "..."

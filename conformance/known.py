@@ -1,0 +1,107 @@
+"""Known divergences: failures that are understood, each with a reason and an upstream link.
+
+conformance/known_divergences.toml holds [[divergence]] tables:
+
+    id = "torch-bce-log-clamp"           # unique
+    implementation = "torch.nn.functional.binary_cross_entropy*"   # fnmatch pattern
+    op = "binary_cross_entropy"          # optional
+    dtypes = ["float16", "bfloat16"]     # optional; default any
+    devices = ["cpu"]                    # optional; default any
+    versions = ">=2.0"                   # optional PEP 440 specifier on the framework version
+    cases = "bce(p=0,*"                  # optional fnmatch pattern on the case id; default any
+    verdicts = ["inaccurate"]            # the verdicts expected
+    reason = "..."
+    link = "https://..."
+
+A failing record that matches an entry is reported as known and does not fail the run; an entry whose
+scope was run but matched no failing record is reported as fixed upstream; an entry whose scope was not
+run at all is warned about as unmatched. Any failure not listed fails the run.
+"""
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
+REQUIRED = ("id", "implementation", "verdicts", "reason", "link")
+
+
+class KnownDivergenceError(Exception):
+    pass
+
+
+@dataclass
+class Divergence:
+    id: str
+    implementation: str
+    verdicts: list
+    reason: str
+    link: str
+    op: str | None = None
+    dtypes: list | None = None
+    devices: list | None = None
+    versions: str | None = None
+    cases: str = "*"
+    matched: int = field(default=0)
+    in_scope: int = field(default=0)
+
+    def in_scope_of(self, record: dict) -> bool:
+        if not fnmatch.fnmatchcase(record["implementation"], self.implementation):
+            return False
+        if self.op and record["op"] != self.op:
+            return False
+        if self.dtypes and record["dtype"] not in self.dtypes:
+            return False
+        if self.devices and record["device"] not in self.devices:
+            return False
+        if self.versions:
+            version = (record.get("framework_version") or "").split()[-1:] or [""]
+            try:
+                if Version(version[0].split("+")[0]) not in SpecifierSet(self.versions):
+                    return False
+            except (InvalidVersion, InvalidSpecifier):
+                return False
+        return fnmatch.fnmatchcase(record["case_id"], self.cases)
+
+
+def load(path: Path = DEFAULT_PATH) -> list[Divergence]:
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KnownDivergenceError(f"{path}: {exc}")
+    entries = []
+    for i, raw in enumerate(data.get("divergence", [])):
+        missing = [k for k in REQUIRED if k not in raw]
+        if missing:
+            raise KnownDivergenceError(f"{path}: divergence #{i + 1} lacks {', '.join(missing)}")
+        entries.append(Divergence(**raw))
+    ids = [e.id for e in entries]
+    if len(ids) != len(set(ids)):
+        raise KnownDivergenceError(f"{path}: duplicate ids")
+    return entries
+
+
+def classify(record: dict, entries: list[Divergence], failing: frozenset) -> None:
+    """Set record["known_divergence"] and record["unexpected"] in place."""
+    record["known_divergence"] = None
+    for entry in entries:
+        if entry.in_scope_of(record):
+            entry.in_scope += 1
+            if record["verdict"] in entry.verdicts:
+                entry.matched += 1
+                record["known_divergence"] = entry.id
+                break
+    record["unexpected"] = record["verdict"] in failing and record["known_divergence"] is None
+
+
+def status(entries: list[Divergence]) -> dict:
+    return {
+        "matched": [e.id for e in entries if e.matched],
+        "fixed_upstream": [e.id for e in entries if e.in_scope and not e.matched],
+        "unmatched": [e.id for e in entries if not e.in_scope],
+    }

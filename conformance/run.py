@@ -1,0 +1,203 @@
+"""A whole conformance run: choose cells, run them through isolated workers, stream and finish results."""
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance import known
+from conformance.adapters import FRAMEWORKS, adapter, availability
+from conformance.refcache import ReferenceCache
+from conformance.results import ResultsWriter, summarise
+from conformance.runner import PROFILES, CellContext, run_cell
+from conformance.verdicts import FAILING
+from conformance.worker import Worker
+
+ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
+ALL_DEVICES = ("cpu", "cuda")
+
+
+class RunConfigError(Exception):
+    """Bad arguments (unknown framework/op/dtype/device/profile): one line, exit 2."""
+
+
+@dataclass
+class RunConfig:
+    out_dir: Path
+    frameworks: tuple = tuple(FRAMEWORKS)
+    ops: tuple | None = None
+    dtypes: tuple = ALL_DTYPES
+    devices: tuple = ALL_DEVICES
+    profile: str = "ci"
+    seed: int = 0
+    resume: bool = False
+    implementations: tuple | None = None  # fnmatch patterns on implementation ids
+    examples: int | None = None
+    timeout: float | None = None
+    custom: list = field(default_factory=list)  # conformance.custom.CustomSpec
+    known_path: Path = known.DEFAULT_PATH
+    tf32: bool = False
+    argv: list = field(default_factory=list)
+    quiet: bool = False
+
+
+def validate(config: RunConfig) -> None:
+    import reference
+
+    for name in config.frameworks:
+        if name not in FRAMEWORKS:
+            raise RunConfigError(f"unknown framework {name!r}; choose from {', '.join(FRAMEWORKS)}")
+    for name in config.ops or ():
+        if name not in reference.OPS:
+            raise RunConfigError(f"unknown op {name!r}; choose from {', '.join(sorted(reference.OPS))}")
+    for name in config.dtypes:
+        if name not in ALL_DTYPES:
+            raise RunConfigError(f"unknown dtype {name!r}; choose from {', '.join(ALL_DTYPES)}")
+    for name in config.devices:
+        if name not in ALL_DEVICES:
+            raise RunConfigError(f"unknown device {name!r}; choose from {', '.join(ALL_DEVICES)}")
+    if config.profile not in PROFILES:
+        raise RunConfigError(f"unknown profile {config.profile!r}; choose from {', '.join(PROFILES)}")
+
+
+def environment(config: RunConfig, versions: dict, skipped: dict) -> dict:
+    return {
+        "schema_version": 1,
+        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished": None,
+        "duration_s": None,
+        "profile": config.profile,
+        "seed": config.seed,
+        "argv": list(config.argv),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "gpu": _gpu_model(),
+        "tf32": config.tf32,
+        "frameworks": versions,
+        "skipped_frameworks": skipped,
+    }
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _gpu_model() -> str | None:
+    try:
+        import subprocess
+
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def implementation_json(impl, version) -> dict:
+    return {
+        "id": impl.id, "framework": impl.framework, "version": version, "op": impl.op,
+        "dtypes": list(impl.dtypes), "devices": list(impl.devices), "grads": list(impl.grads),
+        "fixed_params": impl.fixed_params, "bad_labels": impl.bad_labels, "link": impl.link,
+        "conventions": [{"key": c.key, "description": c.description, "link": c.link,
+                         "ref_params": c.ref_params} for c in impl.conventions],
+    }
+
+
+def _selected(impl, config: RunConfig) -> bool:
+    import fnmatch
+
+    if config.ops and impl.op not in config.ops:
+        return False
+    if config.implementations and not any(fnmatch.fnmatchcase(impl.id, p) for p in config.implementations):
+        return False
+    return True
+
+
+def _groups(config: RunConfig):
+    """(worker name, adapter module or None, version, implementations) for every framework and custom group."""
+    from conformance.adapters import implementations_for
+
+    skipped, groups = {}, []
+    for name in config.frameworks:
+        ok, info = availability(name)
+        if not ok:
+            skipped[name] = info
+            continue
+        impls = [i for i in implementations_for(name) if _selected(i, config)]
+        groups.append((name, adapter(name), info, impls, []))
+    by_worker: dict[str, list] = {}
+    for spec in config.custom:
+        by_worker.setdefault(spec.worker, []).append(spec)
+    for worker_name, specs in by_worker.items():
+        from conformance.custom import build_custom
+
+        impls = [build_custom(s) for s in specs]
+        groups.append((worker_name, None, specs[0].version(), impls, specs))
+    return groups, skipped
+
+
+def execute(config: RunConfig, log=print) -> int:
+    """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise."""
+    validate(config)
+    entries = known.load(config.known_path)
+    groups, skipped = _groups(config)
+    versions = {name: version for name, _, version, _, _ in groups}
+    versions.update({name: None for name in skipped})
+    writer = ResultsWriter(config.out_dir, environment(config, versions, skipped), resume=config.resume)
+    for name, reason in skipped.items():
+        log(f"skipped {name}: {reason}")
+    refs = ReferenceCache()
+    started = time.perf_counter()
+    implementations = []
+    for worker_name, module, version, impls, specs in groups:
+        implementations += [implementation_json(i, version) for i in impls]
+        devices = module.devices() if module is not None else ["cpu"]
+        timeout = config.timeout or PROFILES[config.profile]["timeout"]
+        worker = Worker(worker_name, specs, timeout=timeout)
+        try:
+            for impl in impls:
+                for device in (d for d in impl.devices if d in config.devices and d in devices):
+                    for dtype in config.dtypes:
+                        ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
+                                          config.profile, config.seed, config.examples)
+                        if ctx.cell in writer.done_cells:
+                            continue
+                        t0 = time.perf_counter()
+                        records = run_cell(ctx)
+                        for r in records:
+                            known.classify(r, entries, FAILING)
+                        writer.write_cell(records)
+                        if not config.quiet:
+                            bad = sum(r["unexpected"] for r in records)
+                            log(f"{ctx.cell}: {len(records)} records, {bad} unexpected "
+                                f"({time.perf_counter() - t0:.1f} s)")
+        finally:
+            worker.stop()
+    for entry in entries:  # classify every record once more, resumed ones included, for the final tallies
+        entry.matched = entry.in_scope = 0
+    for r in writer.records:
+        known.classify(r, entries, FAILING)
+    summary = summarise(writer.records)
+    status = known.status(entries)
+    for entry_id in status["unmatched"]:
+        log(f"warning: known divergence {entry_id!r} matched nothing that was run")
+    for entry_id in status["fixed_upstream"]:
+        log(f"note: known divergence {entry_id!r} no longer occurs (fixed upstream?)")
+    duration = time.perf_counter() - started
+    path = writer.finish(implementations, status, summary, {
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": round(duration, 3),
+        "reference_cache": {"hits": refs.hits, "misses": refs.misses, "seconds": round(refs.seconds, 3)},
+    })
+    log(f"wrote {path}: {summary['total']} records, {summary['unexpected']} unexpected, {duration:.1f} s")
+    return 1 if summary["unexpected"] else 0

@@ -1,0 +1,186 @@
+"""Run implementations against the reference, cell by cell (implementation x dtype x device).
+
+For each cell: the catalog's cases for the op, then Hypothesis examples (shrunk to a minimal input when
+something fails). Each call goes to the framework's isolated worker; the reference is computed here (with a
+cache keyed by the exact input bits). Records stream to DIR/results.jsonl as each cell finishes.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, assume, given, seed, settings
+from hypothesis import strategies as st
+
+from conformance.cases.build import catalog_cases
+from conformance.cases.case import Case
+from conformance.cases.layout import applicable
+from conformance.cases.strategies import draw_case
+from conformance.compare import Comparison, compare, n_terms_for
+from conformance.refcache import ReferenceCache, op_defaults
+from conformance.results import reference_json, tensor_json
+from conformance.verdicts import FAILING
+
+PROFILES = {  # Hypothesis examples per cell, per-case timeout (s)
+    "quick": {"examples": 4, "timeout": 60.0},
+    "ci": {"examples": 12, "timeout": 120.0},
+    "thorough": {"examples": 150, "timeout": 600.0},
+}
+
+
+@dataclass
+class CellContext:
+    impl: object
+    framework: str
+    version: str
+    dtype: str
+    device: str
+    worker: object
+    refs: ReferenceCache
+    profile: str = "ci"
+    seed: int = 0
+    examples: int | None = None
+    records: list = field(default_factory=list)
+
+    @property
+    def cell(self) -> str:
+        return f"{self.impl.id}|{self.dtype}|{self.device}"
+
+
+def cell_seed(run_seed: int, cell: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{run_seed}:{cell}".encode()).digest()[:4], "little")
+
+
+def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, comparison: Comparison,
+                elapsed: float, seed_value=None) -> dict:
+    observed = None
+    exception = None
+    if outcome == "ok":
+        observed = {"value": tensor_json(payload.value),
+                    "grad": {k: tensor_json(v) for k, v in payload.grads.items()}}
+    elif outcome == "raised":
+        exception = {"type": payload[0], "message": payload[1]}
+    elif outcome in ("crashed", "timeout"):
+        exception = {"type": outcome, "message": str(payload)}
+    return {
+        "cell": ctx.cell,
+        "implementation": ctx.impl.id,
+        "framework": ctx.framework,
+        "framework_version": ctx.version,
+        "op": ctx.impl.op,
+        "dtype": ctx.dtype,
+        "device": ctx.device,
+        "case_id": case.id,
+        "source": case.source,
+        "params": case.params,
+        "inputs": {k: tensor_json(v) for k, v in case.inputs.items()},
+        "reference": reference_json(ref),
+        "observed": observed,
+        "exception": exception,
+        "ulp": comparison.ulp,
+        "bound_ratio": comparison.bound_ratio,
+        "verdict": comparison.verdict,
+        "part": comparison.part,
+        "detail": comparison.detail,
+        "convention": comparison.convention,
+        "known_divergence": None,
+        "unexpected": False,
+        "minimal": False,
+        "seed": seed_value,
+        "elapsed_s": round(elapsed, 6),
+    }
+
+
+def convention_refs(ctx: CellContext, case: Case):
+    out = []
+    for conv in ctx.impl.conventions:
+        if not conv.ref_params:
+            continue
+        if conv.applies is not None and not conv.applies(case.inputs, case.params):
+            continue
+        params = {**case.params, **conv.ref_params}
+        out.append((conv, ctx.refs.get(case.op, case.dtype, case.inputs, params)))
+    return out
+
+
+def evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
+    """Reference, call, compare: one record."""
+    started = time.perf_counter()
+    ref = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
+    grads = tuple(g for g in ctx.impl.grads if g in case.inputs and case.inputs[g].dtype.kind != "i")
+    call_params = {**op_defaults(case.op), **case.params}
+    outcome, payload = ctx.worker.call(ctx.impl.id, case.inputs, call_params, case.dtype, ctx.device, grads)
+    if outcome in ("crashed", "timeout"):
+        comparison = Comparison(outcome, part="value", detail=str(payload))
+    else:
+        observed = payload if outcome == "ok" else None
+        exception = payload if outcome == "raised" else None
+        value_shape = ref.value.shape if not isinstance(ref, Exception) else ()
+        comparison = compare(ref, observed, exception, ctx.impl, case.dtype, n_terms_for(case.inputs, value_shape),
+                             convention_refs(ctx, case) if observed is not None else ())
+    return make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
+
+
+def _usable(ctx: CellContext, case: Case) -> bool:
+    impl = ctx.impl
+    if not applicable(case, impl.params, impl.fixed_params, op_defaults(case.op)):
+        return False
+    if impl.accepts is not None and not impl.accepts(case.inputs, case.params):
+        return False
+    return not ctx.refs.rejects(case)
+
+
+class _Failed(Exception):
+    def __init__(self, record):
+        super().__init__(record["detail"])
+        self.record = record
+
+
+def run_hypothesis(ctx: CellContext) -> list[dict]:
+    """Hypothesis examples for the cell; a failure is shrunk and its minimal input kept."""
+    kept, failures = [], []
+    value = cell_seed(ctx.seed, ctx.cell)
+    n = ctx.examples if ctx.examples is not None else PROFILES[ctx.profile]["examples"]
+    if n <= 0:
+        return []
+
+    @seed(value)
+    @settings(max_examples=n, database=None, deadline=None, derandomize=False, print_blob=False,
+              suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink])
+    @given(st.data())
+    def prop(data):
+        case = draw_case(data, ctx.impl.op, ctx.dtype, ctx.impl.params, ctx.impl.fixed_params, ctx.profile)
+        assume(_usable(ctx, case))
+        record = evaluate_case(ctx, case, value)
+        if record["verdict"] in FAILING:
+            failures.append(record)
+            raise _Failed(record)
+        if not failures:
+            kept.append(record)
+
+    try:
+        prop()
+    except _Failed as final:
+        first = failures[0]
+        minimal = dict(final.record, minimal=True)
+        kept += [first] if first["case_id"] != minimal["case_id"] else []
+        kept.append(minimal)
+    return kept
+
+
+def run_cell(ctx: CellContext) -> list[dict]:
+    impl = ctx.impl
+    if ctx.dtype not in impl.dtypes:
+        case = Case(id=f"({ctx.dtype} not declared)", op=impl.op, dtype=ctx.dtype, inputs={}, params={})
+        comparison = Comparison("unsupported", detail=f"{impl.id} does not declare {ctx.dtype}")
+        return [make_record(ctx, case, None, "skipped", None, comparison, 0.0)]
+    axis = impl.fixed_params.get("axis")
+    records = []
+    for case in catalog_cases(impl.op, ctx.dtype, ctx.profile, axis):
+        case.params = {**impl.fixed_params, **case.params}
+        if _usable(ctx, case):
+            records.append(evaluate_case(ctx, case))
+    records += run_hypothesis(ctx)
+    return records
