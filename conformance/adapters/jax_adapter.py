@@ -1,0 +1,231 @@
+"""JAX (jax.nn) and optax.losses as implementations under test.
+
+Layout: jax.nn and optax take the class axis last, like the reference's `axis=-1`; every class-axis row
+declares fixed_params {"axis": -1} and nothing is moved.
+
+float64 needs `jax_enable_x64`, switched on when the adapter first imports jax. Inputs are placed on the
+case's device with jax.device_put, bit for bit in the case dtype (bfloat16 as ml_dtypes.bfloat16).
+
+Each row is a pure function f(arrays, static) -> array. It runs under jax.jit, compiled once per (row,
+static params, input names, wanted gradients) and then once per input shape/dtype by jit itself; static
+params (label smoothing, alpha, gamma) are Python floats, so they stay weakly typed and never promote a
+float16 computation. Gradients: out, pullback = jax.vjp(f, *wanted); grads = pullback(ones_like(out)),
+i.e. grad[x] = d sum(out) / dx.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import numpy as np
+
+from conformance.implementation import DTYPES, Convention, Implementation, Observed
+
+FRAMEWORK = "jax"
+
+JAX_DOCS = "https://docs.jax.dev/en/latest/_autosummary/"
+OPTAX_DOCS = "https://optax.readthedocs.io/en/latest/api/losses.html#optax.losses."
+
+
+@functools.lru_cache(maxsize=None)
+def _jax():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+@functools.lru_cache(maxsize=None)
+def _optax():
+    _jax()
+    import optax
+
+    return optax
+
+
+def available() -> bool:
+    try:
+        _optax()
+    except ImportError:
+        return False
+    return True
+
+
+def version() -> str:
+    return f"jax {_jax().__version__}, optax {_optax().__version__}"
+
+
+def _gpus() -> list:
+    try:
+        return _jax().devices("gpu")
+    except RuntimeError:
+        return []
+
+
+def devices() -> list[str]:
+    return ["cpu", "cuda"] if _gpus() else ["cpu"]
+
+
+def _device(name: str):
+    return _gpus()[0] if name == "cuda" else _jax().devices("cpu")[0]
+
+
+def _optax_src() -> str:
+    return f"https://github.com/google-deepmind/optax/blob/v{_optax().__version__}/optax/losses/_classification.py"
+
+
+# ----------------------------------------------------------------------------------------------- running
+
+ROWS: dict[str, Callable] = {}  # implementation id -> f(arrays, static) -> jax array
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(row_id: str, static_items: tuple, names: tuple, grads: tuple):
+    """jit(arrays -> (value, grads)) for one row and static config; jit then caches per shape and dtype."""
+    jax = _jax()
+    fn, static = ROWS[row_id], dict(static_items)
+
+    def value_and_grads(*arrays):
+        given = dict(zip(names, arrays))
+
+        def f(*wanted):
+            return fn({**given, **dict(zip(grads, wanted))}, static)
+
+        if not grads:
+            return f(), ()
+        out, pullback = jax.vjp(f, *(given[name] for name in grads))
+        return out, pullback(jax.numpy.ones_like(out))
+
+    return jax.jit(value_and_grads)
+
+
+def _call(row_id: str, static_keys: tuple[str, ...] = ()):
+    """An Implementation.call running ROWS[row_id] with the params named in static_keys as static floats."""
+
+    def call(inputs, params, dtype, device, grads):
+        jax = _jax()
+        names = tuple(sorted(inputs))
+        static = tuple((key, params.get(key)) for key in static_keys)
+        run = _compiled(row_id, static, names, tuple(grads))
+        where = _device(device)
+        value, got = run(*(jax.device_put(inputs[name], where) for name in names))
+        return Observed(np.asarray(value), {name: np.asarray(g) for name, g in zip(grads, got)})
+
+    return call
+
+
+# ----------------------------------------------------------------------------------------- predicates
+
+def _is_int(name: str):
+    return lambda inputs, params: inputs[name].dtype.kind in "iu"
+
+
+def _is_float(name: str):
+    return lambda inputs, params: inputs[name].dtype.kind not in "iu"
+
+
+def _vectors_only(inputs, params):
+    """optax.kl_divergence sums over the last axis only, keeping the batch; the reference kl_div reduces
+    all elements or none, so the two agree exactly only for 1-D inputs with reduction "sum"."""
+    return all(a.ndim == 1 for a in inputs.values())
+
+
+def _any_neg_inf(name: str):
+    return lambda inputs, params: bool(np.any(np.isneginf(np.asarray(inputs[name], dtype=np.float64))))
+
+
+# ------------------------------------------------------------------------------------------------ rows
+
+def _register(row_id: str, fn: Callable, static_keys: tuple[str, ...] = ()):
+    ROWS[row_id] = fn
+    return _call(row_id, static_keys)
+
+
+def implementations() -> list[Implementation]:
+    jax, optax = _jax(), _optax()
+    jnn, losses = jax.nn, optax.losses
+    devs = tuple(devices())
+    rows: list[Implementation] = []
+
+    def row(row_id, op, fn, grads, link, static_keys=(), params=None, fixed=None, **extra):
+        rows.append(Implementation(
+            id=row_id, framework=FRAMEWORK, op=op, call=_register(row_id, fn, static_keys), dtypes=DTYPES,
+            params=params or {}, fixed_params=fixed or {}, grads=grads, devices=devs, link=link, **extra))
+
+    axis, ce = {"axis": -1}, {"axis": -1, "reduction": "none"}
+    smoothing = {"label_smoothing": None}
+
+    row("jax.nn.softmax", "softmax", lambda a, s: jnn.softmax(a["x"], axis=-1), ("x",),
+        JAX_DOCS + "jax.nn.softmax.html", fixed=axis)
+    row("jax.nn.log_softmax", "log_softmax", lambda a, s: jnn.log_softmax(a["x"], axis=-1), ("x",),
+        JAX_DOCS + "jax.nn.log_softmax.html", fixed=axis)
+    row("jax.nn.sigmoid", "sigmoid", lambda a, s: jnn.sigmoid(a["x"]), ("x",), JAX_DOCS + "jax.nn.sigmoid.html")
+    row("jax.nn.log_sigmoid", "log_sigmoid", lambda a, s: jnn.log_sigmoid(a["x"]), ("x",),
+        JAX_DOCS + "jax.nn.log_sigmoid.html")
+
+    # Probability targets: -sum_c t_c log_softmax(logits)_c over the last axis; smooth_labels (1-a) t + a/C.
+    nan_at_neg_inf = Convention(
+        key="zero_target_at_neg_inf_logit_is_nan",
+        description="softmax_cross_entropy multiplies t * log_softmax(logits) as is: t = 0 where a logit is -inf "
+                    "gives 0 * -inf = NaN (safe_softmax_cross_entropy is the documented alternative)",
+        link=OPTAX_DOCS + "softmax_cross_entropy", applies=_any_neg_inf("logits"))
+    soft = dict(accepts=_is_float("target"))
+    row("optax.losses.softmax_cross_entropy", "cross_entropy",
+        lambda a, s: losses.softmax_cross_entropy(a["logits"], a["target"]), ("logits", "target"),
+        OPTAX_DOCS + "softmax_cross_entropy", fixed=ce, conventions=(nan_at_neg_inf,), **soft)
+    row("optax.losses.softmax_cross_entropy∘smooth_labels", "cross_entropy",
+        lambda a, s: losses.softmax_cross_entropy(
+            a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
+        ("logits", "target"), OPTAX_DOCS + "smooth_labels", static_keys=("label_smoothing",), params=smoothing,
+        fixed=ce, conventions=(nan_at_neg_inf,), **soft)
+    row("optax.losses.safe_softmax_cross_entropy", "cross_entropy",
+        lambda a, s: losses.safe_softmax_cross_entropy(a["logits"], a["target"]), ("logits", "target"),
+        OPTAX_DOCS + "safe_softmax_cross_entropy", fixed=ce, **soft)
+    row("optax.losses.safe_softmax_cross_entropy∘smooth_labels", "cross_entropy",
+        lambda a, s: losses.safe_softmax_cross_entropy(
+            a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
+        ("logits", "target"), OPTAX_DOCS + "smooth_labels", static_keys=("label_smoothing",), params=smoothing,
+        fixed=ce, **soft)
+
+    # Integer labels: logsumexp(logits) - take_along_axis(logits, label).
+    row("optax.losses.softmax_cross_entropy_with_integer_labels", "cross_entropy",
+        lambda a, s: losses.softmax_cross_entropy_with_integer_labels(a["logits"], a["target"]), ("logits",),
+        OPTAX_DOCS + "softmax_cross_entropy_with_integer_labels", fixed=ce, accepts=_is_int("target"),
+        bad_labels="garbage", conventions=(Convention(
+            key="bad_label_unchecked",
+            description="Labels are assumed in [0, C) and never checked: take_along_axis gives NaN for a label "
+                        ">= C and wraps a negative label around (-1 is the last class)",
+            link=OPTAX_DOCS + "softmax_cross_entropy_with_integer_labels"),))
+    # The usual way to smooth integer labels: one_hot(labels, C, dtype=logits.dtype), then smooth_labels.
+    row("optax.losses.softmax_cross_entropy∘smooth_labels∘jax.nn.one_hot", "cross_entropy",
+        lambda a, s: losses.softmax_cross_entropy(a["logits"], optax.smooth_labels(
+            jnn.one_hot(a["target"], a["logits"].shape[-1], dtype=a["logits"].dtype), s["label_smoothing"])),
+        ("logits",), JAX_DOCS + "jax.nn.one_hot.html", static_keys=("label_smoothing",), params=smoothing,
+        fixed=ce, accepts=_is_int("target"), bad_labels="zero", conventions=(nan_at_neg_inf, Convention(
+            key="bad_label_zero_row",
+            description="jax.nn.one_hot maps a label outside [0, C) to a zero row: the loss is silently "
+                        "(a/C) * sum_c -log_softmax(logits)_c (0 without smoothing)",
+            link=JAX_DOCS + "jax.nn.one_hot.html")))
+
+    row("optax.losses.sigmoid_binary_cross_entropy", "binary_cross_entropy_with_logits",
+        lambda a, s: losses.sigmoid_binary_cross_entropy(a["x"], a["y"]), ("x", "y"),
+        OPTAX_DOCS + "sigmoid_binary_cross_entropy", fixed={"reduction": "none"})
+    row("optax.losses.sigmoid_focal_loss", "sigmoid_focal_loss",
+        lambda a, s: losses.sigmoid_focal_loss(a["x"], a["y"], alpha=s["alpha"], gamma=s["gamma"]), ("x", "y"),
+        OPTAX_DOCS + "sigmoid_focal_loss", static_keys=("alpha", "gamma"), params={"alpha": None, "gamma": None},
+        fixed={"reduction": "none"})
+
+    # kl_divergence(log_predictions, targets) = sum_last targets (log targets - log_predictions), with
+    # log targets := 0 where targets == 0: the reference kl_div(input=log q, target=p) summed.
+    kl_link = OPTAX_DOCS + "kl_divergence"
+    row("optax.losses.kl_divergence", "kl_div",
+        lambda a, s: losses.kl_divergence(a["input"], a["target"]), ("input", "target"), kl_link,
+        fixed={"reduction": "sum", "log_target": False}, accepts=_vectors_only, conventions=(Convention(
+            key="zero_target_at_neg_inf_input_is_nan",
+            description="targets == 0 contributes 0 * (0 - log_predictions): NaN where log_predictions is -inf",
+            link=_optax_src(), applies=_any_neg_inf("input")),))
+    row("optax.losses.kl_divergence_with_log_targets", "kl_div",
+        lambda a, s: losses.kl_divergence_with_log_targets(a["input"], a["target"]), ("input", "target"),
+        OPTAX_DOCS + "kl_divergence_with_log_targets", fixed={"reduction": "sum", "log_target": True},
+        accepts=_vectors_only)
+    return rows
