@@ -111,6 +111,8 @@ class Worker:
         if status == "ok":
             value, grads_out = payload
             return "ok", Observed(value, grads_out)
+        if status == "raised" and "device-side assert" in str(payload[1]):
+            self._kill()  # a device-side assert leaves the CUDA context unusable: start afresh next call
         return status, payload
 
     def _kill(self) -> None:

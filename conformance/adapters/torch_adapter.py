@@ -115,31 +115,36 @@ def class_axis_is_1(params: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# calls (inputs and params in the vocabulary of docs/ops.md)
+# calls (inputs and params in the vocabulary of docs/ops.md); `fn` replaces torch's own function with a
+# custom one called the same way (conformance/custom.py)
 
 
-def call_softmax(inputs, params, dtype, device, grads):
+def call_softmax(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
-    return run(lambda x: F.softmax(x, dim=params["axis"]), inputs, device, grads)
+    fn = fn or F.softmax
+    return run(lambda x: fn(x, dim=params["axis"]), inputs, device, grads)
 
 
-def call_log_softmax(inputs, params, dtype, device, grads):
+def call_log_softmax(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
-    return run(lambda x: F.log_softmax(x, dim=params["axis"]), inputs, device, grads)
+    fn = fn or F.log_softmax
+    return run(lambda x: fn(x, dim=params["axis"]), inputs, device, grads)
 
 
-def call_sigmoid(inputs, params, dtype, device, grads):
+def call_sigmoid(inputs, params, dtype, device, grads, fn=None):
     import torch
 
-    return run(lambda x: torch.sigmoid(x), inputs, device, grads)
+    fn = fn or torch.sigmoid
+    return run(lambda x: fn(x), inputs, device, grads)
 
 
-def call_logsigmoid(inputs, params, dtype, device, grads):
+def call_logsigmoid(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
-    return run(lambda x: F.logsigmoid(x), inputs, device, grads)
+    fn = fn or F.logsigmoid
+    return run(lambda x: fn(x), inputs, device, grads)
 
 
 def _class_target_kwargs(params: dict, dtype: str, device: str) -> dict:
@@ -150,62 +155,68 @@ def _class_target_kwargs(params: dict, dtype: str, device: str) -> dict:
     return kwargs
 
 
-def call_cross_entropy_class(inputs, params, dtype, device, grads):
+def call_cross_entropy_class(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
+    fn = fn or F.cross_entropy
     class_axis_is_1(params)
     kwargs = _class_target_kwargs(params, dtype, device)
     smoothing = float(params.get("label_smoothing") or 0.0)
-    return run(lambda logits, target: F.cross_entropy(logits, target, label_smoothing=smoothing, **kwargs),
+    return run(lambda logits, target: fn(logits, target, label_smoothing=smoothing, **kwargs),
                inputs, device, grads)
 
 
-def call_cross_entropy_probs(inputs, params, dtype, device, grads):
+def call_cross_entropy_probs(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
+    fn = fn or F.cross_entropy
     class_axis_is_1(params)
     weight = param_tensor(params.get("weight"), dtype, device)
     smoothing = float(params.get("label_smoothing") or 0.0)
     reduction = params.get("reduction", "mean")
-    return run(lambda logits, target: F.cross_entropy(logits, target, weight=weight, reduction=reduction,
+    return run(lambda logits, target: fn(logits, target, weight=weight, reduction=reduction,
                                                       label_smoothing=smoothing),
                inputs, device, grads)
 
 
-def call_nll_loss(inputs, params, dtype, device, grads):
+def call_nll_loss(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
+    fn = fn or F.nll_loss
     class_axis_is_1(params)
     kwargs = _class_target_kwargs(params, dtype, device)
-    return run(lambda logp, target: F.nll_loss(logp, target, **kwargs), inputs, device, grads)
+    return run(lambda logp, target: fn(logp, target, **kwargs), inputs, device, grads)
 
 
-def call_binary_cross_entropy(inputs, params, dtype, device, grads):
+def call_binary_cross_entropy(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
+    fn = fn or F.binary_cross_entropy
     weight = param_tensor(params.get("weight"), dtype, device)
     reduction = params.get("reduction", "mean")
-    return run(lambda p, y: F.binary_cross_entropy(p, y, weight=weight, reduction=reduction),
+    return run(lambda p, y: fn(p, y, weight=weight, reduction=reduction),
                inputs, device, grads)
 
 
-def call_binary_cross_entropy_with_logits(inputs, params, dtype, device, grads):
+def call_binary_cross_entropy_with_logits(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
+    fn = fn or F.binary_cross_entropy_with_logits
     weight = param_tensor(params.get("weight"), dtype, device)
     pos_weight = param_tensor(params.get("pos_weight"), dtype, device)
     reduction = params.get("reduction", "mean")
-    return run(lambda x, y: F.binary_cross_entropy_with_logits(x, y, weight=weight, pos_weight=pos_weight,
+    return run(lambda x, y: fn(x, y, weight=weight, pos_weight=pos_weight,
                                                                reduction=reduction),
                inputs, device, grads)
 
 
-def call_kl_div(inputs, params, dtype, device, grads):
+def call_kl_div(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
+    fn = fn or F.kl_div
     reduction = params.get("reduction", "mean")
     log_target = bool(params.get("log_target", False))
-    return run(lambda input, target: F.kl_div(input, target, reduction=reduction, log_target=log_target),
+    return run(lambda input, target: fn(input, target, reduction=reduction, log_target=log_target),
                inputs, device, grads)
 
 

@@ -153,6 +153,8 @@ def draw_params(data, op: str, allowed: dict, fixed: dict, classes: int, dtype: 
                 params[name] = [float(v) for v in _cast(params[name], dtype)]
             continue
         choices = options if options is not None else PARAM_CHOICES.get(name)
+        if name == "normalize" and options is None and op != "entropy":
+            choices = ("none", "q", "both")
         if choices:
             params[name] = data.draw(st.sampled_from(list(choices)), label=name)
     return params
