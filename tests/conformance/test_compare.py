@@ -1,0 +1,126 @@
+"""Verdicts from hand-made reference arrays: each verdict reachable, each threshold able to fail."""
+import numpy as np
+import pytest
+
+from conformance.compare import ULP_BUDGET, compare, compare_part
+from conformance.implementation import Convention, Implementation, Observed
+from reference.result import RefArray, RefResult
+
+
+def ref_array(exact, dtype, cond=None, ieee=None, certified=True):
+    exact = [str(e) for e in exact]
+    rounded = np.asarray([float(e) for e in exact], dtype=np.float64).astype(dtype)
+    cond = np.zeros(len(exact)) if cond is None else np.asarray(cond, dtype=np.float64)
+    return RefArray(np.asarray(exact, dtype=object), rounded, cond, np.full(len(exact), certified),
+                    None if ieee is None else np.asarray(ieee, dtype=np.float64).astype(dtype))
+
+
+def steps(x, k, dtype):
+    x = np.asarray(x, dtype=dtype)
+    for _ in range(k):
+        x = np.nextafter(x, np.asarray(np.inf, dtype=dtype))
+    return x
+
+
+def test_correctly_rounded_is_accurate_with_zero_ulp():
+    ref = ref_array(["0.1000000000000000055511151231257827"], "float64")
+    part = compare_part(ref, np.asarray([0.1]), "float64", 1)
+    assert part.verdict == "accurate" and part.ulp == 0
+
+
+def test_budget_edge_is_accurate_and_one_more_is_not():
+    ref = ref_array(["1"], "float32")
+    budget = ULP_BUDGET["float32"]
+    assert compare_part(ref, steps([1.0], budget, np.float32), "float32", 1).verdict == "accurate"
+    assert compare_part(ref, steps([1.0], budget + 1, np.float32), "float32", 1).verdict == "inaccurate"
+
+
+def test_error_within_conditioning_bound_is_stable():
+    # a large condition quantity (huge logits with small differences) allows many ULPs of the result
+    ref = ref_array(["1"], "float32", cond=[1e6])
+    part = compare_part(ref, steps([1.0], 50, np.float32), "float32", 2)
+    assert part.verdict == "stable" and part.bound_ratio <= 1
+
+
+@pytest.mark.parametrize("got,expected,verdict", [
+    (np.nan, "1", "special_value_mismatch"),
+    (np.inf, "1", "special_value_mismatch"),
+    (1.0, "inf", "special_value_mismatch"),
+    (-np.inf, "inf", "special_value_mismatch"),
+    (np.inf, "inf", "accurate"),
+    (np.nan, "nan", "accurate"),
+])
+def test_special_values(got, expected, verdict):
+    ref = ref_array([expected], "float32")
+    assert compare_part(ref, np.asarray([got], np.float32), "float32", 1).verdict == verdict
+
+
+def test_ieee_alternative_is_a_convention_not_a_defect():
+    ref = ref_array(["1", "0"], "float32", ieee=[np.nan, np.nan])
+    part = compare_part(ref, np.asarray([np.nan, np.nan], np.float32), "float32", 2)
+    assert part.verdict == "convention" and part.ieee
+
+
+def test_shape_mismatch_is_inaccurate():
+    ref = ref_array(["1", "2"], "float32")
+    assert compare_part(ref, np.asarray([1.0], np.float32), "float32", 1).verdict == "inaccurate"
+
+
+def test_float64_error_uses_the_exact_decimal():
+    # exact 1 + 2^-60 rounds to 1.0; an observation of 1 + 2^-52 is one ULP away
+    ref = ref_array(["1.00000000000000000086736173798840354720596"], "float64")
+    part = compare_part(ref, np.asarray([1.0 + 2**-52]), "float64", 1)
+    assert part.ulp == 1 and part.verdict == "accurate"
+
+
+def _impl(**kw):
+    return Implementation(id="x", framework="t", op="sigmoid", call=lambda *a: None, dtypes=("float32",), **kw)
+
+
+def _result(ref):
+    return RefResult("sigmoid", "float32", ref)
+
+
+def test_raising_on_a_defined_input_is_an_error_behaviour_mismatch():
+    c = compare(_result(ref_array(["1"], "float32")), None, ("RuntimeError", "boom"), _impl(), "float32",
+                {"value": 1})
+    assert c.verdict == "error_behaviour_mismatch"
+
+
+def test_dtype_not_implemented_is_unsupported():
+    c = compare(_result(ref_array(["1"], "float32")), None,
+                ("RuntimeError", '"log_sigmoid_forward" not implemented for \'Half\''), _impl(), "float32",
+                {"value": 1})
+    assert c.verdict == "unsupported"
+
+
+def test_undefined_input_raising_is_accurate_returning_is_a_mismatch():
+    undefined = ValueError("label 3 out of range [0, 3)")
+    assert compare(undefined, None, ("IndexError", "out of bounds"), _impl(), "float32", {}).verdict == "accurate"
+    returned = Observed(np.asarray(0.5, np.float32))
+    assert compare(undefined, returned, None, _impl(), "float32", {}).verdict == "error_behaviour_mismatch"
+    nan = Observed(np.asarray(np.nan, np.float32))
+    assert compare(undefined, nan, None, _impl(bad_labels="nan"), "float32", {}).verdict == "convention"
+    assert compare(undefined, returned, None, _impl(bad_labels="nan"), "float32", {}).verdict == \
+        "error_behaviour_mismatch"
+
+
+def test_declared_convention_explains_a_difference_exactly():
+    math = _result(ref_array(["inf"], "float32"))
+    clamped = _result(ref_array(["100"], "float32"))
+    conv = Convention("log_clamp_-100", "clamps log terms", "https://example.org", {"log_clamp": -100})
+    observed = Observed(np.asarray([100.0], np.float32))
+    plain = compare(math, observed, None, _impl(), "float32", {"value": 1})
+    assert plain.verdict == "special_value_mismatch"
+    c = compare(math, observed, None, _impl(), "float32", {"value": 1}, [(conv, clamped)])
+    assert c.verdict == "convention" and c.convention == "log_clamp_-100"
+    wrong = Observed(np.asarray([99.0], np.float32))
+    assert compare(math, wrong, None, _impl(), "float32", {"value": 1}, [(conv, clamped)]).verdict == \
+        "special_value_mismatch"
+
+
+def test_gradient_part_decides_when_worse():
+    ref = RefResult("sigmoid", "float32", ref_array(["0.5"], "float32"), {"x": ref_array(["0.25"], "float32")})
+    obs = Observed(np.asarray([0.5], np.float32), {"x": np.asarray([0.5], np.float32)})
+    c = compare(ref, obs, None, _impl(), "float32", {"value": 1, "x": 1})
+    assert c.verdict == "inaccurate" and c.part == "grad:x" and c.ulp["value"] == 0

@@ -1,0 +1,70 @@
+"""Streaming results: flushed per cell, a torn last line survives, resume continues, bad files are clear."""
+import json
+
+import numpy as np
+import pytest
+
+from conformance.results import (ResultsError, ResultsWriter, load_results, read_jsonl, tensor_from_json,
+                                 tensor_json)
+
+
+def rec(cell, verdict="accurate"):
+    return {"cell": cell, "verdict": verdict, "unexpected": verdict == "inaccurate"}
+
+
+HEADER = {"schema_version": 1, "started": "now", "profile": "quick", "seed": 0, "python": "3", "platform": "p",
+          "frameworks": {}}
+
+
+def test_records_are_on_disk_after_each_cell(tmp_path):
+    w = ResultsWriter(tmp_path, HEADER)
+    w.write_cell([rec("a|float32|cpu"), rec("a|float32|cpu")])
+    header, records = read_jsonl(tmp_path / "results.jsonl")
+    assert header["profile"] == "quick" and len(records) == 2
+
+
+def test_torn_last_line_is_dropped_and_resume_skips_done_cells(tmp_path):
+    w = ResultsWriter(tmp_path, HEADER)
+    w.write_cell([rec("a|float32|cpu")])
+    with open(tmp_path / "results.jsonl", "a") as f:
+        f.write('{"kind": "record", "cell": "b|flo')  # killed mid-write
+    resumed = ResultsWriter(tmp_path, HEADER, resume=True)
+    assert resumed.done_cells == {"a|float32|cpu"}
+    resumed.write_cell([rec("b|float32|cpu", "inaccurate")])
+    _, records = read_jsonl(tmp_path / "results.jsonl")
+    assert [r["cell"] for r in records] == ["a|float32|cpu", "b|float32|cpu"]
+
+
+def test_load_results_reads_the_stream_and_the_final_file(tmp_path):
+    w = ResultsWriter(tmp_path, HEADER)
+    w.write_cell([rec("a|float32|cpu", "inaccurate")])
+    assert load_results(tmp_path / "results.jsonl")["summary"]["unexpected"] == 1
+    w.finish([], {}, {"total": 1, "by_verdict": {"inaccurate": 1}, "unexpected": 1}, {"finished": "later"})
+    doc = load_results(tmp_path)
+    assert doc["run"]["finished"] == "later" and len(doc["records"]) == 1
+
+
+@pytest.mark.parametrize("content,message", [
+    ('{"schema_version": 1, "run": {', "not valid JSON"),
+    ('{"schema_version": 99}', "schema version 99"),
+    ("[1, 2]", "schema version"),
+])
+def test_unusable_files_raise_one_clear_error(tmp_path, content, message):
+    path = tmp_path / "results.json"
+    path.write_text(content)
+    with pytest.raises(ResultsError, match=message):
+        load_results(path)
+    with pytest.raises(ResultsError, match="no such"):
+        load_results(tmp_path / "missing.json")
+
+
+def test_tensors_round_trip_exactly_with_non_finite_values():
+    import ml_dtypes
+
+    for a in [np.asarray([[1.5, np.inf], [-np.inf, np.nan]], np.float32),
+              np.asarray([0.1, 5e-324], np.float64), np.asarray([3, -100], np.int64),
+              np.asarray([1.0078125], ml_dtypes.bfloat16), np.zeros((0, 3), np.float16)]:
+        t = json.loads(json.dumps(tensor_json(a)))
+        b = tensor_from_json(t)
+        assert b.dtype == a.dtype and b.shape == a.shape
+        np.testing.assert_array_equal(b.astype(np.float64), a.astype(np.float64))
