@@ -1,0 +1,213 @@
+"""The JAX/optax adapter keeps the contract of conformance/implementation.py and declares what JAX does.
+
+Expected values are exact-arithmetic facts (softmax of equal logits is 1/C, cross-entropy of equal logits is
+log C), never another framework's output.
+"""
+from __future__ import annotations
+
+import math
+import re
+import sys
+from pathlib import Path
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+jax = pytest.importorskip("jax")
+optax = pytest.importorskip("optax")
+
+from conformance.adapters import jax_adapter as adapter  # noqa: E402
+from conformance.implementation import DTYPES  # noqa: E402
+
+IMPLS = {impl.id: impl for impl in adapter.implementations()}
+
+
+def ops_table() -> dict[str, tuple[set[str], set[str]]]:
+    """docs/ops.md's op table: op -> (words of its inputs column, names of its params)."""
+    table = {}
+    for line in (ROOT / "docs" / "ops.md").read_text().splitlines():
+        match = re.match(r"\| `(\w+)` \|([^|]*)\|([^|]*)\|", line)
+        if match:
+            table[match.group(1)] = (set(re.findall(r"[a-z_]+", match.group(2))),
+                                     set(re.findall(r"\b([a-z_]+)=", match.group(3))))
+    return table
+
+
+def arr(values, dtype):
+    return np.asarray(values, dtype=np.float64).astype(np.dtype(ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype))
+
+
+def sample(impl_id: str, dtype: str):
+    """Small dyadic inputs (exact in every dtype): (inputs, params, value shape)."""
+    x = arr([[0.0, 1.0, -2.0], [3.0, 0.5, 0.0]], dtype)
+    probs = arr([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]], dtype)
+    labels = np.array([2, 0], dtype=np.int64)
+    impl = IMPLS[impl_id]
+    params = {"reduction": "none", "alpha": 0.25, "gamma": 2.0, "label_smoothing": 0.25}
+    if impl.op in ("softmax", "log_softmax", "sigmoid", "log_sigmoid"):
+        return {"x": x}, params, (2, 3)
+    if impl.op == "cross_entropy":
+        return {"logits": x, "target": labels if impl.accepts({"target": labels}, {}) else probs}, params, (2,)
+    if impl.op == "kl_div":
+        return {"input": arr([-1.0, -2.0, -0.5, -4.0], dtype), "target": arr([0.25, 0.5, 0.0, 0.25], dtype)}, params, ()
+    return {"x": x, "y": probs}, params, (2, 3)
+
+
+def call(impl_id, inputs, params, dtype="float64", grads=()):
+    impl = IMPLS[impl_id]
+    return impl.call(inputs, {**params, **impl.fixed_params}, dtype, "cpu", grads)
+
+
+def test_module_interface():
+    assert adapter.FRAMEWORK == "jax"
+    assert adapter.available() is True
+    assert adapter.version() == f"jax {jax.__version__}, optax {optax.__version__}"
+    assert jax.config.jax_enable_x64  # float64 cases need it
+    assert adapter.devices()[0] == "cpu"
+    impls = adapter.implementations()
+    assert len({impl.id for impl in impls}) == len(impls) == 14
+    assert all(impl.framework == "jax" and impl.link.startswith("https://") for impl in impls)
+
+
+@pytest.mark.parametrize("impl_id", sorted(IMPLS))
+def test_declaration_uses_reference_vocabulary(impl_id):
+    impl = IMPLS[impl_id]
+    table = ops_table()
+    assert impl.op in table
+    input_words, param_names = table[impl.op]
+    assert set(impl.params) <= param_names
+    assert set(impl.fixed_params) <= param_names
+    for convention in impl.conventions:
+        assert set(convention.ref_params) <= param_names, convention.key
+    inputs, _, _ = sample(impl_id, "float64")
+    assert set(inputs) <= input_words
+    assert set(impl.grads) <= set(inputs)
+    assert set(impl.dtypes) <= set(DTYPES)
+    if "axis" in param_names:
+        assert impl.fixed_params["axis"] == -1
+
+
+@pytest.mark.parametrize("impl_id", sorted(IMPLS))
+def test_conventions_have_links_and_unique_keys(impl_id):
+    conventions = IMPLS[impl_id].conventions
+    assert len({c.key for c in conventions}) == len(conventions)
+    for convention in conventions:
+        assert convention.link.startswith("https://"), convention.key
+        assert convention.description
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("impl_id", sorted(IMPLS))
+def test_declared_dtypes_give_value_and_grads_in_that_dtype(impl_id, dtype):
+    impl = IMPLS[impl_id]
+    assert dtype in impl.dtypes
+    inputs, params, shape = sample(impl_id, dtype)
+    observed = call(impl_id, inputs, params, dtype, impl.grads)
+    assert isinstance(observed.value, np.ndarray)
+    assert observed.value.shape == shape
+    assert observed.value.dtype == inputs[impl.grads[0]].dtype  # no promotion by smoothing, alpha or one_hot
+    assert set(observed.grads) == set(impl.grads)
+    for name, grad in observed.grads.items():
+        assert grad.shape == inputs[name].shape, name
+        assert grad.dtype == inputs[name].dtype, name
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_of_equal_logits_is_exactly_one_half(dtype):
+    observed = call("jax.nn.softmax", {"x": arr([0.0, 0.0], dtype)}, {}, dtype, ("x",))
+    assert observed.value.astype(np.float64).tolist() == [0.5, 0.5]
+    assert observed.grads["x"].astype(np.float64).tolist() == [0.0, 0.0]  # d(sum softmax)/dx = 0
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("impl_id", ["optax.losses.softmax_cross_entropy_with_integer_labels",
+                                     "optax.losses.softmax_cross_entropy",
+                                     "optax.losses.safe_softmax_cross_entropy∘smooth_labels"])
+def test_cross_entropy_of_equal_logits_is_log_c(impl_id, dtype):
+    classes = 5
+    labels = np.array([0, 4, 2], dtype=np.int64)
+    target = labels if IMPLS[impl_id].accepts({"target": labels}, {}) else arr(np.eye(classes)[labels], dtype)
+    inputs = {"logits": arr(np.full((3, classes), 7.0), dtype), "target": target}
+    value = call(impl_id, inputs, {"label_smoothing": 0.5}, dtype).value
+    assert value.shape == (3,)
+    assert np.all(np.abs(value.astype(np.float64) - math.log(classes)) <= 4 * np.finfo(dtype).eps * math.log(classes))
+
+
+def test_smooth_labels_moves_mass_to_every_class():
+    # log_softmax((0, -1000)) = (0, -1000) in float64; smoothing 1/2 gives t' = (3/4, 1/4): loss 250.
+    inputs = {"logits": arr([0.0, -1000.0], "float64"), "target": arr([1.0, 0.0], "float64")}
+    for impl_id in ("optax.losses.softmax_cross_entropy∘smooth_labels",
+                    "optax.losses.safe_softmax_cross_entropy∘smooth_labels"):
+        assert float(call(impl_id, inputs, {"label_smoothing": 0.5}).value) == 250.0
+    labels = {"logits": inputs["logits"], "target": np.array(0, dtype=np.int64)}
+    assert float(call("optax.losses.softmax_cross_entropy∘smooth_labels∘jax.nn.one_hot", labels,
+                      {"label_smoothing": 0.5}).value) == 250.0
+
+
+def test_out_of_range_labels_are_unchecked():
+    impl_id = "optax.losses.softmax_cross_entropy_with_integer_labels"
+    logits = arr([[0.0, 0.0, 5.0]], "float64")
+    assert IMPLS[impl_id].bad_labels == "garbage"
+    too_big = call(impl_id, {"logits": logits, "target": np.array([3], dtype=np.int64)}, {}).value
+    assert np.isnan(too_big[0])
+    wrapped = call(impl_id, {"logits": logits, "target": np.array([-1], dtype=np.int64)}, {}).value
+    last = call(impl_id, {"logits": logits, "target": np.array([2], dtype=np.int64)}, {}).value
+    assert wrapped[0] == last[0]  # -1 is read as the last class
+
+
+def test_one_hot_of_a_bad_label_is_a_zero_row():
+    impl_id = "optax.losses.softmax_cross_entropy∘smooth_labels∘jax.nn.one_hot"
+    assert IMPLS[impl_id].bad_labels == "zero"
+    inputs = {"logits": arr([[0.0, 0.0, 5.0]], "float64"), "target": np.array([7], dtype=np.int64)}
+    assert call(impl_id, inputs, {"label_smoothing": 0.0}).value[0] == 0.0
+
+
+def test_zero_target_at_minus_inf_logit():
+    inputs = {"logits": arr([0.0, -np.inf], "float64"), "target": arr([1.0, 0.0], "float64")}
+    plain = call("optax.losses.softmax_cross_entropy", inputs, {})
+    assert np.isnan(plain.value)  # 0 * -inf, as declared, not cleaned
+    assert IMPLS["optax.losses.softmax_cross_entropy"].conventions[0].applies(inputs, {})
+    assert float(call("optax.losses.safe_softmax_cross_entropy", inputs, {}).value) == 0.0
+
+
+def test_kl_divergence_sums_the_vector_and_only_accepts_vectors():
+    # input = log(1/2), target = 1/4 everywhere: each element is 1/4 (log 1/4 - log 1/2) = -(log 2)/4.
+    impl = IMPLS["optax.losses.kl_divergence"]
+    inputs = {"input": arr(np.full(4, math.log(0.5)), "float64"), "target": arr(np.full(4, 0.25), "float64")}
+    assert impl.fixed_params == {"reduction": "sum", "log_target": False}
+    assert abs(float(call(impl.id, inputs, {}).value) + math.log(2)) <= 8 * np.finfo(np.float64).eps
+    assert not impl.accepts({k: v.reshape(2, 2) for k, v in inputs.items()}, {})
+    log_target = {"input": inputs["input"], "target": arr(np.full(4, math.log(0.25)), "float64")}
+    value = call("optax.losses.kl_divergence_with_log_targets", log_target, {}).value
+    assert abs(float(value) + math.log(2)) <= 8 * np.finfo(np.float64).eps
+
+
+def test_sigmoid_focal_loss_alpha_none_and_gamma_zero_is_bce():
+    inputs = {"x": arr([0.0], "float64"), "y": arr([1.0], "float64")}
+    value = call("optax.losses.sigmoid_focal_loss", inputs, {"alpha": None, "gamma": 0.0}).value
+    assert abs(float(value[0]) - math.log(2)) <= 2 * np.finfo(np.float64).eps
+    weighted = call("optax.losses.sigmoid_focal_loss", inputs, {"alpha": 0.25, "gamma": 0.0}).value
+    assert abs(float(weighted[0]) - 0.25 * math.log(2)) <= np.finfo(np.float64).eps
+
+
+def test_jit_compiles_once_per_static_config():
+    impl_id = "optax.losses.softmax_cross_entropy∘smooth_labels"
+    inputs, params, _ = sample(impl_id, "float32")
+    adapter._compiled.cache_clear()
+    for _ in range(3):
+        call(impl_id, inputs, params, "float32", ("logits",))
+    assert adapter._compiled.cache_info().currsize == 1
+    call(impl_id, inputs, {**params, "label_smoothing": 0.5}, "float32", ("logits",))
+    assert adapter._compiled.cache_info().currsize == 2
+
+
+def test_empty_batch_is_passed_as_is():
+    inputs = {"logits": arr(np.zeros((0, 3)), "float64"), "target": np.zeros((0,), dtype=np.int64)}
+    observed = call("optax.losses.softmax_cross_entropy_with_integer_labels", inputs, {}, "float64", ("logits",))
+    assert observed.value.shape == (0,)
+    assert observed.grads["logits"].shape == (0, 3)
