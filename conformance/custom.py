@@ -149,12 +149,3 @@ def build_custom(spec: CustomSpec) -> Implementation:
                           dtypes=spec.dtypes, params=params, fixed_params=rows[0].fixed_params, grads=grads,
                           conventions=conventions, bad_labels=rows[0].bad_labels, devices=rows[0].devices,
                           link=spec.target)
-
-
-def entry_point_implementations() -> list[Implementation]:
-    """Implementations registered by installed packages under the entry-point group
-    `ce_conformance.implementations` (each entry point: a callable returning a list of Implementation)."""
-    impls = []
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        impls += list(ep.load()())
-    return impls

@@ -135,6 +135,12 @@ def _groups(config: RunConfig):
             continue
         impls = [i for i in implementations_for(name) if _selected(i, config)]
         groups.append((name, adapter(name), info, impls, []))
+    from conformance.adapters import plugins
+
+    for name, entry_point in plugins().items():
+        impls = [i for i in implementations_for(name) if _selected(i, config)]
+        dist = entry_point.dist
+        groups.append((name, None, f"{dist.name} {dist.version}" if dist else None, impls, []))
     by_worker: dict[str, list] = {}
     for spec in config.custom:
         by_worker.setdefault(spec.worker, []).append(spec)

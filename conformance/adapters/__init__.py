@@ -30,10 +30,28 @@ def availability(framework: str) -> tuple[bool, str]:
         return False, f"{framework} is not installed ({exc})"
 
 
+PLUGIN_PREFIX = "plugin:"
+
+
+def plugins() -> dict:
+    """Installed packages' implementations, registered under the entry-point group
+    `ce_conformance.implementations`: {"plugin:<entry point name>": entry point}."""
+    from importlib.metadata import entry_points
+
+    from conformance.custom import ENTRY_POINT_GROUP
+
+    return {PLUGIN_PREFIX + ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def implementations_for(framework: str, custom_specs=()) -> list:
-    """Every implementation a worker for `framework` serves: the built-in ones, plus custom ones whose
-    signature is this framework (conformance.custom)."""
-    impls = list(adapter(framework).implementations()) if framework in FRAMEWORKS else []
+    """Every implementation a worker for `framework` serves: the built-in ones, a plugin's ones, plus
+    custom ones whose signature is this framework (conformance.custom)."""
+    if framework in FRAMEWORKS:
+        impls = list(adapter(framework).implementations())
+    elif framework.startswith(PLUGIN_PREFIX):
+        impls = list(plugins()[framework].load()())
+    else:
+        impls = []
     if custom_specs:
         from conformance.custom import build_custom
 
