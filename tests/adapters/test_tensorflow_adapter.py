@@ -291,3 +291,12 @@ def test_empty_batch_is_passed_as_is():
     observed = call("tf.nn.sparse_softmax_cross_entropy_with_logits", inputs, {}, "float64", ("logits",))
     assert observed.value.shape == (0,)
     assert observed.grads["logits"].shape == (0, 3)
+
+
+def test_gradients_reach_inputs_through_keras_casts_and_renormalisation():
+    # -sum p log(q / sum q) with p = (1, 0), q = (1/4, 1/4): d/dq_j = -p_j / q_j + sum p / sum q = (-2, 2).
+    observed = call("keras.losses.CategoricalCrossentropy(from_logits=False)",
+                    {"p": arr([[1.0, 0.0]], "float64"), "q": arr([[0.25, 0.25]], "float64")},
+                    {"reduction": "sum"}, "float64", ("p", "q"))
+    assert np.allclose(observed.grads["q"], [[-2.0, 2.0]], rtol=0, atol=1e-14)
+    assert np.allclose(observed.grads["p"], [[math.log(2), math.log(2)]], rtol=0, atol=1e-15)  # -log(q_j/sum q)
