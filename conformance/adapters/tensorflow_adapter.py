@@ -199,7 +199,7 @@ def _labels_not_exact_in(label_name: str, float_name: str):
     """Labels that the loss dtype cannot hold exactly (|label| > 2^(mantissa bits + 1))."""
 
     def applies(inputs, params):
-        limit = {"float16": 2048, "bfloat16": 256}.get(str(inputs[float_name].dtype), 2**24)
+        limit = {"float16": 2**11, "bfloat16": 2**8, "float32": 2**24}.get(str(inputs[float_name].dtype), 2**53)
         labels = inputs[label_name]
         return labels.size > 0 and int(np.max(np.abs(labels))) > limit
 
