@@ -1,0 +1,131 @@
+"""Command-line entry points, one per command; each returns the exit status (never calls sys.exit):
+
+    report RESULTS [--out DIR]                                  -> 0; prints the path of DIR/index.html
+    compare OLD NEW [--out DIR] [--ulp-threshold N] [--ignore-device]
+                                                                -> 1 when anything regressed, else 0
+    merge A B [C ...] --out FILE                                -> 0; prints the path written
+
+Any bad input (missing, malformed, truncated or incompatible results; unwritable output; bad arguments)
+prints one line "conformance <command>: error: ..." on stderr and returns 2, without a traceback
+(CONFORMANCE_TRACEBACK=1 shows the traceback of an unexpected internal error).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .errors import ReportInputError
+
+DEFAULT_REPORT_DIR = "reports/latest"
+
+
+class _ArgumentError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print usage on several lines and exit itself
+        raise _ArgumentError(message)
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def _report_parser() -> _Parser:
+    p = _Parser(prog="conformance report", description="Write the static HTML report of one run.")
+    p.add_argument("results", help="results.json, results.jsonl, or a directory holding one")
+    p.add_argument("--out", default=DEFAULT_REPORT_DIR, help=f"output directory (default {DEFAULT_REPORT_DIR})")
+    return p
+
+
+def _compare_parser() -> _Parser:
+    from .compare import DEFAULT_ULP_THRESHOLD
+
+    p = _Parser(prog="conformance compare", description="Compare two runs; exit 1 when anything regressed.")
+    p.add_argument("old", help="the baseline run (results.json / results.jsonl / directory)")
+    p.add_argument("new", help="the run to check")
+    p.add_argument("--out", default=None, help="also write DIR/compare.html")
+    p.add_argument("--ulp-threshold", type=_non_negative, default=DEFAULT_ULP_THRESHOLD,
+                   help=f"ULP growth that counts as a regression (default {DEFAULT_ULP_THRESHOLD:g})")
+    p.add_argument("--ignore-device", action="store_true",
+                   help="match records across devices (compare a CPU run with a GPU run)")
+    return p
+
+
+def _merge_parser() -> _Parser:
+    p = _Parser(prog="conformance merge", description="Merge runs from different machines into one results.json.")
+    p.add_argument("inputs", nargs="+", help="two or more results files")
+    p.add_argument("--out", required=True, help="the merged results.json to write (or a directory)")
+    return p
+
+
+def _run(prog: str, parser_factory, body, argv) -> int:
+    try:
+        args = parser_factory().parse_args(argv)
+        return body(args)
+    except (ReportInputError, _ArgumentError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help
+        return e.code if isinstance(e.code, int) else 0
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # an internal error: still one line, unless asked for the traceback
+        if os.environ.get("CONFORMANCE_TRACEBACK"):
+            raise
+        print(f"{prog}: error: unexpected {type(e).__name__}: {' '.join(str(e).split())[:300]}", file=sys.stderr)
+        return 2
+
+
+def report_main(argv=None) -> int:
+    from .html import write_report
+
+    def body(args):
+        print(write_report(args.results, args.out))
+        return 0
+
+    return _run("conformance report", _report_parser, body, argv)
+
+
+def compare_main(argv=None) -> int:
+    from .compare import compare_runs
+
+    def body(args):
+        result = compare_runs(args.old, args.new, out_dir=args.out, ulp_threshold=args.ulp_threshold,
+                              ignore_device=args.ignore_device)
+        print(result.text)
+        return result.exit_code
+
+    return _run("conformance compare", _compare_parser, body, argv)
+
+
+def merge_main(argv=None) -> int:
+    from .merge import merge_runs
+
+    def body(args):
+        print(merge_runs(args.inputs, args.out))
+        return 0
+
+    return _run("conformance merge", _merge_parser, body, argv)
+
+
+COMMANDS = {"report": report_main, "compare": compare_main, "merge": merge_main}
+
+
+def main(argv=None) -> int:
+    """`report|compare|merge ...` (for `python -m conformance.report`)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        print(f"conformance: error: expected one of {', '.join(COMMANDS)}, got {argv[0] if argv else 'nothing'!r}",
+              file=sys.stderr)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])

@@ -1,0 +1,248 @@
+"""Compare two runs (two framework versions, or two machines) record by record.
+
+Records are matched by (implementation, op, dtype, device, case_id); where a run holds several records for
+one such key (one per part), by part as well. With ignore_device the device is left out of the key (a CPU
+run against a GPU run).
+
+A matched record is a
+  regression   when its verdict got worse (verdicts.COMPARE_ORDER), or, with the verdict not better, its
+               ULP error (value or any gradient) grew by more than ulp_threshold, or it raised where it
+               did not before;
+  improvement  when its verdict got better, or, with the verdict the same, its ULP error shrank by more than
+               ulp_threshold and nothing regressed;
+  unchanged    otherwise.
+Records only in one run are listed as added / removed (neither regressions nor improvements).
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .load import load_results
+from .numbers import fmt_metric, to_float
+from .verdicts import compare_rank, worst
+
+DEFAULT_ULP_THRESHOLD = 2.0
+MAX_TEXT_LINES = 500
+
+
+@dataclass
+class Change:
+    kind: str                   # regression | improvement | unchanged | added | removed
+    key: tuple                  # (implementation, op, dtype, device, case_id, part)
+    old: dict | None
+    new: dict | None
+    reasons: list[str] = field(default_factory=list)
+
+    implementation = property(lambda self: self.key[0])
+    op = property(lambda self: self.key[1])
+    dtype = property(lambda self: self.key[2])
+    device = property(lambda self: self.key[3])
+    case_id = property(lambda self: self.key[4])
+    part = property(lambda self: self.key[5])
+
+    @property
+    def old_verdict(self) -> str | None:
+        return self.old["verdict"] if self.old else None
+
+    @property
+    def new_verdict(self) -> str | None:
+        return self.new["verdict"] if self.new else None
+
+    @property
+    def new_exception(self) -> str | None:
+        e = (self.new or {}).get("exception")
+        return f"{e.get('type')}: {e.get('message')}" if e else None
+
+    def line(self) -> str:
+        where = " | ".join(str(k) for k in (self.implementation, self.dtype, self.device))
+        part = f" [{self.part}]" if self.part else ""
+        verdicts = f"{self.old_verdict or '—'} -> {self.new_verdict or '—'}"
+        why = f"; {'; '.join(self.reasons)}" if self.reasons else ""
+        return f"{where} | {self.case_id}{part}: {verdicts}{why}"
+
+
+@dataclass
+class CellDiff:
+    implementation: str
+    dtype: str
+    device: str
+    old_worst: str | None
+    new_worst: str | None
+    counts: dict[str, int]
+
+
+@dataclass
+class CompareResult:
+    old_name: str
+    new_name: str
+    old_run: dict
+    new_run: dict
+    ulp_threshold: float
+    ignore_device: bool
+    regressions: list[Change]
+    improvements: list[Change]
+    unchanged: list[Change]
+    added: list[Change]
+    removed: list[Change]
+    cells: list[CellDiff]
+    html_path: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """1 when anything regressed, else 0 (the CLI's exit status)."""
+        return 1 if self.regressions else 0
+
+    @property
+    def framework_changes(self) -> list[tuple[str, str | None, str | None]]:
+        old, new = self.old_run.get("frameworks") or {}, self.new_run.get("frameworks") or {}
+        return [(fw, old.get(fw), new.get(fw)) for fw in sorted(set(old) | set(new))]
+
+    @property
+    def text(self) -> str:
+        lines = [f"compare {self.old_name} -> {self.new_name}"]
+        changed = [f"{fw} {o or '—'} -> {n or '—'}" for fw, o, n in self.framework_changes if o != n]
+        if changed:
+            lines.append("  frameworks: " + ", ".join(changed))
+        lines.append(f"  regressions: {len(self.regressions)}, improvements: {len(self.improvements)}, "
+                     f"unchanged: {len(self.unchanged)}, only in old: {len(self.removed)}, "
+                     f"only in new: {len(self.added)} (ULP threshold {fmt_metric(self.ulp_threshold)}"
+                     f"{', devices ignored' if self.ignore_device else ''})")
+        budget = MAX_TEXT_LINES
+        for title, changes in (("REGRESSIONS", self.regressions), ("IMPROVEMENTS", self.improvements),
+                               ("ONLY IN OLD", self.removed), ("ONLY IN NEW", self.added)):
+            if not changes:
+                continue
+            lines.append(f"{title} ({len(changes)})")
+            for c in changes[:budget]:
+                lines.append("  " + c.line())
+            if len(changes) > budget:
+                lines.append(f"  … {len(changes) - budget} more")
+            budget = max(0, budget - len(changes))
+        if self.html_path:
+            lines.append(f"HTML: {self.html_path}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _part_ulps(record: dict) -> dict[str, float]:
+    """part -> ULP error as a float (nan counted as inf); parts without a number are left out."""
+    ulp = record.get("ulp") or {}
+    out = {}
+    for part, v in [("value", ulp.get("value"))] + [(f"grad:{k}", g) for k, g in (ulp.get("grad") or {}).items()]:
+        f = to_float(v)
+        if f is not None:
+            out[part] = math.inf if math.isnan(f) else f
+    return out
+
+
+def classify(old: dict, new: dict, threshold: float) -> tuple[str, list[str]]:
+    ro, rn = compare_rank(old["verdict"]), compare_rank(new["verdict"])
+    reasons = []
+    grew = shrank = False
+    ou, nu = _part_ulps(old), _part_ulps(new)
+    for part in [p for p in ou if p in nu]:
+        o, n = ou[part], nu[part]
+        if o == n:
+            continue
+        diff = n - o
+        if (math.isinf(n) and not math.isinf(o)) or diff > threshold:
+            grew = True
+            reasons.append(f"ulp({part}) {fmt_metric(o)} -> {fmt_metric(n)}")
+        elif (math.isinf(o) and not math.isinf(n)) or -diff > threshold:
+            shrank = True
+            reasons.append(f"ulp({part}) {fmt_metric(o)} -> {fmt_metric(n)}")
+    new_exception = bool(new.get("exception")) and not old.get("exception")
+    if new_exception:
+        e = new["exception"]
+        reasons.append(f"new exception {e.get('type')}: {' '.join(str(e.get('message', '')).split())[:200]}")
+    if rn < ro:
+        return "regression", reasons
+    if rn > ro:
+        return "improvement", reasons
+    if grew or new_exception:
+        return "regression", reasons
+    if shrank:
+        return "improvement", reasons
+    return "unchanged", reasons
+
+
+def _base_key(r: dict, ignore_device: bool) -> tuple:
+    return (r["implementation"], r["op"], r["dtype"], "*" if ignore_device else r["device"], r["case_id"])
+
+
+def compare_results(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THRESHOLD,
+                    ignore_device: bool = False, old_name: str = "old", new_name: str = "new") -> CompareResult:
+    groups_old: dict[tuple, list[dict]] = defaultdict(list)
+    groups_new: dict[tuple, list[dict]] = defaultdict(list)
+    for r in old["records"]:
+        groups_old[_base_key(r, ignore_device)].append(r)
+    for r in new["records"]:
+        groups_new[_base_key(r, ignore_device)].append(r)
+    out: dict[str, list[Change]] = defaultdict(list)
+    for base in list(groups_old) + [k for k in groups_new if k not in groups_old]:
+        olds, news = groups_old.get(base, []), groups_new.get(base, [])
+        if len(olds) <= 1 and len(news) <= 1:
+            pairs = [(olds[0] if olds else None, news[0] if news else None)]
+        else:
+            by_part_old = {r.get("part"): r for r in olds}
+            by_part_new = {r.get("part"): r for r in news}
+            pairs = [(by_part_old.get(p), by_part_new.get(p))
+                     for p in list(by_part_old) + [p for p in by_part_new if p not in by_part_old]]
+        for o, n in pairs:
+            part = (n or o).get("part")
+            device = (n or o)["device"] if not ignore_device else f"{o['device'] if o else '—'}→{n['device'] if n else '—'}"
+            key = (base[0], base[1], base[2], device, base[4], part)
+            if o is None:
+                out["added"].append(Change("added", key, None, n))
+            elif n is None:
+                out["removed"].append(Change("removed", key, o, None))
+            else:
+                kind, reasons = classify(o, n, ulp_threshold)
+                out[kind].append(Change(kind, key, o, n, reasons))
+    return CompareResult(old_name, new_name, old["run"], new["run"], ulp_threshold, ignore_device,
+                         out["regression"], out["improvement"], out["unchanged"], out["added"], out["removed"],
+                         _cell_diffs(old, new, out, ignore_device))
+
+
+def _cell_diffs(old: dict, new: dict, out: dict, ignore_device: bool) -> list[CellDiff]:
+    def cell(r):
+        return (r["implementation"], r["dtype"], "*" if ignore_device else r["device"])
+
+    verdicts_old, verdicts_new = defaultdict(list), defaultdict(list)
+    for r in old["records"]:
+        verdicts_old[cell(r)].append(r["verdict"])
+    for r in new["records"]:
+        verdicts_new[cell(r)].append(r["verdict"])
+    counts: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for kind, changes in out.items():
+        for c in changes:
+            r = c.new or c.old
+            counts[cell(r)][kind] += 1
+    cells = []
+    for k in sorted(set(verdicts_old) | set(verdicts_new)):
+        cells.append(CellDiff(k[0], k[1], k[2], worst(verdicts_old[k]) if k in verdicts_old else None,
+                              worst(verdicts_new[k]) if k in verdicts_new else None, dict(counts[k])))
+    cells.sort(key=lambda c: (-c.counts.get("regression", 0), -c.counts.get("improvement", 0), c.implementation,
+                              c.dtype, c.device))
+    return cells
+
+
+def compare_runs(old_path, new_path, out_dir=None, ulp_threshold: float = DEFAULT_ULP_THRESHOLD,
+                 ignore_device: bool = False) -> CompareResult:
+    """Load two runs (paths or dicts), compare them, and when out_dir is given write out_dir/compare.html.
+    Raises ReportInputError for bad input or an unwritable out_dir."""
+    old, new = load_results(old_path), load_results(new_path)
+    result = compare_results(old, new, ulp_threshold, ignore_device,
+                             old.get("source_path") or "old", new.get("source_path") or "new")
+    if out_dir is not None:
+        from .html import prepare_out_dir, write_text
+        from .html_compare import render_compare
+
+        out = prepare_out_dir(out_dir)
+        result.html_path = write_text(out / "compare.html", render_compare(result))
+    return result

@@ -1,0 +1,197 @@
+"""Read a run's results: results.json (the whole run) or results.jsonl (streamed), validated against
+conformance/schema/results.schema.json.
+
+results.jsonl: the first line is the header {"kind": "header", ...run fields...}; every later line is one
+object: a record ({"kind": "record", ...} or no kind), or optionally {"kind": "implementation", ...},
+{"kind": "known_divergences", ...}, {"kind": "summary", ...}, or {"kind": "footer", "finished": ...,
+"duration_s": ...} (merged into the run). The header may also carry "implementations". A last line that is
+incomplete (a killed run) is dropped and noted in `load_warnings`; a malformed line anywhere else is an
+error. Missing sections are derived from the records: implementations (id, framework, op, version) and the
+summary (total, by_verdict, unexpected).
+
+Every problem raises ReportInputError with one line naming the file and what is wrong.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import ReportInputError
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "results.schema.json"
+SUPPORTED_SCHEMA_VERSION = 1
+RUN_FIELDS_FROM_FOOTER = ("finished", "duration_s")
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    try:
+        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    except OSError as e:  # pragma: no cover - a broken install
+        raise ReportInputError(f"cannot read the results schema {SCHEMA_PATH}: {e.strerror}") from None
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def validate(data: Any, name: str = "results") -> dict:
+    """Check schema_version first (a clear message for another version), then the whole schema."""
+    if not isinstance(data, dict):
+        raise ReportInputError(f"{name}: expected a JSON object with the run's results, got {type(data).__name__}")
+    version = data.get("schema_version", None)
+    if version != SUPPORTED_SCHEMA_VERSION:
+        shown = "missing" if "schema_version" not in data else json.dumps(version)
+        raise ReportInputError(
+            f"{name}: incompatible results schema_version {shown} (this version reads {SUPPORTED_SCHEMA_VERSION})")
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is not None:
+        where = error.json_path if error.json_path != "$" else "top level"
+        raise ReportInputError(f"{name}: does not match the results schema at {where}: {_short(error.message)}")
+    return data
+
+
+def _parse_json(text: str, name: str) -> Any:
+    if not text.strip():
+        raise ReportInputError(f"{name}: empty file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        stripped = text.rstrip()
+        if not stripped.endswith(("}", "]")) or e.pos >= len(stripped) - 1:
+            raise ReportInputError(f"{name}: truncated JSON: the file ends before the JSON does "
+                                   f"({e.msg}, line {e.lineno}, column {e.colno})") from None
+        raise ReportInputError(f"{name}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
+
+
+def _derive_implementations(records: list[dict]) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for r in records:
+        impl = seen.setdefault(r["implementation"], {
+            "id": r["implementation"], "framework": r["framework"], "op": r["op"],
+            "version": r.get("framework_version"), "dtypes": [], "devices": []})
+        if r["dtype"] not in impl["dtypes"]:
+            impl["dtypes"].append(r["dtype"])
+        if r["device"] not in impl["devices"]:
+            impl["devices"].append(r["device"])
+    return list(seen.values())
+
+
+def summarize(records: list[dict]) -> dict:
+    """summary = {total, by_verdict, unexpected}, computed from the records."""
+    return {
+        "total": len(records),
+        "by_verdict": dict(Counter(r["verdict"] for r in records)),
+        "unexpected": sum(1 for r in records if r.get("unexpected")),
+    }
+
+
+def _assemble_jsonl(text: str, name: str) -> dict:
+    lines = text.splitlines()
+    warnings: list[str] = []
+    objects: list[tuple[int, Any]] = []
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    if last < 0:
+        raise ReportInputError(f"{name}: empty file")
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            objects.append((i + 1, json.loads(line)))
+        except json.JSONDecodeError as e:
+            if i == last and i > 0:
+                warnings.append(f"line {i + 1} is incomplete (an interrupted run?) and was ignored")
+                continue
+            raise ReportInputError(f"{name}: line {i + 1} is not valid JSON: {e.msg} at column {e.colno}") from None
+    lineno, header = objects[0]
+    if not isinstance(header, dict) or header.get("kind") != "header":
+        raise ReportInputError(f"{name}: the first line of a results.jsonl must be the header object "
+                               '{"kind": "header", ...}')
+    header = dict(header)
+    data: dict[str, Any] = {"schema_version": header.get("schema_version", SUPPORTED_SCHEMA_VERSION)}
+    implementations = header.pop("implementations", None)
+    known = header.pop("known_divergences", None)
+    summary = None
+    records: list[dict] = []
+    for lineno, obj in objects[1:]:
+        if not isinstance(obj, dict):
+            raise ReportInputError(f"{name}: line {lineno} is not a JSON object")
+        kind = obj.get("kind", "record")
+        if kind == "record":
+            records.append(obj)
+        elif kind == "implementation":
+            implementations = (implementations or []) + [{k: v for k, v in obj.items() if k != "kind"}]
+        elif kind == "known_divergences":
+            known = {k: v for k, v in obj.items() if k != "kind"}
+        elif kind == "summary":
+            summary = {k: v for k, v in obj.items() if k != "kind"}
+        elif kind == "footer":
+            header.update({k: obj[k] for k in RUN_FIELDS_FROM_FOOTER if k in obj})
+        else:
+            warnings.append(f"line {lineno}: unknown kind {kind!r} ignored")
+    if implementations is None:
+        implementations = _derive_implementations(records)
+        warnings.append("no implementations section: derived from the records")
+    data["run"] = header
+    data["implementations"] = implementations
+    data["records"] = records
+    if known is not None:
+        data["known_divergences"] = known
+    data["summary"] = summary if summary is not None else summarize(records)
+    if warnings:
+        data["load_warnings"] = warnings
+    return data
+
+
+def resolve_path(path: str | Path) -> Path:
+    """A results file, or a directory holding results.json (preferred) or results.jsonl."""
+    p = Path(path)
+    if p.is_dir():
+        for candidate in ("results.json", "results.jsonl"):
+            if (p / candidate).is_file():
+                return p / candidate
+        raise ReportInputError(f"{p}: directory holds no results.json or results.jsonl")
+    if not p.exists():
+        raise ReportInputError(f"{p}: no such file")
+    return p
+
+
+def load_results(source: str | Path | dict) -> dict:
+    """Load and validate a run: a path (results.json, results.jsonl, or a directory holding one) or an
+    already-parsed dict. Returns the results dict (a new dict when read from a file; `source_path` is set
+    to the file read). Raises ReportInputError on any problem."""
+    if isinstance(source, dict):
+        return validate(source, "results")
+    path = resolve_path(source)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ReportInputError(f"{name}: not a text file (expected UTF-8 JSON)") from None
+    except OSError as e:
+        raise ReportInputError(f"{name}: cannot read: {e.strerror or e}") from None
+    if path.suffix == ".jsonl" or (path.suffix != ".json" and _looks_like_jsonl(text)):
+        data = _assemble_jsonl(text, name)
+    else:
+        data = _parse_json(text, name)
+    validate(data, name)
+    data["source_path"] = name
+    return data
+
+
+def _looks_like_jsonl(text: str) -> bool:
+    first = text.lstrip().split("\n", 1)[0]
+    try:
+        obj = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(obj, dict) and obj.get("kind") == "header"

@@ -1,0 +1,179 @@
+"""One record laid out for the drill-down: inputs, then the value and each gradient as tables with the exact
+reference (decimal), its correctly rounded value, the IEEE / as-documented value where the record has
+one, and the observed value side by side, element by element."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .numbers import fmt, fmt_metric, same, to_float, ulp_distance
+from .repro import python_snippet, replay_command
+
+MAX_ROWS = 12
+MAX_INPUT_VALUES = 32
+
+
+@dataclass
+class Row:
+    index: str
+    exact: str
+    rounded: str
+    observed: str
+    ieee: str | None = None
+    documented: str | None = None
+    ulps: str = ""
+    differs: bool = False
+
+
+@dataclass
+class PartView:
+    name: str          # "value" or "grad:NAME"
+    title: str
+    dtype: str
+    observed_dtype: str | None
+    rows: list[Row]
+    total: int
+    ulp: str
+    bound_ratio: str
+    is_verdict_part: bool
+    note: str = ""
+    has_ieee: bool = False
+    has_documented: bool = False
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.rows)
+
+
+@dataclass
+class InputView:
+    name: str
+    dtype: str
+    shape: str
+    values: list[str]
+    total: int
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.values)
+
+
+@dataclass
+class RecordView:
+    record: dict
+    inputs: list[InputView]
+    parts: list[PartView]
+    params: str
+    replay: str
+    snippet: str
+    exception: dict | None
+    conventions: list[dict] = field(default_factory=list)
+
+
+def _index(i: int, shape: list[int]) -> str:
+    if not shape:
+        return "()"
+    try:
+        return "[" + ", ".join(str(int(k)) for k in np.unravel_index(i, tuple(shape))) + "]"
+    except ValueError:
+        return f"#{i}"
+
+
+def _part_view(name: str, ref: dict | None, obs: dict | None, ulp, ratio, verdict_part: str | None,
+               case_dtype: str, documented: dict | None) -> PartView:
+    dtype = (ref or {}).get("dtype") or case_dtype
+    exact = (ref or {}).get("exact") or []
+    rounded = (ref or {}).get("rounded") or []
+    ieee = (ref or {}).get("ieee")
+    doc = (documented or {}).get("rounded") if documented else None
+    observed = (obs or {}).get("data") or []
+    obs_dtype = (obs or {}).get("dtype")
+    shape = (ref or {}).get("shape") or (obs or {}).get("shape") or []
+    n = max(len(exact), len(rounded), len(observed))
+    notes = []
+    if ref and obs and list(ref.get("shape", [])) != list(obs.get("shape", [])):
+        notes.append(f"observed shape {obs.get('shape')} differs from the reference shape {ref.get('shape')}")
+    if obs and obs_dtype and obs_dtype != dtype:
+        notes.append(f"observed dtype {obs_dtype} differs from the case dtype {dtype}")
+    if obs is None:
+        notes.append("no observed output")
+    if ref is None:
+        notes.append("no reference")
+
+    def get(seq, i):
+        return seq[i] if seq is not None and i < len(seq) else None
+
+    scored = []
+    for i in range(n):
+        r, o = get(rounded, i), get(observed, i)
+        d = ulp_distance(r, o, dtype) if (r is not None and o is not None) else None
+        differs = o is not None and r is not None and not same(r, o)
+        scored.append((i, d, differs))
+    if n > MAX_ROWS:
+        worst_first = sorted(scored, key=lambda t: (not t[2], -(t[1] if t[1] is not None else 0), t[0]))
+        chosen = sorted(worst_first[:MAX_ROWS], key=lambda t: t[0])
+    else:
+        chosen = scored
+    rows = []
+    for i, d, differs in chosen:
+        rows.append(Row(
+            index=_index(i, shape),
+            exact=str(get(exact, i)) if get(exact, i) is not None else "—",
+            rounded=fmt(get(rounded, i), dtype) if get(rounded, i) is not None else "—",
+            observed=fmt(get(observed, i), obs_dtype or dtype) if get(observed, i) is not None else "—",
+            ieee=fmt(get(ieee, i), dtype) if ieee is not None and get(ieee, i) is not None else None,
+            documented=fmt(get(doc, i), dtype) if doc is not None and get(doc, i) is not None else None,
+            ulps=fmt_metric(d) if d is not None else "",
+            differs=differs,
+        ))
+    title = "value" if name == "value" else f"gradient d/d{name.split(':', 1)[1]}"
+    return PartView(name, title, dtype, obs_dtype, rows, n, fmt_metric(ulp), fmt_metric(ratio),
+                    verdict_part == name, "; ".join(notes),
+                    has_ieee=ieee is not None, has_documented=doc is not None)
+
+
+def record_view(record: dict, implementation: dict | None, results_file: str) -> RecordView:
+    ref = record.get("reference") or None
+    obs = record.get("observed") or None
+    ulp = record.get("ulp") or {}
+    ratio = record.get("bound_ratio") or {}
+    inputs = []
+    for name, t in (record.get("inputs") or {}).items():
+        data = t.get("data", [])
+        inputs.append(InputView(name, t.get("dtype", ""), "×".join(map(str, t.get("shape", []))) or "scalar",
+                                [fmt(x, t.get("dtype", "float64")) for x in data[:MAX_INPUT_VALUES]], len(data)))
+    documented = (ref or {}).get("convention_value") if record.get("convention") else None
+    parts = []
+    if ref is not None or obs is not None:
+        parts.append(_part_view("value", (ref or {}).get("value"), (obs or {}).get("value"), ulp.get("value"),
+                                ratio.get("value"), record.get("part"), record["dtype"], documented))
+        grad_names = list(((ref or {}).get("grad") or {}).keys())
+        grad_names += [g for g in ((obs or {}).get("grad") or {}) if g not in grad_names]
+        for g in grad_names:
+            parts.append(_part_view(f"grad:{g}", ((ref or {}).get("grad") or {}).get(g),
+                                    ((obs or {}).get("grad") or {}).get(g), (ulp.get("grad") or {}).get(g),
+                                    (ratio.get("grad") or {}).get(g), record.get("part"), record["dtype"], None))
+    conventions = []
+    if record.get("convention") and implementation:
+        keys = {k.strip() for k in str(record["convention"]).replace(",", " ").split()}
+        conventions = [c for c in implementation.get("conventions", []) or [] if c.get("key") in keys]
+    return RecordView(
+        record=record, inputs=inputs, parts=parts,
+        params=json.dumps(record.get("params") or {}, sort_keys=True),
+        replay=replay_command(record["case_id"], results_file),
+        snippet=python_snippet(record),
+        exception=record.get("exception"),
+        conventions=conventions,
+    )
+
+
+def worst_metric(section: dict | None) -> float | None:
+    """Largest value over 'value' and every gradient of a record's ulp or bound_ratio (inf for inf/nan)."""
+    if not section:
+        return None
+    values = [section.get("value"), *((section.get("grad") or {}).values())]
+    floats = [to_float(v) for v in values if v is not None]
+    floats = [float("inf") if f is not None and f != f else f for f in floats if f is not None]
+    return max(floats) if floats else None
