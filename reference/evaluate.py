@@ -1,0 +1,136 @@
+"""reference.evaluate: the certified answer for one case.
+
+evaluate(op, dtype, inputs, params) validates the case (reference.case), then asks each evaluation path in
+PATHS in turn; the first that returns a result wins. Today there is one path, the arb path below; a faster
+path (float64 with a rigorous error bound) can be put in front of it and return None when it cannot certify.
+
+The arb path is Ziv's strategy: run the op in ball arithmetic at precision P (START_BITS), settle every
+element whose ball rounds to one float of the dtype (reference.certify), and for the rest double P up to
+CAP_BITS. Elements still open at the cap are reported with certified=False, never as certified.
+Special values: the op runs under limit semantics (the value reported) and once more under IEEE semantics;
+where the two differ in kind (finite / +inf / -inf / NaN), RefArray.ieee holds the IEEE value.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Callable
+
+import numpy as np
+from flint import ctx
+
+from reference.case import Case, prepare
+from reference.certify import settle
+from reference.dtypes import to_numpy
+from reference.ext import FIN, UND, semantics, xs
+from reference.result import RefArray, RefResult
+
+START_BITS = 192
+CAP_BITS = 8192
+
+
+@contextlib.contextmanager
+def working_precision(bits: int):
+    saved = ctx.prec
+    ctx.prec = bits
+    try:
+        yield
+    finally:
+        ctx.prec = saved
+
+
+def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None) -> RefResult:
+    """The correctly rounded value and gradients of `op` on `inputs` (see docs/ops.md), certified.
+
+    Raises reference.errors.CaseError for a malformed case and UndefinedError (a CaseError) where the
+    mathematics is undefined (an out-of-range class label).
+    """
+    case = prepare(op, dtype, inputs, params)
+    for path in PATHS:
+        result = path(case)
+        if result is not None:
+            return result
+    raise AssertionError("no evaluation path answered")
+
+
+def _run(case: Case, want_cond: bool):
+    args = {name: xs(arr) for name, arr in case.floats.items()}
+    args.update(case.labels)
+    return case.spec.fn(**args, **case.params, want_cond=want_cond)
+
+
+class _PartState:
+    """Settled results of one output array across precisions."""
+
+    def __init__(self, shape):
+        self.rounded = np.zeros(shape, dtype=np.float64)
+        self.exact = np.empty(shape, dtype=object)
+        self.certified = np.zeros(shape, dtype=bool)
+        self.settled = np.zeros(shape, dtype=bool)
+
+    def update(self, val: np.ndarray, dt) -> None:
+        for idx in zip(*np.nonzero(~self.settled)) if self.settled.ndim else ([()] if not self.settled[()] else []):
+            s = settle(val[idx], dt)
+            self.rounded[idx], self.exact[idx] = s.rounded, s.exact
+            self.certified[idx], self.settled[idx] = s.certified, s.settled
+
+    @property
+    def open(self) -> bool:
+        return not bool(np.all(self.settled))
+
+
+def _ieee_array(limit_val: np.ndarray, ieee_val: np.ndarray, rounded: np.ndarray, dt) -> np.ndarray | None:
+    """The IEEE value where its kind differs from the limit's; None when it never does."""
+    out = rounded.copy()
+    differs = False
+    for idx, lim in np.ndenumerate(limit_val):
+        iv = ieee_val[idx]
+        if iv.k == UND or lim.k == UND or iv.k == lim.k:
+            continue
+        differs = True
+        if iv.k == FIN:
+            out[idx] = settle(iv, dt).rounded
+        else:
+            out[idx] = iv.to_float()
+    return out if differs else None
+
+
+def arb_path(case: Case) -> RefResult:
+    dt = case.dt
+    bits = START_BITS
+    with working_precision(bits):
+        out = _run(case, want_cond=True)
+        with semantics("ieee"):
+            ieee_out = _run(case, want_cond=False)
+    parts = {"value": out.value, **{f"grad:{k}": v for k, v in out.grads.items()}}
+    ieee_parts = {"value": ieee_out.value, **{f"grad:{k}": v for k, v in ieee_out.grads.items()}}
+    conds = {k: p.cond for k, p in parts.items()}
+    limits = {k: p.val for k, p in parts.items()}
+    states = {k: _PartState(p.val.shape) for k, p in parts.items()}
+    used = bits
+    while True:
+        with working_precision(bits):  # the ends of a ball are read at the precision it was made at
+            for k, st in states.items():
+                st.update(parts[k].val, dt)
+        if not any(st.open for st in states.values()) or bits >= CAP_BITS:
+            break
+        bits = min(2 * bits, CAP_BITS)
+        used = bits
+        with working_precision(bits):
+            out = _run(case, want_cond=False)
+        parts = {"value": out.value, **{f"grad:{k}": v for k, v in out.grads.items()}}
+
+    def ref_array(key: str) -> RefArray:
+        st = states[key]
+        rounded = to_numpy(st.rounded, dt)
+        with working_precision(START_BITS):
+            ieee = _ieee_array(limits[key], ieee_parts[key].val, st.rounded, dt)
+        return RefArray(exact=st.exact, rounded=rounded, cond=np.asarray(conds[key], dtype=np.float64),
+                        certified=st.certified.copy(), ieee=None if ieee is None else to_numpy(ieee, dt))
+
+    grads = {k[5:]: ref_array(k) for k in states if k.startswith("grad:")}
+    return RefResult(op=case.spec.name, dtype=dt.name, value=ref_array("value"), grads=grads,
+                     precision_bits=used)
+
+
+PATHS: list[Callable[[Case], RefResult | None]] = [arb_path]

@@ -1,0 +1,155 @@
+"""softmax and log_softmax over a class axis, and the row decomposition the other softmax-based ops share."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from flint import arb
+
+from reference.ext import FIN, NAN, NEG, X, full, xsum
+from reference.ops.common import class_axis, fvals, from_rows, is_limit, to_rows
+from reference.ops.spec import Input, OpOutput, Part, spec
+
+
+@dataclass
+class SoftmaxRows:
+    """Softmax of each row of an (R, C) array, in forms that keep exact cases exact.
+
+    With m the row max and k* an index attaining it:
+        e_j  = exp(x_j - m)           (e_k* = 1 exactly, 0 for x_j = -inf)
+        T    = sum_{j != k*} e_j,      S = 1 + T = sum_j e_j
+        s_j  = e_j / S                 (softmax)
+        sc_j = (S - e_j) / S = 1 - s_j (T/S at k*, (1 + (T - e_j))/S elsewhere: no cancellation)
+        lp_j = (x_j - m) - log1p(T)    (log_softmax; -inf where x_j = -inf)
+    Special rows (docs/special-values.md):
+        exactly one +inf (no NaN):  limit: s = one-hot at the +inf, lp = 0 there and -inf elsewhere;
+                                    ieee: NaN everywhere (x - max is inf - inf).
+        any NaN, all -inf, or two or more +inf: NaN everywhere (both).
+    `ok` marks rows without any non-finite entry (their cond quantities are meaningful).
+    """
+
+    e: np.ndarray
+    T: np.ndarray
+    S: np.ndarray
+    s: np.ndarray
+    sc: np.ndarray
+    lp: np.ndarray
+    absx: np.ndarray
+    ok: np.ndarray
+
+
+_split = np.frompyfunc(X.split, 2, 1)
+
+
+def softmax_rows(rows: np.ndarray) -> SoftmaxRows:
+    f = fvals(rows)
+    R, C = f.shape
+    nan_row = np.isnan(f).any(axis=1)
+    n_pos = np.isposinf(f).sum(axis=1)
+    all_neg = np.isneginf(f).all(axis=1) & (C > 0)
+    bad = nan_row | all_neg | (n_pos >= 2) | ((n_pos == 1) & (not is_limit()))
+    one_pos = (n_pos == 1) & ~bad
+    regular = ~bad & ~one_pos
+    one, zero = X(FIN, arb(1)), X(FIN, arb(0))
+    e = full((R, C), 0)
+    T = full((R,), 0)
+    lp = full((R, C), 0)
+    if C and regular.any():
+        fr = np.where(np.isneginf(f), -np.inf, f)
+        kmax = np.argmax(np.where(regular[:, None], fr, 0.0), axis=1)
+        for r in np.nonzero(regular)[0]:
+            m = X.from_float(f[r, kmax[r]])
+            d = rows[r] - m
+            er = np.exp(d)
+            er[kmax[r]] = one
+            e[r] = er
+            others = er.copy()
+            others[kmax[r]] = zero
+            T[r] = xsum(others)
+            lp[r] = _split(d, -T[r].log1p())
+    for r in np.nonzero(one_pos)[0]:
+        k = int(np.argmax(np.isposinf(f[r])))
+        e[r] = zero
+        e[r, k] = one
+        lp[r] = X(NEG)
+        lp[r, k] = zero
+    S = T + 1
+    s = e / S[:, None] if C else full((R, C), 0)
+    sc = full((R, C), 0)
+    if C:
+        sc = (1 + (T[:, None] - e)) / S[:, None]
+        for r in np.nonzero(regular)[0]:
+            sc[r, kmax[r]] = T[r] / S[r]
+    for r in np.nonzero(bad)[0]:
+        for arr in (e, s, sc, lp):
+            arr[r] = X(NAN)
+        T[r] = S[r] = X(NAN)
+    absx = np.where(np.isfinite(f), np.abs(f), 0.0)
+    ok = np.isfinite(f).all(axis=1)
+    return SoftmaxRows(e, T, S, s, sc, lp, absx, ok)
+
+
+def softmax_cond(sm: SoftmaxRows) -> np.ndarray:
+    """cond(s_i) = sum_j |s_i (delta_ij - s_j)| |x_j| = s_i (sc_i |x_i| + sum_{j != i} s_j |x_j|)."""
+    s, sc = fvals(sm.s), fvals(sm.sc)
+    sx = s * sm.absx
+    others = np.maximum(np.sum(sx, axis=1, keepdims=True) - sx, 0.0)
+    out = s * (sc * sm.absx + others)
+    return np.where(sm.ok[:, None] & np.isfinite(out), out, 0.0)
+
+
+def _rows_of(x, axis):
+    ax = class_axis(axis, x.ndim)
+    rows, outer = to_rows(x, ax)
+    return ax, rows, outer
+
+
+def softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
+    """softmax(x)_i = exp(x_i) / sum_j exp(x_j) over `axis`, computed as e_i / S (see SoftmaxRows).
+
+    grad (cotangent ones): sum_i d s_i / d x_j = s_j - s_j sum_i s_i = 0 exactly (sum s = 1 for every x),
+        NaN in rows whose value is NaN; under IEEE semantics NaN also in rows with a +inf.
+    cond(s_i) = s_i ((1 - s_i)|x_i| + sum_{j != i} s_j |x_j|);  cond(grad) = 0 (the gradient is constant).
+    """
+    ax, rows, outer = _rows_of(x, axis)
+    sm = softmax_rows(rows)
+    grad = full(rows.shape, 0)
+    grad[np.array([sm.S[r].k != FIN for r in range(rows.shape[0])], dtype=bool)] = X(NAN)
+    cond = softmax_cond(sm) if want_cond else np.zeros(rows.shape)
+    return OpOutput(
+        Part(from_rows(sm.s, outer, ax), from_rows(cond, outer, ax)),
+        {"x": Part(from_rows(grad, outer, ax), np.zeros(x.shape))},
+    )
+
+
+def log_softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
+    """log_softmax(x)_i = x_i - log sum_j exp(x_j), computed as (x_i - m) - log1p(T) (see SoftmaxRows).
+
+    grad (cotangent ones): g_j = sum_i (delta_ij - s_j) = 1 - C s_j, computed as (S - C e_j) / S
+        (exactly 0 for equal logits). One +inf at k: g = 1 - C at k and 1 elsewhere (limit).
+    cond(lp_i) = (1 - s_i)|x_i| + sum_{j != i} s_j |x_j|.
+    Hessian of sum(lp): d g_j / d x_k = -C s_j (delta_jk - s_k), so cond(g_j) = C * cond(softmax_j).
+    """
+    ax, rows, outer = _rows_of(x, axis)
+    C = rows.shape[1]
+    sm = softmax_rows(rows)
+    grad = (sm.S[:, None] - C * sm.e) / sm.S[:, None] if C else full(rows.shape, 0)
+    if want_cond:
+        s, sc = fvals(sm.s), fvals(sm.sc)
+        sx = s * sm.absx
+        others = np.maximum(np.sum(sx, axis=1, keepdims=True) - sx, 0.0)
+        cond_v = np.where(sm.ok[:, None], sc * sm.absx + others, 0.0)
+        cond_g = C * softmax_cond(sm)
+        cond_v = np.where(np.isfinite(fvals(sm.lp)), cond_v, 0.0)
+    else:
+        cond_v = cond_g = np.zeros(rows.shape)
+    return OpOutput(
+        Part(from_rows(sm.lp, outer, ax), from_rows(cond_v, outer, ax)),
+        {"x": Part(from_rows(grad, outer, ax), from_rows(cond_g, outer, ax))},
+    )
+
+
+SPECS = [
+    spec("softmax", [Input("x")], {"axis": -1}, softmax, "softmax"),
+    spec("log_softmax", [Input("x")], {"axis": -1}, log_softmax, "softmax"),
+]

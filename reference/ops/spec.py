@@ -1,0 +1,76 @@
+"""What an op declares (OpSpec) and what it returns (OpOutput), element by element in extended reals."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input array of an op.
+
+    kind: "float" (a floating array in the case dtype), "labels" (int64 class labels), or
+          "labels_or_float" (either: int64 labels, or a floating array shaped like the partner input).
+    differentiable: whether the op reports a gradient for it (labels never get one).
+    """
+
+    name: str
+    kind: str = "float"
+    differentiable: bool = True
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """An op of docs/ops.md: its inputs, its parameters with their defaults, and its function.
+
+    fn(**inputs, **params, want_cond=bool) -> OpOutput, where floating inputs are object arrays of
+    reference.ext.X (exact) and labels int64 arrays.
+    """
+
+    name: str
+    inputs: tuple[Input, ...]
+    defaults: Mapping[str, Any]
+    fn: Callable
+    family: str
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs)
+
+    @property
+    def differentiable(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs if i.differentiable)
+
+    @property
+    def doc(self) -> str:
+        return self.fn.__doc__ or ""
+
+
+def spec(name: str, inputs, defaults: dict, fn: Callable, family: str) -> OpSpec:
+    return OpSpec(name, tuple(inputs), MappingProxyType(dict(defaults)), fn, family)
+
+
+@dataclass
+class Part:
+    """One output array (the value, or one input's gradient).
+
+    val:  object array of reference.ext.X: the exact (limit) value of each element.
+    cond: float64 array: sum_i |d element / d x_i| |x_i| over every floating input (0 where not meaningful).
+    """
+
+    val: np.ndarray
+    cond: np.ndarray
+
+    def __post_init__(self):
+        self.cond = np.asarray(self.cond, dtype=np.float64)
+        if self.cond.shape != self.val.shape:
+            self.cond = np.broadcast_to(self.cond, self.val.shape).copy()
+
+
+@dataclass
+class OpOutput:
+    value: Part
+    grads: dict[str, Part] = field(default_factory=dict)
