@@ -40,7 +40,7 @@ def linkify(value) -> Markup:
 
 def wbr(value) -> Markup:
     """Escape an identifier and allow line breaks after dots and underscores (long implementation ids)."""
-    return Markup(re.sub(r"([._(,])", r"\1<wbr>", str(escape(str(value)))))
+    return Markup(re.sub(r"([.(])", r"\1<wbr>", str(escape(str(value)))))
 
 
 def duration(seconds) -> str:

@@ -248,6 +248,4 @@ def agreement_plots(records: list[dict]) -> list[Plot]:
 def _cmap_with_bad(name: str):
     import matplotlib
 
-    cmap = matplotlib.colormaps[name].copy()
-    cmap.set_bad("#eeeeee")
-    return cmap
+    return matplotlib.colormaps[name].with_extremes(bad="#eeeeee")
