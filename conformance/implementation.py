@@ -62,6 +62,7 @@ class Convention:
 class Observed:
     value: np.ndarray
     grads: dict[str, np.ndarray] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what the framework warned about (kept as data)
 
 
 @dataclass(frozen=True)

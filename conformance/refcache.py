@@ -12,6 +12,10 @@ from reference.errors import CaseError, UndefinedError
 from conformance.cases.case import Case
 
 
+class ReferenceFailure(Exception):
+    """The reference could not evaluate a case (a defect of the reference, reported as uncertified)."""
+
+
 def op_defaults(op: str) -> dict:
     return dict(reference.OPS[op].defaults)
 
@@ -39,6 +43,8 @@ class ReferenceCache:
             result = exc
         except CaseError as exc:
             result = exc
+        except Exception as exc:  # a defect of the reference itself: recorded, never fatal to the run
+            result = ReferenceFailure(f"{type(exc).__name__}: {exc}")
         self.seconds += time.perf_counter() - started
         self._memo[key] = result
         return result

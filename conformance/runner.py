@@ -59,7 +59,8 @@ def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, compar
     exception = None
     if outcome == "ok":
         observed = {"value": tensor_json(payload.value),
-                    "grad": {k: tensor_json(v) for k, v in payload.grads.items()}}
+                    "grad": {k: tensor_json(v) for k, v in payload.grads.items()},
+                    "warnings": list(payload.warnings)}
     elif outcome == "raised":
         exception = {"type": payload[0], "message": payload[1]}
     elif outcome in ("crashed", "timeout"):

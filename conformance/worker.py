@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import signal
 import traceback
+import warnings
 
 from conformance.implementation import Observed
 
@@ -38,8 +39,11 @@ def _serve(conn, framework: str, custom_specs: list) -> None:
             return
         impl_id, inputs, params, dtype, device, grads = request
         try:
-            observed = impls[impl_id].call(inputs, params, dtype, device, tuple(grads))
-            conn.send(("ok", (observed.value, observed.grads)))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                observed = impls[impl_id].call(inputs, params, dtype, device, tuple(grads))
+            observed.warnings = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+            conn.send(("ok", (observed.value, observed.grads, observed.warnings)))
         except BaseException as exc:  # framework errors are data
             etype = f"{type(exc).__module__}.{type(exc).__qualname__}".replace("builtins.", "")
             try:
@@ -109,8 +113,8 @@ class Worker:
             self._kill()
             return "crashed", f"worker process died: {detail}"
         if status == "ok":
-            value, grads_out = payload
-            return "ok", Observed(value, grads_out)
+            value, grads_out, caught = payload
+            return "ok", Observed(value, grads_out, caught)
         if status == "raised" and "device-side assert" in str(payload[1]):
             self._kill()  # a device-side assert leaves the CUDA context unusable: start afresh next call
         return status, payload
