@@ -145,6 +145,8 @@ class X:
         return X(POS) if self.k in (POS, NEG) else X(self.k)
 
     def __add__(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         o = _x(other)
         if self.k == FIN and o.k == FIN:
             out = X(FIN, self.v + o.v)
@@ -170,12 +172,16 @@ class X:
     __radd__ = __add__
 
     def __sub__(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return self + (-_x(other))
 
     def __rsub__(self, other):
         return _x(other) + (-self)
 
     def __mul__(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         o = _x(other)
         if self.k == FIN and o.k == FIN:
             out = X(FIN, self.v * o.v)
@@ -202,6 +208,8 @@ class X:
     __rmul__ = __mul__
 
     def __truediv__(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         o = _x(other)
         if NAN in (self.k, o.k):
             return X(NAN)
@@ -233,6 +241,8 @@ class X:
         return X(NAN)
 
     def __rtruediv__(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented
         return _x(other) / self
 
     def __pow__(self, g):

@@ -242,3 +242,71 @@ def _cmp(x: X, bound: float):
     if d.is_zero():
         return 0
     return None
+
+
+def class_weights(weight, classes: int, name: str = "weight") -> np.ndarray | None:
+    """Per-class weights (already rounded to the case dtype) as an exact (C,) object array, or None."""
+    if weight is None:
+        return None
+    w = np.asarray(weight, dtype=np.float64)
+    if w.shape != (classes,):
+        raise CaseError(f"{name} must have one entry per class ({classes}), got shape {w.shape}")
+    if not np.isfinite(w).all():
+        raise CaseError(f"{name} entries must be finite")
+    out = np.empty(w.shape, dtype=object)
+    for i, v in enumerate(w.tolist()):
+        out[i] = X.from_float(v)
+    return out
+
+
+MEAN_DENOMINATORS = ("count", "weight_sum")
+
+
+def label_shape_check(labels: np.ndarray, data_shape: tuple, axis: int, what: str) -> None:
+    expected = tuple(data_shape[:axis]) + tuple(data_shape[axis + 1:])
+    if labels.shape != expected:
+        raise CaseError(f"{what}: class labels must have shape {expected} (the input without its class axis), "
+                        f"got {labels.shape}")
+
+
+def elementwise_weight(weight, shape: tuple, name: str = "weight") -> np.ndarray | None:
+    """An elementwise weight (already rounded to the case dtype) broadcast to `shape`, exact, or None."""
+    if weight is None:
+        return None
+    w = np.asarray(weight, dtype=np.float64)
+    try:
+        w = np.broadcast_to(w, shape)
+    except ValueError:
+        raise CaseError(f"{name} of shape {w.shape} does not broadcast to the input shape {shape}") from None
+    if not np.isfinite(w).all():
+        raise CaseError(f"{name} entries must be finite")
+    out = np.empty(shape, dtype=object)
+    for idx, v in np.ndenumerate(w):
+        out[idx] = X.from_float(float(v))
+    return out
+
+
+def same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:
+    if a.shape != b.shape:
+        raise CaseError(f"{names[0]} and {names[1]} must have the same shape, got {a.shape} and {b.shape}")
+
+
+def max_const(a: np.ndarray, bound: float):
+    """(max(a, bound), mask) with mask 1 where a > bound (the derivative factor), 0 where a < bound;
+    a ball that straddles the bound is UND (raise the precision); NaN stays NaN."""
+    out = np.empty(a.shape, dtype=object)
+    mask = np.empty(a.shape, dtype=object)
+    xb = X.from_float(bound)
+    one, zero = X(FIN, arb(1)), X(FIN, arb(0))
+    for idx, x in np.ndenumerate(a):
+        if x.k == NAN:
+            out[idx], mask[idx] = x, X(NAN)
+            continue
+        c = _cmp(x, bound)
+        if c is None:
+            out[idx], mask[idx] = X(4), X(4)
+        elif c > 0:
+            out[idx], mask[idx] = x, one
+        else:
+            out[idx], mask[idx] = xb, zero
+    return out, mask

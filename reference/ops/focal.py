@@ -1,0 +1,177 @@
+"""Focal losses: sigmoid_focal_loss (torchvision) and softmax_focal_loss."""
+from __future__ import annotations
+
+import numpy as np
+
+from reference.errors import CaseError
+from reference.ext import X, full, xsum
+from reference.ops.common import (check_number, check_reduction, class_axis, cond_abs, count_x, fvals,
+                                  from_rows, reduce_grad, reduce_value, same_shape, to_rows)
+from reference.ops.sigmoid import sigmoid_pair, softplus_pair
+from reference.ops.softmax import softmax_rows
+from reference.ops.spec import Input, OpOutput, Part, spec
+from reference.ops.xlog import finite_or_zero, fl
+
+
+def pow_minus_one(m: np.ndarray, gamma: float) -> np.ndarray:
+    """gamma * m**(gamma - 1) (the derivative of m**gamma), as X: 0 for gamma = 0; +inf at m = 0 when
+    gamma < 1."""
+    if gamma == 0:
+        return full(m.shape, 0)
+    if gamma >= 1:
+        return gamma * m ** (gamma - 1) if m.size else m
+    return gamma * (1 / m) ** (1 - gamma) if m.size else m
+
+
+def _pow_f(m: np.ndarray, g: float) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.where(m > 0, np.power(np.where(m > 0, m, 1.0), g), 0.0 if g > 0 else 1.0)
+
+
+def _gamma_alpha(gamma, alpha):
+    g = check_number("gamma", gamma, lo=0)
+    a = check_number("alpha", alpha, allow_none=True)
+    return g, a
+
+
+def sigmoid_focal_loss(x, y, *, gamma=2.0, alpha=0.25, reduction="mean", want_cond=True) -> OpOutput:
+    """l = a_t m^gamma ce elementwise (torchvision.ops.sigmoid_focal_loss), with p = sigma(x),
+        ce  = bce_with_logits(x, y) = y sp(-x) + (1 - y) sp(x),
+        m   = 1 - p_t = p (1 - y) + (1 - p) y        (sigma(x)(1-y) + sigma(-x) y: no cancellation),
+        a_t = alpha y + (1 - alpha)(1 - y)             (1 when alpha is null).
+    grads: with v = sigma(x) sigma(-x), m_x = v (1 - 2y), m_y = sigma(-x) - sigma(x), ce_x = sigma(x) - y,
+           ce_y = -x, P = m^gamma, P' = gamma m^(gamma-1), a_y = 2 alpha - 1 (0 when alpha is null):
+        d/dx = a_t (P' m_x ce + P ce_x),   d/dy = a_y P ce + a_t (P' m_y ce + P ce_y).
+    cond(grad): from the exact second derivatives (chain and product rules on the same pieces:
+        m_xx = v (sigma(-x) - sigma(x))(1 - 2y), m_xy = -2v, ce_xx = v, ce_xy = -1, P'' = gamma (gamma-1) m^(gamma-2)),
+        cond(grad x) = |l_xx||x| + |l_xy||y|, cond(grad y) = |l_xy||x| + |l_yy||y|, evaluated in float64.
+    """
+    same_shape(x, y, ("x", "y"))
+    check_reduction(reduction)
+    g, alpha = _gamma_alpha(gamma, alpha)
+    denom = count_x(x.size)
+    if not x.size:
+        z = full(x.shape, 0)
+        value, cv = reduce_value(z, np.zeros(x.shape), reduction, denom)
+        return OpOutput(Part(value, cv), {"x": Part(z, np.zeros(x.shape)), "y": Part(z, np.zeros(x.shape))})
+    s, sn = sigmoid_pair(x)
+    spx, spn = softplus_pair(x)
+    ce = y * spn + (1 - y) * spx
+    m = s * (1 - y) + sn * y
+    P = m ** g
+    P1 = pow_minus_one(m, g)
+    a = alpha * y + (1 - alpha) * (1 - y) if alpha is not None else full(x.shape, 1)
+    a_y = 2 * alpha - 1 if alpha is not None else 0.0
+    v = s * sn
+    m_x, m_y, ce_x = v * (1 - 2 * y), sn - s, s - y
+    loss = a * P * ce
+    gx = a * (P1 * m_x * ce + P * ce_x)
+    gy = X.from_float(a_y) * P * ce + a * (P1 * m_y * ce + P * -x)
+    cv = cx = cy = np.zeros(x.shape)
+    if want_cond:
+        xf, yf, sf, snf, mf, cef = fvals(x), fvals(y), fl(s), fl(sn), fl(m), fl(ce)
+        af = fl(a)
+        vf = sf * snf
+        mx, my = vf * (1 - 2 * yf), snf - sf
+        mxx, mxy = vf * (snf - sf) * (1 - 2 * yf), -2 * vf
+        cex, cey, cexx, cexy = sf - yf, -xf, vf, -1.0
+        Pf, P1f = _pow_f(mf, g), (g * _pow_f(mf, g - 1) if g else np.zeros(x.shape))
+        P2f = g * (g - 1) * _pow_f(mf, g - 2) if g not in (0.0, 1.0) else np.zeros(x.shape)
+        Px, Py = P1f * mx, P1f * my
+        Pxx, Pxy, Pyy = P2f * mx ** 2 + P1f * mxx, P2f * mx * my + P1f * mxy, P2f * my ** 2
+        Fx, Fy = Px * cef + Pf * cex, Py * cef + Pf * cey
+        Fxx = Pxx * cef + 2 * Px * cex + Pf * cexx
+        Fxy = Pxy * cef + Px * cey + Py * cex + Pf * cexy
+        Fyy = Pyy * cef + 2 * Py * cey
+        lxx, lxy, lyy = af * Fxx, a_y * Fx + af * Fxy, 2 * a_y * Fy + af * Fyy
+        ax_, ay_ = cond_abs(x), cond_abs(y)
+        bad = ~np.isfinite(xf) | ~np.isfinite(yf)
+        cv = _keep(np.abs(fl(gx)) * ax_ + np.abs(fl(gy)) * ay_, bad, loss)
+        cx = _keep(np.abs(lxx) * ax_ + np.abs(lxy) * ay_, bad, gx)
+        cy = _keep(np.abs(lxy) * ax_ + np.abs(lyy) * ay_, bad, gy)
+    value, cvr = reduce_value(loss, cv, reduction, denom)
+    g1, c1 = reduce_grad(gx, cx, reduction, denom)
+    g2, c2 = reduce_grad(gy, cy, reduction, denom)
+    return OpOutput(Part(value, cvr), {"x": Part(g1, c1), "y": Part(g2, c2)})
+
+
+def _keep(c, bad, part):
+    return np.where(bad | ~np.isfinite(fl(part)) | np.isnan(c), 0.0, c)
+
+
+def softmax_focal_loss(logits, target, *, axis=-1, gamma=2.0, alpha=0.25, reduction="mean",
+                       want_cond=True) -> OpOutput:
+    """loss = -sum_c alpha y_c (1 - p_c)^gamma log p_c per row, p = softmax(logits) over `axis`, y = target
+    probabilities (alpha 1 when null); 1 - p_c computed without cancellation (SoftmaxRows.sc).
+
+    grads: h_c = p_c d/dp_c[(1-p_c)^gamma log p_c] = -gamma (1-p_c)^(gamma-1) p_c log p_c + (1-p_c)^gamma,
+        d/dx_j = -alpha (y_j h_j - p_j sum_c y_c h_c),   d/dy_c = -alpha (1 - p_c)^gamma log p_c.
+    Hessian: with h'(p) = gamma(gamma-1)(1-p)^(gamma-2) p log p - gamma (1-p)^(gamma-1)(log p + 2),
+        k_c = y_c h'_c p_c, K = sum k, Y = sum y_c h_c, c_j = k_j - p_j Y, d_k = k_k - p_k K:
+        d g_xj / d x_k = -alpha (delta_jk c_j - p_k c_j - p_j d_k),  d g_xj / d y_c = -alpha (delta_jc h_j - p_j h_c),
+        d g_yc / d x_k = -alpha h_c (delta_ck - p_k),  d g_y / d y = 0;  cond(g) sums |H| |input| (float64).
+    """
+    ax = class_axis(axis, logits.ndim)
+    if target.dtype != object or target.shape != logits.shape:
+        raise CaseError(f"target must be probabilities with the logits' shape {logits.shape}")
+    check_reduction(reduction)
+    g, alpha = _gamma_alpha(gamma, alpha)
+    rows, outer = to_rows(logits, ax)
+    trows, _ = to_rows(target, ax)
+    R, C = rows.shape
+    al = X.from_float(alpha if alpha is not None else 1.0)
+    sm = softmax_rows(rows)
+    if C:
+        F = sm.sc ** g
+        h = -(pow_minus_one(sm.sc, g) * sm.s * sm.lp) + F
+        Y = xsum(trows * h, axis=1)
+        loss = -(al * xsum(trows * F * sm.lp, axis=1))
+        gx = -(al * (trows * h - sm.s * Y[:, None]))
+        gy = -(al * F * sm.lp)
+    else:
+        loss, gx, gy = full((R,), 0), full((R, C), 0), full((R, C), 0)
+    cv, cx, cy = np.zeros(R), np.zeros((R, C)), np.zeros((R, C))
+    if want_cond and R and C:
+        cv, cx, cy = _softmax_focal_conds(sm, trows, h, Y, gx, gy, loss, g, abs(al.to_float()))
+    denom = count_x(R)
+    value, cvr = reduce_value(loss.reshape(outer), cv.reshape(outer), reduction, denom)
+    g1, c1 = reduce_grad(from_rows(gx, outer, ax), from_rows(cx, outer, ax), reduction, denom)
+    g2, c2 = reduce_grad(from_rows(gy, outer, ax), from_rows(cy, outer, ax), reduction, denom)
+    return OpOutput(Part(value, cvr), {"logits": Part(g1, c1), "target": Part(g2, c2)})
+
+
+def _softmax_focal_conds(sm, trows, h, Y, gx, gy, loss, g, alpha):
+    p, q, lp = fl(sm.s), fl(sm.sc), fl(sm.lp)
+    yf, hf, Yf = fvals(trows), fl(h), fl(Y)
+    ax_, ay_ = sm.absx, cond_abs(trows)
+    with np.errstate(all="ignore"):
+        plogp = np.where(p > 0, p * lp, 0.0)
+        h1 = (g * (g - 1) * _pow_f(q, g - 2) * plogp if g not in (0.0, 1.0) else 0.0) \
+            - (g * _pow_f(q, g - 1) * (lp + 2) if g else 0.0)
+        k = yf * h1 * p
+        K = np.sum(k, axis=1, keepdims=True)
+        cj = k - p * Yf[:, None]
+        dk = k - p * K
+        C = p.shape[1]
+        eye = np.eye(C)[None]
+        Hxx = -alpha * (eye * cj[:, :, None] - p[:, None, :] * cj[:, :, None] - p[:, :, None] * dk[:, None, :])
+        Hxy = -alpha * (eye * hf[:, :, None] - p[:, :, None] * hf[:, None, :])
+        cx = np.einsum("rjk,rk->rj", np.abs(Hxx), ax_) + np.einsum("rjc,rc->rj", np.abs(Hxy), ay_)
+        sx = p * ax_
+        lsm = q * ax_ + np.maximum(np.sum(sx, axis=1, keepdims=True) - sx, 0.0)
+        cy = alpha * np.abs(hf) * lsm
+        cv = np.sum(finite_or_zero(np.abs(fl(gx)) * ax_ + np.abs(fl(gy)) * ay_), axis=1)
+    ok = sm.ok & np.isfinite(yf).all(axis=1)
+    cv = np.where(ok & np.isfinite(fl(loss)), cv, 0.0)
+    cx = np.where(ok[:, None] & np.isfinite(fl(gx)) & ~np.isnan(cx), cx, 0.0)
+    cy = np.where(ok[:, None] & np.isfinite(fl(gy)) & ~np.isnan(cy), cy, 0.0)
+    return cv, cx, cy
+
+
+_DEFAULTS = {"gamma": 2.0, "alpha": 0.25, "reduction": "mean"}
+
+SPECS = [
+    spec("sigmoid_focal_loss", [Input("x"), Input("y")], _DEFAULTS, sigmoid_focal_loss, "focal"),
+    spec("softmax_focal_loss", [Input("logits"), Input("target")], {"axis": -1, **_DEFAULTS}, softmax_focal_loss,
+         "focal"),
+]

@@ -1,0 +1,223 @@
+"""Information measures: entropy, cross_entropy_dist, kl_divergence, and the elementwise xlogy, rel_entr,
+generalized_kl (scipy.special.kl_div). Logs are natural; `base` divides every log by ln(base)."""
+from __future__ import annotations
+
+import numpy as np
+
+from reference.errors import CaseError
+from reference.ext import NAN, X, full, xsum
+from reference.ops.common import check_bool, class_axis, cond_abs, fvals, from_rows, log_base, to_rows
+from reference.ops.normalize import normalize_rows
+from reference.ops.spec import Input, OpOutput, Part, spec
+from reference.ops.two_dist import two_dist
+from reference.ops.xlog import (as_obj, finite_or_zero, fl, rel_entr, rel_entr_dx, rel_entr_dx1, rel_entr_dy,
+                                rel_entr_dy1, xlogy)
+
+
+def _same_shape(a, b, names):
+    if a.shape != b.shape:
+        raise CaseError(f"{names[0]} and {names[1]} must have the same shape, got {a.shape} and {b.shape}")
+
+
+def _cond_pair(gx, gy, x, y):
+    return finite_or_zero(np.abs(fl(gx)) * cond_abs(x) + np.abs(fl(gy)) * cond_abs(y))
+
+
+def _clean(cond, *parts):
+    for p in parts:
+        cond = np.where(np.isfinite(fl(p)), cond, 0.0)
+    return np.where(np.isnan(cond), 0.0, cond)
+
+
+# elementwise ---------------------------------------------------------------------------------------------
+def xlogy_op(x, y, *, want_cond=True) -> OpOutput:
+    """xlogy(x, y) = x log y, 0 where x = 0 (y not NaN).
+
+    grads: d/dx = log y;  d/dy = x / y (0 where x = 0: limit).
+    Hessian: d2/dx2 = 0, d2/dxdy = 1/y, d2/dy2 = -x/y^2.
+    cond(value) = |x| (|log y| + 1);  cond(grad x) = |1/y||y| = 1;  cond(grad y) = 2 |x/y|.
+    """
+    _same_shape(x, y, ("x", "y"))
+    value = as_obj(xlogy(x, y))
+    gx = as_obj(np.log(y)) if y.size else y
+    gy = as_obj(x / y) if y.size else y
+    cv = cx = cy = np.zeros(x.shape)
+    if want_cond and x.size:
+        fy = fvals(y)
+        cv = _clean(_cond_pair(gx, gy, x, y), value, x, y)
+        cx = _clean(np.where(fy != 0, 1.0, 0.0), gx, x, y)
+        cy = _clean(2 * np.abs(finite_or_zero(fl(gy))), gy, x, y)
+    return OpOutput(Part(value, cv), {"x": Part(gx, cx), "y": Part(gy, cy)})
+
+
+def rel_entr_op(x, y, *, want_cond=True) -> OpOutput:
+    """rel_entr(x, y) = x log(x/y) for x > 0, y > 0; 0 for x = 0, y >= 0; +inf otherwise (scipy).
+
+    grads: d/dx = log(x/y) + 1;  d/dy = -x/y  (limits: (0,0) -> (+inf, 0); outside the domain NaN).
+    Hessian: d2/dx2 = 1/x, d2/dxdy = -1/y, d2/dy2 = x/y^2:
+    cond(value) = |log(x/y) + 1||x| + |x/y||y|;  cond(grad x) = 2;  cond(grad y) = 2 |x/y|.
+    """
+    _same_shape(x, y, ("x", "y"))
+    value = as_obj(rel_entr(x, y, np.inf))
+    gx, gy = as_obj(rel_entr_dx(x, y)), as_obj(rel_entr_dy(x, y))
+    return OpOutput(Part(value, _c(want_cond, value, gx, gy, x, y, 0)),
+                    {"x": Part(gx, _cgx(want_cond, gx, x, y)), "y": Part(gy, _cgy(want_cond, gy, x, y))})
+
+
+def _c(want, value, gx, gy, x, y, _):
+    if not want or not x.size:
+        return np.zeros(x.shape)
+    return _clean(_cond_pair(gx, gy, x, y), value, x, y)
+
+
+def _cgx(want, gx, x, y):
+    if not want or not x.size:
+        return np.zeros(x.shape)
+    return _clean(np.full(x.shape, 2.0), gx, x, y)
+
+
+def _cgy(want, gy, x, y):
+    if not want or not x.size:
+        return np.zeros(x.shape)
+    return _clean(2 * np.abs(finite_or_zero(fl(gy))), gy, x, y)
+
+
+def _gkl1(x: X, y: X) -> X:
+    if x.k == NAN or y.k == NAN:
+        return X(NAN)
+    sx, sy = x.sign(), y.sign()
+    if sx is None or sy is None:
+        return X(4)
+    if sx == 0 and sy >= 0:
+        return y
+    if sx == 1 and sy == 1:
+        if not (x.finite and y.finite):
+            return X(NAN) if not (x.finite or y.finite) else X(1)  # inf/inf; else x log(x/y) or y dominates
+        return x * (x / y).log() - x + y
+    return X(1)  # +inf: x > 0, y = 0, or out of the domain
+
+
+def _gkl_dx1(x: X, y: X) -> X:
+    return rel_entr_dx1(x, y) - 1
+
+
+def _gkl_dy1(x: X, y: X) -> X:
+    return rel_entr_dy1(x, y) + 1
+
+
+def generalized_kl(x, y, *, want_cond=True) -> OpOutput:
+    """generalized_kl(x, y) = x log(x/y) - x + y for x > 0, y > 0; y for x = 0, y >= 0; +inf otherwise
+    (scipy.special.kl_div). With an infinite argument the value is +inf (NaN for inf/inf).
+
+    grads: d/dx = log(x/y);  d/dy = 1 - x/y  (limits: (0,0) -> (+inf, 1); outside the domain NaN).
+    Hessian: d2/dx2 = 1/x, d2/dxdy = -1/y, d2/dy2 = x/y^2:
+    cond(value) = |log(x/y)||x| + |1 - x/y||y|;  cond(grad x) = 2;  cond(grad y) = 2 |x/y|.
+    """
+    _same_shape(x, y, ("x", "y"))
+    value = as_obj(np.frompyfunc(_gkl1, 2, 1)(x, y))
+    gx = as_obj(np.frompyfunc(_gkl_dx1, 2, 1)(x, y))
+    gy = as_obj(np.frompyfunc(_gkl_dy1, 2, 1)(x, y))
+    cy = np.zeros(x.shape)
+    if want_cond and x.size:
+        cy = _clean(2 * np.abs(finite_or_zero(fl(gy) - 1)), gy, x, y)
+    return OpOutput(Part(value, _c(want_cond, value, gx, gy, x, y, 0)),
+                    {"x": Part(gx, _cgx(want_cond, gx, x, y)), "y": Part(gy, cy)})
+
+
+# entropy -------------------------------------------------------------------------------------------------
+def entropy(p, *, axis=-1, base="e", normalize=False, want_cond=True) -> OpOutput:
+    """H(p) = -sum_i p_i log p_i / ln(base) over `axis` (0 log 0 = 0).
+
+    normalize=false: grad g_i = -(log p_i + 1) / ln b (+inf at p_i = 0; NaN for p_i < 0).
+        Hessian diagonal -1/(p_i ln b):  cond(H) = sum_i |log p_i + 1||p_i| / ln b;  cond(g_i) = 1 / ln b.
+    normalize=true: p_hat = p / T, T = sum p, H = H(p_hat);  g_j = -(log p_hat_j + H_e) / (T ln b)
+        (H_e the entropy in nats). Hessian d g_j / d p_k = [-delta_jk/(p_j T) + (1 + a_j + a_k)/T^2] / ln b
+        with a = log p_hat + H_e, so cond(g_j) = sum_k |-delta_jk + (1 + a_j + a_k) p_hat_k| / (|T| ln b)
+        (a_k p_hat_k -> 0 at p_hat_k = 0). A row with a non-finite entry or T = 0 is NaN.
+    """
+    ax = class_axis(axis, p.ndim)
+    norm = check_bool("normalize", normalize)
+    lnb = log_base(base)
+    rows, outer = to_rows(p, ax)
+    R, C = rows.shape
+    if norm:
+        ph, T, bad = normalize_rows(rows)
+    else:
+        ph, T, bad = rows, None, np.zeros(R, dtype=bool)
+    terms = -as_obj(xlogy(ph, ph)) if C else full((R, C), 0)
+    He = xsum(terms, axis=1)
+    H = He / lnb
+    if not C:
+        grad = full((R, C), 0)
+    elif norm:
+        grad = -(np.log(ph) + He[:, None]) / (T[:, None] * lnb)
+    else:
+        grad = -(np.log(rows) + 1) / lnb
+    if norm:
+        for r in np.nonzero(bad)[0]:
+            H[r] = X(NAN)
+            grad[r] = X(NAN)
+    cond_v = np.zeros(R)
+    cond_g = np.zeros((R, C))
+    if want_cond and R and C:
+        ap = cond_abs(rows)
+        gf = fl(grad)
+        cond_v = np.sum(finite_or_zero(np.abs(gf) * ap), axis=1)
+        lb = lnb.to_float()
+        if norm:
+            phf = fl(ph)
+            a = np.log(np.where(phf > 0, phf, 1.0)) + fl(He)[:, None]
+            a_p = np.where(phf > 0, a * phf, 0.0)
+            inner = (-np.eye(C)[None] + (1 + a[:, :, None]) * phf[:, None, :] + a_p[:, None, :])
+            tf = np.abs(fl(T))
+            cond_g = np.sum(np.abs(inner), axis=2) / (tf[:, None] * lb)
+        else:
+            cond_g = np.where(fvals(rows) > 0, 1.0 / lb, 0.0)
+        cond_g = _clean(cond_g, grad)
+        rowbad = ~np.isfinite(fvals(rows)).all(axis=1)
+        cond_v = np.where(rowbad | ~np.isfinite(fl(H)), 0.0, cond_v)
+        cond_g = np.where(rowbad[:, None], 0.0, cond_g)
+    value = H.reshape(outer)
+    return OpOutput(Part(value, np.asarray(cond_v).reshape(outer)),
+                    {"p": Part(from_rows(grad, outer, ax), from_rows(cond_g, outer, ax))})
+
+
+def cross_entropy_dist(p, q, *, axis=-1, base="e", normalize="none", clip=None, reduction="none",
+                       want_cond=True) -> OpOutput:
+    """H(p, q) = -sum_i p_i log q_i / ln(base) over `axis` (0 log 0 = 0); p may be int labels (one-hot).
+
+    normalize "q": q / sum q first; "both": p / sum p as well. clip [lo, hi] clamps q (after normalising).
+    grads (reduction "sum"; "mean" divides by the number of rows):
+        d/dq_i = -c_i p_i / q_i / ln b   (normalised q: (u_j + sum_i c_i p_i) / Q with u = -c p'/q'),
+        d/dp_i = -log q_i / ln b         (normalised p: (-log q'_j - H_e) / (P ln b)).
+    cond: see reference.ops.two_dist (second derivatives p/q^2, -1/q, 0, chained through clip/normalise).
+    """
+    return two_dist("ce", p, q, axis=axis, base=base, normalize=normalize, clip=clip, reduction=reduction,
+                    want_cond=want_cond)
+
+
+def kl_divergence(p, q, *, axis=-1, base="e", normalize="none", clip=None, reduction="none",
+                  want_cond=True) -> OpOutput:
+    """KL(p || q) = sum_i p_i log(p_i / q_i) / ln(base) over `axis`, each term rel_entr(p_i, q_i): 0 at
+    p_i = 0, +inf at p_i > 0 = q_i, NaN for a negative p_i or q_i; p log(p/q) is exactly 0 where p = q.
+
+    normalize "q" / "both" as in cross_entropy_dist; clip [lo, hi] clamps p and q (after normalising).
+    grads (reduction "sum"): d/dp_i = (log(p_i/q_i) + 1) / ln b,  d/dq_i = -p_i / q_i / ln b, chained
+        through clip (0 outside (lo, hi)) and normalisation ((u_j - sum_i u_i z^_i) / Z).
+    cond: see reference.ops.two_dist (second derivatives p/q^2, -1/q, 1/p).
+    """
+    return two_dist("kl", p, q, axis=axis, base=base, normalize=normalize, clip=clip, reduction=reduction,
+                    want_cond=want_cond)
+
+
+_DIST_DEFAULTS = {"axis": -1, "base": "e", "normalize": "none", "clip": None, "reduction": "none"}
+
+SPECS = [
+    spec("xlogy", [Input("x"), Input("y")], {}, xlogy_op, "information"),
+    spec("rel_entr", [Input("x"), Input("y")], {}, rel_entr_op, "information"),
+    spec("generalized_kl", [Input("x"), Input("y")], {}, generalized_kl, "information"),
+    spec("entropy", [Input("p")], {"axis": -1, "base": "e", "normalize": False}, entropy, "information"),
+    spec("cross_entropy_dist", [Input("p", "labels_or_float"), Input("q")], _DIST_DEFAULTS, cross_entropy_dist,
+         "information"),
+    spec("kl_divergence", [Input("p"), Input("q")], _DIST_DEFAULTS, kl_divergence, "information"),
+]

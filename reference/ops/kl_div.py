@@ -1,0 +1,68 @@
+"""kl_div in torch's vocabulary: input = log q, target = p (or log p with log_target)."""
+from __future__ import annotations
+
+import numpy as np
+
+from reference.ext import full
+from reference.ops.common import check_bool, check_reduction, cond_abs, count_x, reduce_grad, reduce_value, same_shape
+from reference.ops.spec import Input, OpOutput, Part, spec
+from reference.ops.xlog import as_obj, finite_or_zero, fl, xlogy
+
+REDUCTIONS = ("none", "sum", "mean", "batchmean")
+
+
+def kl_div(input, target, *, log_target=False, reduction="mean", want_cond=True) -> OpOutput:
+    """Pointwise l = target (log target - input) = xlogy(t, t) - t input  (0 where t = 0);
+    with log_target: l = exp(t) (t - input).
+    Reductions: "mean" averages over all elements; "batchmean" divides the sum by input.shape[0] (1 for a
+    0-d input), the true KL per sample.
+
+    grads: d/d input = -t  (log_target: -exp(t));  d/d t = log t + 1 - input  (log_target: exp(t)(t - input + 1)).
+    Hessian: d2/d input2 = 0;  d2/d input dt = -1 (log_target: -exp(t));
+             d2/dt2 = 1/t (log_target: exp(t)(t - input + 2)).
+    cond(grad input) = |d2/d input dt| |t|;  cond(grad t) = |d2/d input dt| |input| + |d2/dt2| |t|.
+    """
+    same_shape(input, target, ("input", "target"))
+    check_reduction(reduction, REDUCTIONS)
+    log_t = check_bool("log_target", log_target)
+    if not input.size:
+        z = full(input.shape, 0)
+        loss = gi = gt = z
+        lit = ltt = np.zeros(input.shape)
+    elif log_t:
+        et = np.exp(target)
+        loss = et * (target - input)
+        gi = -et
+        gt = et * (target - input + 1)
+        etf = fl(et)
+        lit, ltt = -etf, etf * (fl(target) - fl(input) + 2)
+    else:
+        loss = as_obj(xlogy(target, target)) - target * input
+        gi = -target
+        gt = np.log(target) + 1 - input
+        tf = fl(target)
+        lit = -np.ones(input.shape)
+        with np.errstate(divide="ignore"):
+            ltt = np.where(tf != 0, 1.0 / np.where(tf != 0, tf, 1.0), 0.0)
+    cv, ci, ct = (np.zeros(input.shape),) * 3
+    if want_cond and input.size:
+        ai, at = cond_abs(input), cond_abs(target)
+        bad = ~np.isfinite(fl(input)) | ~np.isfinite(fl(target))
+        cv = finite_or_zero(np.abs(fl(gi)) * ai + np.abs(fl(gt)) * at)
+        ci = finite_or_zero(np.abs(lit) * at)
+        ct = finite_or_zero(np.abs(lit) * ai + np.abs(ltt) * at)
+        cv = np.where(bad | ~np.isfinite(fl(loss)), 0.0, cv)
+        ci = np.where(bad | ~np.isfinite(fl(gi)), 0.0, ci)
+        ct = np.where(bad | ~np.isfinite(fl(gt)), 0.0, ct)
+    if reduction == "batchmean":
+        denom, how = count_x(input.shape[0] if input.ndim else 1), "mean"
+    else:
+        denom, how = count_x(input.size), reduction
+    value, cvr = reduce_value(loss, cv, how, denom)
+    g1, c1 = reduce_grad(gi, ci, how, denom)
+    g2, c2 = reduce_grad(gt, ct, how, denom)
+    return OpOutput(Part(value, cvr), {"input": Part(g1, c1), "target": Part(g2, c2)})
+
+
+SPECS = [spec("kl_div", [Input("input"), Input("target")], {"log_target": False, "reduction": "mean"}, kl_div,
+              "kl_div")]
