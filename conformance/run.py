@@ -164,7 +164,7 @@ def execute(config: RunConfig, log=print) -> int:
         log(f"skipped {name}: {reason}")
     refs = ReferenceCache()
     started = time.perf_counter()
-    implementations = []
+    implementations, internal_errors = [], []
     for worker_name, module, version, impls, specs in groups:
         implementations += [implementation_json(i, version) for i in impls]
         devices = module.devices() if module is not None else ["cpu"]
@@ -179,7 +179,12 @@ def execute(config: RunConfig, log=print) -> int:
                         if ctx.cell in writer.done_cells:
                             continue
                         t0 = time.perf_counter()
-                        records = run_cell(ctx)
+                        try:
+                            records = run_cell(ctx)
+                        except Exception as exc:  # a defect of the suite: say so, keep going, fail the run
+                            internal_errors.append(f"{ctx.cell}: {type(exc).__name__}: {exc}")
+                            log(f"internal error in {internal_errors[-1]}")
+                            continue
                         for r in records:
                             known.classify(r, entries, FAILING)
                         writer.write_cell(records)
@@ -204,6 +209,9 @@ def execute(config: RunConfig, log=print) -> int:
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(duration, 3),
         "reference_cache": {"hits": refs.hits, "misses": refs.misses, "seconds": round(refs.seconds, 3)},
+        "internal_errors": internal_errors,
     })
     log(f"wrote {path}: {summary['total']} records, {summary['unexpected']} unexpected, {duration:.1f} s")
-    return 1 if summary["unexpected"] else 0
+    if internal_errors:
+        log(f"{len(internal_errors)} cell(s) hit an internal error of the suite (see above)")
+    return 1 if summary["unexpected"] or internal_errors else 0

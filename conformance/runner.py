@@ -164,11 +164,24 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
     try:
         prop()
     except _Failed as final:
-        first = failures[0]
-        minimal = dict(final.record, minimal=True)
-        kept += [first] if first["case_id"] != minimal["case_id"] else []
-        kept.append(minimal)
+        kept += _with_minimal(failures[0], [final])
+    except BaseExceptionGroup as group:  # Hypothesis found several distinct failures: keep each minimal one
+        found, rest = group.split(_Failed)
+        if rest is not None:
+            raise rest
+        kept += _with_minimal(failures[0], _leaves(found))
     return kept
+
+
+def _leaves(group):
+    for exc in group.exceptions:
+        yield from (_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+
+
+def _with_minimal(first: dict, finals) -> list[dict]:
+    """The first failure Hypothesis met, and the shrunk minimal input of every distinct failure."""
+    minimal = [dict(f.record, minimal=True) for f in finals]
+    return ([first] if first["case_id"] not in {m["case_id"] for m in minimal} else []) + minimal
 
 
 def run_cell(ctx: CellContext) -> list[dict]:

@@ -40,7 +40,15 @@ def linkify(value) -> Markup:
 
 def wbr(value) -> Markup:
     """Escape an identifier and allow line breaks after dots and underscores (long implementation ids)."""
-    return Markup(re.sub(r"([.(])", r"\1<wbr>", str(escape(str(value)))))
+    return Markup(re.sub(r"([.(∘\[])", r"\1<wbr>", str(escape(str(value)))))
+
+
+def version_label(framework, version) -> str:
+    """'torch 2.13.0' from ('torch', '2.13.0') or ('torch', 'torch 2.13.0'); the framework alone without one."""
+    framework, version = str(framework or ""), str(version or "")
+    if not version:
+        return framework
+    return version if version.startswith(framework) else f"{framework} {version}".strip()
 
 
 def duration(seconds) -> str:
@@ -61,6 +69,7 @@ def environment():
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)
     env.filters.update(safe_url=safe_url, linkify=linkify, duration=duration, wbr=wbr)
+    env.globals.update(version_label=version_label)
     env.globals.update(styles=STYLE, legend_order=list(SEVERITY) + ["unsupported"])
     return env
 

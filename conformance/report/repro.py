@@ -30,8 +30,16 @@ FRAMEWORK_TENSORS = {
 }
 
 
-def replay_command(case_id: str, results_file: str) -> str:
-    return f"python -m conformance replay {shlex.quote(case_id)} --results {shlex.quote(results_file)}"
+def replay_command(case_id: str, results_file: str, implementation: str | None = None,
+                   dtype: str | None = None) -> str:
+    """`python -m conformance replay CASE_ID --results FILE [--implementation ID] [--dtype D]` (a case id is
+    shared by every implementation and dtype it ran on; the options pick this record)."""
+    cmd = f"python -m conformance replay {shlex.quote(case_id)} --results {shlex.quote(results_file)}"
+    if implementation:
+        cmd += f" --implementation {shlex.quote(implementation)}"
+    if dtype:
+        cmd += f" --dtype {dtype}"
+    return cmd
 
 
 def _literal(x) -> str:
@@ -70,13 +78,18 @@ def python_snippet(record: dict) -> str:
                    ((record.get("reference") or {}).get("grad", {}) or {}))
     framework = record.get("framework", "")
     lines = ["import numpy as np, ml_dtypes",
-             f"from conformance.adapters import {framework} as adapter",
-             "inputs = {", *(_array_line(k, t) for k, t in inputs.items()), "}",
-             f"params = {json.dumps(record.get('params') or {}, sort_keys=True)}",
-             f"impl = next(i for i in adapter.implementations() if i.id == {json.dumps(record['implementation'])})",
-             f"obs = impl.call(inputs, params, {json.dumps(record['dtype'])}, {json.dumps(record['device'])}, "
-             f"{tuple(grads)!r})",
-             "print(obs.value, obs.grads)"]
+             "inputs = {", *(_array_line(k, t) for k, t in inputs.items()), "}"]
+    if ":" not in framework:  # built-in adapters and plugins; custom:... implementations use the replay command
+        lines += [
+            "from conformance.adapters import implementations_for",
+            "from conformance.refcache import op_defaults",
+            f"params = {{**op_defaults({json.dumps(record['op'])}), "
+            f"**{json.dumps(record.get('params') or {}, sort_keys=True)}}}",
+            f"impl = next(i for i in implementations_for({json.dumps(framework)}) "
+            f"if i.id == {json.dumps(record['implementation'], ensure_ascii=False)})",
+            f"obs = impl.call(inputs, params, {json.dumps(record['dtype'])}, {json.dumps(record['device'])}, "
+            f"{tuple(grads)!r})",
+            "print(obs.value, obs.grads)"]
     tensors = FRAMEWORK_TENSORS.get(framework)
     if tensors and inputs and all(k.isidentifier() for k in inputs):
         imp, float_line, int_line, grad_suffix = tensors

@@ -162,7 +162,7 @@ def record_view(record: dict, implementation: dict | None, results_file: str) ->
     return RecordView(
         record=record, inputs=inputs, parts=parts,
         params=json.dumps(record.get("params") or {}, sort_keys=True),
-        replay=replay_command(record["case_id"], results_file),
+        replay=replay_command(record["case_id"], results_file, record["implementation"], record["dtype"]),
         snippet=python_snippet(record),
         exception=record.get("exception"),
         conventions=conventions,
