@@ -1,6 +1,6 @@
 """Command-line entry points, one per command; each returns the exit status (never calls sys.exit):
 
-    report RESULTS [--out DIR]                                  -> 0; prints the path of DIR/index.html
+    report RESULTS [--out DIR]   (DIR defaults to the results' directory) -> 0; prints DIR/index.html
     compare OLD NEW [--out DIR] [--ulp-threshold N] [--ignore-device]
                                                                 -> 1 when anything regressed, else 0
     merge A B [C ...] --out FILE                                -> 0; prints the path written
@@ -17,7 +17,6 @@ import sys
 
 from .errors import ReportInputError
 
-DEFAULT_REPORT_DIR = "reports/latest"
 
 
 class _ArgumentError(Exception):
@@ -42,7 +41,7 @@ def _non_negative(text: str) -> float:
 def _report_parser() -> _Parser:
     p = _Parser(prog="conformance report", description="Write the static HTML report of one run.")
     p.add_argument("results", help="results.json, results.jsonl, or a directory holding one")
-    p.add_argument("--out", default=DEFAULT_REPORT_DIR, help=f"output directory (default {DEFAULT_REPORT_DIR})")
+    p.add_argument("--out", default=None, help="output directory (default: the directory of the results)")
     return p
 
 
@@ -90,7 +89,10 @@ def report_main(argv=None) -> int:
     from .html import write_report
 
     def body(args):
-        print(write_report(args.results, args.out))
+        out = args.out
+        if out is None:
+            out = args.results if os.path.isdir(args.results) else os.path.dirname(os.path.abspath(args.results))
+        print(write_report(args.results, out))
         return 0
 
     return _run("conformance report", _report_parser, body, argv)

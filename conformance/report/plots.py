@@ -19,6 +19,7 @@ import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .numbers import log2_ulp_bin, same, to_float
 from .verdicts import DTYPE_ORDER, order_key
@@ -162,12 +163,28 @@ def _agree(a: tuple, b: tuple) -> bool:
     return a[1] == b[1] and len(a[2]) == len(b[2]) and all(same(x, y) for x, y in zip(a[2], b[2]))
 
 
+CLASS_AXIS_ONE = ("cross_entropy", "nll_loss")  # docs/ops.md: axis=1 there, -1 elsewhere
+
+
+@lru_cache(maxsize=None)
+def _op_defaults(op: str) -> tuple:
+    """The op's default params (docs/ops.md), from the reference's catalog when importable."""
+    try:
+        import reference
+
+        return tuple(sorted(reference.OPS[op].defaults.items(), key=lambda kv: kv[0]))
+    except Exception:
+        return (("axis", 1 if op in CLASS_AXIS_ONE else -1),)
+
+
 def _normalized_params(record: dict) -> dict:
-    """Params with a negative class axis made non-negative (axis=-1 and axis=1 are the same on 2-D logits),
-    so implementations whose fixed axis differs still share cases."""
-    params = dict(record.get("params") or {})
+    """Params with the op's defaults filled in and a negative class axis made non-negative (axis=-1 and
+    axis=1 are the same on 2-D logits), so implementations that spell the same case differently (an explicit
+    default, their own fixed axis) still share it."""
+    params = {**dict(_op_defaults(record.get("op", ""))), **(record.get("params") or {})}
     axis = params.get("axis")
-    floating = [t for t in (record.get("inputs") or {}).values() if str(t.get("dtype", "")).startswith(("float", "bfloat"))]
+    floating = [t for t in (record.get("inputs") or {}).values()
+                if str(t.get("dtype", "")).startswith(("float", "bfloat"))]
     if isinstance(axis, int) and not isinstance(axis, bool) and axis < 0 and floating:
         params["axis"] = axis + len(floating[0].get("shape", []))
     return params

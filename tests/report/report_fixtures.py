@@ -122,7 +122,7 @@ def record(impl, framework, op, dtype, case_id, inputs, params, value_mp, out_sh
         ratio["grad"][name] = grad_ulps / 8.0
     r = {
         "kind": "record", "cell": f"{impl}|{dtype}|{device}", "implementation": impl, "framework": framework,
-        "framework_version": VERSIONS[framework], "op": op, "dtype": dtype, "device": device,
+        "framework_version": VERSIONS.get(framework), "op": op, "dtype": dtype, "device": device,
         "case_id": case_id, "source": "catalog", "params": params, "inputs": inputs,
         "reference": ref, "observed": obs, "exception": None, "ulp": ulp, "bound_ratio": ratio,
         "verdict": verdict, "part": None if verdict == "accurate" else "value",
