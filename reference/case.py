@@ -1,19 +1,25 @@
-"""Validate a case and bring it into the form the ops take: exact dtype values, int64 labels, full params."""
+"""Validate a case and bring it into the form the ops take: exact dtype values, int64 labels, full params.
+
+Inputs may be numpy arrays (floating arrays of any of the four formats are taken exactly and rounded once
+into the case dtype when they are of another format) or nested lists of numbers: ints, floats, the strings
+"inf", "-inf", "nan", or reference.decimal_io.NumberToken (a JSON number's exact text, rounded once),
+or {"shape": [...], "data": [...]} (the form that keeps the shape of an empty array).
+"""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
-from reference.decimal_io import parse_case_number
-from reference.dtypes import DType, get_dtype, round_float
+from reference.decimal_io import NumberToken, parse_case_number, parse_decimal
+from reference.dtypes import DType, get_dtype, round_float, round_fraction
 from reference.errors import CaseError
 from reference.ops import OPS
 from reference.ops.spec import OpSpec
 
 ARRAY_PARAMS = ("weight", "pos_weight")  # rounded to the case dtype, then exact
-BOUND_PARAMS = ("clip",)  # [lo, hi] bounds compared with dtype values: rounded to the case dtype too
+BOUND_PARAMS = ("clip",)  # [lo, hi], compared with dtype values: rounded to the case dtype too
 
 
 @dataclass
@@ -40,8 +46,7 @@ def prepare(op, dtype, inputs, params) -> Case:
     params = {} if params is None else params
     if not isinstance(params, dict):
         raise CaseError("params must be a mapping from parameter name to value")
-    names = set(spec.input_names)
-    unknown = sorted(set(inputs) - names)
+    unknown = sorted(set(inputs) - set(spec.input_names))
     if unknown:
         raise CaseError(f"{op}: unknown input {unknown[0]!r}; inputs are {', '.join(spec.input_names)}")
     missing = [n for n in spec.input_names if n not in inputs]
@@ -54,20 +59,22 @@ def prepare(op, dtype, inputs, params) -> Case:
     full_params.update(params)
     for name in ARRAY_PARAMS:
         if full_params.get(name) is not None:
-            full_params[name] = _float_array(full_params[name], dt, name)
+            full_params[name] = _float_array(_as_array(full_params[name], name), dt, name)
     for name in BOUND_PARAMS:
         value = full_params.get(name)
         if value is not None:
             if not isinstance(value, (list, tuple)) or len(value) != 2:
                 raise CaseError(f"{name} must be [lo, hi] or null, got {value!r}")
-            full_params[name] = [float(v) for v in _float_array(list(value), dt, name)]
-    floats, labels = {}, {}
+            full_params[name] = [float(v) for v in _float_array(_as_array(list(value), name), dt, name)]
+    for name, value in list(full_params.items()):
+        if isinstance(value, NumberToken):
+            full_params[name] = _scalar_param(value, name)
     arrays = {n: _as_array(inputs[n], n) for n in spec.input_names}
+    floats, labels = {}, {}
     for inp in spec.inputs:
-        arr = arrays[inp.name]
-        kind = inp.kind
+        arr, kind = arrays[inp.name], inp.kind
         if kind == "labels_or_float":
-            kind = "labels" if arr.dtype.kind in "iu" else "float"
+            kind = "float" if arr.shape == arrays[inp.like].shape else "labels"
         if kind == "labels":
             labels[inp.name] = _labels(arr, inp.name)
         else:
@@ -75,91 +82,83 @@ def prepare(op, dtype, inputs, params) -> Case:
     return Case(spec, dt, floats, labels, full_params)
 
 
+def _scalar_param(token: NumberToken, name: str):
+    """A scalar JSON number param: an int when it is spelled as one, else the float64 a framework gets."""
+    value, _ = parse_decimal(token)
+    if value.denominator == 1 and not any(c in token for c in ".eE"):
+        return int(value)
+    return float(value)
+
+
 def _as_array(value, name) -> np.ndarray:
+    if isinstance(value, dict):  # {"shape": [...], "data": [...]}: how an empty array keeps its shape
+        if set(value) != {"shape", "data"}:
+            raise CaseError(f"{name!r}: an array object needs exactly the keys shape and data")
+        flat = _as_array(value["data"], name).ravel()
+        try:
+            shape = tuple(int(str(n)) for n in value["shape"])
+            return flat.reshape(shape)
+        except (TypeError, ValueError):
+            raise CaseError(f"{name!r}: data does not fill shape {value['shape']!r}") from None
     if isinstance(value, np.ndarray):
         arr = value
-    else:
+    elif isinstance(value, (list, tuple)) or np.isscalar(value):
+        arr = np.empty(0, dtype=object)
         try:
-            arr = np.asarray(value)
-        except (ValueError, TypeError):
-            raise CaseError(f"input {name!r} is not a rectangular array") from None
-    if arr.dtype == object:
-        arr = _object_to_floats(arr, name)
-    if arr.dtype.kind not in "iufb" and not _is_bfloat16(arr):
-        raise CaseError(f"input {name!r} must hold numbers, got dtype {arr.dtype}")
+            arr = np.array(value, dtype=object)
+        except ValueError:
+            raise CaseError(f"{name!r} is not a rectangular array") from None
+        if any(isinstance(v, (list, tuple, dict)) for v in arr.ravel()):
+            raise CaseError(f"{name!r} is not a rectangular array")
+        return arr
+    else:
+        raise CaseError(f"{name!r} must be an array of numbers, got {type(value).__name__}")
     if arr.dtype.kind == "b":
-        raise CaseError(f"input {name!r} must hold numbers, not booleans")
+        raise CaseError(f"{name!r} must hold numbers, not booleans")
+    if arr.dtype.kind not in "iufO" and arr.dtype.name != "bfloat16":
+        raise CaseError(f"{name!r} must hold numbers, got dtype {arr.dtype}")
     return arr
 
 
-def _is_bfloat16(arr) -> bool:
-    return arr.dtype.name == "bfloat16"
-
-
-def _object_to_floats(arr, name) -> np.ndarray:
-    """Nested lists with "inf"/"nan" strings: floats (exact values; rounding happens later)."""
-    out = np.empty(arr.shape, dtype=np.float64)
-    for idx, v in np.ndenumerate(arr):
-        if isinstance(v, str):
-            key = v.strip().lower()
-            if key not in ("inf", "+inf", "-inf", "nan"):
-                raise CaseError(f"input {name!r}: malformed number {v!r}")
-            out[idx] = float(key)
-        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-            out[idx] = float(v)
-        else:
-            raise CaseError(f"input {name!r}: malformed number {v!r}")
-    return out
+def _label_value(v, name) -> int:
+    if isinstance(v, bool) or v is None:
+        raise CaseError(f"input {name!r}: class labels must be integers, got {v!r}")
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, NumberToken):
+        frac, _ = parse_decimal(v)
+    elif isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            raise CaseError(f"input {name!r}: class labels must be finite integers, got {v!r}")
+        frac = Fraction(float(v))
+    else:
+        raise CaseError(f"input {name!r}: class labels must be integers, got {v!r}")
+    if frac.denominator != 1:
+        raise CaseError(f"input {name!r}: class labels must be integers, got {v}")
+    return int(frac)
 
 
 def _labels(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.dtype.kind in "iu":
-        if arr.dtype.kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
-            raise CaseError(f"input {name!r}: label too large for int64")
-        return arr.astype(np.int64)
-    f = arr.astype(np.float64)
-    if not np.isfinite(f).all():
-        raise CaseError(f"input {name!r}: class labels must be finite integers")
-    if (f != np.round(f)).any():
-        bad = f[f != np.round(f)].ravel()[0]
-        raise CaseError(f"input {name!r}: class labels must be integers, got {bad!r}")
-    if (np.abs(f) >= 2.0 ** 63).any():
-        raise CaseError(f"input {name!r}: label too large for int64")
-    return f.astype(np.int64)
+        values = [int(v) for v in arr.ravel().tolist()]
+    else:
+        values = [_label_value(v, name) for v in arr.ravel().tolist()]
+    if any(not -2 ** 63 <= v < 2 ** 63 for v in values):
+        raise CaseError(f"input {name!r}: a class label does not fit in int64")
+    return np.array(values, dtype=np.int64).reshape(arr.shape)
 
 
-def _float_array(value, dt: DType, name: str) -> np.ndarray:
+def _float_array(arr: np.ndarray, dt: DType, name: str) -> np.ndarray:
     """The input (or array param) as float64 values of `dt`, each rounded once from its exact value."""
-    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu" or (
-            isinstance(value, np.ndarray) and _is_bfloat16(value)):
-        arr = value
-        if arr.dtype.kind in "iu":
-            return np.vectorize(lambda v: round_float_int(int(v), dt), otypes=[np.float64])(arr) \
-                if arr.size else arr.astype(np.float64)
+    if arr.dtype.kind == "f" or arr.dtype.name == "bfloat16":
         f = arr.astype(np.float64)
         if arr.dtype == dt.np_dtype:
             return f
-        out = np.empty(f.shape, dtype=np.float64)
-        for idx, v in np.ndenumerate(f):
-            out[idx] = round_float(v, dt)
-        return out
-    try:
-        arr = np.asarray(value, dtype=object)
-    except (ValueError, TypeError):
-        raise CaseError(f"{name!r} is not a rectangular array") from None
+        return np.vectorize(lambda v: round_float(v, dt), otypes=[np.float64])(f) if f.size else f
     out = np.empty(arr.shape, dtype=np.float64)
     for idx, v in np.ndenumerate(arr):
-        if isinstance(v, (list, tuple, dict)):
-            raise CaseError(f"{name!r} is not a rectangular array")
-        out[idx] = parse_case_number(v, dt)
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            out[idx] = round_fraction(int(v), 1, dt)
+        else:
+            out[idx] = parse_case_number(v, dt)
     return out
-
-
-def round_float_int(v: int, dt: DType) -> float:
-    from reference.dtypes import round_fraction
-
-    return round_fraction(v, 1, dt)
-
-
-def finite_or_special(x: float) -> bool:
-    return math.isfinite(x) or math.isnan(x) or math.isinf(x)

@@ -217,7 +217,7 @@ SPECS = [
     spec("rel_entr", [Input("x"), Input("y")], {}, rel_entr_op, "information"),
     spec("generalized_kl", [Input("x"), Input("y")], {}, generalized_kl, "information"),
     spec("entropy", [Input("p")], {"axis": -1, "base": "e", "normalize": False}, entropy, "information"),
-    spec("cross_entropy_dist", [Input("p", "labels_or_float"), Input("q")], _DIST_DEFAULTS, cross_entropy_dist,
+    spec("cross_entropy_dist", [Input("p", "labels_or_float", like="q"), Input("q")], _DIST_DEFAULTS, cross_entropy_dist,
          "information"),
     spec("kl_divergence", [Input("p"), Input("q")], _DIST_DEFAULTS, kl_divergence, "information"),
 ]

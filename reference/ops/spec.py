@@ -13,13 +13,14 @@ class Input:
     """One input array of an op.
 
     kind: "float" (a floating array in the case dtype), "labels" (int64 class labels), or
-          "labels_or_float" (either: int64 labels, or a floating array shaped like the partner input).
+          "labels_or_float" (probabilities when shaped like the input named by `like`, else class labels).
     differentiable: whether the op reports a gradient for it (labels never get one).
     """
 
     name: str
     kind: str = "float"
     differentiable: bool = True
+    like: str | None = None  # labels_or_float: floating exactly when shaped like this input
 
 
 @dataclass(frozen=True)
