@@ -5,7 +5,7 @@ import numpy as np
 
 from reference.ext import X, full
 from reference.ops.common import (check_clip, check_number, check_reduction, clamp, cond_abs, count_x,
-                                  elementwise_weight, max_const, reduce_grad, reduce_value, same_shape)
+                                  elementwise_weight, max_const, poison, reduce_grad, reduce_value, same_shape)
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
 from reference.ops.spec import Input, OpOutput, Part, spec
 from reference.ops.xlog import finite_or_zero, fl
@@ -16,6 +16,7 @@ def _smooth(y, e):
 
 
 def _reduce(loss, gp, gy, conds, names, reduction):
+    poison(loss, gp, gy)
     cv, cp, cy = conds
     denom = count_x(loss.size)
     value, cvr = reduce_value(loss, cv, reduction, denom)

@@ -34,7 +34,8 @@ def class_axis(axis, ndim: int, name: str = "axis") -> int:
 def to_rows(a: np.ndarray, axis: int) -> tuple[np.ndarray, tuple]:
     """(rows, outer_shape): the class axis moved last and the rest flattened: rows has shape (R, C)."""
     moved = np.moveaxis(a, axis, -1)
-    return moved.reshape(-1, moved.shape[-1]), moved.shape[:-1]
+    outer = moved.shape[:-1]
+    return moved.reshape(int(np.prod(outer, dtype=np.int64)), moved.shape[-1]), outer
 
 
 def from_rows(rows: np.ndarray, outer: tuple, axis: int) -> np.ndarray:
@@ -94,6 +95,20 @@ def clean_cond(cond: np.ndarray, *element_arrays: np.ndarray) -> np.ndarray:
         f = fvals(arr) if arr.dtype == object else np.asarray(arr, dtype=np.float64)
         cond = np.where(np.isfinite(f), cond, 0.0)
     return cond
+
+
+def poison(items: np.ndarray, *grads: np.ndarray) -> None:
+    """Under limit semantics, an item whose value is NaN (undefined) has NaN gradients for its own inputs:
+    grads shaped like items (elementwise ops) or items + (C,) (row ops). In place. Under IEEE semantics
+    the gradient formulas stand."""
+    if not is_limit() or not items.size:
+        return
+    mask = np.vectorize(lambda x: x.k == NAN, otypes=[bool])(items)
+    if not mask.any():
+        return
+    for g in grads:
+        m = mask.reshape(mask.shape + (1,) * (g.ndim - mask.ndim))
+        g[np.broadcast_to(m, g.shape)] = X(NAN)
 
 
 # reductions -----------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from reference.errors import CaseError
 from reference.ext import X, full, xsum
 from reference.ops.common import (MEAN_DENOMINATORS, check_choice, check_labels, check_number,
                                   check_reduction, class_axis, class_weights, count_x, divide_by_denominator,
-                                  fvals, from_rows, label_shape_check, reduce_grad, reduce_value, to_rows)
+                                  fvals, from_rows, label_shape_check, poison, reduce_grad, reduce_value,
+                                  to_rows)
 from reference.ops.softmax import softmax_cond, softmax_rows
 from reference.ops.spec import Input, OpOutput, Part, spec
 from reference.ops.xlog import fl, finite_or_zero
@@ -87,6 +88,7 @@ def _with_labels(logits, labels, ax, rows, outer, C, w, e, ignore_index, reducti
             g = g + beta * (W * sm.e[r] - wv * sm.S[r]) / sm.S[r]
         loss[r], grad[r] = item, g
         A[r] = abs((alpha + beta * W).to_float())
+    poison(loss, grad)
     if mean_denominator == "weight_sum":
         D = xsum(np.array([wv[int(y[r])] for r in np.nonzero(counted)[0]] or [X.from_float(0.0)], dtype=object))
     else:
@@ -113,6 +115,7 @@ def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denomi
     loss = xsum(a * -sm.lp, axis=1) if C else full((R,), 0)
     gx = (A[:, None] * sm.e - a * sm.S[:, None]) / sm.S[:, None] if C else full((R, C), 0)
     gt = -((1 - ex) * wv[None, :] * sm.lp) if C else full((R, C), 0)
+    poison(loss, gx, gt)
     D = xsum(A) if mean_denominator == "weight_sum" else count_x(R)
     cond_v, cond_x, cond_t = np.zeros(R), np.zeros((R, C)), np.zeros((R, C))
     at = np.abs(np.where(np.isfinite(fvals(trows)), fvals(trows), 0.0))
@@ -188,6 +191,7 @@ def nll_loss(logp, target, *, axis=1, weight=None, ignore_index=None, reduction=
         loss[r] = -(wv[yr] * rows[r, yr])
         grad[r, yr] = -wv[yr]
         cond_v[r] = abs(loss[r].to_float())
+    poison(loss, grad)
     cond_v = finite_or_zero(cond_v)
     if mean_denominator == "weight_sum":
         D = xsum(np.array([wv[int(y[r])] for r in np.nonzero(counted)[0]] or [X.from_float(0.0)], dtype=object))

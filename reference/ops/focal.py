@@ -6,7 +6,7 @@ import numpy as np
 from reference.errors import CaseError
 from reference.ext import X, full, xsum
 from reference.ops.common import (check_number, check_reduction, class_axis, cond_abs, count_x, fvals,
-                                  from_rows, reduce_grad, reduce_value, same_shape, to_rows)
+                                  from_rows, poison, reduce_grad, reduce_value, same_shape, to_rows)
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
 from reference.ops.softmax import softmax_rows
 from reference.ops.spec import Input, OpOutput, Part, spec
@@ -67,6 +67,7 @@ def sigmoid_focal_loss(x, y, *, gamma=2.0, alpha=0.25, reduction="mean", want_co
     loss = a * P * ce
     gx = a * (P1 * m_x * ce + P * ce_x)
     gy = X.from_float(a_y) * P * ce + a * (P1 * m_y * ce + P * -x)
+    poison(loss, gx, gy)
     cv = cx = cy = np.zeros(x.shape)
     if want_cond:
         xf, yf, sf, snf, mf, cef = fvals(x), fvals(y), fl(s), fl(sn), fl(m), fl(ce)
@@ -128,6 +129,7 @@ def softmax_focal_loss(logits, target, *, axis=-1, gamma=2.0, alpha=0.25, reduct
         loss = -(al * xsum(trows * F * sm.lp, axis=1))
         gx = -(al * (trows * h - sm.s * Y[:, None]))
         gy = -(al * F * sm.lp)
+        poison(loss, gx, gy)
     else:
         loss, gx, gy = full((R,), 0), full((R, C), 0), full((R, C), 0)
     cv, cx, cy = np.zeros(R), np.zeros((R, C)), np.zeros((R, C))

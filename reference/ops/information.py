@@ -6,7 +6,7 @@ import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import NAN, X, full, xsum
-from reference.ops.common import check_bool, class_axis, cond_abs, fvals, from_rows, log_base, to_rows
+from reference.ops.common import check_bool, class_axis, cond_abs, fvals, from_rows, log_base, poison, to_rows
 from reference.ops.normalize import normalize_rows
 from reference.ops.spec import Input, OpOutput, Part, spec
 from reference.ops.two_dist import two_dist
@@ -41,6 +41,7 @@ def xlogy_op(x, y, *, want_cond=True) -> OpOutput:
     value = as_obj(xlogy(x, y))
     gx = as_obj(np.log(y)) if y.size else y
     gy = as_obj(x / y) if y.size else y
+    poison(value, gx, gy)
     cv = cx = cy = np.zeros(x.shape)
     if want_cond and x.size:
         fy = fvals(y)
@@ -60,6 +61,7 @@ def rel_entr_op(x, y, *, want_cond=True) -> OpOutput:
     _same_shape(x, y, ("x", "y"))
     value = as_obj(rel_entr(x, y, np.inf))
     gx, gy = as_obj(rel_entr_dx(x, y)), as_obj(rel_entr_dy(x, y))
+    poison(value, gx, gy)
     return OpOutput(Part(value, _c(want_cond, value, gx, gy, x, y, 0)),
                     {"x": Part(gx, _cgx(want_cond, gx, x, y)), "y": Part(gy, _cgy(want_cond, gy, x, y))})
 
@@ -117,6 +119,7 @@ def generalized_kl(x, y, *, want_cond=True) -> OpOutput:
     value = as_obj(np.frompyfunc(_gkl1, 2, 1)(x, y))
     gx = as_obj(np.frompyfunc(_gkl_dx1, 2, 1)(x, y))
     gy = as_obj(np.frompyfunc(_gkl_dy1, 2, 1)(x, y))
+    poison(value, gx, gy)
     cy = np.zeros(x.shape)
     if want_cond and x.size:
         cy = _clean(2 * np.abs(finite_or_zero(fl(gy) - 1)), gy, x, y)
@@ -157,6 +160,7 @@ def entropy(p, *, axis=-1, base="e", normalize=False, want_cond=True) -> OpOutpu
         for r in np.nonzero(bad)[0]:
             H[r] = X(NAN)
             grad[r] = X(NAN)
+    poison(H, grad)
     cond_v = np.zeros(R)
     cond_g = np.zeros((R, C))
     if want_cond and R and C:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from reference.ext import full
-from reference.ops.common import check_bool, check_reduction, cond_abs, count_x, reduce_grad, reduce_value, same_shape
+from reference.ops.common import (check_bool, check_reduction, cond_abs, count_x, poison, reduce_grad, reduce_value,
+                                  same_shape)
 from reference.ops.spec import Input, OpOutput, Part, spec
 from reference.ops.xlog import as_obj, finite_or_zero, fl, xlogy
 
@@ -44,6 +45,7 @@ def kl_div(input, target, *, log_target=False, reduction="mean", want_cond=True)
         lit = -np.ones(input.shape)
         with np.errstate(divide="ignore"):
             ltt = np.where(tf != 0, 1.0 / np.where(tf != 0, tf, 1.0), 0.0)
+    poison(loss, gi, gt)
     cv, ci, ct = (np.zeros(input.shape),) * 3
     if want_cond and input.size:
         ai, at = cond_abs(input), cond_abs(target)

@@ -22,7 +22,7 @@ from reference.errors import CaseError
 from reference.ext import NAN, X, full, xsum
 from reference.ops.common import (check_choice, check_clip, check_labels, check_reduction, clamp, class_axis,
                                   cond_abs, count_x, fvals, from_rows, is_limit, log_base, onehot,
-                                  reduce_grad, reduce_value, to_rows)
+                                  poison, reduce_grad, reduce_value, to_rows)
 from reference.ops.normalize import contraction, jacobian_scaled, normalize_rows
 from reference.ops.spec import OpOutput, Part
 from reference.ops.xlog import as_obj, finite_or_zero, fl, rel_entr, rel_entr_dx, rel_entr_dy, xlogy
@@ -85,6 +85,7 @@ def two_dist(kind, p, q, *, axis, base, normalize, clip, reduction, want_cond) -
         F[r] = X(NAN)
         gq[r] = X(NAN)
         gp[r] = X(NAN)
+    poison(F, gq, gp)
     cond_v, cond_q, cond_p = np.zeros(R), np.zeros((R, C)), np.zeros((R, C))
     if want_cond and R and C:
         cond_v, cond_q, cond_p = _conds(kind, qr, pr, qh, ph, q1, p1, cq, cp, uq, up, gq, gp, Q, P,
