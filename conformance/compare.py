@@ -138,12 +138,23 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int) -> PartRes
                       detail=f"{max_ulp:g} ulp, {max_ratio:.3g}x the bound {where}")
 
 
+def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str | None = None) -> dict:
+    """PartResult for the value ("value") and every gradient both have ("grad:NAME")."""
+    parts = {}
+    if only in (None, "value"):
+        parts["value"] = compare_part(ref.value, observed.value, dtype, n_terms["value"])
+    for name, g in observed.grads.items():
+        if name in ref.grads and only in (None, f"grad:{name}"):
+            parts[f"grad:{name}"] = compare_part(ref.grads[name], g, dtype, n_terms.get(name, 1))
+    return parts
+
+
 def compare_result(ref, observed, dtype: str, n_terms: dict[str, int]) -> Comparison:
     """Compare an Observed with a RefResult: the value and every gradient both have."""
-    parts = {"value": compare_part(ref.value, observed.value, dtype, n_terms["value"])}
-    for name, g in observed.grads.items():
-        if name in ref.grads:
-            parts[f"grad:{name}"] = compare_part(ref.grads[name], g, dtype, n_terms.get(name, 1))
+    return _combine(compare_parts(ref, observed, dtype, n_terms))
+
+
+def _combine(parts: dict) -> Comparison:
     verdict = worst(p.verdict for p in parts.values())
     part = next(k for k, p in parts.items() if p.verdict == verdict)
     out = Comparison(verdict=verdict, part=part, detail=parts[part].detail)
@@ -158,13 +169,15 @@ def compare_result(ref, observed, dtype: str, n_terms: dict[str, int]) -> Compar
     return out
 
 
-def compare(ref, observed, exception, impl, dtype: str, n_terms: dict, convention_refs=()) -> Comparison:
+def compare(ref, observed, exception, impl, dtype: str, n_terms: dict, convention_refs=(),
+            raising_conventions=()) -> Comparison:
     """The verdict for one call.
 
     ref:        a RefResult, or an exception instance from the reference (UndefinedError: the input is
                 undefined and an error is the expected behaviour).
     observed:   an Observed, or None when the implementation raised `exception` = (type name, message).
     convention_refs: [(Convention, RefResult)] for the implementation's conventions that apply.
+    raising_conventions: the implementation's conventions that apply and document an error here.
     """
     if isinstance(ref, Exception) and type(ref).__name__ == "ReferenceFailure":
         return Comparison("uncertified", part="value", detail=f"the reference could not evaluate this case: {ref}")
@@ -175,6 +188,9 @@ def compare(ref, observed, exception, impl, dtype: str, n_terms: dict, conventio
             return Comparison("accurate", detail=f"raised {etype} as expected: the input is undefined ({ref})")
         if UNSUPPORTED_PATTERNS.search(f"{etype}: {message}"):
             return Comparison("unsupported", detail=f"{etype}: {_short(message)}")
+        for convention in raising_conventions:
+            return Comparison("convention", part="value", convention=convention.key,
+                              detail=f"raised {etype}: {_short(message)}; {convention.description}")
         return Comparison("error_behaviour_mismatch", part="value",
                           detail=f"raised {etype}: {_short(message)} where the value is defined")
     if undefined:
@@ -192,18 +208,25 @@ def compare(ref, observed, exception, impl, dtype: str, n_terms: dict, conventio
                               detail=f"returned a value for an undefined input ({ref}), as documented")
         return Comparison("error_behaviour_mismatch", part="value",
                           detail=f"returned a value for an undefined input ({ref}) instead of raising")
-    result = compare_result(ref, observed, dtype, n_terms)
-    if result.verdict not in FAILING or not convention_refs:
-        return result
-    for convention, conv_ref in convention_refs:
-        if isinstance(conv_ref, Exception):
+    parts = compare_parts(ref, observed, dtype, n_terms)
+    explained: dict[str, str] = {}
+    for key, part in parts.items():  # each part: the mathematics, else the first convention that explains it
+        if part.verdict not in FAILING:
             continue
-        alt = compare_result(conv_ref, observed, dtype, n_terms)
-        if alt.verdict in PASSING:
-            result.verdict = "convention"
-            result.convention = convention.key
-            result.detail = f"{convention.description} (mathematics: {result.detail})"
-            return result
+        for convention, conv_ref in convention_refs:
+            if isinstance(conv_ref, Exception):
+                continue
+            alt = compare_parts(conv_ref, observed, dtype, n_terms, only=key).get(key)
+            if alt is not None and alt.verdict in PASSING:
+                parts[key] = PartResult("convention", alt.ulp, alt.bound_ratio,
+                                        f"{convention.description} (mathematics: {part.detail})")
+                explained[key] = convention.key
+                break
+    result = _combine(parts)
+    if result.verdict == "convention":
+        result.convention = explained.get(result.part, "ieee-special-values")
+    elif explained:
+        result.convention = ", ".join(sorted(set(explained.values())))
     return result
 
 

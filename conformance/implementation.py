@@ -49,6 +49,8 @@ class Convention:
                   convention only describes behaviour (e.g. error on bad labels) rather than values.
     applies:      optional predicate (inputs, params) -> bool: the convention only applies to such cases
                   (e.g. only when a weight is given).
+    raises:       True when the documented behaviour on the cases it applies to is an error (e.g. torch's
+                  binary_cross_entropy checks that p lies in [0, 1]): raising there is this convention.
     """
 
     key: str
@@ -56,6 +58,7 @@ class Convention:
     link: str
     ref_params: dict[str, Any] = field(default_factory=dict)
     applies: Callable[[dict, dict], bool] | None = None
+    raises: bool = False
 
 
 @dataclass

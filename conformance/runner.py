@@ -94,12 +94,18 @@ def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, compar
     }
 
 
+def _applies(conv, case: Case) -> bool:
+    return conv.applies is None or bool(conv.applies(case.inputs, case.params))
+
+
+def raising_conventions(ctx: CellContext, case: Case) -> list:
+    return [c for c in ctx.impl.conventions if c.raises and _applies(c, case)]
+
+
 def convention_refs(ctx: CellContext, case: Case):
     out = []
     for conv in ctx.impl.conventions:
-        if not conv.ref_params:
-            continue
-        if conv.applies is not None and not conv.applies(case.inputs, case.params):
+        if not conv.ref_params or conv.raises or not _applies(conv, case):
             continue
         params = {**case.params, **conv.ref_params}
         out.append((conv, ctx.refs.get(case.op, case.dtype, case.inputs, params)))
@@ -120,7 +126,8 @@ def evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
         exception = payload if outcome == "raised" else None
         value_shape = ref.value.shape if not isinstance(ref, Exception) else ()
         comparison = compare(ref, observed, exception, ctx.impl, case.dtype, n_terms_for(case.inputs, value_shape),
-                             convention_refs(ctx, case) if observed is not None else ())
+                             convention_refs(ctx, case) if observed is not None else (),
+                             raising_conventions(ctx, case) if exception is not None else ())
     return make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
 
 

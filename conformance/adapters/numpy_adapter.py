@@ -168,6 +168,22 @@ LOG_LOSS_CONVENTIONS = tuple(_clip_convention(dtype) for dtype in ALL_DTYPES) + 
         link=LOG_LOSS_SOURCE,
     ),
 )
+def _log_loss_rejects(inputs: dict, params: dict) -> bool:
+    """What sklearn's input validation refuses: no samples, a non-finite q, or q outside [0, 1]."""
+    q = np.asarray(inputs["q"]).astype(np.float64)
+    return q.shape[0] == 0 or bool(np.any(~np.isfinite(q))) or bool(np.any((q < 0) | (q > 1)))
+
+
+LOG_LOSS_CONVENTIONS += (
+    Convention(
+        key="validates_input",
+        description="check_array raises ValueError for an empty batch ('Found array with 0 sample(s)') or a "
+                    "non-finite q, and log_loss raises for q outside [0, 1], instead of returning a value.",
+        link=CHECK_ARRAY_DOCS,
+        applies=_log_loss_rejects,
+        raises=True,
+    ),
+)
 ENTROPY_NORMALIZES = Convention(
     key="normalizes_pk",
     description="entropy(pk) divides pk by its sum along axis first.",

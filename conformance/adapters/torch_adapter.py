@@ -280,6 +280,21 @@ BCE_BACKWARD_EPS = Convention(
 )
 
 
+def _p_outside_unit_interval(inputs: dict, params: dict) -> bool:
+    p = np.asarray(inputs["p"]).astype(np.float64)
+    return bool(np.any(~((p >= 0) & (p <= 1))))  # NaN included
+
+
+BCE_CHECKS_DOMAIN = Convention(
+    key="raises_if_p_outside_0_1",
+    description="binary_cross_entropy checks its input: any p outside [0, 1] (NaN included) raises "
+                "'all elements of input should be between 0 and 1' instead of returning NaN.",
+    link="https://github.com/pytorch/pytorch/blob/v2.13.0/aten/src/ATen/native/Loss.cpp",
+    applies=_p_outside_unit_interval,
+    raises=True,
+)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the implementations
 
@@ -321,7 +336,7 @@ def implementations() -> list[Implementation]:
         impl("torch.nn.functional.binary_cross_entropy", "binary_cross_entropy", call_binary_cross_entropy,
              DOCS + "torch.nn.functional.binary_cross_entropy.html",
              params={"weight": None, "reduction": REDUCTIONS, "log_clamp": (-100,)}, grads=("p", "y"),
-             conventions=(BCE_LOG_CLAMP, BCE_BACKWARD_EPS)),
+             conventions=(BCE_LOG_CLAMP, BCE_BACKWARD_EPS, BCE_CHECKS_DOMAIN)),
         impl("torch.nn.functional.binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits",
              call_binary_cross_entropy_with_logits, DOCS + "torch.nn.functional.binary_cross_entropy_with_logits.html",
              params={"weight": None, "pos_weight": None, "reduction": REDUCTIONS}, grads=("x", "y")),

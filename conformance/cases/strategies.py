@@ -22,7 +22,7 @@ OP_INPUTS = {
     "sigmoid": [("x", "real")],
     "log_sigmoid": [("x", "real")],
     "entropy": [("p", "prob")],
-    "cross_entropy_dist": [("p", "prob"), ("q", "prob")],
+    "cross_entropy_dist": [("p", "target"), ("q", "prob")],
     "kl_divergence": [("p", "prob"), ("q", "prob")],
     "xlogy": [("x", "prob"), ("y", "prob")],
     "rel_entr": [("x", "prob"), ("y", "prob")],

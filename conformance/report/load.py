@@ -42,8 +42,35 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@lru_cache(maxsize=1)
+def _fast_checks():
+    """(check of the document without its records, check of one record), compiled from the schema file;
+    None when the schema uses keywords fastcheck does not cover."""
+    from .fastcheck import Unsupported, compile_schema
+
+    schema = _validator().schema
+    try:
+        return compile_schema(schema), compile_schema(schema, "#/properties/records/items")
+    except Unsupported:
+        return None
+
+
+def _schema_error(data: dict, name: str, index_map: tuple[int, int] | None = None) -> None:
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is None:
+        return
+    where = error.json_path if error.json_path != "$" else "top level"
+    if index_map is not None:
+        where = where.replace(f"$.records[{index_map[0]}]", f"$.records[{index_map[1]}]", 1)
+    raise ReportInputError(f"{name}: does not match the results schema at {where}: {_short(error.message)}")
+
+
 def validate(data: Any, name: str = "results") -> dict:
-    """Check schema_version first (a clear message for another version), then the whole schema."""
+    """Check schema_version first (a clear message for another version), then the whole schema: a fast
+    compiled check of every record (fastcheck.py), and jsonschema for the message about the first part that
+    fails it (or for everything when the fast check is unavailable)."""
     if not isinstance(data, dict):
         raise ReportInputError(f"{name}: expected a JSON object with the run's results, got {type(data).__name__}")
     version = data.get("schema_version", None)
@@ -51,12 +78,18 @@ def validate(data: Any, name: str = "results") -> dict:
         shown = "missing" if "schema_version" not in data else json.dumps(version)
         raise ReportInputError(
             f"{name}: incompatible results schema_version {shown} (this version reads {SUPPORTED_SCHEMA_VERSION})")
-    import jsonschema
-
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is not None:
-        where = error.json_path if error.json_path != "$" else "top level"
-        raise ReportInputError(f"{name}: does not match the results schema at {where}: {_short(error.message)}")
+    fast = _fast_checks()
+    records = data.get("records")
+    if fast is None or not isinstance(records, list):
+        _schema_error(data, name)
+        return data
+    check_doc, check_record = fast
+    head = {**data, "records": []}
+    if not check_doc(head):
+        _schema_error(head, name)
+    bad = next((i for i, r in enumerate(records) if not check_record(r)), None)
+    if bad is not None:
+        _schema_error({**data, "records": [records[bad]]}, name, (0, bad))
     return data
 
 
