@@ -115,10 +115,10 @@ def convention_refs(ctx: CellContext, case: Case):
 def evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     """Reference, call, compare: one record."""
     started = time.perf_counter()
+    case.params = {**op_defaults(case.op), **case.params}  # every param spelled out, defaults included
     ref = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
     grads = tuple(g for g in ctx.impl.grads if g in case.inputs and case.inputs[g].dtype.kind != "i")
-    call_params = {**op_defaults(case.op), **case.params}
-    outcome, payload = ctx.worker.call(ctx.impl.id, case.inputs, call_params, case.dtype, ctx.device, grads)
+    outcome, payload = ctx.worker.call(ctx.impl.id, case.inputs, case.params, case.dtype, ctx.device, grads)
     if outcome in ("crashed", "timeout"):
         comparison = Comparison(outcome, part="value", detail=str(payload))
     else:

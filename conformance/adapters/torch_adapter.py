@@ -280,17 +280,20 @@ BCE_BACKWARD_EPS = Convention(
 )
 
 
-def _p_outside_unit_interval(inputs: dict, params: dict) -> bool:
-    p = np.asarray(inputs["p"]).astype(np.float64)
-    return bool(np.any(~((p >= 0) & (p <= 1))))  # NaN included
+def _p_or_y_outside_unit_interval(inputs: dict, params: dict) -> bool:
+    for name in ("p", "y"):
+        v = np.asarray(inputs[name]).astype(np.float64)
+        if np.any(~((v >= 0) & (v <= 1))):  # NaN included
+            return True
+    return False
 
 
 BCE_CHECKS_DOMAIN = Convention(
-    key="raises_if_p_outside_0_1",
-    description="binary_cross_entropy checks its input: any p outside [0, 1] (NaN included) raises "
-                "'all elements of input should be between 0 and 1' instead of returning NaN.",
+    key="raises_if_p_or_y_outside_0_1",
+    description="binary_cross_entropy checks its inputs: any p or y outside [0, 1] (NaN included) raises "
+                "'all elements of input (target) should be between 0 and 1' instead of returning a value.",
     link="https://github.com/pytorch/pytorch/blob/v2.13.0/aten/src/ATen/native/Loss.cpp",
-    applies=_p_outside_unit_interval,
+    applies=_p_or_y_outside_unit_interval,
     raises=True,
 )
 
