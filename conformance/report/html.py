@@ -51,6 +51,19 @@ def version_label(framework, version) -> str:
     return version if version.startswith(framework) else f"{framework} {version}".strip()
 
 
+def when(value) -> str:
+    """An ISO timestamp as '2026-11-24 06:00:00 UTC' (anything else unchanged)."""
+    text = str(value or "")
+    try:
+        t = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text or "—"
+    if t.tzinfo is not None:
+        t = t.astimezone(_dt.timezone.utc)
+        return t.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def duration(seconds) -> str:
     if seconds is None:
         return "duration unknown"
@@ -68,7 +81,7 @@ def environment():
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)
-    env.filters.update(safe_url=safe_url, linkify=linkify, duration=duration, wbr=wbr)
+    env.filters.update(safe_url=safe_url, linkify=linkify, duration=duration, wbr=wbr, when=when)
     env.globals.update(version_label=version_label)
     env.globals.update(styles=STYLE, legend_order=list(SEVERITY) + ["unsupported"])
     return env

@@ -45,7 +45,7 @@ def dom(report_html, tmp_path_factory) -> str:
 
 
 def test_rendered_page_has_matrix_drill_down_and_plot(dom):
-    assert '<table class="matrix" id="matrix">' in dom
+    assert re.search(r'<table class="matrix[^"]*" id="matrix">', dom)
     assert re.search(r'<td class="cell unexpected" style="background-color:#b71c1c', dom)
     assert re.search(r'<details class="cell-detail" id="cell-torch\.nn\.functional\.cross_entropy-float16', dom)
     assert "minimal failing input" in dom and "exact reference" in dom
