@@ -24,7 +24,8 @@ class Row:
     ieee: str | None = None
     documented: str | None = None
     ulps: str = ""
-    differs: bool = False
+    differs: bool = False       # observed differs from the correctly rounded reference
+    as_documented: bool = False  # ... but equals the implementation's documented (convention) value
 
 
 @dataclass
@@ -127,6 +128,7 @@ def _part_view(name: str, ref: dict | None, obs: dict | None, ulp, ratio, verdic
             documented=fmt(get(doc, i), dtype) if doc is not None and get(doc, i) is not None else None,
             ulps=fmt_metric(d) if d is not None else "",
             differs=differs,
+            as_documented=differs and doc is not None and get(doc, i) is not None and same(get(doc, i), get(observed, i)),
         ))
     title = "value" if name == "value" else f"gradient d/d{name.split(':', 1)[1]}"
     return PartView(name, title, dtype, obs_dtype, rows, n, fmt_metric(ulp), fmt_metric(ratio),

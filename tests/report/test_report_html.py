@@ -123,3 +123,11 @@ def test_unwritable_out_dir_is_a_report_input_error(results_files, tmp_path):
     blocker.write_text("x")
     with pytest.raises(ReportInputError, match="cannot"):
         write_report(results_files["base"], blocker / "out")
+
+
+def test_convention_rows_equal_to_the_documented_value_are_marked_as_such(report_html):
+    _, page = report_html
+    start = page.index('id="cell-keras.losses.BinaryCrossentropy-from_logits-False-float64')
+    section = page[start:page.index("</details>", start)]
+    assert "as documented</th>" in section and 'class="as-documented"' in section
+    assert 'class="differs"' not in section
