@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("new", type=Path)
     cmp_.add_argument("--out", type=Path, default=None, help="write compare.html here")
     cmp_.add_argument("--ulp-threshold", type=float, default=None)
+    cmp_.add_argument("--ignore-device", action="store_true",
+                      help="match cells across devices (compare a CPU run with a GPU run)")
 
     mrg = sub.add_parser("merge", help="merge results from several machines into one results.json")
     mrg.add_argument("inputs", type=Path, nargs="+")
@@ -171,7 +173,8 @@ def cmd_compare(args, argv) -> int:
     from conformance.report.cli import main as report_main
 
     extra = (["--out", str(args.out)] if args.out else []) + (
-        ["--ulp-threshold", str(args.ulp_threshold)] if args.ulp_threshold is not None else [])
+        ["--ulp-threshold", str(args.ulp_threshold)] if args.ulp_threshold is not None else []) + (
+        ["--ignore-device"] if args.ignore_device else [])
     return report_main(["compare", str(args.old), str(args.new), *extra])
 
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from conformance.cases.case import Case
-from conformance.results import ResultsError, load_results, tensor_from_json
+from conformance.report import ReportInputError, load_results
+from conformance.results import tensor_from_json
 
 
 class ReplayError(Exception):
@@ -44,7 +45,7 @@ def replay(case_id: str, results_path, implementation: str | None = None, dtype:
 
     try:
         doc = load_results(results_path)
-    except ResultsError as exc:
+    except ReportInputError as exc:
         raise ReplayError(str(exc))
     matches = [r for r in doc["records"] if r["case_id"] == case_id
                and (implementation is None or r["implementation"] == implementation)

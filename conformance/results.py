@@ -153,28 +153,6 @@ def read_jsonl(path: Path) -> tuple[dict, list[dict]]:
     return header, records
 
 
-def load_results(path) -> dict:
-    """A whole run from results.json or results.jsonl (ResultsError with one clear line when unusable)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "results.json" if (path / "results.json").exists() else path / "results.jsonl"
-    if not path.exists():
-        raise ResultsError(f"{path}: no such results file")
-    if path.suffix == ".jsonl":
-        header, records = read_jsonl(path)
-        return {"schema_version": SCHEMA_VERSION, "run": header, "implementations": [], "records": records,
-                "summary": summarise(records)}
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path}: not valid JSON ({exc.__class__.__name__} at {getattr(exc, 'pos', '?')}); "
-                           f"truncated? try the .jsonl stream beside it")
-    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
-        found = doc.get("schema_version") if isinstance(doc, dict) else type(doc).__name__
-        raise ResultsError(f"{path}: schema version {found!r}, this tool reads {SCHEMA_VERSION}")
-    return doc
-
-
 def summarise(records: list[dict]) -> dict:
     by_verdict: dict[str, int] = {}
     for r in records:

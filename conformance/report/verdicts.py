@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from typing import Iterable
 
-SEVERITY = ("crashed", "timeout", "error_behaviour_mismatch", "special_value_mismatch", "inaccurate",
-            "uncertified", "stable", "convention", "accurate")
+from conformance import verdicts as _verdicts
+
+SEVERITY = tuple(v for v in _verdicts.SEVERITY if v != "unsupported")
 COMPARE_ORDER = ("crashed", "timeout", "error_behaviour_mismatch", "special_value_mismatch", "inaccurate",
                  "uncertified", "unsupported", "stable", "convention", "accurate")
 ALL_VERDICTS = SEVERITY + ("unsupported",)
-FAILING = frozenset({"crashed", "timeout", "error_behaviour_mismatch", "special_value_mismatch", "inaccurate"})
-CONFORMING = frozenset({"accurate", "stable", "convention"})
+FAILING = _verdicts.FAILING
+CONFORMING = _verdicts.PASSING
 NOT_APPLICABLE = frozenset({"unsupported", "uncertified"})
 
 # background, text colour, short label, one-line meaning (the legend)

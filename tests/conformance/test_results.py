@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from conformance.results import (ResultsError, ResultsWriter, load_results, read_jsonl, tensor_from_json,
-                                 tensor_json)
+from conformance.report import ReportInputError, load_results
+from conformance.results import ResultsError, ResultsWriter, read_jsonl, tensor_from_json, tensor_json
 
 
 def rec(cell, verdict="accurate"):
@@ -35,27 +35,12 @@ def test_torn_last_line_is_dropped_and_resume_skips_done_cells(tmp_path):
     assert [r["cell"] for r in records] == ["a|float32|cpu", "b|float32|cpu"]
 
 
-def test_load_results_reads_the_stream_and_the_final_file(tmp_path):
-    w = ResultsWriter(tmp_path, HEADER)
-    w.write_cell([rec("a|float32|cpu", "inaccurate")])
-    assert load_results(tmp_path / "results.jsonl")["summary"]["unexpected"] == 1
-    w.finish([], {}, {"total": 1, "by_verdict": {"inaccurate": 1}, "unexpected": 1}, {"finished": "later"})
-    doc = load_results(tmp_path)
-    assert doc["run"]["finished"] == "later" and len(doc["records"]) == 1
-
-
-@pytest.mark.parametrize("content,message", [
-    ('{"schema_version": 1, "run": {', "not valid JSON"),
-    ('{"schema_version": 99}', "schema version 99"),
-    ("[1, 2]", "schema version"),
-])
-def test_unusable_files_raise_one_clear_error(tmp_path, content, message):
-    path = tmp_path / "results.json"
-    path.write_text(content)
-    with pytest.raises(ResultsError, match=message):
-        load_results(path)
-    with pytest.raises(ResultsError, match="no such"):
-        load_results(tmp_path / "missing.json")
+def test_a_stream_of_another_schema_version_is_refused(tmp_path):
+    (tmp_path / "results.jsonl").write_text(json.dumps({"kind": "header", "schema_version": 99}) + "\n")
+    with pytest.raises(ResultsError, match="schema version 99"):
+        read_jsonl(tmp_path / "results.jsonl")
+    with pytest.raises(ReportInputError):
+        load_results(tmp_path / "results.jsonl")
 
 
 def test_tensors_round_trip_exactly_with_non_finite_values():
