@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 import sys
 import time
@@ -155,6 +156,7 @@ def _groups(config: RunConfig):
 def execute(config: RunConfig, log=print) -> int:
     """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise."""
     validate(config)
+    os.environ["CE_CONFORMANCE_TF32"] = "1" if config.tf32 else "0"  # read by the adapters in the workers
     entries = known.load(config.known_path)
     groups, skipped = _groups(config)
     versions = {name: version for name, _, version, _, _ in groups}

@@ -11,6 +11,7 @@ FRAMEWORKS = {
     "tensorflow": "conformance.adapters.tensorflow_adapter",
     "jax": "conformance.adapters.jax_adapter",
     "numpy": "conformance.adapters.numpy_adapter",
+    "cupy": "conformance.adapters.cupy_adapter",
 }
 
 

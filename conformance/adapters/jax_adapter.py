@@ -15,6 +15,7 @@ i.e. grad[x] = d sum(out) / dx.
 from __future__ import annotations
 
 import functools
+import os
 from typing import Callable
 
 import numpy as np
@@ -32,6 +33,9 @@ def _jax():
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    # TF32 / bf16 matmul passes stay off unless the run asked for them (--tf32)
+    tf32 = os.environ.get("CE_CONFORMANCE_TF32") == "1"
+    jax.config.update("jax_default_matmul_precision", "tensorfloat32" if tf32 else "highest")
     return jax
 
 

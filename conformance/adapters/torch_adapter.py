@@ -9,6 +9,7 @@ grad[x] = d(sum(out))/dx, and hands back numpy arrays in the dtype torch returne
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any, Callable
 
 import ml_dtypes
@@ -92,8 +93,15 @@ def param_tensor(values: Any, dtype: str, device: str):
 
 
 def run(fn: Callable, inputs: dict, device: str, grads: tuple[str, ...]) -> Observed:
-    """out = fn(**tensors); gradients of sum(out) for the inputs named in `grads` by torch.autograd."""
+    """out = fn(**tensors); gradients of sum(out) for the inputs named in `grads` by torch.autograd.
+
+    TF32 and reduced-precision reductions stay off unless the run asked for them (--tf32)."""
     import torch
+
+    tf32 = os.environ.get("CE_CONFORMANCE_TF32") == "1"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = tf32
 
     tensors = {name: to_tensor(array, device) for name, array in inputs.items()}
     for name in grads:

@@ -66,6 +66,7 @@ def _rows(op, prefix):
     return [(f"{prefix}({name})", op, {"x": rows}, {}) for name, rows in SOFTMAX_ROWS] + [
         (f"{prefix}(empty rows)", op, {"x": Empty((2, 0))}, {}),
         (f"{prefix}(C=32768)", op, {"x": Random((2, 32768), 4.0, 1)}, {}, "thorough"),
+        (f"{prefix}(C=513,GPU block path)", op, {"x": Random((2, 513), 4.0, 7)}, {}),
     ]
 
 
@@ -127,6 +128,12 @@ CROSS_ENTROPY = [
      {"label_smoothing": 0.2}),
     ("ce(C=32768)", "cross_entropy", {"logits": Random((2, 32768), 4.0, 2), "target": RandomLabels((2,), 32768, 2)},
      {}, "thorough"),
+    ("ce(C=769,GPU block path)", "cross_entropy", {"logits": Random((3, 769), 3.0, 4), "target": Labels([0, 400, 768])},
+     {}),
+    ("ce(C=1023,GPU block path)", "cross_entropy", {"logits": Random((2, 1023), 3.0, 5), "target": Labels([1, 1022])},
+     {}),
+    ("ce(C=262144)", "cross_entropy", {"logits": Random((1, 262144), 4.0, 6), "target": Labels([262143])}, {},
+     "thorough"),
     ("ce(C=1000,huge logits)", "cross_entropy", {"logits": Random((2, 1000), 1e4, 3), "target": Labels([0, 999])}, {}),
 ]
 

@@ -41,7 +41,7 @@ ELEMENTWISE = {"sigmoid", "log_sigmoid", "xlogy", "rel_entr", "generalized_kl", 
 PROFILE_LIMITS = {  # max batch, max classes, chance-free big vocabulary sizes allowed
     "quick": {"batch": 3, "classes": 8, "vocab": ()},
     "ci": {"batch": 4, "classes": 40, "vocab": ()},
-    "thorough": {"batch": 6, "classes": 300, "vocab": (32768, 50257)},
+    "thorough": {"batch": 6, "classes": 300, "vocab": (517, 769, 1023, 32768, 50257, 131072)},
 }
 
 REAL_REGIMES = ["moderate"] * 4 + ["huge-close", "wide", "specials", "subnormal", "near-max"]
