@@ -1,0 +1,109 @@
+"""The command line: bad input is one line and exit 2; crashes are recorded and the run goes on; a killed
+run keeps its results and resumes."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def conformance(*args, timeout=600):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=timeout)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--frameworks", "nonesuch"], "unknown framework 'nonesuch'"),
+    (["run", "--ops", "softmaxx", "--frameworks", "numpy"], "unknown op 'softmaxx'"),
+    (["run", "--dtypes", "float8", "--frameworks", "numpy"], "unknown dtype 'float8'"),
+    (["run", "--devices", "tpu", "--frameworks", "numpy"], "unknown device 'tpu'"),
+    (["run", "--profile", "forever", "--frameworks", "numpy"], "unknown profile 'forever'"),
+    (["run", "--impl", "no_colon", "--op", "softmax"], "expected package.module:function"),
+    (["run", "--impl", "nosuchmodule:fn", "--op", "softmax"], "cannot import nosuchmodule"),
+    (["run", "--impl", "tests.fault_impls:softmax"], "--impl needs --op"),
+    (["run", "--resume", "--out", "/tmp/ce-no-such-run-dir"], "no results.jsonl"),
+    (["report", "/nonexistent/results.json"], "results"),
+    (["compare", "/nonexistent/a.json", "/nonexistent/b.json"], ""),
+    (["replay", "x", "--results", "/nonexistent/results.json"], ""),
+    (["frobnicate"], "invalid choice"),
+    ([], "choose a command"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path):
+    if "--out" not in args and args and args[0] == "run":
+        args = args + ["--out", str(tmp_path / "out")]
+    result = conformance(*args)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and needle in lines[0]
+
+
+def test_unwritable_output_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = conformance("run", "--frameworks", "numpy", "--out", str(blocker / "sub"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_truncated_and_foreign_results_files(tmp_path):
+    truncated = tmp_path / "t.json"
+    truncated.write_text('{"schema_version": 1, "run": {"started"')
+    foreign = tmp_path / "f.json"
+    foreign.write_text(json.dumps({"schema_version": 7, "records": []}))
+    for path in (truncated, foreign):
+        result = conformance("report", str(path), "--out", str(tmp_path / "r"))
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_crashing_and_hanging_implementations_are_recorded_and_the_run_continues(tmp_path):
+    out = tmp_path / "run"
+    result = conformance("run", "--impl", "tests.fault_impls:segfault", "--impl", "tests.fault_impls:hang",
+                         "--impl", "tests.fault_impls:raises", "--impl", "tests.fault_impls:softmax",
+                         "--op", "softmax", "--signature", "numpy", "--dtypes", "float32", "--examples", "2",
+                         "--timeout", "3", "--profile", "quick", "--out", str(out))
+    assert result.returncode == 1, result.stderr[-2000:]
+    doc = json.loads((out / "results.json").read_text())
+    verdicts = {}
+    for r in doc["records"]:
+        verdicts.setdefault(r["implementation"], set()).add(r["verdict"])
+    assert verdicts["custom:tests.fault_impls:segfault"] == {"crashed"}
+    assert verdicts["custom:tests.fault_impls:hang"] == {"timeout"}
+    assert "error_behaviour_mismatch" in verdicts["custom:tests.fault_impls:raises"]
+    assert "accurate" in verdicts["custom:tests.fault_impls:softmax"]
+    html = (out / "index.html").read_text()
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html and "<script>alert('x')" not in html
+
+
+def test_killed_run_keeps_its_records_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "conformance", "run", "--frameworks", "numpy", "--profile", "quick",
+           "--dtypes", "float32,float64", "--no-report", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    cells_seen = 0
+    for line in proc.stdout:
+        cells_seen += "records" in line
+        if cells_seen >= 3:
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lines = (out / "results.jsonl").read_text().splitlines()
+    done = {json.loads(line)["cell"] for line in lines[1:] if line.strip()}
+    assert len(done) >= 3 and not (out / "results.json").exists()
+    result = conformance("run", "--frameworks", "numpy", "--profile", "quick", "--dtypes", "float32,float64",
+                         "--no-report", "--resume", "--out", str(out))
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    doc = json.loads((out / "results.json").read_text())
+    cells = [r["cell"] for r in doc["records"]]
+    assert done <= set(cells)
+    first_run_cells = [c for c in dict.fromkeys(cells) if c in done]
+    assert len(first_run_cells) == len(done)
+    assert not any(f"{c}: " in result.stdout for c in done)  # the done cells were not run again
