@@ -1,8 +1,8 @@
 """Named edge cases, as data: the golden corpus is regenerated from this list (python -m reference golden).
 
 Each entry: (id, op, inputs, params). Numbers are Python numbers or "inf"/"-inf"/"nan"; a list of ints
-given for a label input is labels; {"shape": [...], "data": [...]} keeps the shape of an empty array. Every entry is evaluated in every dtype of DTYPES unless it names its
-own as a fifth element.
+given for a label input is labels; {"shape": [...], "data": [...]} keeps the shape of an empty array.
+Every entry is evaluated in every dtype of DTYPES unless it names its own as a fifth element.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from reference.dtypes import DType, round_fraction
 from reference.errors import CaseError
-from reference.ext import FIN, NAN, NEG, POS, X
+from reference.ext import FIN, NEG, POS, X
 
 _DECIMAL = re.compile(r"^([+-]?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$|^([+-]?)\.(\d+)(?:[eE]([+-]?\d+))?$")
 _SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan,

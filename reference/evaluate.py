@@ -13,7 +13,6 @@ where the two differ in kind (finite / +inf / -inf / NaN), RefArray.ieee holds t
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Callable
 
 import numpy as np

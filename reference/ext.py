@@ -319,8 +319,6 @@ def _x(o) -> X:
     raise TypeError(f"cannot use {type(o).__name__} as an extended real")
 
 
-ZERO_F = 0.0
-
 
 def xs(values) -> np.ndarray:
     """Object array of X from an array of Python floats / numpy floats / ints (exact)."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from reference.ext import X, full
-from reference.ops.common import (check_clip, check_number, check_reduction, clamp, cond_abs, count_x,
-                                  elementwise_weight, max_const, poison, reduce_grad, reduce_value, same_shape)
+from reference.ops.common import clamp, cond_abs, max_const, same_shape
+from reference.ops.params import check_clip, check_number, elementwise_weight
+from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
 from reference.ops.spec import Input, OpOutput, Part, spec
 from reference.ops.xlog import finite_or_zero, fl

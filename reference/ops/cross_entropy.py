@@ -5,10 +5,9 @@ import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import X, full, xsum
-from reference.ops.common import (MEAN_DENOMINATORS, check_choice, check_labels, check_number,
-                                  check_reduction, class_axis, class_weights, count_x, divide_by_denominator,
-                                  fvals, from_rows, label_shape_check, poison, reduce_grad, reduce_value,
-                                  to_rows)
+from reference.ops.common import check_labels, class_axis, from_rows, fvals, label_shape_check, to_rows
+from reference.ops.params import MEAN_DENOMINATORS, check_choice, check_number, class_weights
+from reference.ops.reduce import (check_reduction, count_x, divide_by_denominator, poison, reduce_grad, reduce_value)
 from reference.ops.softmax import softmax_cond, softmax_rows
 from reference.ops.spec import Input, OpOutput, Part, spec
 from reference.ops.xlog import fl, finite_or_zero
@@ -90,7 +89,7 @@ def _with_labels(logits, labels, ax, rows, outer, C, w, e, ignore_index, reducti
         A[r] = abs((alpha + beta * W).to_float())
     poison(loss, grad)
     if mean_denominator == "weight_sum":
-        D = xsum(np.array([wv[int(y[r])] for r in np.nonzero(counted)[0]] or [X.from_float(0.0)], dtype=object))
+        D = _weight_sum(wv, y, counted)
     else:
         D = count_x(int(counted.sum()))
     cond_v, cond_g = np.zeros(R), np.zeros((R, C))
@@ -136,7 +135,7 @@ def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denomi
     if reduction == "mean" and mean_denominator == "weight_sum" and C:
         mean = value[()]
         dD = ((1 - ex) * wv)  # d D / d t_c
-        corr, inv = divide_by_denominator(X.from_float(1.0), D)
+        corr, _ = divide_by_denominator(X.from_float(1.0), D)
         shift = -(mean * corr)
         g_t = g_t + from_rows(np.broadcast_to(dD * shift, (R, C)).copy(), outer, ax)
         if want_cond:
@@ -152,8 +151,12 @@ def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denomi
             c_t = c_t + from_rows(finite_or_zero(extra_t), outer, ax)
             cv = np.float64(np.sum(finite_or_zero(np.abs(fl(g_x)) * np.abs(_finite(fvals(logits))))) +
                             np.sum(finite_or_zero(np.abs(fl(g_t)) * np.abs(_finite(fvals(target))))))
-            _ = inv
     return OpOutput(Part(value, cv), {"logits": Part(g_x, c_x), "target": Part(g_t, c_t)})
+
+
+def _weight_sum(wv, y, counted) -> X:
+    """D for "weight_sum": the sum of w[y] over counted items (exactly 0 when nothing is counted)."""
+    return xsum(np.array([wv[int(y[r])] for r in np.nonzero(counted)[0]] or [X.from_float(0.0)], dtype=object))
 
 
 def _finite(f):
@@ -194,7 +197,7 @@ def nll_loss(logp, target, *, axis=1, weight=None, ignore_index=None, reduction=
     poison(loss, grad)
     cond_v = finite_or_zero(cond_v)
     if mean_denominator == "weight_sum":
-        D = xsum(np.array([wv[int(y[r])] for r in np.nonzero(counted)[0]] or [X.from_float(0.0)], dtype=object))
+        D = _weight_sum(wv, y, counted)
     else:
         D = count_x(int(counted.sum()))
     value, cv = reduce_value(loss.reshape(outer), cond_v.reshape(outer), reduction, D)
@@ -208,8 +211,8 @@ _NLL_DEFAULTS = {"axis": 1, "weight": None, "ignore_index": None, "reduction": "
                  "mean_denominator": "weight_sum"}
 
 SPECS = [
-    spec("cross_entropy", [Input("logits"), Input("target", "labels_or_float", like="logits")], _CE_DEFAULTS, cross_entropy,
-         "cross_entropy"),
+    spec("cross_entropy", [Input("logits"), Input("target", "labels_or_float", like="logits")], _CE_DEFAULTS,
+         cross_entropy, "cross_entropy"),
     spec("nll_loss", [Input("logp"), Input("target", "labels", differentiable=False)], _NLL_DEFAULTS, nll_loss,
          "cross_entropy"),
 ]

@@ -5,8 +5,9 @@ import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import X, full, xsum
-from reference.ops.common import (check_number, check_reduction, class_axis, cond_abs, count_x, fvals,
-                                  from_rows, poison, reduce_grad, reduce_value, same_shape, to_rows)
+from reference.ops.common import class_axis, cond_abs, from_rows, fvals, same_shape, to_rows
+from reference.ops.params import check_number
+from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
 from reference.ops.softmax import softmax_rows
 from reference.ops.spec import Input, OpOutput, Part, spec

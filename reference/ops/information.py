@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.errors import CaseError
-from reference.ext import NAN, X, full, xsum
-from reference.ops.common import check_bool, class_axis, cond_abs, fvals, from_rows, log_base, poison, to_rows
+from reference.ext import NAN, POS, UND, X, full, xsum
+from reference.ops.common import class_axis, cond_abs, from_rows, fvals, same_shape, to_rows
+from reference.ops.params import check_bool, log_base
+from reference.ops.reduce import poison
 from reference.ops.normalize import normalize_rows
 from reference.ops.spec import Input, OpOutput, Part, spec
 from reference.ops.two_dist import two_dist
@@ -14,16 +15,20 @@ from reference.ops.xlog import (as_obj, finite_or_zero, fl, rel_entr, rel_entr_d
                                 rel_entr_dy1, xlogy)
 
 
-def _same_shape(a, b, names):
-    if a.shape != b.shape:
-        raise CaseError(f"{names[0]} and {names[1]} must have the same shape, got {a.shape} and {b.shape}")
-
-
-def _cond_pair(gx, gy, x, y):
-    return finite_or_zero(np.abs(fl(gx)) * cond_abs(x) + np.abs(fl(gy)) * cond_abs(y))
+def _elementwise(value, gx, gy, x, y, want_cond, grad_cond) -> OpOutput:
+    """An elementwise op's output: cond(value) = |d/dx||x| + |d/dy||y|; grad_cond(fy, gx, gy) gives the
+    gradients' cond arrays from the second derivatives (documented per op). NaN items: rule of poison()."""
+    poison(value, gx, gy)
+    cv = cx = cy = np.zeros(x.shape)
+    if want_cond and x.size:
+        cv = _clean(finite_or_zero(np.abs(fl(gx)) * cond_abs(x) + np.abs(fl(gy)) * cond_abs(y)), value, x, y)
+        cx, cy = grad_cond(fvals(y), fl(gx), fl(gy))
+        cx, cy = _clean(cx, gx, x, y), _clean(cy, gy, x, y)
+    return OpOutput(Part(value, cv), {"x": Part(gx, cx), "y": Part(gy, cy)})
 
 
 def _clean(cond, *parts):
+    """0 where the element or one of its inputs is not finite (cond is not meaningful there)."""
     for p in parts:
         cond = np.where(np.isfinite(fl(p)), cond, 0.0)
     return np.where(np.isnan(cond), 0.0, cond)
@@ -37,18 +42,12 @@ def xlogy_op(x, y, *, want_cond=True) -> OpOutput:
     Hessian: d2/dx2 = 0, d2/dxdy = 1/y, d2/dy2 = -x/y^2.
     cond(value) = |x| (|log y| + 1);  cond(grad x) = |1/y||y| = 1;  cond(grad y) = 2 |x/y|.
     """
-    _same_shape(x, y, ("x", "y"))
+    same_shape(x, y, ("x", "y"))
     value = as_obj(xlogy(x, y))
-    gx = as_obj(np.log(y)) if y.size else y
-    gy = as_obj(x / y) if y.size else y
-    poison(value, gx, gy)
-    cv = cx = cy = np.zeros(x.shape)
-    if want_cond and x.size:
-        fy = fvals(y)
-        cv = _clean(_cond_pair(gx, gy, x, y), value, x, y)
-        cx = _clean(np.where(fy != 0, 1.0, 0.0), gx, x, y)
-        cy = _clean(2 * np.abs(finite_or_zero(fl(gy))), gy, x, y)
-    return OpOutput(Part(value, cv), {"x": Part(gx, cx), "y": Part(gy, cy)})
+    gx = as_obj(np.log(y)) if y.size else full(y.shape, 0)
+    gy = as_obj(x / y) if y.size else full(y.shape, 0)
+    return _elementwise(value, gx, gy, x, y, want_cond,
+                        lambda fy, fgx, fgy: (np.where(fy != 0, 1.0, 0.0), 2 * np.abs(finite_or_zero(fgy))))
 
 
 def rel_entr_op(x, y, *, want_cond=True) -> OpOutput:
@@ -58,30 +57,11 @@ def rel_entr_op(x, y, *, want_cond=True) -> OpOutput:
     Hessian: d2/dx2 = 1/x, d2/dxdy = -1/y, d2/dy2 = x/y^2:
     cond(value) = |log(x/y) + 1||x| + |x/y||y|;  cond(grad x) = 2;  cond(grad y) = 2 |x/y|.
     """
-    _same_shape(x, y, ("x", "y"))
+    same_shape(x, y, ("x", "y"))
     value = as_obj(rel_entr(x, y, np.inf))
     gx, gy = as_obj(rel_entr_dx(x, y)), as_obj(rel_entr_dy(x, y))
-    poison(value, gx, gy)
-    return OpOutput(Part(value, _c(want_cond, value, gx, gy, x, y, 0)),
-                    {"x": Part(gx, _cgx(want_cond, gx, x, y)), "y": Part(gy, _cgy(want_cond, gy, x, y))})
-
-
-def _c(want, value, gx, gy, x, y, _):
-    if not want or not x.size:
-        return np.zeros(x.shape)
-    return _clean(_cond_pair(gx, gy, x, y), value, x, y)
-
-
-def _cgx(want, gx, x, y):
-    if not want or not x.size:
-        return np.zeros(x.shape)
-    return _clean(np.full(x.shape, 2.0), gx, x, y)
-
-
-def _cgy(want, gy, x, y):
-    if not want or not x.size:
-        return np.zeros(x.shape)
-    return _clean(2 * np.abs(finite_or_zero(fl(gy))), gy, x, y)
+    return _elementwise(value, gx, gy, x, y, want_cond,
+                        lambda fy, fgx, fgy: (np.full(fy.shape, 2.0), 2 * np.abs(finite_or_zero(fgy))))
 
 
 def _gkl1(x: X, y: X) -> X:
@@ -89,14 +69,14 @@ def _gkl1(x: X, y: X) -> X:
         return X(NAN)
     sx, sy = x.sign(), y.sign()
     if sx is None or sy is None:
-        return X(4)
+        return X(UND)
     if sx == 0 and sy >= 0:
         return y
     if sx == 1 and sy == 1:
-        if not (x.finite and y.finite):
-            return X(NAN) if not (x.finite or y.finite) else X(1)  # inf/inf; else x log(x/y) or y dominates
+        if not (x.finite and y.finite):  # inf/inf is NaN; otherwise x log(x/y) or y grows without bound
+            return X(NAN) if not (x.finite or y.finite) else X(POS)
         return x * (x / y).log() - x + y
-    return X(1)  # +inf: x > 0, y = 0, or out of the domain
+    return X(POS)  # x > 0 = y, or outside the domain
 
 
 def _gkl_dx1(x: X, y: X) -> X:
@@ -115,16 +95,12 @@ def generalized_kl(x, y, *, want_cond=True) -> OpOutput:
     Hessian: d2/dx2 = 1/x, d2/dxdy = -1/y, d2/dy2 = x/y^2:
     cond(value) = |log(x/y)||x| + |1 - x/y||y|;  cond(grad x) = 2;  cond(grad y) = 2 |x/y|.
     """
-    _same_shape(x, y, ("x", "y"))
+    same_shape(x, y, ("x", "y"))
     value = as_obj(np.frompyfunc(_gkl1, 2, 1)(x, y))
     gx = as_obj(np.frompyfunc(_gkl_dx1, 2, 1)(x, y))
     gy = as_obj(np.frompyfunc(_gkl_dy1, 2, 1)(x, y))
-    poison(value, gx, gy)
-    cy = np.zeros(x.shape)
-    if want_cond and x.size:
-        cy = _clean(2 * np.abs(finite_or_zero(fl(gy) - 1)), gy, x, y)
-    return OpOutput(Part(value, _c(want_cond, value, gx, gy, x, y, 0)),
-                    {"x": Part(gx, _cgx(want_cond, gx, x, y)), "y": Part(gy, cy)})
+    return _elementwise(value, gx, gy, x, y, want_cond,
+                        lambda fy, fgx, fgy: (np.full(fy.shape, 2.0), 2 * np.abs(finite_or_zero(fgy - 1))))
 
 
 # entropy -------------------------------------------------------------------------------------------------
@@ -221,7 +197,7 @@ SPECS = [
     spec("rel_entr", [Input("x"), Input("y")], {}, rel_entr_op, "information"),
     spec("generalized_kl", [Input("x"), Input("y")], {}, generalized_kl, "information"),
     spec("entropy", [Input("p")], {"axis": -1, "base": "e", "normalize": False}, entropy, "information"),
-    spec("cross_entropy_dist", [Input("p", "labels_or_float", like="q"), Input("q")], _DIST_DEFAULTS, cross_entropy_dist,
-         "information"),
+    spec("cross_entropy_dist", [Input("p", "labels_or_float", like="q"), Input("q")], _DIST_DEFAULTS,
+         cross_entropy_dist, "information"),
     spec("kl_divergence", [Input("p"), Input("q")], _DIST_DEFAULTS, kl_divergence, "information"),
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from reference.ext import full
-from reference.ops.common import (check_bool, check_reduction, cond_abs, count_x, poison, reduce_grad, reduce_value,
-                                  same_shape)
+from reference.ops.common import cond_abs, same_shape
+from reference.ops.params import check_bool
+from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.spec import Input, OpOutput, Part, spec
 from reference.ops.xlog import as_obj, finite_or_zero, fl, xlogy
 

@@ -7,7 +7,7 @@ import numpy as np
 from flint import arb
 
 from reference.ext import FIN, NAN, NEG, X, full, xsum
-from reference.ops.common import class_axis, fvals, from_rows, is_limit, to_rows
+from reference.ops.common import class_axis, from_rows, fvals, is_limit, to_rows
 from reference.ops.spec import Input, OpOutput, Part, spec
 
 

@@ -20,9 +20,10 @@ import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import NAN, X, full, xsum
-from reference.ops.common import (check_choice, check_clip, check_labels, check_reduction, clamp, class_axis,
-                                  cond_abs, count_x, fvals, from_rows, is_limit, log_base, onehot,
-                                  poison, reduce_grad, reduce_value, to_rows)
+from reference.ops.common import (check_labels, clamp, class_axis, cond_abs, from_rows, fvals, is_limit, onehot,
+                                  to_rows)
+from reference.ops.params import check_choice, check_clip, log_base
+from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.normalize import contraction, jacobian_scaled, normalize_rows
 from reference.ops.spec import OpOutput, Part
 from reference.ops.xlog import as_obj, finite_or_zero, fl, rel_entr, rel_entr_dx, rel_entr_dy, xlogy

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.ext import NAN, POS, X
+from reference.ext import NAN, POS, UND, X
 from reference.ops.common import is_limit
 
 _NAN = X(NAN)
@@ -39,7 +39,7 @@ def rel_entr1(x: X, y: X, ood: X) -> X:
         return _NAN
     sx, sy = _signs(x, y)
     if sx is None or sy is None:
-        return X(4)
+        return X(UND)
     if sx == 0 and sy >= 0:
         return _zero()
     if sx == 1 and sy == 1:
@@ -53,7 +53,7 @@ def rel_entr_dx1(x: X, y: X) -> X:
     if is_limit() and x.k != NAN and y.k != NAN:
         sx, sy = _signs(x, y)
         if sx is None or sy is None:
-            return X(4)
+            return X(UND)
         if sx == 0 and sy == 0:
             return X(POS)
         if sx < 0 or sy < 0:
@@ -65,7 +65,7 @@ def rel_entr_dy1(x: X, y: X) -> X:
     if is_limit() and x.k != NAN and y.k != NAN:
         sx, sy = _signs(x, y)
         if sx is None or sy is None:
-            return X(4)
+            return X(UND)
         if sx < 0 or sy < 0:
             return _NAN
     return -(x / y)
