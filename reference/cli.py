@@ -77,3 +77,6 @@ def main(argv=None) -> int:
     except RecursionError:
         print("error: the case is nested too deeply", file=sys.stderr)
         return 2
+    except Exception as exc:  # a case the checks above missed: still one line, never a traceback
+        print(f"error: cannot evaluate this case ({type(exc).__name__}: {exc})".replace("\n", " "), file=sys.stderr)
+        return 2

@@ -8,7 +8,7 @@ from reference.ops.common import clamp, cond_abs, max_const, same_shape
 from reference.ops.params import check_clip, check_number, elementwise_weight
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
-from reference.ops.spec import Input, OpOutput, Part, spec
+from reference.ops.spec import Input, OpOutput, Part, scalar_safe, spec
 from reference.ops.xlog import finite_or_zero, fl
 
 
@@ -45,6 +45,7 @@ def _conds(want, a, b, ga, gb, laa, lab, lbb, *specials):
     return tuple(out)
 
 
+@scalar_safe
 def binary_cross_entropy(p, y, *, weight=None, reduction="mean", clip=None, log_clamp=None,
                          label_smoothing=0.0, want_cond=True) -> OpOutput:
     """l = -w (y' A + (1 - y') B) elementwise, y' = (1 - e) y + e/2 (e = label_smoothing), p' = clamp(p)
@@ -85,6 +86,7 @@ def binary_cross_entropy(p, y, *, weight=None, reduction="mean", clip=None, log_
     return _reduce(loss, gp, gy, conds, ("p", "y"), reduction)
 
 
+@scalar_safe
 def binary_cross_entropy_with_logits(x, y, *, weight=None, pos_weight=None, reduction="mean",
                                      label_smoothing=0.0, want_cond=True) -> OpOutput:
     """l = w (pw y' sp(-x) + (1 - y') sp(x)) = -w (pw y' log sigma(x) + (1 - y') log sigma(-x)), with

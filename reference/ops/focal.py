@@ -10,7 +10,7 @@ from reference.ops.params import check_number
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
 from reference.ops.softmax import softmax_rows
-from reference.ops.spec import Input, OpOutput, Part, spec
+from reference.ops.spec import Input, OpOutput, Part, scalar_safe, spec
 from reference.ops.xlog import finite_or_zero, fl
 
 
@@ -35,6 +35,7 @@ def _gamma_alpha(gamma, alpha):
     return g, a
 
 
+@scalar_safe
 def sigmoid_focal_loss(x, y, *, gamma=2.0, alpha=0.25, reduction="mean", want_cond=True) -> OpOutput:
     """l = a_t m^gamma ce elementwise (torchvision.ops.sigmoid_focal_loss), with p = sigma(x),
         ce  = bce_with_logits(x, y) = y sp(-x) + (1 - y) sp(x),

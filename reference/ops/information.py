@@ -9,7 +9,7 @@ from reference.ops.common import class_axis, cond_abs, from_rows, fvals, same_sh
 from reference.ops.params import check_bool, log_base
 from reference.ops.reduce import poison
 from reference.ops.normalize import normalize_rows
-from reference.ops.spec import Input, OpOutput, Part, spec
+from reference.ops.spec import Input, OpOutput, Part, scalar_safe, spec
 from reference.ops.two_dist import two_dist
 from reference.ops.xlog import (as_obj, finite_or_zero, fl, rel_entr, rel_entr_dx, rel_entr_dx1, rel_entr_dy,
                                 rel_entr_dy1, xlogy)
@@ -35,6 +35,7 @@ def _clean(cond, *parts):
 
 
 # elementwise ---------------------------------------------------------------------------------------------
+@scalar_safe
 def xlogy_op(x, y, *, want_cond=True) -> OpOutput:
     """xlogy(x, y) = x log y, 0 where x = 0 (y not NaN).
 
@@ -50,6 +51,7 @@ def xlogy_op(x, y, *, want_cond=True) -> OpOutput:
                         lambda fy, fgx, fgy: (np.where(fy != 0, 1.0, 0.0), 2 * np.abs(finite_or_zero(fgy))))
 
 
+@scalar_safe
 def rel_entr_op(x, y, *, want_cond=True) -> OpOutput:
     """rel_entr(x, y) = x log(x/y) for x > 0, y > 0; 0 for x = 0, y >= 0; +inf otherwise (scipy).
 
@@ -87,6 +89,7 @@ def _gkl_dy1(x: X, y: X) -> X:
     return rel_entr_dy1(x, y) + 1
 
 
+@scalar_safe
 def generalized_kl(x, y, *, want_cond=True) -> OpOutput:
     """generalized_kl(x, y) = x log(x/y) - x + y for x > 0, y > 0; y for x = 0, y >= 0; +inf otherwise
     (scipy.special.kl_div). With an infinite argument the value is +inf (NaN for inf/inf).

@@ -7,12 +7,13 @@ from reference.ext import full
 from reference.ops.common import cond_abs, same_shape
 from reference.ops.params import check_bool
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
-from reference.ops.spec import Input, OpOutput, Part, spec
+from reference.ops.spec import Input, OpOutput, Part, scalar_safe, spec
 from reference.ops.xlog import as_obj, finite_or_zero, fl, xlogy
 
 REDUCTIONS = ("none", "sum", "mean", "batchmean")
 
 
+@scalar_safe
 def kl_div(input, target, *, log_target=False, reduction="mean", want_cond=True) -> OpOutput:
     """Pointwise l = target (log target - input) = xlogy(t, t) - t input  (0 where t = 0);
     with log_target: l = exp(t) (t - input).

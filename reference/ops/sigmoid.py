@@ -5,7 +5,7 @@ import numpy as np
 
 from reference.ext import X, full
 from reference.ops.common import clean_cond, cond_abs, fvals
-from reference.ops.spec import Input, OpOutput, Part, spec
+from reference.ops.spec import Input, OpOutput, Part, scalar_safe, spec
 
 _split = np.frompyfunc(X.split, 2, 1)
 
@@ -40,6 +40,7 @@ def softplus_pair(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (_split(np.where(pos, x, zero), tail), _split(np.where(neg, -x, zero), tail))
 
 
+@scalar_safe
 def sigmoid(x, *, want_cond=True) -> OpOutput:
     """sigmoid(x) = 1 / (1 + exp(-x))  (see sigmoid_pair for the stable forms).
 
@@ -57,6 +58,7 @@ def sigmoid(x, *, want_cond=True) -> OpOutput:
     return OpOutput(Part(s, cv), {"x": Part(grad, cg)})
 
 
+@scalar_safe
 def log_sigmoid(x, *, want_cond=True) -> OpOutput:
     """log_sigmoid(x) = -log(1 + exp(-x)) = -sp(-x): -log1p(exp(-x)) for x >= 0, x - log1p(exp(x)) for x < 0.
 

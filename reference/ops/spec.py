@@ -75,3 +75,24 @@ class Part:
 class OpOutput:
     value: Part
     grads: dict[str, Part] = field(default_factory=dict)
+
+
+def scalar_safe(fn: Callable) -> Callable:
+    """Let an elementwise op take 0-d inputs: numpy turns 0-d object arrays into bare scalars, so the op
+    runs on shape (1,) and its outputs are given back their 0-d shape."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        arrays = {k: v for k, v in kwargs.items() if isinstance(v, np.ndarray) and v.dtype == object}
+        if not arrays or any(a.ndim for a in arrays.values()) or args:
+            return fn(*args, **kwargs)
+        out = fn(**{**kwargs, **{k: a.reshape(1) for k, a in arrays.items()}})
+
+        def back(part: Part) -> Part:
+            return Part(part.val.reshape(()), part.cond.reshape(()))
+
+        value = out.value if out.value.val.ndim == 0 else back(out.value)
+        return OpOutput(value, {k: back(g) for k, g in out.grads.items()})
+
+    return wrapper

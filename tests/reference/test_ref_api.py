@@ -145,3 +145,13 @@ def test_out_of_range_labels_are_undefined(op, inputs, params):
     with pytest.raises(UndefinedError, match="outside"):
         reference.evaluate(op, "float32", inputs, params)
     assert issubclass(UndefinedError, CaseError)
+
+
+@pytest.mark.parametrize("op,inputs", [("sigmoid", {"x": 0.5}), ("xlogy", {"x": 2.0, "y": 0.5}),
+                                       ("binary_cross_entropy", {"p": 0.25, "y": 1.0}),
+                                       ("kl_div", {"input": -1.0, "target": 0.5})])
+def test_scalar_inputs_give_scalar_outputs(op, inputs):
+    r = reference.evaluate(op, "float32", inputs, {"reduction": "none"} if op in ("binary_cross_entropy", "kl_div")
+                           else {})
+    assert r.value.rounded.shape == () and all(g.rounded.shape == () for g in r.grads.values())
+    assert r.certified
