@@ -17,7 +17,8 @@ from reference.errors import CaseError
 
 def _all_finite(np_dtype, bits_dtype) -> np.ndarray:
     """Every finite non-negative value of a 16-bit format, ascending, as float64."""
-    raw = np.arange(0, 2 ** 16, dtype=np.uint32).astype(bits_dtype).view(np_dtype).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # NaN bit patterns
+        raw = np.arange(0, 2 ** 16, dtype=np.uint32).astype(bits_dtype).view(np_dtype).astype(np.float64)
     vals = raw[np.isfinite(raw) & ((raw > 0) | (np.arange(2 ** 16) == 0))]
     return np.unique(vals)
 
