@@ -7,6 +7,7 @@ from flint import arb
 from reference.errors import CaseError, UndefinedError
 from reference.ext import FIN, NAN, UND, X, _limit, full
 
+
 def fvals(a: np.ndarray) -> np.ndarray:
     """Float64 view of an object array of exact X (inputs): the exact values, with inf/nan."""
     out = np.empty(a.shape, dtype=np.float64)
@@ -153,4 +154,3 @@ def max_const(a: np.ndarray, bound: float):
         else:
             out[idx], mask[idx] = xb, zero
     return out, mask
-

@@ -9,6 +9,7 @@ from flint import arb
 from reference.errors import CaseError
 from reference.ext import FIN, X
 
+
 def check_number(name: str, value, lo=None, hi=None, lo_open=False, hi_open=False, allow_none=False):
     """A finite real parameter within [lo, hi] (open ends when asked); returns it as a float."""
     if value is None and allow_none:
@@ -93,4 +94,3 @@ def elementwise_weight(weight, shape: tuple, name: str = "weight") -> np.ndarray
     for idx, v in np.ndenumerate(w):
         out[idx] = X.from_float(float(v))
     return out
-

@@ -8,6 +8,7 @@ from reference.errors import CaseError
 from reference.ext import FIN, NAN, X, xsum
 from reference.ops.common import is_limit
 
+
 def poison(items: np.ndarray, *grads: np.ndarray) -> None:
     """Under limit semantics, an item whose value is NaN (undefined) has NaN gradients for its own inputs:
     grads shaped like items (elementwise ops) or items + (C,) (row ops). In place. Under IEEE semantics
@@ -73,4 +74,3 @@ def _scalar(x: X) -> np.ndarray:
 
 def count_x(n: int) -> X:
     return X(FIN, arb(int(n)))
-
