@@ -109,17 +109,26 @@ def softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
 
     grad (cotangent ones): sum_i d s_i / d x_j = s_j - s_j sum_i s_i = 0 exactly (sum s = 1 for every x),
         NaN in rows whose value is NaN; under IEEE semantics NaN also in rows with a +inf.
-    cond(s_i) = s_i ((1 - s_i)|x_i| + sum_{j != i} s_j |x_j|);  cond(grad) = 0 (the gradient is constant).
+    cond(s_i) = s_i ((1 - s_i)|x_i| + sum_{j != i} s_j |x_j|).
+    cond(grad_k) = 2 s_k (1 - s_k): the gradient is constant in x, but a backward-stable vector-Jacobian
+        product may also perturb the cotangent v (= ones), which moves g_k by sum_j |d s_j/d x_k| |v_j|
+        = s_k (1 - s_k) + s_k sum_{j != k} s_j.
     """
     ax, rows, outer = _rows_of(x, axis)
     sm = softmax_rows(rows)
     grad = full(rows.shape, 0)
     grad[np.array([sm.S[r].k != FIN for r in range(rows.shape[0])], dtype=bool)] = X(NAN)
     cond = softmax_cond(sm) if want_cond else np.zeros(rows.shape)
+    cond_g = _cotangent_cond(sm, 2 * fvals(sm.s) * fvals(sm.sc)) if want_cond else np.zeros(rows.shape)
     return OpOutput(
         Part(from_rows(sm.s, outer, ax), from_rows(cond, outer, ax)),
-        {"x": Part(from_rows(grad, outer, ax), np.zeros(x.shape))},
+        {"x": Part(from_rows(grad, outer, ax), from_rows(cond_g, outer, ax))},
     )
+
+
+def _cotangent_cond(sm: SoftmaxRows, term: np.ndarray) -> np.ndarray:
+    """The cotangent's share of a gradient element's cond (finite rows only)."""
+    return np.where(sm.ok[:, None] & np.isfinite(term), term, 0.0)
 
 
 def log_softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
@@ -128,7 +137,9 @@ def log_softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
     grad (cotangent ones): g_j = sum_i (delta_ij - s_j) = 1 - C s_j, computed as (S - C e_j) / S
         (exactly 0 for equal logits). One +inf at k: g = 1 - C at k and 1 elsewhere (limit).
     cond(lp_i) = (1 - s_i)|x_i| + sum_{j != i} s_j |x_j|.
-    Hessian of sum(lp): d g_j / d x_k = -C s_j (delta_jk - s_k), so cond(g_j) = C * cond(softmax_j).
+    Hessian of sum(lp): d g_j / d x_k = -C s_j (delta_jk - s_k), so cond(g_j) = C * cond(softmax_j), plus
+    the cotangent's share (a backward-stable VJP may perturb v = ones): sum_i |delta_ij - s_j| = (1 - s_j)
+    + (C - 1) s_j.
     """
     ax, rows, outer = _rows_of(x, axis)
     C = rows.shape[1]
@@ -139,7 +150,7 @@ def log_softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
         sx = s * sm.absx
         others = np.maximum(np.sum(sx, axis=1, keepdims=True) - sx, 0.0)
         cond_v = np.where(sm.ok[:, None], sc * sm.absx + others, 0.0)
-        cond_g = C * softmax_cond(sm)
+        cond_g = C * softmax_cond(sm) + _cotangent_cond(sm, sc + (C - 1) * s)
         cond_v = np.where(np.isfinite(fvals(sm.lp)), cond_v, 0.0)
     else:
         cond_v = cond_g = np.zeros(rows.shape)

@@ -40,6 +40,9 @@ CASES = [
     ("softmax_focal_loss", {"logits": X, "target": P2}, {}),
     ("softmax_focal_loss", {"logits": X, "target": P2}, {"gamma": 1.5, "alpha": None, "reduction": "sum"}),
 ]
+# ops whose output elements each depend on a whole row: a gradient element's cond also counts the
+# perturbation of the cotangent (docs/verdicts.md)
+VECTOR_OUTPUT = ("softmax", "log_softmax")
 # a weight_sum mean with probability targets: cond of the gradients is a triangle-inequality upper bound
 BOUND_CASES = [("cross_entropy", {"logits": X, "target": P}, {"label_smoothing": 0.1, "weight": [1, 2, 0.5]})]
 
@@ -73,6 +76,9 @@ def _numeric_conds(op, inputs, params):
             order[g] += 1
             order[k] += 1
             total += abs(mp.diff(F, x0, tuple(order))) * abs(x0[k])
+        if op in VECTOR_OUTPUT:  # the cotangent's share: sum_j |d f_j / d x_g| (|v_j| = 1)
+            total += mp.fsum(abs(mp.diff(lambda *t, oi=oi: F(*t, out_idx=oi), x0, unit(g)))
+                             for oi in np.ndindex(*out_shape))
         grads[(n, idx)] = total
     return value, grads
 
