@@ -3,13 +3,16 @@
 conformance/known_divergences.toml holds [[divergence]] tables:
 
     id = "torch-bce-log-clamp"           # unique
-    implementation = "torch.nn.functional.binary_cross_entropy*"   # fnmatch pattern
+    implementation = "torch.nn.functional.binary_cross_entropy*"   # fnmatch pattern, or a list of them
     op = "binary_cross_entropy"          # optional
     dtypes = ["float16", "bfloat16"]     # optional; default any
     devices = ["cpu"]                    # optional; default any
     versions = ">=2.0"                   # optional PEP 440 specifier on the framework version
-    cases = "bce(p=0,*"                  # optional fnmatch pattern on the case id; default any
+    cases = "bce(p=0,*"                  # optional fnmatch pattern(s) on the case id; default any
     verdicts = ["inaccurate"]            # the verdicts expected
+    parts = ["grad:p"]                   # optional: which part failed ("value", "grad:NAME"; fnmatch)
+    detail = "shape (0,)*"               # optional fnmatch pattern(s) on the record's detail
+    relation = "shift_invariance"        # instead: a metamorphic relation known to fail (test_metamorphic.py)
     reason = "..."
     link = "https://..."
 
@@ -38,7 +41,7 @@ class KnownDivergenceError(Exception):
 @dataclass
 class Divergence:
     id: str
-    implementation: str
+    implementation: str | list
     verdicts: list
     reason: str
     link: str
@@ -46,12 +49,15 @@ class Divergence:
     dtypes: list | None = None
     devices: list | None = None
     versions: str | None = None
-    cases: str = "*"
+    cases: str | list = "*"
+    parts: list | None = None  # optional: "value", "grad:NAME" (fnmatch patterns)
+    detail: str | list = "*"  # optional fnmatch pattern(s) on the record's detail
+    relation: str | None = None  # a metamorphic relation (conformance/test_metamorphic.py) known to fail
     matched: int = field(default=0)
     in_scope: int = field(default=0)
 
     def in_scope_of(self, record: dict) -> bool:
-        if not fnmatch.fnmatchcase(record["implementation"], self.implementation):
+        if not _any_match(record["implementation"], self.implementation):
             return False
         if self.op and record["op"] != self.op:
             return False
@@ -66,7 +72,17 @@ class Divergence:
                     return False
             except (InvalidVersion, InvalidSpecifier):
                 return False
-        return fnmatch.fnmatchcase(record["case_id"], self.cases)
+        if self.parts and not any(fnmatch.fnmatchcase(record.get("part") or "value", p) for p in self.parts):
+            return False
+        if not _any_match(record.get("detail") or "", self.detail):
+            return False
+        return _any_match(record["case_id"], self.cases)
+
+
+def _any_match(text: str, patterns) -> bool:
+    """fnmatch against one pattern or any of a list of patterns."""
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    return any(fnmatch.fnmatchcase(text, p) for p in patterns)
 
 
 def load(path: Path = DEFAULT_PATH) -> list[Divergence]:
@@ -90,7 +106,7 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
     """Set record["known_divergence"] and record["unexpected"] in place."""
     record["known_divergence"] = None
     for entry in entries:
-        if entry.in_scope_of(record):
+        if entry.relation is None and entry.in_scope_of(record):
             entry.in_scope += 1
             if record["verdict"] in entry.verdicts:
                 entry.matched += 1
@@ -100,8 +116,17 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
 
 
 def status(entries: list[Divergence]) -> dict:
+    entries = [e for e in entries if e.relation is None]
     return {
         "matched": [e.id for e in entries if e.matched],
         "fixed_upstream": [e.id for e in entries if e.in_scope and not e.matched],
         "unmatched": [e.id for e in entries if not e.in_scope],
     }
+
+
+def known_relation(entries: list[Divergence], relation: str, implementation: str) -> Divergence | None:
+    """The entry that lists `relation` as known to fail for `implementation`, if any."""
+    for entry in entries:
+        if entry.relation == relation and _any_match(implementation, entry.implementation):
+            return entry
+    return None
