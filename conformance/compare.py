@@ -28,7 +28,7 @@ from conformance.verdicts import FAILING, PASSING, worst
 ULP_BUDGET = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
 UNSUPPORTED_PATTERNS = re.compile(
     r"not implemented for|not supported|Could not find device for node|is not in the list of allowed values"
-    r"|No registered .* kernel|Unsupported dtype|unsupported dtype|no kernel|does not support|"
+    r"|No registered .* kernel|Unsupported dtype|unsupported dtype|no kernel|does not support|^NotImplementedError:|"
     r"Unsupported data ?type|ufunc '\w+' not supported|dtype .* not understood",
     re.IGNORECASE,
 )

@@ -115,12 +115,19 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
     record["unexpected"] = record["verdict"] in failing and record["known_divergence"] is None
 
 
-def status(entries: list[Divergence]) -> dict:
+def status(entries: list[Divergence], implementations_run=None) -> dict:
+    """matched / fixed_upstream / unmatched entry ids. With `implementations_run` (the ids this run
+    covered), an entry about implementations that were not run at all is not reported as unmatched."""
     entries = [e for e in entries if e.relation is None]
+    ran = list(implementations_run) if implementations_run is not None else None
+
+    def concerns_run(e):
+        return ran is None or any(_any_match(i, e.implementation) for i in ran)
+
     return {
         "matched": [e.id for e in entries if e.matched],
         "fixed_upstream": [e.id for e in entries if e.in_scope and not e.matched],
-        "unmatched": [e.id for e in entries if not e.in_scope],
+        "unmatched": [e.id for e in entries if not e.in_scope and concerns_run(e)],
     }
 
 

@@ -201,7 +201,7 @@ def execute(config: RunConfig, log=print) -> int:
     for r in writer.records:
         known.classify(r, entries, FAILING)
     summary = summarise(writer.records)
-    status = known.status(entries)
+    status = known.status(entries, {r["implementation"] for r in writer.records})
     for entry_id in status["unmatched"]:
         log(f"warning: known divergence {entry_id!r} matched nothing that was run")
     for entry_id in status["fixed_upstream"]:

@@ -70,3 +70,20 @@ def test_bad_file_is_a_clear_error(tmp_path):
 def test_bundled_file_loads_and_every_entry_links_upstream():
     for entry in known.load():
         assert entry.link.startswith("https://"), entry.id
+
+
+def test_every_bundled_entry_names_a_declared_implementation():
+    """A typo in an entry's implementation pattern would silently never match: catch it here."""
+    from conformance.adapters import FRAMEWORKS, availability, implementations_for
+
+    ids = [i.id for name in FRAMEWORKS if availability(name)[0] for i in implementations_for(name)]
+    if len(ids) < 40:
+        pytest.skip("not every framework is installed")
+    for entry in known.load():
+        assert any(known._any_match(i, entry.implementation) for i in ids), entry.id
+
+
+def test_status_ignores_entries_about_implementations_not_run(entries):
+    r = record("accurate")
+    known.classify(r, entries, FAILING)
+    assert known.status(entries, {r["implementation"]})["unmatched"] == []
