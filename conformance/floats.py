@@ -108,3 +108,11 @@ def named_value(name: str, dtype: str) -> float:
     if key not in table:
         raise KeyError(f"unknown named value {name!r}")
     return sign * table[key]
+
+
+def round_to_dtype(values, dtype: str) -> np.ndarray:
+    """Array-valued params (weight, pos_weight) correctly rounded once (nearest, ties to even) into `dtype`,
+    by the reference's integer rounding (ml_dtypes' float64 -> bfloat16 cast would round twice)."""
+    from reference.dtypes import get_dtype, round_array
+
+    return round_array(np.asarray(values, dtype=np.float64), get_dtype(dtype))

@@ -3,13 +3,13 @@ conformance/schema/results.schema.json."""
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
 import numpy as np
 
 from conformance.floats import dtype_name
+from reference.jsonio import case_number_json
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / "results.schema.json"
@@ -20,16 +20,8 @@ class ResultsError(Exception):
 
 
 def number_json(x) -> float | str:
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
-
-
-def number_from_json(x) -> float:
-    return float(x)
+    """A float as results.json writes it: a JSON number, or "inf" / "-inf" / "nan"."""
+    return case_number_json(float(x))
 
 
 def tensor_json(a) -> dict:

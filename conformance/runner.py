@@ -10,7 +10,6 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 from hypothesis import HealthCheck, Phase, assume, given, seed, settings
 from hypothesis import strategies as st
 
@@ -43,6 +42,12 @@ class CellContext:
     seed: int = 0
     examples: int | None = None
     records: list = field(default_factory=list)
+    # what the cell's cases cost, every evaluated case counted (Hypothesis' shrinking steps too)
+    calls: int = 0
+    call_s: float = 0.0
+    reference_s: float = 0.0
+    compiles: dict = field(default_factory=dict)
+    mark: float = field(default_factory=time.perf_counter)  # end of the previous case (or the cell's start)
 
     @property
     def cell(self) -> str:
@@ -128,7 +133,27 @@ def evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
         comparison = compare(ref, observed, exception, ctx.impl, case.dtype, n_terms_for(case.inputs, value_shape),
                              convention_refs(ctx, case) if observed is not None else (),
                              raising_conventions(ctx, case) if exception is not None else ())
-    return make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
+    record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
+    record["timing"] = _timing(ctx)
+    return record
+
+
+def _timing(ctx: CellContext) -> dict:
+    """call_s: inside the implementation (measured in its worker); reference_s: the reference's answers for
+    this case (its usability check, conventions); total_s: wall time since the previous case of the cell
+    ended (drawing the example included); compiles: JAX/TF compilations during the call."""
+    now = time.perf_counter()
+    call_s = getattr(ctx.worker, "last_call_s", None)
+    compiles = dict(getattr(ctx.worker, "last_compiles", None) or {})
+    ref_s = ctx.refs.take_seconds()
+    total_s, ctx.mark = now - ctx.mark, now
+    ctx.calls += 1
+    ctx.call_s += call_s or 0.0
+    ctx.reference_s += ref_s
+    for k, v in compiles.items():
+        ctx.compiles[k] = ctx.compiles.get(k, 0) + v
+    return {"call_s": None if call_s is None else round(call_s, 6), "reference_s": round(ref_s, 6),
+            "total_s": round(total_s, 6), "compiles": compiles}
 
 
 def _usable(ctx: CellContext, case: Case) -> bool:

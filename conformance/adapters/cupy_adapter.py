@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 
-import numpy as np
 
 from conformance.implementation import Implementation, Observed
 

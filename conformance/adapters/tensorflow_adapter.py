@@ -25,6 +25,7 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 
 import numpy as np  # noqa: E402
 
+from conformance.floats import round_to_dtype
 from conformance.implementation import DTYPES, Convention, Implementation, Observed  # noqa: E402
 
 FRAMEWORK = "tensorflow"
@@ -77,24 +78,6 @@ def _np_dtype(dtype: str) -> np.dtype:
     import ml_dtypes
 
     return np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
-
-
-def round_to_dtype(values, dtype: str) -> np.ndarray:
-    """Array-valued params (pos_weight) correctly rounded (nearest, ties to even) to the case dtype.
-
-    numpy rounds float64 -> float32/float16 correctly; ml_dtypes' float64 -> bfloat16 goes through float32
-    and can round twice, so for bfloat16 round to float32 *to odd* first (24 >= 8 + 2 bits makes the
-    second rounding correct).
-    """
-    x = np.asarray(values, dtype=np.float64)
-    if dtype != "bfloat16":
-        return x.astype(dtype)
-    with np.errstate(over="ignore"):
-        f = x.astype(np.float32)
-    inexact = np.isfinite(x) & (f.astype(np.float64) != x)
-    f = np.where(inexact & (np.abs(f.astype(np.float64)) > np.abs(x)), np.nextafter(f, np.float32(0)), f)
-    bits = f.view(np.uint32) | np.where(inexact, np.uint32(1), np.uint32(0))
-    return bits.astype(np.uint32).view(np.float32).astype(_np_dtype("bfloat16"))
 
 
 # ----------------------------------------------------------------------------------------------- running

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import ml_dtypes
 import numpy as np
 
+from conformance.floats import round_to_dtype
 from conformance.implementation import Convention, Implementation, Observed
 
 FRAMEWORK = "torch"
@@ -67,25 +68,6 @@ def to_numpy(tensor) -> np.ndarray:
     if t.dtype == torch.bfloat16:
         return t.view(torch.int16).numpy().copy().view(ml_dtypes.bfloat16)
     return t.numpy().copy()
-
-
-def round_to_dtype(values: Any, dtype: str) -> np.ndarray:
-    """Array-valued params (weight, pos_weight) correctly rounded (nearest, ties to even) to the case dtype.
-
-    numpy rounds float64 -> float32/float16 correctly, but ml_dtypes goes float64 -> float32 -> bfloat16,
-    which can round twice. For bfloat16 we round to float32 *to odd* first (truncate, then set the last
-    bit when inexact); rounding that to bfloat16's 8 bits is then correct (24 >= 8 + 2 bits).
-    """
-    x = np.asarray(values, dtype=np.float64)
-    if dtype != "bfloat16":
-        return x.astype(dtype)
-    with np.errstate(over="ignore"):
-        f = x.astype(np.float32)
-    inexact = np.isfinite(x) & (f.astype(np.float64) != x)
-    too_far = inexact & (np.abs(f.astype(np.float64)) > np.abs(x))
-    f = np.where(too_far, np.nextafter(f, np.float32(0)), f)
-    bits = f.view(np.uint32) | np.where(inexact, np.uint32(1), np.uint32(0))
-    return bits.astype(np.uint32).view(np.float32).astype(ml_dtypes.bfloat16)
 
 
 def param_tensor(values: Any, dtype: str, device: str):

@@ -4,7 +4,6 @@ those functions do. Expected values are exact-arithmetic facts, never another fr
 from __future__ import annotations
 
 import math
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -25,17 +24,6 @@ from conformance.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
 LOG_LOSS = "sklearn.metrics.log_loss"
-
-
-def ops_table() -> dict[str, tuple[set[str], set[str]]]:
-    """docs/ops.md's op table: op -> (words of its inputs column, names of its params)."""
-    table = {}
-    for line in (ROOT / "docs" / "ops.md").read_text().splitlines():
-        match = re.match(r"\| `(\w+)` \|([^|]*)\|([^|]*)\|", line)
-        if match:
-            table[match.group(1)] = (set(re.findall(r"[a-z_]+", match.group(2))),
-                                     set(re.findall(r"\b([a-z_]+)=", match.group(3))))
-    return table
 
 
 def arr(values, dtype):
@@ -74,30 +62,6 @@ def test_module_interface():
     assert len({impl.id for impl in impls}) == len(impls) == 8
     assert all(impl.framework == "numpy" and impl.link.startswith("https://") for impl in impls)
     assert all(impl.grads == () for impl in impls)  # value only: no autodiff here
-
-
-@pytest.mark.parametrize("impl_id", sorted(IMPLS))
-def test_declaration_uses_reference_vocabulary(impl_id):
-    impl = IMPLS[impl_id]
-    table = ops_table()
-    assert impl.op in table
-    input_words, param_names = table[impl.op]
-    assert set(impl.params) <= param_names
-    assert set(impl.fixed_params) <= param_names
-    for convention in impl.conventions:
-        assert set(convention.ref_params) <= param_names, convention.key
-    inputs, _, _ = sample(impl_id, "float64")
-    assert set(inputs) <= input_words
-    assert set(impl.dtypes) <= set(DTYPES)
-
-
-@pytest.mark.parametrize("impl_id", sorted(IMPLS))
-def test_conventions_have_links_and_unique_keys(impl_id):
-    conventions = IMPLS[impl_id].conventions
-    assert len({c.key for c in conventions}) == len(conventions)
-    for convention in conventions:
-        assert convention.link.startswith("https://"), convention.key
-        assert convention.description
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -6,7 +6,6 @@ log C, -log of a clip bound), never another framework's output.
 from __future__ import annotations
 
 import math
-import re
 import sys
 from pathlib import Path
 
@@ -27,17 +26,6 @@ from conformance.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
 KERAS_IDS = sorted(i for i in IMPLS if i.startswith("keras."))
-
-
-def ops_table() -> dict[str, tuple[set[str], set[str]]]:
-    """docs/ops.md's op table: op -> (words of its inputs column, names of its params)."""
-    table = {}
-    for line in (ROOT / "docs" / "ops.md").read_text().splitlines():
-        match = re.match(r"\| `(\w+)` \|([^|]*)\|([^|]*)\|", line)
-        if match:
-            table[match.group(1)] = (set(re.findall(r"[a-z_]+", match.group(2))),
-                                     set(re.findall(r"\b([a-z_]+)=", match.group(3))))
-    return table
 
 
 def arr(values, dtype):
@@ -87,33 +75,6 @@ def test_module_interface():
     impls = adapter.implementations()
     assert len({impl.id for impl in impls}) == len(impls) == 17
     assert all(impl.framework == "tensorflow" and impl.link.startswith("https://") for impl in impls)
-
-
-@pytest.mark.parametrize("impl_id", sorted(IMPLS))
-def test_declaration_uses_reference_vocabulary(impl_id):
-    impl = IMPLS[impl_id]
-    table = ops_table()
-    assert impl.op in table
-    input_words, param_names = table[impl.op]
-    assert set(impl.params) <= param_names
-    assert set(impl.fixed_params) <= param_names
-    for convention in impl.conventions:
-        assert set(convention.ref_params) <= param_names, convention.key
-    inputs, _, _ = sample(impl_id, "float64")
-    assert set(inputs) <= input_words
-    assert set(impl.grads) <= set(inputs)
-    assert set(impl.dtypes) <= set(DTYPES)
-    if "axis" in param_names:
-        assert impl.fixed_params["axis"] == -1
-
-
-@pytest.mark.parametrize("impl_id", sorted(IMPLS))
-def test_conventions_have_links_and_unique_keys(impl_id):
-    conventions = IMPLS[impl_id].conventions
-    assert len({c.key for c in conventions}) == len(conventions)
-    for convention in conventions:
-        assert convention.link.startswith("https://"), convention.key
-        assert convention.description
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
