@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--signature", default="torch", help="custom --impl calling convention: torch|jax|tf|numpy")
     run.add_argument("--dtypes-supported", help="custom --impl: dtypes it supports (comma-separated)")
     run.add_argument("-q", "--quiet", action="store_true")
+    run.add_argument("--cache", type=Path, default=None,
+                     help="reference results cache directory (default $CE_CONFORMANCE_CACHE or "
+                          "~/.cache/ce-conformance)")
+    run.add_argument("--no-cache", action="store_true", help="compute every reference answer afresh")
 
     rep = sub.add_parser("report", help="write the HTML report for a results file")
     rep.add_argument("results", type=Path)
@@ -146,6 +150,7 @@ def cmd_run(args, argv) -> int:
         tf32=args.tf32,
         argv=["python -m conformance", *argv],
         quiet=args.quiet,
+        cache_dir=_cache_dir(args),
     )
     if args.resume and not (config.out_dir / "results.jsonl").exists():
         raise UsageError(f"--resume: no results.jsonl in {config.out_dir} to continue")
@@ -161,6 +166,21 @@ def cmd_run(args, argv) -> int:
         index = write_report(config.out_dir / "results.json", config.out_dir)
         print(f"report: {index}")
     return code
+
+
+def _cache_dir(args) -> Path | None:
+    from conformance.refcache import default_cache_dir
+
+    if args.no_cache:
+        return None
+    path = args.cache or default_cache_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if args.cache:
+            raise UsageError(f"cannot create cache directory {path}: {exc.strerror}")
+        return None  # the default place is not writable: run without a disk cache
+    return path
 
 
 def cmd_report(args, argv) -> int:

@@ -23,6 +23,9 @@ def pytest_addoption(parser):
     g.addoption("--profile", default=os.environ.get("CE_PROFILE", "quick"), help="quick, ci or thorough")
     g.addoption("--conformance-seed", type=int, default=int(os.environ.get("CE_SEED", "0")))
     g.addoption("--conformance-out", default=None, help="directory for streamed records")
+    g.addoption("--conformance-cache", default=os.environ.get("CE_CONFORMANCE_CACHE", ""),
+                help="reference cache directory (shared safely by xdist workers); 'none' disables it "
+                     "(default ~/.cache/ce-conformance)")
 
 
 def pytest_report_header(config):
@@ -48,10 +51,11 @@ def _csv(value: str) -> tuple:
 
 
 @pytest.fixture(scope="session")
-def references():
-    from conformance.refcache import ReferenceCache
+def references(request):
+    from conformance.refcache import ReferenceCache, default_cache_dir
 
-    return ReferenceCache()
+    where = request.config.getoption("--conformance-cache")
+    return ReferenceCache(None if where == "none" else (where or default_cache_dir()))
 
 
 @pytest.fixture(scope="session")

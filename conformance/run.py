@@ -43,6 +43,7 @@ class RunConfig:
     tf32: bool = False
     argv: list = field(default_factory=list)
     quiet: bool = False
+    cache_dir: Path | None = None  # reference results on disk (conformance.refcache); None: memory only
 
 
 def validate(config: RunConfig) -> None:
@@ -114,6 +115,14 @@ def implementation_json(impl, version) -> dict:
     }
 
 
+def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
+    """One cell's cost: wall time, cases evaluated (every Hypothesis step), seconds inside the implementation
+    and in the reference, compilations (JAX backend compiles / jaxpr traces, TF traces)."""
+    return {"implementation": ctx.impl.id, "dtype": ctx.dtype, "device": ctx.device, "wall_s": round(wall_s, 4),
+            "records": len(records), "calls": ctx.calls, "call_s": round(ctx.call_s, 4),
+            "reference_s": round(ctx.reference_s, 4), "compiles": dict(ctx.compiles)}
+
+
 def _selected(impl, config: RunConfig) -> bool:
     import fnmatch
 
@@ -164,9 +173,9 @@ def execute(config: RunConfig, log=print) -> int:
     writer = ResultsWriter(config.out_dir, environment(config, versions, skipped), resume=config.resume)
     for name, reason in skipped.items():
         log(f"skipped {name}: {reason}")
-    refs = ReferenceCache()
+    refs = ReferenceCache(config.cache_dir)
     started = time.perf_counter()
-    implementations, internal_errors = [], []
+    implementations, internal_errors, cell_timing = [], [], {}
     for worker_name, module, version, impls, specs in groups:
         implementations += [implementation_json(i, version) for i in impls]
         devices = module.devices() if module is not None else ["cpu"]
@@ -190,10 +199,13 @@ def execute(config: RunConfig, log=print) -> int:
                         for r in records:
                             known.classify(r, entries, FAILING)
                         writer.write_cell(records)
+                        cell_timing[ctx.cell] = _cell_timing(ctx, records, time.perf_counter() - t0)
                         if not config.quiet:
                             bad = sum(r["unexpected"] for r in records)
+                            compiled = sum(ctx.compiles.values())
                             log(f"{ctx.cell}: {len(records)} records, {bad} unexpected "
-                                f"({time.perf_counter() - t0:.1f} s)")
+                                f"({time.perf_counter() - t0:.1f} s, {ctx.calls} calls"
+                                + (f", {compiled} compiles" if ctx.compiles else "") + ")")
         finally:
             worker.stop()
     for entry in entries:  # classify every record once more, resumed ones included, for the final tallies
@@ -210,7 +222,8 @@ def execute(config: RunConfig, log=print) -> int:
     path = writer.finish(implementations, status, summary, {
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(duration, 3),
-        "reference_cache": {"hits": refs.hits, "misses": refs.misses, "seconds": round(refs.seconds, 3)},
+        "reference_cache": refs.stats(),
+        "timing": {"cells": cell_timing},
         "internal_errors": internal_errors,
     })
     log(f"wrote {path}: {summary['total']} records, {summary['unexpected']} unexpected, {duration:.1f} s")

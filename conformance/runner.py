@@ -171,6 +171,22 @@ class _Failed(Exception):
         self.record = record
 
 
+def _no_source_constants() -> None:
+    """Hypothesis (>= 6.131) also draws literals found in the source of every local module imported so far, so
+    a cell's examples would depend on what ran before it in the process (a serial run and a pytest-xdist run
+    would differ). The strategies here aim at the edges themselves: keep that pool empty, for every process."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:
+        return
+    if not hasattr(providers, "_get_local_constants") or getattr(providers, "_ce_no_source_constants", False):
+        return
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    providers._ce_no_source_constants = True
+    providers.CONSTANTS_CACHE.cache.clear()
+
+
 def run_hypothesis(ctx: CellContext) -> list[dict]:
     """Hypothesis examples for the cell; a failure is shrunk and its minimal input kept."""
     kept, failures = [], []
@@ -178,6 +194,8 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
     n = ctx.examples if ctx.examples is not None else PROFILES[ctx.profile]["examples"]
     if n <= 0:
         return []
+
+    _no_source_constants()
 
     @seed(value)
     @settings(max_examples=n, database=None, deadline=None, derandomize=False, print_blob=False,

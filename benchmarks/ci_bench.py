@@ -1,0 +1,80 @@
+"""The ci profile end to end: a cold run (empty reference cache) and a warm re-run (same cache), both as
+`python -m conformance run --profile ci`, summarised from their results.json:
+
+  * wall time of each run, and the reference time inside it (run.reference_cache.seconds);
+  * per implementation (run.timing.cells): cases evaluated (every Hypothesis example and shrinking step:
+    `calls`), records kept, wall time, cases per second, seconds inside the framework call (measured in the
+    worker) and in the reference, and the overhead ratio wall / (call + reference);
+  * compile counts (JAX backend compiles and jaxpr traces, TF tf.function traces) against cases evaluated.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_ci(out: Path, cache: Path, extra: list[str]) -> dict:
+    cmd = [sys.executable, "-m", "conformance", "run", "--profile", "ci", "--out", str(out), "--no-report",
+           "--cache", str(cache), "-q", *extra]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    path = out / "results.json"
+    if not path.exists():
+        raise RuntimeError(f"ci run failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+    doc = json.loads(path.read_text())
+    return {"process_wall_s": wall, "exit_code": proc.returncode, "doc": doc}
+
+
+def summarise(doc: dict) -> dict:
+    run = doc["run"]
+    cells = (run.get("timing") or {}).get("cells") or {}
+    impls: dict[str, dict] = {}
+    for cell in cells.values():
+        s = impls.setdefault(cell["implementation"], {"cells": 0, "wall_s": 0.0, "calls": 0, "records": 0,
+                                                      "call_s": 0.0, "reference_s": 0.0, "compiles": {}})
+        s["cells"] += 1
+        for k in ("wall_s", "calls", "records", "call_s", "reference_s"):
+            s[k] += cell[k]
+        for k, v in cell.get("compiles", {}).items():
+            s["compiles"][k] = s["compiles"].get(k, 0) + v
+    framework = {i["id"]: i["framework"] for i in doc["implementations"]}
+    for impl_id, s in impls.items():
+        s["framework"] = framework.get(impl_id)
+        s["cases_per_s"] = s["calls"] / s["wall_s"] if s["wall_s"] else None
+        inside = s["call_s"] + s["reference_s"]
+        s["overhead_ratio"] = s["wall_s"] / inside if inside else None
+    totals = {k: sum(s[k] for s in impls.values()) for k in ("wall_s", "calls", "records", "call_s", "reference_s")}
+    inside = totals["call_s"] + totals["reference_s"]
+    return {
+        "duration_s": run.get("duration_s"),
+        "records": doc["summary"]["total"],
+        "unexpected": doc["summary"]["unexpected"],
+        "reference_cache": run.get("reference_cache"),
+        "totals": {**totals, "overhead_ratio": run.get("duration_s", 0) / inside if inside else None},
+        "implementations": impls,
+    }
+
+
+def run(frameworks: list[str] | None = None, keep: Path | None = None) -> dict:
+    extra = ["--frameworks", *frameworks] if frameworks else []
+    with tempfile.TemporaryDirectory(prefix="ce-bench-") as tmp:
+        base = keep or Path(tmp)
+        cache = Path(tmp) / "cache"
+        cold = run_ci(base / "ci-cold", cache, extra)
+        warm = run_ci(base / "ci-warm", cache, extra)
+    c, w = summarise(cold["doc"]), summarise(warm["doc"])
+    ref_cold, ref_warm = c["reference_cache"]["seconds"], w["reference_cache"]["seconds"]
+    return {
+        "frameworks": frameworks or "all installed",
+        "cold": c, "warm": w,
+        "process_wall_s": {"cold": cold["process_wall_s"], "warm": warm["process_wall_s"]},
+        "reference_seconds": {"cold": ref_cold, "warm": ref_warm,
+                              "warm_over_cold": ref_warm / ref_cold if ref_cold else None},
+    }

@@ -1,0 +1,148 @@
+"""python -m benchmarks [--quick] [--skip-ci] [--frameworks F ...] [--out PATH]
+
+Measures, prints a table, and writes JSON (default benchmarks/results/latest.json):
+  1. reference throughput on the 64 x 32768 float32 cross_entropy batch: fast path, arb path, plain mpmath
+     (benchmarks/reference_bench.py);
+  2. the ci profile, cold and warm reference cache: wall time, reference time, cases per second and
+     overhead per implementation, compile counts (benchmarks/ci_bench.py).
+A benchmark measures; the tests never time anything.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "results" / "latest.json"
+
+
+def machine() -> dict:
+    cpu = platform.processor() or None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import flint
+    import mpmath
+    import numpy
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
+            "numpy": numpy.__version__, "python_flint": flint.__version__, "mpmath": mpmath.__version__}
+
+
+def _fmt(x, digits=3) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:,.{digits}g}" if abs(x) < 1e4 else f"{x:,.0f}"
+    return str(x)
+
+
+def table(rows: list[list], header: list[str]) -> str:
+    cells = [header] + [[_fmt(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def report(doc: dict) -> str:
+    return "\n".join([report_machine(doc), report_reference(doc), report_ci(doc)]).strip()
+
+
+def report_machine(doc: dict) -> str:
+    m = doc["machine"]
+    return f"machine: {m['cpu']} ({m['cores']} cores), {m['platform']}, measured {doc['measured']}"
+
+
+def report_reference(doc: dict) -> str:
+    out = []
+    ref = doc.get("reference")
+    if ref:
+        b = ref["batch"]
+        out.append(f"\nreference throughput: {b['op']} value+grad, {b['rows']} x {b['classes']} {b['dtype']} "
+                   f"({1 + b['rows'] * b['classes']:,} elements)")
+        rows = [
+            ["fast path (rounded + certified)", ref["fast_float32"]["seconds"], ref["fast_float32"]["elements_per_s"],
+             ref["speedup_vs_mpmath"]["fast"], "measured on the whole batch"],
+            ["  + exact strings (arb, deferred)", ref["fast_float32_exact_strings"]["seconds_extrapolated"],
+             ref["fast_float32_exact_strings"]["elements_per_s"], None,
+             f"{ref['fast_float32_exact_strings']['slice_rows']} row(s), extrapolated"],
+            ["arb path (Ziv loop)", ref["arb_float32"]["seconds_extrapolated"], ref["arb_float32"]["elements_per_s"],
+             ref["speedup_vs_mpmath"]["arb"], f"{ref['arb_float32']['slice_rows']} row(s), extrapolated"],
+            [f"plain mpmath, {ref['mpmath_192']['bits']} bits", ref["mpmath_192"]["seconds_extrapolated"],
+             ref["mpmath_192"]["elements_per_s"], 1.0,
+             f"{ref['mpmath_192']['slice_rows']} row(s), extrapolated, backend {ref['mpmath_192']['backend']}"],
+        ]
+        f64 = ref["fast_float64_8x4096"]
+        rows.append(["fast path float64, 8 x 4096", f64["seconds"], f64["elements_per_s"], None,
+                     f"precision_bits {f64['precision_bits']}"])
+        out.append(table(rows, ["path", "seconds", "elements/s", "x mpmath", "how"]))
+    return "\n".join(out)
+
+
+def report_ci(doc: dict) -> str:
+    out = []
+    ci = doc.get("ci")
+    if ci:
+        c, w = ci["cold"], ci["warm"]
+        out.append(f"\nci profile ({ci['frameworks']}): cold {c['duration_s']:.1f} s, warm {w['duration_s']:.1f} s; "
+                   f"reference time cold {ci['reference_seconds']['cold']:.2f} s, warm "
+                   f"{ci['reference_seconds']['warm']:.2f} s "
+                   f"({100 * (ci['reference_seconds']['warm_over_cold'] or 0):.1f}% of cold); "
+                   f"{c['records']} records, {c['totals']['calls']} cases evaluated")
+        rows = []
+        for impl_id, s in sorted(c["implementations"].items(), key=lambda kv: (kv[1]["framework"] or "", kv[0])):
+            comp = s["compiles"]
+            rows.append([impl_id[:60], s["calls"], s["records"], s["wall_s"], s["cases_per_s"], s["call_s"],
+                         s["reference_s"], s["overhead_ratio"],
+                         ", ".join(f"{k}={v}" for k, v in sorted(comp.items())) or "-"])
+        t = c["totals"]
+        rows.append(["TOTAL (run wall time)", t["calls"], t["records"], c["duration_s"],
+                     t["calls"] / c["duration_s"] if c["duration_s"] else None, t["call_s"], t["reference_s"],
+                     t["overhead_ratio"], ""])
+        out.append(table(rows, ["implementation (cold run)", "cases", "records", "wall s", "cases/s", "call s",
+                                "ref s", "overhead", "compiles"]))
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="one repetition per measurement")
+    p.add_argument("--skip-ci", action="store_true", help="reference throughput only")
+    p.add_argument("--skip-reference", action="store_true", help="ci runs only")
+    p.add_argument("--frameworks", nargs="*", help="restrict the ci runs (default: all installed)")
+    p.add_argument("--keep", type=Path, help="keep the ci runs' output directories here")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = p.parse_args(argv)
+    root = str(HERE.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    doc = {"measured": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
+    print(report_machine(doc), flush=True)
+    if not args.skip_reference:
+        from benchmarks import reference_bench
+
+        doc["reference"] = reference_bench.run(quick=args.quick)
+        print(report_reference(doc), flush=True)
+    if not args.skip_ci:
+        from benchmarks import ci_bench
+
+        doc["ci"] = ci_bench.run(args.frameworks, args.keep)
+        print(report_ci(doc), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
