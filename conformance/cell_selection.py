@@ -20,10 +20,16 @@ class Cell:
         return f"{self.impl_id}|{self.dtype}|{self.device}"
 
 
-def select_cells(frameworks, ops=(), dtypes=(), devices=(), patterns=()) -> list[Cell]:
-    """Every selected cell of every installed framework; a device the machine lacks gives no cells
-    (cuda cells are skipped cleanly where there is no GPU)."""
+def select_cells(frameworks, ops=(), dtypes=(), devices=(), patterns=(), custom_specs=()) -> list[Cell]:
+    """Every selected cell of every installed framework, and of each custom implementation; a device the
+    machine lacks gives no cells (cuda cells are skipped cleanly where there is no GPU)."""
     cells = []
+    for spec in custom_specs:
+        impl = next(i for i in implementations_for(spec.worker, [spec]) if i.id == spec.id)
+        present = adapter(spec.worker.split(":", 1)[1]).devices() if spec.signature != "numpy" else ["cpu"]
+        for device in (d for d in impl.devices if d in present and (not devices or d in devices)):
+            cells += [Cell(spec.worker, spec.version(), spec.id, dtype, device) for dtype in dtypes
+                      if dtype in spec.dtypes]
     for framework in frameworks:
         ok, version = availability(framework)
         if not ok:

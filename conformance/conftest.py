@@ -15,7 +15,11 @@ from conformance.run import ALL_DEVICES, ALL_DTYPES
 
 def pytest_addoption(parser):
     g = parser.getgroup("ce-conformance")
-    g.addoption("--frameworks", default="torch,tensorflow,jax,numpy", help="comma-separated frameworks")
+    g.addoption("--frameworks", default="", help="comma-separated frameworks (default: all; none with --impl)")
+    g.addoption("--impl", action="append", default=[], help="a custom implementation package.module:function")
+    g.addoption("--impl-op", default="", help="the reference op a custom --impl computes")
+    g.addoption("--impl-signature", default="torch", help="custom --impl calling convention: torch|jax|tf|numpy")
+    g.addoption("--impl-dtypes", default="", help="custom --impl: dtypes it supports (comma-separated)")
     g.addoption("--ops", default="", help="comma-separated reference ops (default all)")
     g.addoption("--dtypes", default=",".join(ALL_DTYPES), help="comma-separated dtypes")
     g.addoption("--devices", default=",".join(ALL_DEVICES), help="comma-separated devices")
@@ -38,12 +42,33 @@ def pytest_generate_tests(metafunc):
         return
     from conformance.cell_selection import select_cells
 
+    from conformance.adapters import FRAMEWORKS
+
     opt = metafunc.config.getoption
+    specs = custom_specs(metafunc.config)
+    frameworks = _csv(opt("--frameworks")) or (() if specs else tuple(FRAMEWORKS))
     cells = select_cells(
-        frameworks=_csv(opt("--frameworks")), ops=_csv(opt("--ops")), dtypes=_csv(opt("--dtypes")),
-        devices=_csv(opt("--devices")), patterns=_csv(opt("--implementations")),
+        frameworks=frameworks, ops=_csv(opt("--ops")), dtypes=_csv(opt("--dtypes")),
+        devices=_csv(opt("--devices")), patterns=_csv(opt("--implementations")), custom_specs=specs,
     )
     metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
+
+
+def custom_specs(config) -> list:
+    """The --impl options as conformance.custom.CustomSpec (parsed once per session)."""
+    if not hasattr(config, "_ce_custom_specs"):
+        from conformance.custom import CustomSpecError, parse_spec
+
+        targets = config.getoption("--impl")
+        if targets and not config.getoption("--impl-op"):
+            raise pytest.UsageError("--impl needs --impl-op (the reference op the function computes)")
+        try:
+            config._ce_custom_specs = [
+                parse_spec(t, config.getoption("--impl-op"), config.getoption("--impl-signature"),
+                           _csv(config.getoption("--impl-dtypes"))) for t in targets]
+        except CustomSpecError as exc:
+            raise pytest.UsageError(str(exc))
+    return config._ce_custom_specs
 
 
 def _csv(value: str) -> tuple:
@@ -64,9 +89,9 @@ def workers():
 
     pool: dict[str, Worker] = {}
 
-    def get(framework: str, timeout: float) -> Worker:
+    def get(framework: str, timeout: float, specs=()) -> Worker:
         if framework not in pool:
-            pool[framework] = Worker(framework, timeout=timeout)
+            pool[framework] = Worker(framework, list(specs), timeout=timeout)
         return pool[framework]
 
     yield get

@@ -9,16 +9,19 @@ from conformance.verdicts import FAILING
 _IMPLS: dict = {}
 
 
-def _impl(framework: str, impl_id: str):
+def _impl(framework: str, impl_id: str, specs):
     if framework not in _IMPLS:
-        _IMPLS[framework] = {i.id: i for i in implementations_for(framework)}
+        _IMPLS[framework] = {i.id: i for i in implementations_for(framework, specs)}
     return _IMPLS[framework][impl_id]
 
 
 def test_cell(cell, request, references, workers, known_entries, record_sink):
+    from conformance.conftest import custom_specs
+
     profile = request.config.getoption("--profile")
-    impl = _impl(cell.framework, cell.impl_id)
-    worker = workers(cell.framework, PROFILES[profile]["timeout"])
+    specs = [s for s in custom_specs(request.config) if s.worker == cell.framework]
+    impl = _impl(cell.framework, cell.impl_id, specs)
+    worker = workers(cell.framework, PROFILES[profile]["timeout"], specs)
     ctx = CellContext(impl, cell.framework, cell.version, cell.dtype, cell.device, worker, references,
                       profile, request.config.getoption("--conformance-seed"))
     records = run_cell(ctx)
