@@ -1,0 +1,68 @@
+"""Compile counts: the worker counts JAX backend compiles and TF tf.function traces; a JAX implementation
+compiles once per input shape, never again for new values; Hypothesis draws shapes from small fixed sets."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance.cases import strategies
+from conformance.worker import Worker, _compile_counter
+
+
+def test_jax_counter_counts_backend_compiles():
+    jax = pytest.importorskip("jax")
+    counts = _compile_counter("jax")
+    f = jax.jit(lambda x: x * 2 + 1)
+    f(np.ones(3))
+    f(np.zeros(3))  # same shape, new values: no compile
+    assert counts["jax_compiles"] == 1
+    f(np.ones(4))
+    assert counts["jax_compiles"] == 2 and counts["jax_traces"] >= 2
+
+
+def test_tensorflow_counter_counts_traces():
+    tf = pytest.importorskip("tensorflow")
+    counts = _compile_counter("tensorflow")
+    f = tf.function(lambda x: x * 2.0)
+    f(tf.ones(3))
+    f(tf.zeros(3))
+    assert counts["tf_traces"] == 1
+    f(tf.ones(5))
+    assert counts["tf_traces"] == 2
+
+
+def test_a_jax_implementation_recompiles_for_a_new_shape_only():
+    pytest.importorskip("jax")
+    worker = Worker("jax", timeout=300)
+    try:
+        rng = np.random.default_rng(0)
+        impl = "jax.nn.log_softmax"
+        outcome, _ = worker.call(impl, {"x": rng.normal(size=(2, 5)).astype(np.float32)}, {"axis": -1}, "float32",
+                                 "cpu", ("x",))
+        assert outcome == "ok" and worker.last_compiles["jax_compiles"] >= 1 and worker.last_call_s > 0
+        for _ in range(3):  # new values, same shape and dtype
+            outcome, _ = worker.call(impl, {"x": rng.normal(size=(2, 5)).astype(np.float32)}, {"axis": -1},
+                                     "float32", "cpu", ("x",))
+            assert outcome == "ok" and worker.last_compiles["jax_compiles"] == 0
+        worker.call(impl, {"x": rng.normal(size=(3, 5)).astype(np.float32)}, {"axis": -1}, "float32", "cpu", ("x",))
+        assert worker.last_compiles["jax_compiles"] >= 1
+    finally:
+        worker.stop()
+
+
+@settings(max_examples=200, database=None, deadline=None)
+@given(st.data())
+def test_drawn_shapes_come_from_the_fixed_sets(data):
+    profile = data.draw(st.sampled_from(["quick", "ci"]))
+    op = data.draw(st.sampled_from(["cross_entropy", "log_softmax", "sigmoid"]))
+    case = strategies.draw_case(data, op, "float32", {}, {}, profile)
+    x = case.inputs["logits" if op == "cross_entropy" else "x"]
+    sets = strategies.SHAPE_SETS[profile]
+    if op == "sigmoid":
+        assert x.shape[0] in strategies.ELEMENTWISE_BATCHES
+        return
+    assert x.shape[0] in sets["batch"]
+    assert x.shape[-1 if op == "log_softmax" else 1] in sets["classes"] + strategies.PROFILE_LIMITS[profile]["vocab"]
+    assert all(d in strategies.EXTRA_DIMS for d in x.shape[2:])
