@@ -78,3 +78,29 @@ def run(frameworks: list[str] | None = None, keep: Path | None = None) -> dict:
         "reference_seconds": {"cold": ref_cold, "warm": ref_warm,
                               "warm_over_cold": ref_warm / ref_cold if ref_cold else None},
     }
+
+
+SCALING_IMPLEMENTATIONS = ("jax.nn.log_softmax", "optax.losses.softmax_cross_entropy_with_integer_labels")
+
+
+def compile_scaling(examples=(12, 48, 150), implementations=SCALING_IMPLEMENTATIONS) -> list[dict]:
+    """JAX compile counts of single cells (float32, CPU) as the number of Hypothesis examples grows: with
+    shapes drawn from fixed sets (conformance/cases/strategies.py) compiles level off while cases grow."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ce-bench-compiles-") as tmp:
+        for n in examples:
+            out = Path(tmp) / f"n{n}"
+            cmd = [sys.executable, "-m", "conformance", "run", "--frameworks", "jax", "--implementations",
+                   *implementations, "--dtypes", "float32", "--devices", "cpu", "--examples", str(n), "--out",
+                   str(out), "--no-report", "--cache", str(Path(tmp) / "cache"), "-q"]
+            subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            doc = json.loads((out / "results.json").read_text())
+            for cell, t in doc["run"]["timing"]["cells"].items():
+                sources = {}
+                for r in doc["records"]:
+                    if r["cell"] == cell:
+                        sources[r["source"]] = sources.get(r["source"], 0) + 1
+                rows.append({"examples": n, "cell": cell, "cases": t["calls"], "records": t["records"],
+                             "catalog_records": sources.get("catalog", 0),
+                             "jax_compiles": t["compiles"].get("jax_compiles", 0), "wall_s": t["wall_s"]})
+    return rows

@@ -55,7 +55,17 @@ def table(rows: list[list], header: list[str]) -> str:
 
 
 def report(doc: dict) -> str:
-    return "\n".join([report_machine(doc), report_reference(doc), report_ci(doc)]).strip()
+    return "\n".join([report_machine(doc), report_reference(doc), report_ci(doc), report_scaling(doc)]).strip()
+
+
+def report_scaling(doc: dict) -> str:
+    rows = doc.get("compile_scaling")
+    if not rows:
+        return ""
+    body = [[r["cell"], r["examples"], r["cases"], r["records"], r["catalog_records"], r["jax_compiles"], r["wall_s"]]
+            for r in rows]
+    return "\njax compiles as Hypothesis examples grow (one cell each, float32):\n" + table(
+        body, ["cell", "examples", "cases", "records", "of them catalog", "jax compiles", "wall s"])
 
 
 def report_machine(doc: dict) -> str:
@@ -138,9 +148,14 @@ def main(argv=None) -> int:
 
         doc["ci"] = ci_bench.run(args.frameworks, args.keep)
         print(report_ci(doc), flush=True)
+        if not args.frameworks or "jax" in args.frameworks:
+            doc["compile_scaling"] = ci_bench.compile_scaling()
+            print(report_scaling(doc), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1, default=str) + "\n")
-    print(f"wrote {args.out}")
+    md = args.out.with_suffix(".md")
+    md.write_text(f"Measured by `python -m benchmarks` ({doc['measured']}).\n\n```\n{report(doc)}\n```\n")
+    print(f"wrote {args.out} and {md}")
     return 0
 
 

@@ -164,22 +164,32 @@ class Arith:
         v = np.asarray(x, dtype=self.dt)
         return B(v, np.zeros(v.shape, dtype=self.dt))
 
-    def _finish(self, e, inexact) -> np.ndarray:
-        return np.where(inexact, e * self.SLACK + 16 * self.ETA, self.dt(0))
+    def _finish(self, e, inexact=None) -> np.ndarray:
+        """e (1 + 16U) + 16 ETA where the result is inexact (default: where e > 0), exactly 0 elsewhere."""
+        out = np.asarray(np.multiply(e, self.SLACK, dtype=self.dt))
+        out += 16 * self.ETA
+        np.copyto(out, self.dt(0), where=(e == 0) if inexact is None else ~np.asarray(inexact))
+        return out
 
     def add(self, a: B, b: B) -> B:
         s = a.v + b.v
         bb = s - a.v
         r = (a.v - (s - bb)) + (b.v - bb)  # TwoSum: s + r == a + b exactly
-        e = a.e + b.e + np.abs(r)
-        return B(s, self._finish(e, (a.e > 0) | (b.e > 0) | (r != 0)))
+        e = np.abs(r)
+        e += a.e  # a sum of non-negative terms: > 0 exactly when one of them is (no underflow to 0)
+        e += b.e
+        return B(s, self._finish(e))
 
     def sub(self, a: B, b: B) -> B:
         return self.add(a, -b)
 
-    def _product_error(self, a, b, p) -> np.ndarray:
-        """|fl(a*b) - a*b|: exact by TwoProduct where that is exact, else U|p| + ETA; 0 for a zero factor."""
+    def _product_error(self, a, b, p, exact_factors) -> np.ndarray:
+        """|fl(a*b) - a*b|: exact by TwoProduct where that is exact, else U|p| + ETA; 0 for a zero factor.
+        TwoProduct is only worth its cost where both factors are exact (elsewhere the product is inexact
+        anyway): when no element has two exact factors the generic bound is used throughout."""
         w = self.w
+        if not np.any(exact_factors):
+            return np.where((a == 0) | (b == 0), self.dt(0), self.U * np.abs(p) + self.ETA)
         c = w.SPLIT * a
         ah = c - (c - a)
         al = a - ah
@@ -195,7 +205,7 @@ class Arith:
     def mul(self, a: B, b: B) -> B:
         with np.errstate(all="ignore"):
             p = a.v * b.v
-            r = self._product_error(a.v, b.v, p)
+            r = self._product_error(a.v, b.v, p, (a.e == 0) & (b.e == 0))
             e = np.abs(a.v) * b.e + np.abs(b.v) * a.e + a.e * b.e + r
         zero = ((a.v == 0) & (a.e == 0)) | ((b.v == 0) & (b.e == 0))  # an exact zero factor: exactly 0
         return B(np.where(zero, self.dt(0), p), self._finish(e, ~zero & ((a.e > 0) | (b.e > 0) | (r > 0))))
@@ -566,6 +576,7 @@ class _Completion:
         self.exact: dict | None = None
         self.cond: dict | None = None
         self.bits = 0
+        self.need: dict | None = None  # elements settled by arb (their exact strings come from settle too)
 
     def run(self, need: dict | None = None, rounded: dict | None = None, certified: dict | None = None) -> None:
         """Fill exact strings and cond; settle the elements marked in `need` (rounded/certified in place)."""
@@ -581,6 +592,9 @@ class _Completion:
         self.cond = {k: np.asarray(parts[k].cond, dtype=np.float64) for k in self.keys}
         exact = {k: np.empty(parts[k].val.shape, dtype=object) for k in self.keys}
         need = need or {k: np.zeros(parts[k].val.shape, dtype=bool) for k in self.keys}
+        if rounded is None:  # settled again only for their exact strings: the same balls, the same answers
+            rounded = {k: np.zeros(parts[k].val.shape) for k in self.keys}
+            certified = {k: np.zeros(parts[k].val.shape, dtype=bool) for k in self.keys}
         pending = {k: np.ones(parts[k].val.shape, dtype=bool) for k in self.keys}
         used = bits
         while True:
@@ -609,7 +623,89 @@ class _Completion:
 
     def ensure(self) -> None:
         if self.exact is None:
-            self.run()
+            self.run(self.need)
+
+
+def settle_rows(case: Case, need: dict, rounded: dict, certified: dict) -> int | None:
+    """Settle the undecided elements on a sub-case made of their rows alone, as the arb path would: rows are
+    independent in softmax, log_softmax and per-item cross_entropy (a sum's gradient is the per-item one; a
+    mean's divides it by the whole case's denominator, built here exactly as the op builds it). The balls
+    are the arb path's own (same row computations, same precisions), so the answers are identical.
+    Returns the highest precision used, or None where only the whole case can tell (an undecided sum or
+    mean value; probability targets with a weight_sum mean, whose gradient involves the mean)."""
+    from reference.certify import settle
+    from reference.ext import full
+    from reference.ops.common import check_labels, class_axis, to_rows
+    from reference.ops.cross_entropy import _weight_sum
+    from reference.ops.params import class_weights
+    from reference.ops.reduce import count_x, divide_by_denominator
+
+    ev = importlib.import_module("reference.evaluate")
+    op, p, dt = case.spec.name, case.params, case.dt
+    main = "logits" if op == "cross_entropy" else "x"
+    probs = op == "cross_entropy" and "target" in case.floats
+    reduction = p.get("reduction", "none")
+    if reduction != "none" and need["value"].any():
+        return None
+    if reduction == "mean" and probs and p["mean_denominator"] == "weight_sum":
+        return None
+    ax = class_axis(p["axis"], case.floats[main].ndim)
+    rows, _ = to_rows(case.floats[main], ax)
+    R, C = rows.shape
+    pos = {}  # key -> flat index of each element, in row form (R, C) or (R, 1) for per-item values
+    for key, mask in need.items():
+        flat = np.arange(mask.size).reshape(mask.shape)
+        if key == "value" and op == "cross_entropy":
+            if reduction == "none":
+                pos[key] = flat.reshape(R, 1)
+        else:
+            pos[key] = to_rows(flat, ax)[0]
+    hit = np.zeros(R, dtype=bool)
+    for key, where in pos.items():
+        hit |= need[key].reshape(-1)[where].any(axis=1)
+    sel = np.nonzero(hit)[0]
+    floats = {main: rows[sel]}
+    labels = {}
+    if probs:
+        floats["target"] = to_rows(case.floats["target"], ax)[0][sel]
+    elif op == "cross_entropy":
+        labels["target"] = case.labels["target"].reshape(-1)[sel]
+    params = {**p, "axis": -1}
+    if op == "cross_entropy":
+        params["reduction"] = "none"
+    sub = Case(case.spec, dt, floats, labels, params)
+    pending = {key: need[key].reshape(-1)[where[sel]] for key, where in pos.items()}
+    bits = ev.START_BITS
+    while True:
+        with ev.working_precision(bits):
+            D = None
+            if reduction == "mean":
+                if probs:
+                    D = count_x(R)
+                else:
+                    y = case.labels["target"].reshape(-1)
+                    counted = check_labels(y, C, p["ignore_index"])
+                    if p["mean_denominator"] == "weight_sum":
+                        w = class_weights(p["weight"], C)
+                        D = _weight_sum(w if w is not None else full((C,), 1), y, counted)
+                    else:
+                        D = count_x(int(counted.sum()))
+            parts = _parts(ev._run(sub, want_cond=False))
+            for key, todo in pending.items():
+                val = parts[key].val.reshape(len(sel), -1)
+                flat_r, flat_c = rounded[key].reshape(-1), certified[key].reshape(-1)
+                for i, j in zip(*np.nonzero(todo)):
+                    x = val[i, j]
+                    if D is not None and key != "value":
+                        x, _ = divide_by_denominator(x, D)
+                    st = settle(x, dt)
+                    at = pos[key][sel[i], j]
+                    flat_r[at], flat_c[at] = st.rounded, st.certified
+                    if st.settled:
+                        todo[i, j] = False
+        if not any(t.any() for t in pending.values()) or bits >= ev.CAP_BITS:
+            return bits
+        bits = min(2 * bits, ev.CAP_BITS)
 
 
 def _parts(out) -> dict:
@@ -732,8 +828,13 @@ def fast_path(case: Case) -> RefResult | None:
     need = {k: ~ok for k, (_, ok) in parts.items()}
     bits = w.bits
     if any(n.any() for n in need.values()):
-        completion.run(need, rounded, certified)
-        bits = max(bits, completion.bits)
+        row_bits = settle_rows(case, need, rounded, certified)
+        if row_bits is None:  # only the whole case can tell: evaluate it now (exact strings come with it)
+            completion.run(need, rounded, certified)
+            bits = max(bits, completion.bits)
+        else:
+            completion.need = need
+            bits = max(bits, row_bits)
     dt = case.dt
 
     def arr(key):

@@ -202,7 +202,7 @@ def test_an_unsound_bound_would_be_caught():
     x = rng.normal(0, 3, (16, 64))
     case = prepare("softmax", "float64", {"x": x}, {})
     saved = fastpath.Arith._finish
-    fastpath.Arith._finish = lambda self, e, inexact: np.zeros_like(e)
+    fastpath.Arith._finish = lambda self, e, inexact=None: np.zeros_like(e)
     try:
         fast = fastpath.fast_path(case)
     finally:
@@ -263,6 +263,28 @@ def test_undecided_elements_are_settled_by_arb():
     assert 0 < undecided < x.size // 4
     result = assert_agrees("softmax", "float64", {"x": x})
     assert result.precision_bits >= 192 and result.certified
+
+
+@pytest.mark.parametrize("target, params", [
+    ("labels", {}),
+    ("labels", {"mean_denominator": "count", "weight": [float(v) for v in np.linspace(0.5, 3, 48)]}),
+    ("labels", {"reduction": "sum", "label_smoothing": 0.25, "ignore_index": 3}),
+    ("labels", {"reduction": "none"}),
+    ("probs", {"mean_denominator": "count"}),
+    ("probs", {"reduction": "none", "label_smoothing": 0.1}),
+])
+def test_undecided_float64_rows_are_settled_alone(target, params):
+    """Only the rows holding undecided elements go through arb; the exact strings stay deferred, and the
+    result is the arb path's, field for field."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 3, (6, 48, 2))
+    t = rng.integers(0, 48, (6, 2)) if target == "labels" else rng.dirichlet(np.ones(48), (6, 2)).transpose(0, 2, 1)
+    case = prepare("cross_entropy", "float64", {"logits": x, "target": t}, params)
+    _, parts = fastpath.compute(case)
+    assert any((~ok).any() for _, ok in parts.values()), "the case should have undecided elements"
+    result = fastpath.fast_path(case)
+    assert result.precision_bits >= 192 and not result.value.materialised
+    assert_agrees("cross_entropy", "float64", {"logits": x, "target": t}, params)
 
 
 def test_disabled_pins_and_precision_overrides_use_the_arb_path(monkeypatch):
