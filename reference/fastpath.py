@@ -37,8 +37,10 @@ Assumption (A), N = 4 ulp per call of np.exp and np.log1p (float64 and long doub
 tests (numpy/_core/tests/test_umath_accuracy.py with data/umath-validation-set-{exp,log1p}.csv) require
 <= 1 ulp for float64 exp and log1p on every code path it ships (its AVX512F/SVML kernels and the libm
 fallback); long double calls the C library's expl/log1pl, which glibc's libm-test-ulps lists at <= 1-2 ulp
-on x86_64. N = 4 leaves a margin over both; tests/perf/test_fastpath.py measures the actual error against
-arb on many random arguments (it must stay <= 1 ulp there) so a library that breaks (A) is caught.
+on x86_64. N = 4 leaves a margin over both. tests/perf/test_fastpath_assumptions.py measures the actual
+error against arb on thousands of random arguments per function and format (here: float64 exp 0.69 ulp,
+log1p 0.50 ulp; long double exp 0.84 ulp, log1p 0.88 ulp) and fails above 1 ulp, so a library that
+breaks (A) is caught.
 
 Certification. An element with bound E is certified when round(lo) and round(hi) are the same float of the
 case dtype, where lo = next_down(fl(v - E)) and hi = next_up(fl(v + E)) enclose [v - E, v + E] (one
@@ -51,7 +53,9 @@ log_softmax < 0, ...), the enclosure is clipped at zero on the impossible side: 
 for W still rounds to +0.
 Elements not certified are settled exactly as the arb path does it (reference.certify.settle on the arb
 balls of the same op, raising the precision from START_BITS to CAP_BITS), so `rounded` and `certified`
-agree with the arb path element for element.
+agree with the arb path element for element. Where rows are independent (softmax, log_softmax, per-item
+cross_entropy, and the gradient of a sum or of a mean, whose denominator is built as the op builds it) only
+the rows holding undecided elements are evaluated in arb (settle_rows); otherwise the whole case is.
 
 Exact strings and cond. RefArray.exact must be the exact real to >= 30 digits, which float arithmetic cannot
 give, and cond is the arb path's float64 cond quantity. Both come from ONE arb evaluation of the op
