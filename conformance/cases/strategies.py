@@ -75,29 +75,44 @@ def _cast(values: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
 
 
+LONG = 1024  # longer element lists (large vocabularies) are a Hypothesis prefix tiled with a seed
+PREFIX = 64
+
+
+def _draw_list(data, elements, n: int, label: str) -> list:
+    """n elements of `elements`, labelled. Hypothesis cannot draw lists of a large vocabulary's length, so
+    beyond LONG the first PREFIX are drawn (and shrunk) by Hypothesis and the rest resampled from them with
+    a seed Hypothesis also draws."""
+    if n <= LONG:
+        return data.draw(st.lists(elements, min_size=n, max_size=n), label=label)
+    head = data.draw(st.lists(elements, min_size=PREFIX, max_size=PREFIX), label=f"{label} (first {PREFIX})")
+    seed = data.draw(st.integers(0, 2**32 - 1), label=f"{label} seed")
+    rest = np.random.default_rng(seed).choice(np.asarray(head, dtype=object), size=n - PREFIX).tolist()
+    return list(head) + rest
+
+
 def draw_reals(data, dtype: str, shape: tuple, label: str) -> np.ndarray:
     regime = data.draw(st.sampled_from(REAL_REGIMES), label=f"{label} regime")
     n = int(np.prod(shape))
     fmax = named_value("max", dtype)
     if regime == "moderate":
-        vals = data.draw(st.lists(st.floats(-20, 20), min_size=n, max_size=n), label=label)
+        vals = _draw_list(data, st.floats(-20, 20), n, label=label)
     elif regime == "huge-close":
         base = data.draw(st.floats(1e3, fmax / 8), label=f"{label} base")
         base = float(_cast([base], dtype)[0])
-        steps = data.draw(st.lists(st.integers(-4, 4), min_size=n, max_size=n), label=f"{label} ulp steps")
+        steps = _draw_list(data, st.integers(-4, 4), n, label=f"{label} ulp steps")
         vals = _ulp_offsets(base, steps, dtype)
     elif regime == "wide":
-        vals = data.draw(st.lists(st.floats(-fmax, fmax), min_size=n, max_size=n), label=label)
+        vals = _draw_list(data, st.floats(-fmax, fmax), n, label=label)
     elif regime == "specials":
         pool = [0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan, fmax, -fmax]
-        vals = data.draw(st.lists(st.sampled_from(pool) | st.floats(-5, 5), min_size=n, max_size=n), label=label)
+        vals = _draw_list(data, st.sampled_from(pool) | st.floats(-5, 5), n, label=label)
     elif regime == "subnormal":
         tiny = named_value("denorm_min", dtype)
-        ks = data.draw(st.lists(st.integers(-64, 64), min_size=n, max_size=n), label=label)
+        ks = _draw_list(data, st.integers(-64, 64), n, label=label)
         vals = [k * tiny for k in ks]
     else:  # near-max
-        vals = data.draw(st.lists(st.sampled_from([fmax, -fmax, fmax / 2, 0.0]), min_size=n, max_size=n),
-                         label=label)
+        vals = _draw_list(data, st.sampled_from([fmax, -fmax, fmax / 2, 0.0]), n, label=label)
     return _cast(np.asarray(vals, dtype=np.float64).reshape(shape), dtype)
 
 
@@ -120,9 +135,9 @@ def draw_probs(data, dtype: str, shape: tuple, label: str, axis: int | None) -> 
     if regime == "edges":
         pool = [0.0, 1.0, named_value("1-ulp", dtype), named_value("denorm_min", dtype), 0.5,
                 named_value("tiny", dtype)]
-        vals = np.asarray(data.draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n), label=label))
+        vals = np.asarray(_draw_list(data, st.sampled_from(pool), n, label=label))
         return _cast(vals.reshape(shape), dtype)
-    raw = np.asarray(data.draw(st.lists(st.floats(0, 1), min_size=n, max_size=n), label=label)).reshape(shape)
+    raw = np.asarray(_draw_list(data, st.floats(0, 1), n, label=label)).reshape(shape)
     if regime == "with-zeros":
         raw = np.where(raw < 0.4, 0.0, raw)
     if regime == "one-hot" and axis is not None and shape[axis] > 0:
@@ -148,7 +163,7 @@ def draw_labels(data, shape: tuple, classes: int, label: str, ignore_index=None)
         elems = valid | st.just(ignore_index)
     else:
         elems = valid
-    return np.asarray(data.draw(st.lists(elems, min_size=n, max_size=n), label=label), dtype=np.int64).reshape(shape)
+    return np.asarray(_draw_list(data, elems, n, label=label), dtype=np.int64).reshape(shape)
 
 
 def draw_params(data, op: str, allowed: dict, fixed: dict, classes: int, dtype: str) -> dict:
@@ -160,7 +175,7 @@ def draw_params(data, op: str, allowed: dict, fixed: dict, classes: int, dtype: 
             if data.draw(st.booleans(), label=f"use {name}"):
                 pool = st.sampled_from([0.0, 0.5, 1.0, 2.0, 100.0]) | st.floats(0, 10)
                 size = classes
-                params[name] = data.draw(st.lists(pool, min_size=size, max_size=size), label=name)
+                params[name] = _draw_list(data, pool, size, label=name)
                 params[name] = [float(v) for v in _cast(params[name], dtype)]
             continue
         choices = options if options is not None else PARAM_CHOICES.get(name)

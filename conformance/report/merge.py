@@ -20,7 +20,7 @@ from pathlib import Path
 from .errors import ReportInputError
 from .load import load_results, summarize, validate
 
-TIMING_FIELDS = ("elapsed_s",)
+TIMING_FIELDS = ("elapsed_s", "timing")
 
 
 def _join(values) -> str | None:
