@@ -6,28 +6,23 @@ log C), never another framework's output.
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
-import ml_dtypes
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
 
 from conformance.adapters import jax_adapter as adapter  # noqa: E402
+from conformance.floats import np_dtype  # noqa: E402
 from conformance.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
 
 
 def arr(values, dtype):
-    return np.asarray(values, dtype=np.float64).astype(np.dtype(ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype))
+    return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
 
 
 def sample(impl_id: str, dtype: str):

@@ -4,22 +4,18 @@ those functions do. Expected values are exact-arithmetic facts, never another fr
 from __future__ import annotations
 
 import math
-import sys
 import warnings
-from pathlib import Path
 
 import ml_dtypes
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 pytest.importorskip("scipy")
 pytest.importorskip("sklearn")
 
 from conformance.adapters import numpy_adapter as adapter  # noqa: E402
+from conformance.floats import np_dtype  # noqa: E402
 from conformance.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
@@ -27,7 +23,7 @@ LOG_LOSS = "sklearn.metrics.log_loss"
 
 
 def arr(values, dtype):
-    return np.asarray(values, dtype=np.float64).astype(np.dtype(ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype))
+    return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
 
 
 # Small cases with dyadic values (exact in every dtype): impl id -> (inputs, params, value shape).

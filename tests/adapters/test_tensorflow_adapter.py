@@ -6,22 +6,18 @@ log C, -log of a clip bound), never another framework's output.
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import ml_dtypes
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 tf = pytest.importorskip("tensorflow")
 
 from conformance.adapters import tensorflow_adapter as adapter  # noqa: E402  (sets KERAS_BACKEND first)
 
 keras = pytest.importorskip("keras")
+from conformance.floats import np_dtype  # noqa: E402
 from conformance.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
@@ -29,7 +25,7 @@ KERAS_IDS = sorted(i for i in IMPLS if i.startswith("keras."))
 
 
 def arr(values, dtype):
-    return np.asarray(values, dtype=np.float64).astype(np.dtype(ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype))
+    return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
 
 
 def sample(impl_id: str, dtype: str):

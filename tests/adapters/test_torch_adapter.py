@@ -6,27 +6,23 @@ logits is log C, a log clamped at -100 gives 100), never another framework's out
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import ml_dtypes
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 torch = pytest.importorskip("torch")
 
 from conformance.adapters import torch_adapter as adapter  # noqa: E402
+from conformance.floats import np_dtype  # noqa: E402
 from conformance.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
 
 
 def arr(values, dtype):
-    return np.asarray(values, dtype=np.float64).astype(np.dtype(ml_dtypes.bfloat16 if dtype == "bfloat16" else dtype))
+    return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
 
 
 # Small cases with dyadic values (exact in every dtype): impl id -> (inputs, params, value shape).
