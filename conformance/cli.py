@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     rpl.add_argument("--results", type=Path, required=True)
     rpl.add_argument("--implementation", help="only the record(s) of this implementation")
     rpl.add_argument("--dtype")
+    rpl.add_argument("--impl", action="append", default=[],
+                     help="package.module:function of a custom implementation the record names (replay never "
+                          "imports code named in a results file; repeatable)")
+    rpl.add_argument("--signature", default=None, help="calling convention of --impl (default: the record's)")
 
     sub.add_parser("list", help="list the implementations of every installed framework")
     return p
@@ -112,6 +116,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted; results written so far are in results.jsonl (use run --resume)", file=sys.stderr)
         return 130
+    except RecursionError:
+        print("error: the input is nested too deeply", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a case the checks missed: still one line (CONFORMANCE_TRACEBACK=1 shows it)
+        if os.environ.get("CONFORMANCE_TRACEBACK"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
+        return 2
 
 
 def cmd_run(args, argv) -> int:
@@ -208,7 +220,8 @@ def cmd_replay(args, argv) -> int:
     from conformance.replay import ReplayError, replay
 
     try:
-        return replay(args.case_id, args.results, args.implementation, args.dtype)
+        return replay(args.case_id, args.results, args.implementation, args.dtype, impls=tuple(args.impl),
+                      signature=args.signature)
     except ReplayError as exc:
         raise UsageError(str(exc))
 

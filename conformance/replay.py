@@ -1,42 +1,90 @@
-"""`python -m conformance replay CASE_ID --results FILE`: re-run one recorded case and print the comparison."""
+"""`python -m conformance replay CASE_ID --results FILE [--impl package.module:function]`: re-run one recorded
+case and print the comparison.
+
+A results file is data, possibly from someone else: nothing named in it is imported or called. The
+implementation comes from the installed rows (the built-in frameworks' declared implementations) or, for a
+`custom:...` record, from an `--impl package.module:function` given on replay's own command line; a record
+naming anything else is refused with one line (exit 2). Op, dtype, device and the input tensors' dtypes are
+checked against allow-lists before anything runs.
+"""
 from __future__ import annotations
 
 from conformance.cases.case import Case
 from conformance.report import ReportInputError, load_results
-from conformance.results import tensor_from_json
+from conformance.results import ResultsError, tensor_from_json
+
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+DEVICES = ("cpu", "cuda")
 
 
 class ReplayError(Exception):
     pass
 
 
-def _implementation(record: dict):
+def _custom(record: dict, impls: tuple, signature: str | None):
+    from conformance.adapters import implementations_for
+    from conformance.custom import SIGNATURES, CustomSpecError, parse_spec
+
+    target = record["implementation"][len("custom:"):]
+    if target not in impls:
+        given = f" (given: {', '.join(impls)})" if impls else ""
+        raise ReplayError(f"the record was made by the custom implementation {target!r}; replay never imports "
+                          f"code named in a results file: pass --impl {target} to run it{given}")
+    if signature is None:
+        recorded = record["framework"].split(":", 1)[1]
+        if recorded not in SIGNATURES.values():
+            raise ReplayError(f"record's framework {record['framework']!r} is not a custom calling convention; "
+                              f"pass --signature")
+        signature = "tf" if recorded == "tensorflow" else recorded
+    try:
+        spec = parse_spec(target, record["op"], signature)
+    except CustomSpecError as exc:
+        raise ReplayError(str(exc))
+    return spec.worker, [spec], next(iter(implementations_for(spec.worker, [spec])))
+
+
+def _implementation(record: dict, impls: tuple = (), signature: str | None = None):
     from conformance.adapters import FRAMEWORKS, availability, implementations_for
 
     framework = record["framework"]
-    if framework.startswith("custom:"):
-        from conformance.custom import CustomSpecError, parse_spec
-
-        target = record["implementation"][len("custom:"):]
-        try:
-            spec = parse_spec(target, record["op"], framework.split(":", 1)[1].replace("tensorflow", "tf"))
-        except CustomSpecError as exc:
-            raise ReplayError(str(exc))
-        return spec.worker, [spec], next(i for i in implementations_for(spec.worker, [spec]))
+    if framework.startswith("custom:") or record["implementation"].startswith("custom:"):
+        if not (framework.startswith("custom:") and record["implementation"].startswith("custom:")):
+            raise ReplayError(f"record's framework {framework!r} and implementation "
+                              f"{record['implementation']!r} do not go together")
+        return _custom(record, impls, signature)
     if framework not in FRAMEWORKS:
-        raise ReplayError(f"record's framework {framework!r} is unknown here")
+        raise ReplayError(f"record's framework {framework!r} is not an installed framework "
+                          f"({', '.join(FRAMEWORKS)})")
     ok, info = availability(framework)
     if not ok:
         raise ReplayError(info)
     for impl in implementations_for(framework):
         if impl.id == record["implementation"]:
             return framework, [], impl
-    raise ReplayError(f"{record['implementation']} is not an implementation of the installed {info}")
+    raise ReplayError(f"{record['implementation']!r} is not an implementation of the installed {info}")
+
+
+def _checked_case(record: dict, case_id: str) -> Case:
+    import reference
+
+    if record["op"] not in reference.OPS:
+        raise ReplayError(f"record's op {record['op']!r} is not a reference op")
+    if record["dtype"] not in DTYPES or record["device"] not in DEVICES:
+        raise ReplayError(f"record's dtype {record['dtype']!r} / device {record['device']!r} is not one of "
+                          f"{', '.join(DTYPES)} / {', '.join(DEVICES)}")
+    if not isinstance(record.get("params"), dict):
+        raise ReplayError("record's params are not an object")
+    try:
+        inputs = {k: tensor_from_json(v) for k, v in record["inputs"].items()}
+    except (ResultsError, ValueError, TypeError, OverflowError) as exc:
+        raise ReplayError(f"record's inputs cannot be rebuilt: {exc}")
+    return Case(case_id, record["op"], record["dtype"], inputs, dict(record["params"]), "replay")
 
 
 def replay(case_id: str, results_path, implementation: str | None = None, dtype: str | None = None,
-           log=print) -> int:
-    """Re-run every matching record; exit 1 when a replayed verdict is an unexpected failure."""
+           log=print, impls=(), signature: str | None = None) -> int:
+    """Re-run every matching record; exit 1 when a replayed verdict is an unexpected failure.
+    impls: the `package.module:function` targets given with --impl (the only code replay may import)."""
     from conformance import known
     from conformance.refcache import ReferenceCache
     from conformance.runner import CellContext, evaluate_case
@@ -52,15 +100,14 @@ def replay(case_id: str, results_path, implementation: str | None = None, dtype:
                and (dtype is None or r["dtype"] == dtype) and r.get("inputs")]
     if not matches:
         raise ReplayError(f"no record with case id {case_id!r} in {results_path}")
+    plans = [(record, _checked_case(record, case_id), _implementation(record, tuple(impls), signature))
+             for record in matches]  # every record checked before anything runs
     refs = ReferenceCache()
     entries = known.load()
     code = 0
-    for record in matches:
-        worker_name, specs, impl = _implementation(record)
+    for record, case, (worker_name, specs, impl) in plans:
         worker = Worker(worker_name, specs)
         try:
-            case = Case(case_id, record["op"], record["dtype"],
-                        {k: tensor_from_json(v) for k, v in record["inputs"].items()}, record["params"], "replay")
             ctx = CellContext(impl, impl.framework, record.get("framework_version"), record["dtype"],
                               record["device"], worker, refs)
             new = evaluate_case(ctx, case)

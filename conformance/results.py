@@ -33,10 +33,18 @@ def tensor_json(a) -> dict:
     return {"dtype": dtype_name(a.dtype), "shape": list(a.shape), "data": data}
 
 
+INTEGER_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
+
+
 def tensor_from_json(t: dict) -> np.ndarray:
+    """A tensor of a results file; its dtype must be a float dtype of the suite or an integer/bool dtype
+    (ResultsError otherwise: a dtype string from a file is never handed to numpy unchecked)."""
     from conformance.floats import NUMPY_DTYPES
 
-    dt = NUMPY_DTYPES.get(t["dtype"], np.dtype(t["dtype"]))
+    name = t.get("dtype") if isinstance(t, dict) else None
+    if name not in NUMPY_DTYPES and name not in INTEGER_DTYPES:
+        raise ResultsError(f"tensor dtype {name!r} is not one of {', '.join([*NUMPY_DTYPES, *INTEGER_DTYPES])}")
+    dt = NUMPY_DTYPES.get(name) or np.dtype(name)
     if np.dtype(dt).kind in "iub":
         return np.asarray(t["data"], dtype=dt).reshape(t["shape"])
     return np.asarray([float(v) for v in t["data"]], dtype=np.float64).astype(dt).reshape(t["shape"])
