@@ -31,7 +31,7 @@ class Settled:
     settled: bool
 
 
-def _round_end(v, dt: DType) -> float:
+def round_end(v, dt: DType) -> float:
     man, exp = v.man_exp()
     return round_dyadic(int(man), int(exp), dt)
 
@@ -47,11 +47,11 @@ def settle(x: X, dt: DType) -> Settled:
         return Settled(math.nan, "nan", False, False)
     v = x.v
     if v.rad() == 0:
-        return Settled(_round_end(v.mid(), dt), exact_string(x), True, True)
+        return Settled(round_end(v.mid(), dt), exact_string(x), True, True)
     lo, hi = v.lower(), v.upper()
-    r_lo, r_hi = _round_end(lo, dt), _round_end(hi, dt)
+    r_lo, r_hi = round_end(lo, dt), round_end(hi, dt)
     if r_lo == 0 and r_hi == 0:  # the value rounds to zero; only its sign (and exact digits) may be open
-        if v.contains(0) and _round_end(lo, _F64) == 0 and _round_end(hi, _F64) == 0:
+        if v.contains(0) and round_end(lo, _F64) == 0 and round_end(hi, _F64) == 0:
             return Settled(0.0, "0", True, True)
         same = same_float(r_lo, r_hi)
         return Settled(r_lo if same else 0.0, exact_string(x), True,
@@ -65,4 +65,4 @@ def settle(x: X, dt: DType) -> Settled:
         far = r_hi if up else r_lo
         if same_float(near, far):
             return Settled(near, exact_string(x), True, v.rel_accuracy_bits() >= EXACT_BITS)
-    return Settled(_round_end(v.mid(), dt), exact_string(x), False, False)
+    return Settled(round_end(v.mid(), dt), exact_string(x), False, False)

@@ -12,30 +12,17 @@ where the two differ in kind (finite / +inf / -inf / NaN), RefArray.ieee holds t
 """
 from __future__ import annotations
 
-import contextlib
 from typing import Callable
 
 import numpy as np
-from flint import ctx
 
+from reference import fastpath, precision
 from reference.case import Case, prepare
 from reference.certify import settle
 from reference.dtypes import to_numpy
-from reference.ext import FIN, UND, semantics, xs
+from reference.ext import FIN, UND, semantics
+from reference.precision import op_parts, run_op, working_precision
 from reference.result import RefArray, RefResult
-
-START_BITS = 192
-CAP_BITS = 8192
-
-
-@contextlib.contextmanager
-def working_precision(bits: int):
-    saved = ctx.prec
-    ctx.prec = bits
-    try:
-        yield
-    finally:
-        ctx.prec = saved
 
 
 def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None) -> RefResult:
@@ -50,13 +37,6 @@ def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None) -> R
         if result is not None:
             return result
     raise AssertionError("no evaluation path answered")
-
-
-def _run(case: Case, want_cond: bool):
-    args = {name: xs(arr) for name, arr in case.floats.items()}
-    args.update(case.labels)
-    with np.errstate(all="ignore"):  # cond quantities are float64 and may overflow to inf by design
-        return case.spec.fn(**args, **case.params, want_cond=want_cond)
 
 
 class _PartState:
@@ -97,13 +77,13 @@ def _ieee_array(limit_val: np.ndarray, ieee_val: np.ndarray, rounded: np.ndarray
 
 def arb_path(case: Case) -> RefResult:
     dt = case.dt
-    bits = START_BITS
+    bits = precision.START_BITS
     with working_precision(bits):
-        out = _run(case, want_cond=True)
+        out = run_op(case, want_cond=True)
         with semantics("ieee"):
-            ieee_out = _run(case, want_cond=False)
-    parts = {"value": out.value, **{f"grad:{k}": v for k, v in out.grads.items()}}
-    ieee_parts = {"value": ieee_out.value, **{f"grad:{k}": v for k, v in ieee_out.grads.items()}}
+            ieee_out = run_op(case, want_cond=False)
+    parts = op_parts(out)
+    ieee_parts = op_parts(ieee_out)
     conds = {k: p.cond for k, p in parts.items()}
     limits = {k: p.val for k, p in parts.items()}
     states = {k: _PartState(p.val.shape) for k, p in parts.items()}
@@ -112,18 +92,18 @@ def arb_path(case: Case) -> RefResult:
         with working_precision(bits):  # the ends of a ball are read at the precision it was made at
             for k, st in states.items():
                 st.update(parts[k].val, dt)
-        if not any(st.open for st in states.values()) or bits >= CAP_BITS:
+        if not any(st.open for st in states.values()) or bits >= precision.CAP_BITS:
             break
-        bits = min(2 * bits, CAP_BITS)
+        bits = min(2 * bits, precision.CAP_BITS)
         used = bits
         with working_precision(bits):
-            out = _run(case, want_cond=False)
-        parts = {"value": out.value, **{f"grad:{k}": v for k, v in out.grads.items()}}
+            out = run_op(case, want_cond=False)
+        parts = op_parts(out)
 
     def ref_array(key: str) -> RefArray:
         st = states[key]
         rounded = to_numpy(st.rounded, dt)
-        with working_precision(START_BITS):
+        with working_precision(precision.START_BITS):
             ieee = _ieee_array(limits[key], ieee_parts[key].val, st.rounded, dt)
         return RefArray(exact=st.exact, rounded=rounded, cond=np.asarray(conds[key], dtype=np.float64),
                         certified=st.certified.copy(), ieee=None if ieee is None else to_numpy(ieee, dt))
@@ -135,13 +115,8 @@ def arb_path(case: Case) -> RefResult:
 
 def fast_path(case: Case) -> RefResult | None:
     """reference.fastpath (float arithmetic with a rigorous error bound; None when it does not apply), used
-    only while START_BITS / CAP_BITS keep their defaults (a test that pins the arb precision gets the arb path)."""
-    if (START_BITS, CAP_BITS) != _DEFAULT_BITS:
-        return None
-    from reference.fastpath import fast_path as run_fast
+    only while reference.precision keeps its default bits (a test that pins the arb precision gets the arb
+    path)."""
+    return None if precision.pinned() else fastpath.fast_path(case)
 
-    return run_fast(case)
-
-
-_DEFAULT_BITS = (START_BITS, CAP_BITS)
 PATHS: list[Callable[[Case], RefResult | None]] = [fast_path, arb_path]

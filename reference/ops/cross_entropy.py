@@ -89,7 +89,7 @@ def _with_labels(logits, labels, ax, rows, outer, C, w, e, ignore_index, reducti
         A[r] = abs((alpha + beta * W).to_float())
     poison(loss, grad)
     if mean_denominator == "weight_sum":
-        D = _weight_sum(wv, y, counted)
+        D = weight_sum(wv, y, counted)
     else:
         D = count_x(int(counted.sum()))
     cond_v, cond_g = np.zeros(R), np.zeros((R, C))
@@ -154,7 +154,7 @@ def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denomi
     return OpOutput(Part(value, cv), {"logits": Part(g_x, c_x), "target": Part(g_t, c_t)})
 
 
-def _weight_sum(wv, y, counted) -> X:
+def weight_sum(wv, y, counted) -> X:
     """D for "weight_sum": the sum of w[y] over counted items (exactly 0 when nothing is counted)."""
     return xsum(np.array([wv[int(y[r])] for r in np.nonzero(counted)[0]] or [X.from_float(0.0)], dtype=object))
 
@@ -197,7 +197,7 @@ def nll_loss(logp, target, *, axis=1, weight=None, ignore_index=None, reduction=
     poison(loss, grad)
     cond_v = finite_or_zero(cond_v)
     if mean_denominator == "weight_sum":
-        D = _weight_sum(wv, y, counted)
+        D = weight_sum(wv, y, counted)
     else:
         D = count_x(int(counted.sum()))
     value, cv = reduce_value(loss.reshape(outer), cond_v.reshape(outer), reduction, D)

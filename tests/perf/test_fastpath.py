@@ -288,7 +288,7 @@ def test_undecided_float64_rows_are_settled_alone(target, params):
 
 
 def test_disabled_pins_and_precision_overrides_use_the_arb_path(monkeypatch):
-    ev = __import__("importlib").import_module("reference.evaluate")
+    from reference import precision as ev
     x = {"x": [[0.25, 0.5, 4.0]]}
     assert reference.evaluate("softmax", "float32", x).precision_bits == 53
     monkeypatch.setattr(ev, "START_BITS", 256)

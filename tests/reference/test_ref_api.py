@@ -71,7 +71,7 @@ def test_result_types_and_shapes(dtype):
     assert r.value.rounded.dtype == reference.dtypes.DTYPES[dtype].np_dtype
     assert r.value.cond.dtype == np.float64 and r.value.certified.dtype == bool
     assert set(r.grads) == {"logits"} and r.grads["logits"].rounded.shape == (2, 3, 4)
-    assert r.precision_bits >= 53 and r.certified  # 53: certified by the float64 fast path (reference/fastpath.py)
+    assert r.precision_bits >= 53 and r.certified  # 53: certified by the float64 fast path (reference/fastpath/)
 
 
 def test_labels_get_no_gradient_and_probabilities_do():

@@ -1,0 +1,151 @@
+"""A fast path for the hot ops: vectorised float arithmetic with a rigorous running error bound.
+
+fast_path(case) -> RefResult | None answers softmax, log_softmax and cross_entropy (integer and probability
+targets) on finite inputs, for the value and every gradient. It returns None (and reference.evaluate goes on
+to the arb path) for anything else: another op, a non-finite input, an empty array, a parameter it does not
+check itself (the arb path then validates and raises), a zero mean denominator, a float64 case on a machine
+without an extended long double, a process running with flush-to-zero (TwoSum needs gradual underflow).
+
+Working format W: float64 for float32 / float16 / bfloat16 cases (every value of those is a float64),
+numpy.longdouble for float64 cases when it is the x87 80-bit format (64 significand bits). Let
+U = 2**-p_W (unit roundoff: 2**-53, 2**-64), ETA = W's smallest subnormal, TINY = its smallest normal.
+
+Running error bound. Every intermediate quantity is a pair (v, E): v the computed W value, E >= |v - y|
+where y is the exact real the formula defines (the same formula the arb path evaluates, reference/ops/).
+Inputs are exact (E = 0). E = 0 means "exact", and stays 0 only when an operation is provably exact.
+    a + b:   v = fl(a + b); the rounding error r = v - (a + b) is computed exactly by TwoSum (Knuth; exact
+             for every finite pair under round-to-nearest, subnormals included), E = Ea + Eb + |r|.
+    a * b:   v = fl(a * b); r exactly by Dekker's TwoProduct where it is exact (|a|, |b| <= SAFE and
+             |v| >= LOWP, so neither the split overflows nor a partial product underflows), else
+             |r| <= U|v| + ETA; r = 0 when a factor is an exact 0. E = |a| Eb + |b| Ea + Ea Eb + |r|.
+    a / b:   needs Eb < |b| / 2. |a/b - a'/b'| <= (Ea + |a/b| Eb) / (|b| - Eb) for |a - a'| <= Ea,
+             |b - b'| <= Eb; |a/b| <= |v|(1 + U) + ETA; rounding |r| <= U|v| + ETA (0 when a = 0).
+    exp(a):  ASSUMPTION (A) below: |np.exp(a) - exp(a)| <= N ulp(exp(a)) <= N (2U exp(a) + ETA), hence
+             exp(a) <= X := (v + N ETA)(1 + 4NU). With |a' - a| <= Ea <= 1/2,
+             |exp(a') - exp(a)| <= exp(a)(e^Ea - 1) <= 1.65 Ea exp(a). E = X (2NU + 1.65 Ea) + N ETA.
+             exp(0) is exactly 1 (set, not computed). a + Ea < LOG_UNDER: exp(a') < ETA/2, v := 0, E := ETA.
+    log1p(a), a' >= 0:  |log1p(a') - log1p(a)| <= Ea / (1 + max(a - Ea, 0)) (mean value theorem), and by
+             (A) |np.log1p(a) - log1p(a)| <= N (2U |log1p(a)| + ETA), |log1p(a)| <= (|v| + N ETA)(1 + 4NU).
+             log1p(0) is exactly 0.
+    sums:    a fixed pairwise tree of additions (padded to a power of two), each an `a + b` above.
+The bound itself is computed in W, rounding to nearest. Each rule is a handful of operations on
+non-negative numbers, whose computed value is at least (true value)(1 - U)^8 - 8 ETA; so every inexact
+bound is multiplied by (1 + 16U) and increased by 16 ETA, which makes it an upper bound again (and keeps
+an inexact bound from underflowing to "exact"). Bounds only ever grow along a computation.
+
+Assumption (A), N = 4 ulp per call of np.exp and np.log1p (float64 and long double). NumPy's own accuracy
+tests (numpy/_core/tests/test_umath_accuracy.py with data/umath-validation-set-{exp,log1p}.csv) require
+<= 1 ulp for float64 exp and log1p on every code path it ships (its AVX512F/SVML kernels and the libm
+fallback); long double calls the C library's expl/log1pl, which glibc's libm-test-ulps lists at <= 1-2 ulp
+on x86_64. N = 4 leaves a margin over both. tests/perf/test_fastpath_assumptions.py measures the actual
+error against arb on thousands of random arguments per function and format (here: float64 exp 0.69 ulp,
+log1p 0.50 ulp; long double exp 0.84 ulp, log1p 0.88 ulp) and fails above 1 ulp, so a library that
+breaks (A) is caught.
+
+Certification. An element with bound E is certified when round(lo) and round(hi) are the same float of the
+case dtype, where lo = next_down(fl(v - E)) and hi = next_up(fl(v + E)) enclose [v - E, v + E] (one
+rounding, then one step outward) and round() is correct round-to-nearest-even into the dtype
+(round_to_dtype: the IEEE conversion for float32, exact power-of-two scaling and np.rint for the others;
+tested against reference.dtypes' integer rounding). Correct rounding is monotone, so the exact value, which
+lies in [lo, hi], rounds to that same float. Exact elements (E = 0) round v itself; an exact zero is +0 (the
+arb path's unsigned zero). Where the sign of the exact value is known from the mathematics (softmax > 0,
+log_softmax < 0, ...), the enclosure is clipped at zero on the impossible side: a positive value too small
+for W still rounds to +0.
+Elements not certified are settled exactly as the arb path does it (reference.certify.settle on the arb
+balls of the same op, raising the precision from START_BITS to CAP_BITS), so `rounded` and `certified`
+agree with the arb path element for element. Where rows are independent (softmax, log_softmax, per-item
+cross_entropy, and the gradient of a sum or of a mean, whose denominator is built as the op builds it) only
+the rows holding undecided elements are evaluated in arb (settle_rows); otherwise the whole case is.
+
+Exact strings and cond. RefArray.exact must be the exact real to >= 30 digits, which float arithmetic cannot
+give, and cond is the arb path's float64 cond quantity. Both come from ONE arb evaluation of the op
+(reference/ops, at START_BITS with cond, raising the precision only for elements whose ball is narrower than
+reference.certify.EXACT_BITS): the very balls and strings the arb path itself prints. When every element is
+certified in float arithmetic that evaluation is deferred until .exact or .cond is first read
+(LazyRefArray): code that needs only the correctly rounded values (`rounded`, `certified`) never pays for
+it; the conformance run reads every exact string (records store them), so there it runs once per case
+(conformance/refcache.py materialises before caching). The deferred evaluation skips what the arb path
+needs and the fast path does not: the second (IEEE-semantics) run, which cannot differ on finite inputs,
+and rounding every element in integer arithmetic.
+
+precision_bits of a fast result: the significand bits of W when float arithmetic certified every element,
+else the highest arb precision the undecided elements needed.
+
+Modules: bound (working formats, bounded arithmetic), rounding (certification), formulas (the ops),
+completion (arb settling, exact strings, lazy results).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from reference.case import Case
+from reference.dtypes import to_numpy
+from reference.fastpath.bound import F64, LONG, N_ULP, Arith, B, Working, working_format
+from reference.fastpath.completion import Completion, LazyRefArray, plain, settle_rows
+from reference.fastpath.formulas import OP_FUNCS, Unsupported
+from reference.fastpath.rounding import certify, ieee_mode, round_to_dtype
+from reference.result import RefResult
+
+__all__ = ["ENABLED", "OPS", "F64", "LONG", "N_ULP", "Arith", "B", "Working", "working_format", "Completion",
+           "LazyRefArray", "plain", "settle_rows", "certify", "ieee_mode", "round_to_dtype", "compute",
+           "fast_path"]
+
+ENABLED = os.environ.get("CE_REFERENCE_FASTPATH", "1") != "0"
+OPS = tuple(OP_FUNCS)
+
+
+def _finite_inputs(case: Case) -> bool:
+    return all(np.isfinite(a).all() for a in case.floats.values())
+
+
+def compute(case: Case):
+    """(working format, {part key: (rounded float64, certified)}) or None when the fast path does not apply."""
+    if case.spec.name not in OP_FUNCS:
+        return None
+    w = working_format(case.dt.name)
+    if w is None or not _finite_inputs(case) or not ieee_mode():
+        return None
+    ar = Arith(w)
+    try:
+        with np.errstate(all="ignore"):
+            value, grads = OP_FUNCS[case.spec.name](ar, case)
+    except Unsupported:
+        return None
+    parts = {"value": value, **{f"grad:{k}": g for k, g in grads.items()}}
+    out = {}
+    for key, o in parts.items():
+        rounded, ok = certify(o.val, case.dt, o.sign)
+        out[key] = (np.asarray(rounded, dtype=np.float64), np.asarray(ok, dtype=bool))
+    return w, out
+
+
+def fast_path(case: Case) -> RefResult | None:
+    if not ENABLED:
+        return None
+    got = compute(case)
+    if got is None:
+        return None
+    w, parts = got
+    keys = list(parts)
+    completion = Completion(case, keys)
+    rounded = {k: r.copy() for k, (r, _) in parts.items()}
+    certified = {k: ok.copy() for k, (_, ok) in parts.items()}
+    need = {k: ~ok for k, (_, ok) in parts.items()}
+    bits = w.bits
+    if any(n.any() for n in need.values()):
+        row_bits = settle_rows(case, need, rounded, certified)
+        if row_bits is None:  # only the whole case can tell: evaluate it now (exact strings come with it)
+            completion.run(need, rounded, certified)
+            bits = max(bits, completion.bits)
+        else:
+            completion.need = need
+            bits = max(bits, row_bits)
+    dt = case.dt
+
+    def arr(key):
+        return LazyRefArray(key, completion, to_numpy(rounded[key], dt), certified[key])
+
+    return RefResult(op=case.spec.name, dtype=dt.name, value=arr("value"),
+                     grads={k[5:]: arr(k) for k in keys if k.startswith("grad:")}, precision_bits=bits)
