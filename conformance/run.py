@@ -13,6 +13,7 @@ from conformance import known
 from conformance.adapters import FRAMEWORKS, adapter, availability
 from conformance.refcache import ReferenceCache
 from conformance.results import ResultsWriter, summarise
+from conformance.progress import Progress, selection_text
 from conformance.runner import PROFILES, CellContext, run_cell
 from conformance.verdicts import FAILING
 from conformance.worker import Worker
@@ -123,6 +124,11 @@ def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
             "reference_s": round(ctx.reference_s, 4), "compiles": dict(ctx.compiles)}
 
 
+def _cell_id(cell: tuple) -> str:
+    _, impl, device, dtype = cell
+    return f"{impl.id}|{dtype}|{device}"
+
+
 def _selected(impl, config: RunConfig) -> bool:
     import fnmatch
 
@@ -162,50 +168,58 @@ def _groups(config: RunConfig):
     return groups, skipped
 
 
+def _cells(groups, config: RunConfig) -> list[tuple]:
+    """Every (group index, implementation, device, dtype) the run will visit, in order."""
+    out = []
+    for g, (_, module, _, impls, _) in enumerate(groups):
+        devices = module.devices() if module is not None else ["cpu"]
+        for impl in impls:
+            for device in (d for d in impl.devices if d in config.devices and d in devices):
+                out += [(g, impl, device, dtype) for dtype in config.dtypes]
+    return out
+
+
 def execute(config: RunConfig, log=print) -> int:
     """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise."""
     validate(config)
     os.environ["CE_CONFORMANCE_TF32"] = "1" if config.tf32 else "0"  # read by the adapters in the workers
     entries = known.load(config.known_path)
     groups, skipped = _groups(config)
+    if groups and not any(impls for _, _, _, impls, _ in groups):
+        raise RunConfigError(f"nothing to run: {selection_text(config)} matches no implementation of "
+                             f"{', '.join(name for name, *_ in groups)} (see: python -m conformance list)")
+    cells = _cells(groups, config)
     versions = {name: version for name, _, version, _, _ in groups}
     versions.update({name: None for name in skipped})
     writer = ResultsWriter(config.out_dir, environment(config, versions, skipped), resume=config.resume)
-    for name, reason in skipped.items():
-        log(f"skipped {name}: {reason}")
     refs = ReferenceCache(config.cache_dir)
+    progress = Progress(len(cells), sum(1 for c in cells if _cell_id(c) in writer.done_cells), log, config.quiet)
+    progress.header(config, groups, skipped, refs)
     started = time.perf_counter()
     implementations, internal_errors, cell_timing = [], [], {}
-    for worker_name, module, version, impls, specs in groups:
+    for g, (worker_name, module, version, impls, specs) in enumerate(groups):
         implementations += [implementation_json(i, version) for i in impls]
-        devices = module.devices() if module is not None else ["cpu"]
         timeout = config.timeout or PROFILES[config.profile]["timeout"]
+        todo = [c for c in cells if c[0] == g and _cell_id(c) not in writer.done_cells]
+        if not todo:
+            continue
         worker = Worker(worker_name, specs, timeout=timeout)
         try:
-            for impl in impls:
-                for device in (d for d in impl.devices if d in config.devices and d in devices):
-                    for dtype in config.dtypes:
-                        ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
-                                          config.profile, config.seed, config.examples)
-                        if ctx.cell in writer.done_cells:
-                            continue
-                        t0 = time.perf_counter()
-                        try:
-                            records = run_cell(ctx)
-                        except Exception as exc:  # a defect of the suite: say so, keep going, fail the run
-                            internal_errors.append(f"{ctx.cell}: {type(exc).__name__}: {exc}")
-                            log(f"internal error in {internal_errors[-1]}")
-                            continue
-                        for r in records:
-                            known.classify(r, entries, FAILING)
-                        writer.write_cell(records)
-                        cell_timing[ctx.cell] = _cell_timing(ctx, records, time.perf_counter() - t0)
-                        if not config.quiet:
-                            bad = sum(r["unexpected"] for r in records)
-                            compiled = sum(ctx.compiles.values())
-                            log(f"{ctx.cell}: {len(records)} records, {bad} unexpected "
-                                f"({time.perf_counter() - t0:.1f} s, {ctx.calls} calls"
-                                + (f", {compiled} compiles" if ctx.compiles else "") + ")")
+            for _, impl, device, dtype in todo:
+                ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
+                                  config.profile, config.seed, config.examples, on_shrink=progress.shrinking)
+                t0 = time.perf_counter()
+                try:
+                    records = run_cell(ctx)
+                except Exception as exc:  # a defect of the suite: say so, keep going, fail the run
+                    internal_errors.append(f"{ctx.cell}: {type(exc).__name__}: {exc}")
+                    progress.cell_done(ctx, None, time.perf_counter() - t0, f"internal error: {internal_errors[-1]}")
+                    continue
+                for r in records:
+                    known.classify(r, entries, FAILING)
+                writer.write_cell(records)
+                cell_timing[ctx.cell] = _cell_timing(ctx, records, time.perf_counter() - t0)
+                progress.cell_done(ctx, records, time.perf_counter() - t0)
         finally:
             worker.stop()
     for entry in entries:  # classify every record once more, resumed ones included, for the final tallies
@@ -226,7 +240,8 @@ def execute(config: RunConfig, log=print) -> int:
         "timing": {"cells": cell_timing},
         "internal_errors": internal_errors,
     })
-    log(f"wrote {path}: {summary['total']} records, {summary['unexpected']} unexpected, {duration:.1f} s")
+    log(f"wrote {path}: {summary['total']} records, {summary['unexpected']} unexpected, {duration:.1f} s "
+        f"(seed {config.seed}; rerun with --seed {config.seed} for the same records)")
     if internal_errors:
         log(f"{len(internal_errors)} cell(s) hit an internal error of the suite (see above)")
     return 1 if summary["unexpected"] or internal_errors else 0

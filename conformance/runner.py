@@ -3,11 +3,21 @@
 For each cell: the catalog's cases for the op, then Hypothesis examples (shrunk to a minimal input when
 something fails). Each call goes to the framework's isolated worker; the reference is computed here (with a
 cache keyed by the exact input bits). Records stream to DIR/results.jsonl as each cell finishes.
+
+Reproducible on any machine: the same seed and versions give the same records however fast the machine is.
+Hypothesis stops looking for further bugs 10 s after the first one and stops shrinking after 5 minutes of
+wall-clock time; both would make the records depend on the machine's speed. So generation stops at the first
+failure (report_multiple_bugs=False), and shrinking is bounded by steps: at most the profile's
+`shrink_steps` new candidates are tried per cell (counted in the property); after that every new candidate is
+rejected unevaluated (a failing input already seen still fails, from memory), so the shrinker finishes at
+once with the smallest failure it has. Hypothesis's own wall-clock shrink limit is lifted while a cell runs.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
+import warnings
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, assume, given, seed, settings
@@ -22,10 +32,10 @@ from conformance.refcache import ReferenceCache, op_defaults
 from conformance.results import reference_json, tensor_json
 from conformance.verdicts import FAILING
 
-PROFILES = {  # Hypothesis examples per cell, per-case timeout (s)
-    "quick": {"examples": 4, "timeout": 60.0},
-    "ci": {"examples": 12, "timeout": 120.0},
-    "thorough": {"examples": 150, "timeout": 600.0},
+PROFILES = {  # Hypothesis examples per cell, per-case timeout (s), shrink candidates evaluated per cell
+    "quick": {"examples": 4, "timeout": 60.0, "shrink_steps": 40},
+    "ci": {"examples": 12, "timeout": 120.0, "shrink_steps": 150},
+    "thorough": {"examples": 150, "timeout": 600.0, "shrink_steps": 1000},
 }
 
 
@@ -48,6 +58,8 @@ class CellContext:
     reference_s: float = 0.0
     compiles: dict = field(default_factory=dict)
     mark: float = field(default_factory=time.perf_counter)  # end of the previous case (or the cell's start)
+    on_shrink: object = None  # called once with (ctx, record) when Hypothesis starts shrinking a failure
+    shrink_steps: int = 0     # shrink candidates evaluated in this cell
 
     @property
     def cell(self) -> str:
@@ -118,7 +130,22 @@ def convention_refs(ctx: CellContext, case: Case):
 
 
 def evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
-    """Reference, call, compare: one record."""
+    """Reference, call, compare: one record. Warnings raised here in the main process (numpy's overflow or
+    invalid-value RuntimeWarnings while comparing) go into the record's `suite_warnings`, not the terminal."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        record = _evaluate_case(ctx, case, seed_value)
+    seen = []
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message} ({w.filename.rsplit('/', 1)[-1]}:{w.lineno})"
+        if text not in seen:
+            seen.append(text)
+    if seen:
+        record["suite_warnings"] = seen
+    return record
+
+
+def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     started = time.perf_counter()
     case.params = {**op_defaults(case.op), **case.params}  # every param spelled out, defaults included
     ref = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
@@ -187,32 +214,68 @@ def _no_source_constants() -> None:
     providers.CONSTANTS_CACHE.cache.clear()
 
 
+@contextlib.contextmanager
+def _no_wall_clock_shrink_limit():
+    """Lift Hypothesis's 5-minute shrink limit (engine.MAX_SHRINKING_SECONDS, documented as monkeypatchable)
+    while a cell runs: the step budget in run_hypothesis bounds shrinking instead, the same on every machine."""
+    try:
+        from hypothesis.internal.conjecture import engine
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    saved = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    engine.MAX_SHRINKING_SECONDS = 10 ** 9
+    try:
+        yield
+    finally:
+        if saved is not None:
+            engine.MAX_SHRINKING_SECONDS = saved
+
+
+def shrink_budget(ctx: CellContext) -> int:
+    return int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("shrink_steps", 150))
+
+
 def run_hypothesis(ctx: CellContext) -> list[dict]:
-    """Hypothesis examples for the cell; a failure is shrunk and its minimal input kept."""
+    """Hypothesis examples for the cell; the first failure is shrunk (within a step budget) and its minimal
+    input kept."""
     kept, failures = [], []
+    failed_by_key: dict[str, dict] = {}  # every failing input met, by Case.key(): replayed from memory
     value = cell_seed(ctx.seed, ctx.cell)
     n = ctx.examples if ctx.examples is not None else PROFILES[ctx.profile]["examples"]
     if n <= 0:
         return []
+    budget = shrink_budget(ctx)
 
     _no_source_constants()
 
     @seed(value)
     @settings(max_examples=n, database=None, deadline=None, derandomize=False, print_blob=False,
-              suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink])
+              report_multiple_bugs=False, suppress_health_check=list(HealthCheck),
+              phases=[Phase.generate, Phase.shrink])
     @given(st.data())
     def prop(data):
         case = draw_case(data, ctx.impl.op, ctx.dtype, ctx.impl.params, ctx.impl.fixed_params, ctx.profile)
-        assume(_usable(ctx, case))
-        record = evaluate_case(ctx, case, value)
+        key = case.key()
+        record = failed_by_key.get(key) if failures else None  # a failure met before: from memory
+        if record is None:
+            if failures:  # shrinking: count the step, or reject the candidate once the budget is spent
+                assume(ctx.shrink_steps < budget)
+                ctx.shrink_steps += 1
+            assume(_usable(ctx, case))
+            record = evaluate_case(ctx, case, value)
         if record["verdict"] in FAILING:
+            if not failures and ctx.on_shrink is not None:
+                ctx.on_shrink(ctx, record)
+            failed_by_key[key] = record
             failures.append(record)
-            raise _Failed(record)
+            raise _Failed(record)  # one raise site: Hypothesis tells failures apart by where they were raised
         if not failures:
             kept.append(record)
 
     try:
-        prop()
+        with _no_wall_clock_shrink_limit():
+            prop()
     except _Failed as final:
         kept += _with_minimal(failures[0], [final])
     except BaseExceptionGroup as group:  # Hypothesis found several distinct failures: keep each minimal one
@@ -230,7 +293,7 @@ def _leaves(group):
 
 def _with_minimal(first: dict, finals) -> list[dict]:
     """The first failure Hypothesis met, and the shrunk minimal input of every distinct failure."""
-    minimal = [dict(f.record, minimal=True) for f in finals]
+    minimal = list({f.record["case_id"]: dict(f.record, minimal=True) for f in finals}.values())
     return ([first] if first["case_id"] not in {m["case_id"] for m in minimal} else []) + minimal
 
 
