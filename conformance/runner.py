@@ -151,18 +151,35 @@ def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     ref = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
     grads = tuple(g for g in ctx.impl.grads if g in case.inputs and case.inputs[g].dtype.kind != "i")
     outcome, payload = ctx.worker.call(ctx.impl.id, case.inputs, case.params, case.dtype, ctx.device, grads)
+    conv_refs = ()
     if outcome in ("crashed", "timeout"):
         comparison = Comparison(outcome, part="value", detail=str(payload))
     else:
         observed = payload if outcome == "ok" else None
         exception = payload if outcome == "raised" else None
         value_shape = ref.value.shape if not isinstance(ref, Exception) else ()
+        conv_refs = convention_refs(ctx, case) if observed is not None else ()
         comparison = compare(ref, observed, exception, ctx.impl, case.dtype, n_terms_for(case.inputs, value_shape),
-                             convention_refs(ctx, case) if observed is not None else (),
-                             raising_conventions(ctx, case) if exception is not None else ())
+                             conv_refs, raising_conventions(ctx, case) if exception is not None else ())
     record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
+    _keep_convention_values(record, comparison, conv_refs)
     record["timing"] = _timing(ctx)
     return record
+
+
+def _keep_convention_values(record: dict, comparison: Comparison, conv_refs) -> None:
+    """reference.conventions[KEY] = the reference recomputed with convention KEY's params (value and
+    gradients), for each convention that explained a part: the report shows it beside exact and observed."""
+    if not comparison.convention or not record.get("reference"):
+        return
+    keys = {k.strip() for k in comparison.convention.split(",")}
+    kept = {}
+    for conv, conv_ref in conv_refs:
+        if conv.key in keys and conv.key not in kept and not isinstance(conv_ref, Exception):
+            as_json = reference_json(conv_ref)
+            kept[conv.key] = {"value": as_json["value"], "grad": as_json["grad"]}
+    if kept:
+        record["reference"]["conventions"] = kept
 
 
 def _timing(ctx: CellContext) -> dict:
