@@ -4,12 +4,14 @@ A case the reference rejects as malformed (reference.errors.CaseError that is no
 generator bug, not a verdict: `rejects` lets the runner skip it. UndefinedError (e.g. an out-of-range
 label) is kept: the expected behaviour is an error.
 
-On disk (cache_dir): one pickle per case key (conformance.cases.case.Case.key(): op, dtype, params and the
-exact input bits) under cache_dir/<fingerprint>/, where the fingerprint hashes the reference's source files
-and python-flint's version, so a changed reference never reads an old answer. Files are written to a
-temporary name and renamed into place (atomic on POSIX): concurrent runs and pytest-xdist workers may share
-a directory; a file that cannot be read is a miss. The directory is trusted like any pickle (your own).
-Results are stored with their exact strings computed (reference.fastpath.plain), which the records need.
+On disk (cache_dir; conformance/refstore.py): one plain-data entry per case key (Case.key(): op, dtype,
+params and the exact input bits) under cache_dir/<fingerprint>/, where the fingerprint hashes the
+reference's source files and python-flint's version, so a changed reference never reads an old answer.
+Every entry carries its key and a SHA-256 checksum, verified on every read: a damaged entry is discarded,
+recomputed, overwritten and counted (stats()["discarded"]; `warn` is called once). Nothing is unpickled.
+Files are written to a temporary name and renamed into place (atomic on POSIX): concurrent runs and
+pytest-xdist workers may share a directory. The size is bounded (refstore: old fingerprints pruned, a cap
+per fingerprint). Results are stored with their exact strings computed (reference.fastpath.plain).
 
 Time: `seconds` is everything spent answering (computing, reading the disk); `take_seconds()` hands the part
 not yet attributed to a record to the record being built.
@@ -18,8 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
-import tempfile
+import sys
 import time
 from pathlib import Path
 
@@ -27,17 +28,15 @@ import reference
 from reference.errors import CaseError, UndefinedError
 
 from conformance.cases.case import Case
+from conformance.refstore import DiskStore, ReferenceFailure
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+__all__ = ["ReferenceCache", "ReferenceFailure", "default_cache_dir", "op_defaults", "reference_fingerprint"]
 
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(os.environ.get("CE_CONFORMANCE_CACHE") or os.path.join(base, "ce-conformance"))
-
-
-class ReferenceFailure(Exception):
-    """The reference could not evaluate a case (a defect of the reference, reported as uncertified)."""
 
 
 def op_defaults(op: str) -> dict:
@@ -49,46 +48,15 @@ def reference_fingerprint() -> str:
     import flint
 
     root = Path(reference.__file__).parent
-    h = hashlib.sha256(f"format {CACHE_FORMAT}; python-flint {flint.__version__}".encode())
+    h = hashlib.sha256(f"format {CACHE_FORMAT}; python-flint {flint.__version__}; {sys.byteorder}".encode())
     for path in sorted(root.rglob("*.py")):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
-class DiskStore:
-    def __init__(self, root: Path):
-        self.dir = Path(root) / reference_fingerprint()
-
-    def _path(self, key: str) -> Path:
-        return self.dir / key[:2] / f"{key}.pkl"
-
-    def load(self, key: str):
-        try:
-            with open(self._path(key), "rb") as f:
-                return True, pickle.load(f)
-        except FileNotFoundError:
-            return False, None
-        except Exception:  # torn or foreign file: recompute (and overwrite it)
-            return False, None
-
-    def save(self, key: str, result) -> None:
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError:  # a full or read-only disk costs speed, never the run
-            try:
-                os.unlink(tmp)
-            except (OSError, UnboundLocalError):
-                pass
-
-
 class ReferenceCache:
-    def __init__(self, cache_dir: Path | str | None = None):
+    def __init__(self, cache_dir: Path | str | None = None, warn=None, max_bytes: int | None = None):
         self._memo: dict[str, object] = {}
         self.hits = 0  # answered from memory
         self.disk_hits = 0  # answered from the disk cache
@@ -96,7 +64,8 @@ class ReferenceCache:
         self.seconds = 0.0  # time spent answering (computing or reading the disk)
         self.compute_seconds = 0.0
         self._unclaimed = 0.0
-        self.store = DiskStore(Path(cache_dir)) if cache_dir else None
+        self.store = DiskStore(Path(cache_dir), reference_fingerprint(), max_bytes) if cache_dir else None
+        self._warn = warn  # called once, at the first damaged entry
 
     def get(self, op: str, dtype: str, inputs: dict, params: dict):
         """A RefResult, or the UndefinedError / CaseError the reference raised."""
@@ -106,6 +75,10 @@ class ReferenceCache:
             return self._memo[key]
         started = time.perf_counter()
         found, result = self.store.load(key) if self.store is not None else (False, None)
+        if self.store is not None and self.store.discarded == 1 and not found and self._warn is not None:
+            self._warn(f"warning: damaged reference cache entry {self.store.path(key)} discarded and recomputed "
+                       f"(every one is counted in the run's reference_cache.discarded)")
+            self._warn = None
         if found:
             self.disk_hits += 1
         else:
@@ -128,7 +101,10 @@ class ReferenceCache:
     def stats(self) -> dict:
         return {"hits": self.hits, "disk_hits": self.disk_hits, "misses": self.misses,
                 "seconds": round(self.seconds, 3), "compute_seconds": round(self.compute_seconds, 3),
-                "dir": str(self.store.dir) if self.store is not None else None}
+                "dir": str(self.store.dir) if self.store is not None else None,
+                "discarded": self.store.discarded if self.store is not None else 0,
+                "pruned": self.store.pruned if self.store is not None else 0,
+                "not_written": self.store.not_written if self.store is not None else 0}
 
     def rejects(self, case: Case) -> bool:
         result = self.get(case.op, case.dtype, case.inputs, case.params)

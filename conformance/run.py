@@ -192,7 +192,7 @@ def execute(config: RunConfig, log=print) -> int:
     versions = {name: version for name, _, version, _, _ in groups}
     versions.update({name: None for name in skipped})
     writer = ResultsWriter(config.out_dir, environment(config, versions, skipped), resume=config.resume)
-    refs = ReferenceCache(config.cache_dir)
+    refs = ReferenceCache(config.cache_dir, warn=log)
     progress = Progress(len(cells), sum(1 for c in cells if _cell_id(c) in writer.done_cells), log, config.quiet)
     progress.header(config, groups, skipped, refs)
     started = time.perf_counter()
