@@ -60,6 +60,7 @@ class CellContext:
     mark: float = field(default_factory=time.perf_counter)  # end of the previous case (or the cell's start)
     on_shrink: object = None  # called once with (ctx, record) when Hypothesis starts shrinking a failure
     shrink_steps: int = 0     # shrink candidates evaluated in this cell
+    pending_warnings: list = field(default_factory=list)  # main-process warnings for the next record
 
     @property
     def cell(self) -> str:
@@ -135,14 +136,18 @@ def evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         record = _evaluate_case(ctx, case, seed_value)
-    seen = []
-    for w in caught:
-        text = f"{w.category.__name__}: {w.message} ({w.filename.rsplit('/', 1)[-1]}:{w.lineno})"
+    seen = ctx.pending_warnings  # from _usable's reference answer for this case
+    ctx.pending_warnings = []
+    for text in map(_warning_text, caught):
         if text not in seen:
             seen.append(text)
     if seen:
         record["suite_warnings"] = seen
     return record
+
+
+def _warning_text(w) -> str:
+    return f"{w.category.__name__}: {w.message} ({w.filename.rsplit('/', 1)[-1]}:{w.lineno})"
 
 
 def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
@@ -201,6 +206,16 @@ def _timing(ctx: CellContext) -> dict:
 
 
 def _usable(ctx: CellContext, case: Case) -> bool:
+    """Whether the case applies to the implementation and the reference accepts it. Warnings while the
+    reference answers are kept for the case's record (evaluate_case), not printed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        usable = _usable_quietly(ctx, case)
+    ctx.pending_warnings = list(dict.fromkeys(map(_warning_text, caught)))
+    return usable
+
+
+def _usable_quietly(ctx: CellContext, case: Case) -> bool:
     impl = ctx.impl
     if not applicable(case, impl.params, impl.fixed_params, op_defaults(case.op)):
         return False

@@ -1,9 +1,15 @@
 """One record laid out for the drill-down: inputs, then the value and each gradient as tables with the exact
-reference (decimal), its correctly rounded value, the IEEE / as-documented value where the record has
-one, and the observed value side by side, element by element."""
+reference (decimal), its correctly rounded value, the IEEE value and the value a documented convention gives
+where the record has them, and the observed value side by side, element by element.
+
+A part's heading is computed from the same element-wise distances as its table (one formatter, numbers.py):
+the largest distance in ULPs to the correctly rounded value, and to the convention's value where one
+explains the part, so heading and rows never disagree."""
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +30,7 @@ class Row:
     ieee: str | None = None
     documented: str | None = None
     ulps: str = ""
+    documented_ulps: str = ""
     differs: bool = False       # observed differs from the correctly rounded reference
     as_documented: bool = False  # ... but equals the implementation's documented (convention) value
 
@@ -42,6 +49,9 @@ class PartView:
     note: str = ""
     has_ieee: bool = False
     has_documented: bool = False
+    convention: str | None = None   # key of the convention whose value the "as documented" column shows
+    max_ulps: str = "—"             # largest ULPs column entry over every element (the heading's number)
+    max_documented_ulps: str = "—"  # the same against the convention's value
 
     @property
     def hidden(self) -> int:
@@ -71,6 +81,7 @@ class RecordView:
     snippet: str
     exception: dict | None
     conventions: list[dict] = field(default_factory=list)
+    detail: str = ""
 
 
 def _index(i: int, shape: list[int]) -> str:
@@ -82,8 +93,26 @@ def _index(i: int, shape: list[int]) -> str:
         return f"#{i}"
 
 
+def element_ulps(a, b, dtype: str) -> float | None:
+    """Distance in ULPs of `dtype` between two stored numbers; 0 when equal (NaN = NaN), inf when they are not
+    equal and either is non-finite (inf vs 100 is not a count of representable steps)."""
+    fa, fb = to_float(a), to_float(b)
+    if fa is None or fb is None:
+        return None
+    if same(a, b):
+        return 0.0
+    if not (math.isfinite(fa) and math.isfinite(fb)):
+        return math.inf
+    return ulp_distance(a, b, dtype)
+
+
+def _largest(values) -> float | None:
+    vals = [v for v in values if v is not None]
+    return max(vals) if vals else None
+
+
 def _part_view(name: str, ref: dict | None, obs: dict | None, ulp, ratio, verdict_part: str | None,
-               case_dtype: str, documented: dict | None) -> PartView:
+               case_dtype: str, documented: dict | None, convention: str | None = None) -> PartView:
     dtype = (ref or {}).get("dtype") or case_dtype
     exact = (ref or {}).get("exact") or []
     rounded = (ref or {}).get("rounded") or []
@@ -108,17 +137,18 @@ def _part_view(name: str, ref: dict | None, obs: dict | None, ulp, ratio, verdic
 
     scored = []
     for i in range(n):
-        r, o = get(rounded, i), get(observed, i)
-        d = ulp_distance(r, o, dtype) if (r is not None and o is not None) else None
+        r, o, c = get(rounded, i), get(observed, i), get(doc, i)
+        d = element_ulps(r, o, dtype) if (r is not None and o is not None) else None
+        dc = element_ulps(c, o, dtype) if (c is not None and o is not None) else None
         differs = o is not None and r is not None and not same(r, o)
-        scored.append((i, d, differs))
+        scored.append((i, d, dc, differs))
     if n > MAX_ROWS:
-        worst_first = sorted(scored, key=lambda t: (not t[2], -(t[1] if t[1] is not None else 0), t[0]))
+        worst_first = sorted(scored, key=lambda t: (not t[3], -(t[1] if t[1] is not None else 0), t[0]))
         chosen = sorted(worst_first[:MAX_ROWS], key=lambda t: t[0])
     else:
         chosen = scored
     rows = []
-    for i, d, differs in chosen:
+    for i, d, dc, differs in chosen:
         rows.append(Row(
             index=_index(i, shape),
             exact=str(get(exact, i)) if get(exact, i) is not None else "—",
@@ -127,13 +157,40 @@ def _part_view(name: str, ref: dict | None, obs: dict | None, ulp, ratio, verdic
             ieee=fmt(get(ieee, i), dtype) if ieee is not None and get(ieee, i) is not None else None,
             documented=fmt(get(doc, i), dtype) if doc is not None and get(doc, i) is not None else None,
             ulps=fmt_metric(d) if d is not None else "",
+            documented_ulps=fmt_metric(dc) if dc is not None else "",
             differs=differs,
-            as_documented=differs and doc is not None and get(doc, i) is not None and same(get(doc, i), get(observed, i)),
+            as_documented=differs and dc == 0.0,
         ))
     title = "value" if name == "value" else f"gradient d/d{name.split(':', 1)[1]}"
+    largest, largest_doc = _largest(t[1] for t in scored), _largest(t[2] for t in scored)
     return PartView(name, title, dtype, obs_dtype, rows, n, fmt_metric(ulp), fmt_metric(ratio),
                     verdict_part == name, "; ".join(notes),
-                    has_ieee=ieee is not None, has_documented=doc is not None)
+                    has_ieee=ieee is not None, has_documented=doc is not None,
+                    convention=convention if doc is not None else None,
+                    max_ulps=fmt_metric(largest), max_documented_ulps=fmt_metric(largest_doc))
+
+
+def convention_refs(record: dict) -> list[tuple[str, dict]]:
+    """(key, {"value": ref_tensor, "grad": {...}}) for each convention whose reference the record keeps:
+    reference.conventions (the runner), or the older single reference.convention_value (value only)."""
+    ref = record.get("reference") or {}
+    out = [(str(k), v) for k, v in (ref.get("conventions") or {}).items() if isinstance(v, dict)]
+    if not out and ref.get("convention_value") and record.get("convention"):
+        out = [(str(record["convention"]), {"value": ref["convention_value"], "grad": {}})]
+    return out
+
+
+NUMBER_AFTER = re.compile(r"\b(got|reference) (-?(?:inf|nan|\d+(?:\.\d*)?(?:e[+-]?\d+)?))", re.IGNORECASE)
+
+
+def detail_text(detail: str, dtype: str) -> str:
+    """A record's detail with the numbers after 'got' and 'reference' printed as the tables print them (the
+    shortest decimal that rounds back in the dtype), so -999999995904.0 reads -1000000000000.0 in float32 in
+    both places. The exact decimals in parentheses stay as they are."""
+    def sub(m):
+        text = fmt(m.group(2), dtype) if m.group(2).lower() in ("inf", "-inf", "nan") else fmt(float(m.group(2)), dtype)
+        return f"{m.group(1)} {text}"
+    return NUMBER_AFTER.sub(sub, str(detail or ""))
 
 
 def record_view(record: dict, implementation: dict | None, results_file: str) -> RecordView:
@@ -146,17 +203,20 @@ def record_view(record: dict, implementation: dict | None, results_file: str) ->
         data = t.get("data", [])
         inputs.append(InputView(name, t.get("dtype", ""), "×".join(map(str, t.get("shape", []))) or "scalar",
                                 [fmt(x, t.get("dtype", "float64")) for x in data[:MAX_INPUT_VALUES]], len(data)))
-    documented = (ref or {}).get("convention_value") if record.get("convention") else None
+    conv = convention_refs(record)
+    conv_key, conv_ref = conv[0] if conv else (None, {})
     parts = []
     if ref is not None or obs is not None:
         parts.append(_part_view("value", (ref or {}).get("value"), (obs or {}).get("value"), ulp.get("value"),
-                                ratio.get("value"), record.get("part"), record["dtype"], documented))
+                                ratio.get("value"), record.get("part"), record["dtype"], conv_ref.get("value"),
+                                conv_key))
         grad_names = list(((ref or {}).get("grad") or {}).keys())
         grad_names += [g for g in ((obs or {}).get("grad") or {}) if g not in grad_names]
         for g in grad_names:
             parts.append(_part_view(f"grad:{g}", ((ref or {}).get("grad") or {}).get(g),
                                     ((obs or {}).get("grad") or {}).get(g), (ulp.get("grad") or {}).get(g),
-                                    (ratio.get("grad") or {}).get(g), record.get("part"), record["dtype"], None))
+                                    (ratio.get("grad") or {}).get(g), record.get("part"), record["dtype"],
+                                    (conv_ref.get("grad") or {}).get(g), conv_key))
     conventions = []
     if record.get("convention") and implementation:
         keys = {k.strip() for k in str(record["convention"]).replace(",", " ").split()}
@@ -168,6 +228,7 @@ def record_view(record: dict, implementation: dict | None, results_file: str) ->
         snippet=python_snippet(record),
         exception=record.get("exception"),
         conventions=conventions,
+        detail=detail_text(record.get("detail") or "", record["dtype"]),
     )
 
 
