@@ -3,26 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
+import reference
 from conformance.cases.case import Case
 
-# op -> inputs that carry the class axis (when floating; integer labels never do)
-CLASS_AXIS_INPUTS = {
-    "softmax": ("x",),
-    "log_softmax": ("x",),
-    "entropy": ("p",),
-    "cross_entropy_dist": ("p", "q"),
-    "kl_divergence": ("p", "q"),
-    "cross_entropy": ("logits", "target"),
-    "nll_loss": ("logp",),
-    "softmax_focal_loss": ("logits", "target"),
-}
-CLASS_AXIS_DEFAULT = {"cross_entropy": 1, "nll_loss": 1}
+# op -> inputs that carry the class axis (when floating; integer labels never do), from the reference's catalog
+CLASS_AXIS_INPUTS = {name: spec.class_axis_inputs for name, spec in reference.OPS.items() if spec.class_axis_inputs}
 
 
 def default_axis(op: str) -> int | None:
-    if op not in CLASS_AXIS_INPUTS:
-        return None
-    return CLASS_AXIS_DEFAULT.get(op, -1)
+    """The op's default class axis (1 for cross_entropy and nll_loss, -1 elsewhere), None without one."""
+    return reference.OPS[op].default_axis
 
 
 def move_class_axis(case: Case, axis: int) -> Case:

@@ -11,30 +11,14 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
+import reference
 from conformance.cases.case import Case
 from conformance.cases.layout import CLASS_AXIS_INPUTS, default_axis
 from conformance.floats import named_value, nextafter, np_dtype
 
-# op -> [(input name, kind)]; kinds: real, logp, prob, binary (a target in [0, 1]), label, target
-OP_INPUTS = {
-    "softmax": [("x", "real")],
-    "log_softmax": [("x", "real")],
-    "sigmoid": [("x", "real")],
-    "log_sigmoid": [("x", "real")],
-    "entropy": [("p", "prob")],
-    "cross_entropy_dist": [("p", "target"), ("q", "prob")],
-    "kl_divergence": [("p", "prob"), ("q", "prob")],
-    "xlogy": [("x", "prob"), ("y", "prob")],
-    "rel_entr": [("x", "prob"), ("y", "prob")],
-    "generalized_kl": [("x", "prob"), ("y", "prob")],
-    "cross_entropy": [("logits", "real"), ("target", "target")],
-    "nll_loss": [("logp", "logp"), ("target", "label")],
-    "binary_cross_entropy": [("p", "prob"), ("y", "binary")],
-    "binary_cross_entropy_with_logits": [("x", "real"), ("y", "binary")],
-    "kl_div": [("input", "logp"), ("target", "prob")],
-    "sigmoid_focal_loss": [("x", "real"), ("y", "binary")],
-    "softmax_focal_loss": [("logits", "real"), ("target", "prob")],
-}
+# op -> [(input name, generation domain)], from the reference's op catalog (reference/ops/spec.py: Input.domain):
+# real, logp, prob, binary (a target in [0, 1]), label, target (labels or probabilities)
+OP_INPUTS = {name: [(i.name, i.domain) for i in spec.inputs] for name, spec in reference.OPS.items()}
 ELEMENTWISE = {"sigmoid", "log_sigmoid", "xlogy", "rel_entr", "generalized_kl", "binary_cross_entropy",
                "binary_cross_entropy_with_logits", "sigmoid_focal_loss"}
 

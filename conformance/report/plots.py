@@ -163,18 +163,13 @@ def _agree(a: tuple, b: tuple) -> bool:
     return a[1] == b[1] and len(a[2]) == len(b[2]) and all(same(x, y) for x, y in zip(a[2], b[2]))
 
 
-CLASS_AXIS_ONE = ("cross_entropy", "nll_loss")  # docs/ops.md: axis=1 there, -1 elsewhere
-
-
 @lru_cache(maxsize=None)
 def _op_defaults(op: str) -> tuple:
-    """The op's default params (docs/ops.md), from the reference's catalog when importable."""
-    try:
-        import reference
+    """The op's default params (docs/ops.md), from the reference's catalog (none for an op it lacks)."""
+    import reference
 
-        return tuple(sorted(reference.OPS[op].defaults.items(), key=lambda kv: kv[0]))
-    except Exception:
-        return (("axis", 1 if op in CLASS_AXIS_ONE else -1),)
+    spec = reference.OPS.get(op)
+    return tuple(sorted(spec.defaults.items(), key=lambda kv: kv[0])) if spec is not None else ()
 
 
 def _normalized_params(record: dict) -> dict:

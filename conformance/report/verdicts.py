@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import reference
 from conformance import verdicts as _verdicts
 
 SEVERITY = tuple(v for v in _verdicts.SEVERITY if v != "unsupported")
@@ -41,10 +42,7 @@ STYLE = {
 }
 
 DTYPE_ORDER = ("float64", "float32", "float16", "bfloat16")
-OP_ORDER = ("softmax", "log_softmax", "sigmoid", "log_sigmoid", "entropy", "cross_entropy_dist",
-            "kl_divergence", "xlogy", "rel_entr", "generalized_kl", "cross_entropy", "nll_loss",
-            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "sigmoid_focal_loss",
-            "softmax_focal_loss")
+OP_ORDER = tuple(reference.OPS)  # docs/ops.md's order, from the reference's op catalog
 DEVICE_ORDER = ("cpu", "cuda")
 
 

@@ -1,4 +1,7 @@
-"""The op catalog of docs/ops.md: name -> OpSpec (inputs, parameter defaults, function)."""
+"""The op catalog of docs/ops.md: name -> OpSpec (inputs, parameter defaults, function), in docs/ops.md's order.
+
+The one home of op facts: every table of the conformance and report stages (inputs and their generation
+domains, class-axis inputs, default axes, the report's op order) is derived from OPS."""
 from __future__ import annotations
 
 from reference.ops import binary, cross_entropy, focal, information, kl_div, sigmoid, softmax

@@ -131,10 +131,10 @@ def binary_cross_entropy_with_logits(x, y, *, weight=None, pos_weight=None, redu
 
 
 SPECS = [
-    spec("binary_cross_entropy", [Input("p"), Input("y")],
+    spec("binary_cross_entropy", [Input("p", domain="prob"), Input("y", domain="binary")],
          {"weight": None, "reduction": "mean", "clip": None, "log_clamp": None, "label_smoothing": 0.0},
          binary_cross_entropy, "binary"),
-    spec("binary_cross_entropy_with_logits", [Input("x"), Input("y")],
+    spec("binary_cross_entropy_with_logits", [Input("x"), Input("y", domain="binary")],
          {"weight": None, "pos_weight": None, "reduction": "mean", "label_smoothing": 0.0},
          binary_cross_entropy_with_logits, "binary"),
 ]

@@ -211,8 +211,10 @@ _NLL_DEFAULTS = {"axis": 1, "weight": None, "ignore_index": None, "reduction": "
                  "mean_denominator": "weight_sum"}
 
 SPECS = [
-    spec("cross_entropy", [Input("logits"), Input("target", "labels_or_float", like="logits")], _CE_DEFAULTS,
+    spec("cross_entropy", [Input("logits", class_axis=True),
+                            Input("target", "labels_or_float", like="logits", domain="target", class_axis=True)], _CE_DEFAULTS,
          cross_entropy, "cross_entropy"),
-    spec("nll_loss", [Input("logp"), Input("target", "labels", differentiable=False)], _NLL_DEFAULTS, nll_loss,
+    spec("nll_loss", [Input("logp", domain="logp", class_axis=True),
+                       Input("target", "labels", differentiable=False, domain="label")], _NLL_DEFAULTS, nll_loss,
          "cross_entropy"),
 ]

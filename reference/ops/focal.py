@@ -175,7 +175,7 @@ def _softmax_focal_conds(sm, trows, h, Y, gx, gy, loss, g, alpha):
 _DEFAULTS = {"gamma": 2.0, "alpha": 0.25, "reduction": "mean"}
 
 SPECS = [
-    spec("sigmoid_focal_loss", [Input("x"), Input("y")], _DEFAULTS, sigmoid_focal_loss, "focal"),
-    spec("softmax_focal_loss", [Input("logits"), Input("target")], {"axis": -1, **_DEFAULTS}, softmax_focal_loss,
+    spec("sigmoid_focal_loss", [Input("x"), Input("y", domain="binary")], _DEFAULTS, sigmoid_focal_loss, "focal"),
+    spec("softmax_focal_loss", [Input("logits", class_axis=True), Input("target", domain="prob", class_axis=True)], {"axis": -1, **_DEFAULTS}, softmax_focal_loss,
          "focal"),
 ]

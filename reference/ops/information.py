@@ -195,12 +195,15 @@ def kl_divergence(p, q, *, axis=-1, base="e", normalize="none", clip=None, reduc
 
 _DIST_DEFAULTS = {"axis": -1, "base": "e", "normalize": "none", "clip": None, "reduction": "none"}
 
-SPECS = [
-    spec("xlogy", [Input("x"), Input("y")], {}, xlogy_op, "information"),
-    spec("rel_entr", [Input("x"), Input("y")], {}, rel_entr_op, "information"),
-    spec("generalized_kl", [Input("x"), Input("y")], {}, generalized_kl, "information"),
-    spec("entropy", [Input("p")], {"axis": -1, "base": "e", "normalize": False}, entropy, "information"),
-    spec("cross_entropy_dist", [Input("p", "labels_or_float", like="q"), Input("q")], _DIST_DEFAULTS,
+SPECS = [  # in the report's order (docs/ops.md)
+    spec("entropy", [Input("p", domain="prob", class_axis=True)], {"axis": -1, "base": "e", "normalize": False},
+         entropy, "information"),
+    spec("cross_entropy_dist", [Input("p", "labels_or_float", like="q", domain="target", class_axis=True),
+                                Input("q", domain="prob", class_axis=True)], _DIST_DEFAULTS,
          cross_entropy_dist, "information"),
-    spec("kl_divergence", [Input("p"), Input("q")], _DIST_DEFAULTS, kl_divergence, "information"),
+    spec("kl_divergence", [Input("p", domain="prob", class_axis=True), Input("q", domain="prob", class_axis=True)],
+         _DIST_DEFAULTS, kl_divergence, "information"),
+    spec("xlogy", [Input("x", domain="prob"), Input("y", domain="prob")], {}, xlogy_op, "information"),
+    spec("rel_entr", [Input("x", domain="prob"), Input("y", domain="prob")], {}, rel_entr_op, "information"),
+    spec("generalized_kl", [Input("x", domain="prob"), Input("y", domain="prob")], {}, generalized_kl, "information"),
 ]

@@ -68,5 +68,5 @@ def kl_div(input, target, *, log_target=False, reduction="mean", want_cond=True)
     return OpOutput(Part(value, cvr), {"input": Part(g1, c1), "target": Part(g2, c2)})
 
 
-SPECS = [spec("kl_div", [Input("input"), Input("target")], {"log_target": False, "reduction": "mean"}, kl_div,
+SPECS = [spec("kl_div", [Input("input", domain="logp"), Input("target", domain="prob")], {"log_target": False, "reduction": "mean"}, kl_div,
               "kl_div")]

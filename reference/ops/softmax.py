@@ -161,6 +161,6 @@ def log_softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
 
 
 SPECS = [
-    spec("softmax", [Input("x")], {"axis": -1}, softmax, "softmax"),
-    spec("log_softmax", [Input("x")], {"axis": -1}, log_softmax, "softmax"),
+    spec("softmax", [Input("x", class_axis=True)], {"axis": -1}, softmax, "softmax"),
+    spec("log_softmax", [Input("x", class_axis=True)], {"axis": -1}, log_softmax, "softmax"),
 ]

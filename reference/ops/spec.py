@@ -15,12 +15,21 @@ class Input:
     kind: "float" (a floating array in the case dtype), "labels" (int64 class labels), or
           "labels_or_float" (probabilities when shaped like the input named by `like`, else class labels).
     differentiable: whether the op reports a gradient for it (labels never get one).
+    domain: where test cases draw its values (conformance/cases/strategies.py): "real" (any float),
+          "logp" (log-probabilities, <= 0), "prob" (probabilities), "binary" (a target in [0, 1]),
+          "label" (class labels), "target" (class labels or probabilities over the class axis).
+    class_axis: whether the op's class axis (param `axis`) runs along this input (when it is floating).
     """
 
     name: str
     kind: str = "float"
     differentiable: bool = True
     like: str | None = None  # labels_or_float: floating exactly when shaped like this input
+    domain: str = "real"
+    class_axis: bool = False
+
+
+DOMAINS = ("real", "logp", "prob", "binary", "label", "target")
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,15 @@ class OpSpec:
     @property
     def differentiable(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs if i.differentiable)
+
+    @property
+    def class_axis_inputs(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs if i.class_axis)
+
+    @property
+    def default_axis(self) -> int | None:
+        """The class axis when the op has one (its `axis` default: 1 for cross_entropy and nll_loss)."""
+        return self.defaults["axis"] if self.class_axis_inputs else None
 
     @property
     def doc(self) -> str:
