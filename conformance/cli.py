@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="reference results cache directory (default $CE_CONFORMANCE_CACHE or "
                           "~/.cache/ce-conformance)")
     run.add_argument("--no-cache", action="store_true", help="compute every reference answer afresh")
+    run.add_argument("--corpus", type=Path, default=None,
+                     help="regression corpus (JSON) to replay in every cell before the Hypothesis examples")
+    run.add_argument("--write-corpus", type=Path, default=None,
+                     help="write the run's catalog cases and minimal failing examples to this corpus "
+                          "(merged into it when it exists)")
 
     rep = sub.add_parser("report", help="write the HTML report for a results file")
     rep.add_argument("results", type=Path)
@@ -163,6 +168,8 @@ def cmd_run(args, argv) -> int:
         argv=["python -m conformance", *argv],
         quiet=args.quiet,
         cache_dir=_cache_dir(args),
+        corpus_path=args.corpus,
+        write_corpus=args.write_corpus,
     )
     if args.resume and not (config.out_dir / "results.jsonl").exists():
         raise UsageError(f"--resume: no results.jsonl in {config.out_dir} to continue")

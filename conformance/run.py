@@ -45,6 +45,8 @@ class RunConfig:
     argv: list = field(default_factory=list)
     quiet: bool = False
     cache_dir: Path | None = None  # reference results on disk (conformance.refcache); None: memory only
+    corpus_path: Path | None = None  # replay this regression corpus in every cell (conformance.corpus)
+    write_corpus: Path | None = None  # write (merge) the run's interesting cases into this corpus file
 
 
 def validate(config: RunConfig) -> None:
@@ -64,6 +66,17 @@ def validate(config: RunConfig) -> None:
             raise RunConfigError(f"unknown device {name!r}; choose from {', '.join(ALL_DEVICES)}")
     if config.profile not in PROFILES:
         raise RunConfigError(f"unknown profile {config.profile!r}; choose from {', '.join(PROFILES)}")
+
+
+def _load_corpus(path) -> list:
+    if path is None:
+        return []
+    from conformance import corpus
+
+    try:
+        return corpus.load(path)
+    except corpus.CorpusError as exc:
+        raise RunConfigError(str(exc))
 
 
 def environment(config: RunConfig, versions: dict, skipped: dict) -> dict:
@@ -184,6 +197,7 @@ def execute(config: RunConfig, log=print) -> int:
     validate(config)
     os.environ["CE_CONFORMANCE_TF32"] = "1" if config.tf32 else "0"  # read by the adapters in the workers
     entries = known.load(config.known_path)
+    corpus_cases = _load_corpus(config.corpus_path)
     groups, skipped = _groups(config)
     if groups and not any(impls for _, _, _, impls, _ in groups):
         raise RunConfigError(f"nothing to run: {selection_text(config)} matches no implementation of "
@@ -207,7 +221,8 @@ def execute(config: RunConfig, log=print) -> int:
         try:
             for _, impl, device, dtype in todo:
                 ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
-                                  config.profile, config.seed, config.examples, on_shrink=progress.shrinking)
+                                  config.profile, config.seed, config.examples, corpus_cases,
+                                  on_shrink=progress.shrinking)
                 t0 = time.perf_counter()
                 try:
                     records = run_cell(ctx)
@@ -240,6 +255,11 @@ def execute(config: RunConfig, log=print) -> int:
         "timing": {"cells": cell_timing},
         "internal_errors": internal_errors,
     })
+    if config.write_corpus is not None:
+        from conformance import corpus
+
+        total, added = corpus.write(config.write_corpus, writer.records)
+        log(f"corpus {config.write_corpus}: {total} cases ({added} new)")
     log(f"wrote {path}: {summary['total']} records, {summary['unexpected']} unexpected, {duration:.1f} s "
         f"(seed {config.seed}; rerun with --seed {config.seed} for the same records)")
     if internal_errors:

@@ -51,6 +51,7 @@ class CellContext:
     profile: str = "ci"
     seed: int = 0
     examples: int | None = None
+    corpus: list = field(default_factory=list)  # conformance.corpus.load(): cases replayed before Hypothesis
     records: list = field(default_factory=list)
     # what the cell's cases cost, every evaluated case counted (Hypothesis' shrinking steps too)
     calls: int = 0
@@ -341,5 +342,28 @@ def run_cell(ctx: CellContext) -> list[dict]:
         case.params = {**impl.fixed_params, **case.params}
         if _usable(ctx, case):
             records.append(evaluate_case(ctx, case))
+    records += replay_corpus(ctx, records)
     records += run_hypothesis(ctx)
     return records
+
+
+def replay_corpus(ctx: CellContext, done: list[dict]) -> list[dict]:
+    """The corpus cases of the cell's op and dtype that the implementation accepts, each once (a case the
+    catalog already ran, by content, is not repeated)."""
+    from conformance.corpus import cases_for, content_key, record_key
+
+    seen = {record_key(r) for r in done}
+    ids = {r["case_id"] for r in done}
+    out = []
+    for case in cases_for(ctx.corpus, ctx.impl.op, ctx.dtype):
+        case.params = {**op_defaults(case.op), **case.params}
+        key = content_key(case.op, case.dtype, case.params, {k: tensor_json(v) for k, v in case.inputs.items()})
+        if key in seen or not _usable(ctx, case):
+            continue  # already run in this cell (the same bits, op, dtype and params), or not for this impl
+        record = evaluate_case(ctx, case)
+        if record["case_id"] in ids:  # same name, other content (e.g. another implementation's layout)
+            record["case_id"] = f"{record['case_id']} [corpus {key[:8]}]"
+        seen.add(key)
+        ids.add(record["case_id"])
+        out.append(record)
+    return out

@@ -13,6 +13,7 @@ Every problem raises ReportInputError with one line naming the file and what is 
 """
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from functools import lru_cache
@@ -189,10 +190,10 @@ def resolve_path(path: str | Path) -> Path:
     """A results file, or a directory holding results.json (preferred) or results.jsonl."""
     p = Path(path)
     if p.is_dir():
-        for candidate in ("results.json", "results.jsonl"):
+        for candidate in ("results.json", "results.json.gz", "results.jsonl"):
             if (p / candidate).is_file():
                 return p / candidate
-        raise ReportInputError(f"{p}: directory holds no results.json or results.jsonl")
+        raise ReportInputError(f"{p}: directory holds no results.json, results.json.gz or results.jsonl")
     if not p.exists():
         raise ReportInputError(f"{p}: no such file")
     return p
@@ -206,12 +207,17 @@ def load_results(source: str | Path | dict) -> dict:
         return validate(source, "results")
     path = resolve_path(source)
     name = str(path)
+    compressed = path.suffix == ".gz"  # a committed, compressed results.json (reports/upgrade, reports/timeline)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = gzip.decompress(path.read_bytes()).decode("utf-8") if compressed else path.read_text(encoding="utf-8")
+    except (EOFError, gzip.BadGzipFile):
+        raise ReportInputError(f"{name}: not a gzip file, or truncated") from None
     except UnicodeDecodeError:
         raise ReportInputError(f"{name}: not a text file (expected UTF-8 JSON)") from None
     except OSError as e:
         raise ReportInputError(f"{name}: cannot read: {e.strerror or e}") from None
+    if compressed:
+        path = path.with_suffix("")
     if path.suffix == ".jsonl" or (path.suffix != ".json" and _looks_like_jsonl(text)):
         data = _assemble_jsonl(text, name)
     else:
