@@ -1,6 +1,8 @@
 """python -m conformance {run, report, compare, merge, replay, list}.
 
-Bad input to any command: one clear line on stderr and exit code 2, never a traceback.
+Bad input to any command: one clear line on stderr and exit code 2, never a traceback. Results that cannot
+be written (disk full, any I/O error): one line and exit code 3, with results.jsonl whole up to its last
+finished cell and no temporary file left.
 """
 from __future__ import annotations
 
@@ -118,6 +120,10 @@ def main(argv=None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except _io_error() as exc:  # disk full, quota, read-only: nothing written so far is lost
+        print(f"error: {exc}; results.jsonl keeps every finished cell (run --resume when there is room)",
+              file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("interrupted; results written so far are in results.jsonl (use run --resume)", file=sys.stderr)
         return 130
@@ -129,6 +135,12 @@ def main(argv=None) -> int:
             raise
         print(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
         return 2
+
+
+def _io_error():
+    from conformance.run_io import ResultsIOError
+
+    return ResultsIOError
 
 
 def cmd_run(args, argv) -> int:
@@ -175,15 +187,23 @@ def cmd_run(args, argv) -> int:
         raise UsageError(f"--resume: no results.jsonl in {config.out_dir} to continue")
     if args.known and not args.known.exists():
         raise UsageError(f"--known: no such file {args.known}")
-    try:
-        code = execute(config, log=lambda m: print(m, flush=True))
-    except (RunConfigError, known.KnownDivergenceError) as exc:
-        raise UsageError(str(exc))
-    if not args.no_report:
-        from conformance.report import write_report
+    from conformance.results import ResultsError
+    from conformance.run_io import OutputLocked, ResultsIOError, out_dir_lock
 
-        index = write_report(config.out_dir / "results.json", config.out_dir)
-        print(f"report: {index}")
+    try:
+        with out_dir_lock(config.out_dir):  # the run and its report: one run per output directory
+            code = execute(config, log=lambda m: print(m, flush=True))
+            if not args.no_report:
+                from conformance.report import write_report
+                from conformance.report.errors import ReportOutputError
+
+                try:
+                    index = write_report(config.out_dir / "results.json", config.out_dir)
+                except ReportOutputError as exc:
+                    raise ResultsIOError(str(exc)) from None
+                print(f"report: {index}")
+    except (RunConfigError, known.KnownDivergenceError, OutputLocked, ResultsError) as exc:
+        raise UsageError(str(exc))
     return code
 
 

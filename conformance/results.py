@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from conformance import run_io
 from conformance.floats import dtype_name
 from reference.jsonio import case_number_json
 
@@ -74,7 +75,12 @@ def reference_json(ref) -> dict | None:
 
 
 class ResultsWriter:
-    """Append-only streaming of records to DIR/results.jsonl; `finish()` writes DIR/results.json."""
+    """Append-only streaming of records to DIR/results.jsonl; `finish()` writes DIR/results.json.
+
+    Each cell's records are followed by an end marker {"kind": "cell_end", "cell": ..., "records": n}, written
+    with them in one append. --resume keeps exactly the cells whose marker is there with its n records and
+    re-runs every other cell (its partial records are dropped). Writes go through conformance.run_io: an I/O
+    error raises ResultsIOError and leaves results.jsonl whole up to its last complete line, and no *.tmp."""
 
     def __init__(self, out_dir: Path, header: dict, resume: bool = False):
         self.out_dir = Path(out_dir)
@@ -82,33 +88,33 @@ class ResultsWriter:
         self.done_cells: set[str] = set()
         self.records: list[dict] = []
         self.header = header
+        self.dropped = 0  # records of incomplete cells dropped on --resume
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if resume and self.path.exists():
-            old_header, records = read_jsonl(self.path)
+            old_header, cells, self.dropped = read_cells(self.path)
             self.header = {**old_header, "resumed": True}
-            self.records = records
-            self.done_cells = {r["cell"] for r in records}
-            self._rewrite()  # drops a torn last line
-        else:
-            self._rewrite()
+            for cell, records in cells.items():
+                self.records += records
+                self.done_cells.add(cell)
+        self._rewrite()
 
     def _rewrite(self) -> None:
-        with open(self.path, "w") as f:
-            f.write(json.dumps({"kind": "header", **self.header}) + "\n")
-            for r in self.records:
-                f.write(json.dumps({"kind": "record", **r}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        """The whole stream (header, each finished cell and its marker), replaced atomically."""
+        lines = [json.dumps({"kind": "header", **self.header})]
+        cells: dict[str, list] = {}
+        for r in self.records:
+            cells.setdefault(r["cell"], []).append(r)
+        for cell, records in cells.items():
+            lines.append(_cell_text(cell, records).rstrip("\n"))
+        run_io.replace(self.path, "\n".join(lines) + "\n")
 
-    def write_cell(self, records: list[dict]) -> None:
-        with open(self.path, "a") as f:
-            for r in records:
-                f.write(json.dumps({"kind": "record", **r}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+    def write_cell(self, records: list[dict], cell: str | None = None) -> None:
+        cell = cell if cell is not None else (records[0]["cell"] if records else None)
+        if cell is None:
+            return
+        run_io.append(self.path, _cell_text(cell, records))
         self.records.extend(records)
-        if records:
-            self.done_cells.add(records[0]["cell"])
+        self.done_cells.add(cell)
 
     def finish(self, implementations: list[dict], known: dict, summary: dict, run_updates: dict) -> Path:
         run = {k: v for k, v in {**self.header, **run_updates}.items() if k != "kind"}
@@ -121,14 +127,35 @@ class ResultsWriter:
             "summary": summary,
         }
         target = self.out_dir / "results.json"
-        tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(doc, indent=1))
-        tmp.replace(target)
+        run_io.replace(target, json.dumps(doc, indent=1))
         return target
 
 
-def read_jsonl(path: Path) -> tuple[dict, list[dict]]:
-    """Header and records of a streamed file; a torn (partially written) last line is dropped."""
+def _cell_text(cell: str, records: list[dict]) -> str:
+    lines = [json.dumps({"kind": "record", **r}) for r in records]
+    lines.append(json.dumps({"kind": "cell_end", "cell": cell, "records": len(records)}))
+    return "\n".join(lines) + "\n"
+
+
+def read_cells(path: Path) -> tuple[dict, dict[str, list[dict]], int]:
+    """(header, {cell: records} of every complete cell, number of records of incomplete cells): a cell is
+    complete when its end marker follows exactly the number of records it names."""
+    header, records = read_jsonl(path, markers=True)
+    cells: dict[str, list[dict]] = {}
+    pending: dict[str, list[dict]] = {}
+    for r in records:
+        if r.get("kind") == "cell_end":
+            got = pending.pop(r.get("cell"), [])
+            if len(got) == r.get("records") and r.get("cell") not in cells:
+                cells[r["cell"]] = got
+            continue
+        pending.setdefault(r.get("cell"), []).append(r)
+    return header, cells, sum(len(v) for v in pending.values())
+
+
+def read_jsonl(path: Path, markers: bool = False) -> tuple[dict, list[dict]]:
+    """Header and records of a streamed file; a torn (partially written) last line is dropped. markers: keep
+    the cells' end markers too (with their "kind": "cell_end"), in order."""
     header, records = None, []
     with open(path) as f:
         lines = f.read().split("\n")
@@ -141,11 +168,15 @@ def read_jsonl(path: Path) -> tuple[dict, list[dict]]:
             if i >= len(lines) - 2:
                 break  # the run was killed mid-write
             raise ResultsError(f"{path}: line {i + 1} is not JSON")
+        if not isinstance(obj, dict):
+            raise ResultsError(f"{path}: line {i + 1} is not a JSON object")
         kind = obj.pop("kind", None)
         if kind == "header":
             header = obj
         elif kind == "record":
             records.append(obj)
+        elif kind == "cell_end" and markers:
+            records.append({"kind": kind, **obj})
     if header is None:
         raise ResultsError(f"{path}: no header line; not a results stream")
     if header.get("schema_version") != SCHEMA_VERSION:

@@ -193,7 +193,17 @@ def _cells(groups, config: RunConfig) -> list[tuple]:
 
 
 def execute(config: RunConfig, log=print) -> int:
-    """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise."""
+    """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise. Holds the output directory's lock
+    (conformance.run_io: run_io.OutputLocked when another run holds it; run_io.ResultsIOError when results
+    cannot be written)."""
+    from conformance.run_io import out_dir_lock
+
+    Path(config.out_dir).mkdir(parents=True, exist_ok=True)
+    with out_dir_lock(config.out_dir):
+        return _execute(config, log)
+
+
+def _execute(config: RunConfig, log) -> int:
     validate(config)
     os.environ["CE_CONFORMANCE_TF32"] = "1" if config.tf32 else "0"  # read by the adapters in the workers
     entries = known.load(config.known_path)
@@ -206,6 +216,8 @@ def execute(config: RunConfig, log=print) -> int:
     versions = {name: version for name, _, version, _, _ in groups}
     versions.update({name: None for name in skipped})
     writer = ResultsWriter(config.out_dir, environment(config, versions, skipped), resume=config.resume)
+    if writer.dropped:
+        log(f"resume: {writer.dropped} records of unfinished cells dropped; those cells run again")
     refs = ReferenceCache(config.cache_dir, warn=log)
     progress = Progress(len(cells), sum(1 for c in cells if _cell_id(c) in writer.done_cells), log, config.quiet)
     progress.header(config, groups, skipped, refs)
@@ -232,7 +244,7 @@ def execute(config: RunConfig, log=print) -> int:
                     continue
                 for r in records:
                     known.classify(r, entries, FAILING)
-                writer.write_cell(records)
+                writer.write_cell(records, ctx.cell)
                 cell_timing[ctx.cell] = _cell_timing(ctx, records, time.perf_counter() - t0)
                 progress.cell_done(ctx, records, time.perf_counter() - t0)
         finally:

@@ -5,8 +5,9 @@
                                                                 -> 1 when anything regressed, else 0
     merge A B [C ...] --out FILE                                -> 0; prints the path written
 
-Any bad input (missing, malformed, truncated or incompatible results; unwritable output; bad arguments)
-prints one line "conformance <command>: error: ..." on stderr and returns 2, without a traceback
+Any bad input (missing, malformed, truncated or incompatible results; an output path that is not a
+directory; bad arguments) prints one line "conformance <command>: error: ..." on stderr and returns 2, without
+a traceback; an output file that cannot be written (disk full, permissions) returns 3
 (CONFORMANCE_TRACEBACK=1 shows the traceback of an unexpected internal error).
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import argparse
 import os
 import sys
 
-from .errors import ReportInputError
+from .errors import ReportInputError, ReportOutputError
 
 
 
@@ -70,6 +71,9 @@ def _run(prog: str, parser_factory, body, argv) -> int:
     try:
         args = parser_factory().parse_args(argv)
         return body(args)
+    except ReportOutputError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 3
     except (ReportInputError, _ArgumentError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The one error the report commands raise for bad input."""
+"""The errors the report commands raise: bad input (exit 2), and output that cannot be written (exit 3)."""
 from __future__ import annotations
 
 
@@ -9,3 +9,8 @@ class ReportInputError(Exception):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+class ReportOutputError(ReportInputError):
+    """An output file could not be written (disk full, permissions, I/O error): the CLI exits 3. Nothing
+    half-written is left: files are written to a temporary name and renamed into place."""

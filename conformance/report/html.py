@@ -3,6 +3,7 @@ from results.json alone with Jinja2 autoescaping, so text from a framework or an
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from .analysis import build_matrix, verdict_totals
-from .errors import ReportInputError
+from .errors import ReportInputError, ReportOutputError
 from .load import load_results
 from .plots import agreement_plots, ulp_distribution_plots
 from .verdicts import FAILING, SEVERITY, STYLE
@@ -101,10 +102,22 @@ def prepare_out_dir(out_dir: str | Path) -> Path:
 
 
 def write_text(path: Path, text: str) -> Path:
+    """Write atomically: a temporary file beside path, renamed into place (never a 0-byte or torn file, no
+    temporary left behind). ReportOutputError on any OSError."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        path.write_text(text, encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
     except OSError as e:
-        raise ReportInputError(f"cannot write {path}: {e.strerror or e}") from None
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise ReportOutputError(f"cannot write {path}: {e.strerror or e}") from None
     return path
 
 

@@ -2,7 +2,9 @@
 conformance/schema/results.schema.json.
 
 results.jsonl: the first line is the header {"kind": "header", ...run fields...}; every later line is one
-object: a record ({"kind": "record", ...} or no kind), or optionally {"kind": "implementation", ...},
+object: a record ({"kind": "record", ...} or no kind; read without its kind, exactly as results.json holds
+it, so the two files of one run merge), a finished cell's marker {"kind": "cell_end", "cell": ..., "records":
+n} (for run --resume; skipped here), or optionally {"kind": "implementation", ...},
 {"kind": "known_divergences", ...}, {"kind": "summary", ...}, or {"kind": "footer", "finished": ...,
 "duration_s": ...} (merged into the run). The header may also carry "implementations". A last line that is
 incomplete (a killed run) is dropped and noted in `load_warnings`; a malformed line anywhere else is an
@@ -161,7 +163,9 @@ def _assemble_jsonl(text: str, name: str) -> dict:
             raise ReportInputError(f"{name}: line {lineno} is not a JSON object")
         kind = obj.get("kind", "record")
         if kind == "record":
-            records.append(obj)
+            records.append({k: v for k, v in obj.items() if k != "kind"})  # as results.json holds it
+        elif kind == "cell_end":
+            pass  # a finished cell's marker (for run --resume)
         elif kind == "implementation":
             implementations = (implementations or []) + [{k: v for k, v in obj.items() if k != "kind"}]
         elif kind == "known_divergences":
@@ -218,19 +222,38 @@ def load_results(source: str | Path | dict) -> dict:
         raise ReportInputError(f"{name}: cannot read: {e.strerror or e}") from None
     if compressed:
         path = path.with_suffix("")
-    if path.suffix == ".jsonl" or (path.suffix != ".json" and _looks_like_jsonl(text)):
-        data = _assemble_jsonl(text, name)
-    else:
-        data = _parse_json(text, name)
+    try:
+        if path.suffix == ".jsonl" or (path.suffix != ".json" and _looks_like_jsonl(text)):
+            data = _assemble_jsonl(text, name)
+        else:
+            data = _parse_json(text, name)
+    except RecursionError:
+        raise ReportInputError(f"{name}: JSON nested too deeply") from None
+    _check_depth(data, name)
     validate(data, name)
     data["source_path"] = name
     return data
+
+
+MAX_DEPTH = 64  # results files nest about 8 deep; deeper is not a results file (and would exhaust recursion)
+
+
+def _check_depth(data, name: str) -> None:
+    stack = [(data, 1)]
+    while stack:
+        obj, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ReportInputError(f"{name}: JSON nested more than {MAX_DEPTH} deep; not a results file")
+        if isinstance(obj, dict):
+            stack += [(v, depth + 1) for v in obj.values() if isinstance(v, (dict, list))]
+        elif isinstance(obj, list):
+            stack += [(v, depth + 1) for v in obj if isinstance(v, (dict, list))]
 
 
 def _looks_like_jsonl(text: str) -> bool:
     first = text.lstrip().split("\n", 1)[0]
     try:
         obj = json.loads(first)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False
     return isinstance(obj, dict) and obj.get("kind") == "header"

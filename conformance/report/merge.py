@@ -149,7 +149,9 @@ def merge_runs(paths, out_path) -> Path:
     if not out.parent.is_dir():
         raise ReportInputError(f"cannot write {out}: directory {out.parent} does not exist")
     try:
-        out.write_text(json.dumps(_finite_json(merged), indent=1, allow_nan=False), encoding="utf-8")
-    except (OSError, ValueError) as e:
-        raise ReportInputError(f"cannot write {out}: {getattr(e, 'strerror', None) or e}") from None
-    return out
+        text = json.dumps(_finite_json(merged), indent=1, allow_nan=False)
+    except ValueError as e:
+        raise ReportInputError(f"cannot write {out}: {e}") from None
+    from .html import write_text
+
+    return write_text(out, text)

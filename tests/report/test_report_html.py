@@ -62,7 +62,7 @@ def test_drill_down_shows_the_minimal_input_with_reference_and_observed(report_h
     assert "ULP error 37" in section and "bound ratio 4.62" in section
     assert re.search(r"python -m conformance replay ce-huge-logits --results \S+ --implementation "
                      r"torch\.nn\.functional\.cross_entropy --dtype float16", section)
-    assert 'implementations_for(&#34;torch&#34;)' in section
+    assert 'implementations_for(&#39;torch&#39;)' in section  # strings through repr
     assert "np.array([1000.0, 1000.5, 999.0, -3.0, 7.5, 7.25], dtype=np.float64).reshape((2, 3))" \
            ".astype(np.float16)" in section
 
