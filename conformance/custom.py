@@ -17,9 +17,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from conformance.implementation import Implementation, Observed
+from reference.dtypes import DTYPE_NAMES
 
 SIGNATURES = {"torch": "torch", "jax": "jax", "tf": "tensorflow", "tensorflow": "tensorflow", "numpy": "numpy"}
-ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
+ALL_DTYPES = DTYPE_NAMES
 ENTRY_POINT_GROUP = "ce_conformance.implementations"
 
 

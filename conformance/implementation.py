@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+from reference.dtypes import DTYPE_NAMES
 
-DTYPES = ("float64", "float32", "float16", "bfloat16")
+DTYPES = DTYPE_NAMES
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from conformance.cases.case import Case
 from conformance.report import ReportInputError, load_results
 from conformance.results import ResultsError, tensor_from_json
+from reference.dtypes import DTYPE_NAMES
 
-DTYPES = ("float64", "float32", "float16", "bfloat16")
+DTYPES = DTYPE_NAMES
 DEVICES = ("cpu", "cuda")
 
 

@@ -17,8 +17,9 @@ from conformance.progress import Progress, selection_text
 from conformance.runner import PROFILES, CellContext, run_cell
 from conformance.verdicts import FAILING
 from conformance.worker import Worker
+from reference.dtypes import DTYPE_NAMES
 
-ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
+ALL_DTYPES = DTYPE_NAMES
 ALL_DEVICES = ("cpu", "cuda")
 
 

@@ -6,8 +6,10 @@ Every entry is evaluated in every dtype of DTYPES unless it names its own as a f
 """
 from __future__ import annotations
 
+from reference.dtypes import DTYPE_NAMES
+
 INF, NINF, NAN = "inf", "-inf", "nan"
-DTYPES = ("float64", "float32", "float16", "bfloat16")
+DTYPES = DTYPE_NAMES
 
 # The PyTorch CrossEntropyLoss example of shared/seeds/003 (loss printed 1.8338, gradients to 4 decimals).
 SEED_LOGITS = [[0.8671, 0.0189, 0.0042, 0.1619, 0.9805],

@@ -45,6 +45,7 @@ DTYPES: dict[str, DType] = {
     "float16": DType("float16", np.dtype(np.float16), 11, -14, 15),
     "bfloat16": DType("bfloat16", np.dtype(ml_dtypes.bfloat16), 8, -126, 127),
 }
+DTYPE_NAMES: tuple[str, ...] = tuple(DTYPES)  # the one list of dtypes under test, widest first
 
 
 def get_dtype(name) -> DType:

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from conformance.implementation import Convention, Implementation, Observed
+from reference.dtypes import DTYPE_NAMES
 
 FRAMEWORK = "numpy"
 
@@ -22,7 +23,7 @@ ENTROPY_DOCS = SCIPY_DOCS + "scipy.stats.entropy.html"
 LOG_LOSS_DOCS = "https://scikit-learn.org/stable/modules/generated/sklearn.metrics.log_loss.html"
 LOG_LOSS_SOURCE = "https://github.com/scikit-learn/scikit-learn/blob/main/sklearn/metrics/_classification.py"
 CHECK_ARRAY_DOCS = "https://scikit-learn.org/stable/modules/generated/sklearn.utils.check_array.html"
-ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
+ALL_DTYPES = DTYPE_NAMES
 NUMPY_DTYPES = ("float64", "float32", "float16")  # scipy.stats.entropy raises TypeError on ml_dtypes.bfloat16
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from conformance.floats import round_to_dtype
 from conformance.implementation import Convention, Implementation, Observed
+from reference.dtypes import DTYPE_NAMES
 
 FRAMEWORK = "torch"
 
@@ -24,7 +25,7 @@ DOCS = "https://docs.pytorch.org/docs/stable/generated/"
 CROSS_ENTROPY_LOSS_DOCS = DOCS + "torch.nn.CrossEntropyLoss.html"
 NLL_LOSS_DOCS = DOCS + "torch.nn.NLLLoss.html"
 BCE_LOSS_DOCS = DOCS + "torch.nn.BCELoss.html"
-ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
+ALL_DTYPES = DTYPE_NAMES
 REDUCTIONS = ("none", "sum", "mean")
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from reference.dtypes import DTYPE_NAMES
+
 try:  # ml_dtypes provides bfloat16; the report still works without it (bfloat16 printed as float64)
     import ml_dtypes
 except ImportError:  # pragma: no cover
@@ -36,7 +38,7 @@ def numpy_dtype(name: str):
 
 
 def is_float_dtype(name: str) -> bool:
-    return name in ("float64", "float32", "float16", "bfloat16") or name.startswith("float")
+    return name in DTYPE_NAMES or name.startswith("float")
 
 
 def fmt(x: Any, dtype: str = "float64") -> str:

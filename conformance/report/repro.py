@@ -14,10 +14,12 @@ import keyword
 import math
 import shlex
 
+from reference.dtypes import DTYPE_NAMES
+
 from .numbers import to_float
 
 MAX_INLINE_ELEMENTS = 512
-FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
+FLOAT_DTYPES = DTYPE_NAMES
 INTEGER_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
 FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy", "cupy")
 DEVICES = ("cpu", "cuda")

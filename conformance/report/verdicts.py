@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Iterable
 
 import reference
+from reference.dtypes import DTYPE_NAMES
 from conformance import verdicts as _verdicts
 
 SEVERITY = tuple(v for v in _verdicts.SEVERITY if v != "unsupported")
@@ -41,7 +42,7 @@ STYLE = {
     "unsupported": ("#e0e0e0", "#555555", "unsupported", "dtype or parameter not supported (not run)"),
 }
 
-DTYPE_ORDER = ("float64", "float32", "float16", "bfloat16")
+DTYPE_ORDER = DTYPE_NAMES
 OP_ORDER = tuple(reference.OPS)  # docs/ops.md's order, from the reference's op catalog
 DEVICE_ORDER = ("cpu", "cuda")
 
