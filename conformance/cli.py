@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="reference results cache directory (default $CE_CONFORMANCE_CACHE or "
                           "~/.cache/ce-conformance)")
     run.add_argument("--no-cache", action="store_true", help="compute every reference answer afresh")
+    run.add_argument("--strict-known", action="store_true",
+                     help="fail the run (exit 1) when a known divergence whose scope ran no longer occurs")
     run.add_argument("--corpus", type=Path, default=None,
                      help="regression corpus (JSON) to replay in every cell before the Hypothesis examples")
     run.add_argument("--write-corpus", type=Path, default=None,
@@ -182,6 +184,7 @@ def cmd_run(args, argv) -> int:
         cache_dir=_cache_dir(args),
         corpus_path=args.corpus,
         write_corpus=args.write_corpus,
+        strict_known=args.strict_known,
     )
     if args.resume and not (config.out_dir / "results.jsonl").exists():
         raise UsageError(f"--resume: no results.jsonl in {config.out_dir} to continue")

@@ -7,7 +7,7 @@ conformance/known_divergences.toml holds [[divergence]] tables:
     op = "binary_cross_entropy"          # optional
     dtypes = ["float16", "bfloat16"]     # optional; default any
     devices = ["cpu"]                    # optional; default any
-    versions = ">=2.0"                   # optional PEP 440 specifier on the framework version
+    versions = { optax = ">=0.2.5" }     # optional: PEP 440 specifiers, each on the named package's version
     cases = "bce(p=0,*"                  # optional fnmatch pattern(s) on the case id; default any
     verdicts = ["inaccurate"]            # the verdicts expected
     parts = ["grad:p"]                   # optional: which part failed ("value", "grad:NAME"; fnmatch)
@@ -16,15 +16,29 @@ conformance/known_divergences.toml holds [[divergence]] tables:
     reason = "..."
     link = "https://..."
 
-A failing record that matches an entry is reported as known and does not fail the run; an entry whose
-scope was run but matched no failing record is reported as fixed upstream; an entry whose scope was not
-run at all is warned about as unmatched. Any failure not listed fails the run.
+A failing record that matches an entry is reported as known and does not fail the run. Any failure not
+listed fails the run.
+
+`versions` names packages: a record's framework_version holds "name version" pairs ("jax 0.10.2, optax
+0.2.8"), and each specifier is checked against its own package (pre-releases included); a record whose
+version string does not name the package is out of the entry's scope. Every entry whose behaviour depends on
+a release says so with `versions`.
+
+An entry's scope *ran* when a record matched its implementation (and frameworks), op, dtypes, devices,
+versions and cases patterns -- whatever its verdict (parts and detail describe a failure, not a scope).
+An entry whose scope ran without a matching failure is "fixed upstream" (an XPASS): a note, or with
+`strict=True` (run --strict-known) a failure of the run. An entry about implementations that ran but whose
+scope did not run is only warned about as unmatched; entries about implementations that did not run at all
+are not mentioned.
+
+A key the format does not know (a typo) is a KnownDivergenceError: one line, exit 2 on the command line.
 """
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -48,13 +62,28 @@ class Divergence:
     op: str | None = None
     dtypes: list | None = None
     devices: list | None = None
-    versions: str | None = None
+    versions: dict | None = None  # package name -> PEP 440 specifier
     cases: str | list = "*"
     parts: list | None = None  # optional: "value", "grad:NAME" (fnmatch patterns)
     detail: str | list = "*"  # optional fnmatch pattern(s) on the record's detail
     relation: str | None = None  # a metamorphic relation (conformance/test_metamorphic.py) known to fail
     matched: int = field(default=0)
     in_scope: int = field(default=0)
+    scope_ran: int = field(default=0)  # records in the entry's scope (any verdict; parts/detail not asked)
+
+    def scope_matches(self, record: dict) -> bool:
+        """The record lies in the entry's scope: implementation, op, dtypes, devices, versions and cases."""
+        if not _any_match(record["implementation"], self.implementation):
+            return False
+        if self.op and record["op"] != self.op:
+            return False
+        if self.dtypes and record["dtype"] not in self.dtypes:
+            return False
+        if self.devices and record["device"] not in self.devices:
+            return False
+        if self.versions and not versions_match(self.versions, record.get("framework_version")):
+            return False
+        return _any_match(record["case_id"], self.cases)
 
     def in_scope_of(self, record: dict) -> bool:
         if not _any_match(record["implementation"], self.implementation):
@@ -65,13 +94,8 @@ class Divergence:
             return False
         if self.devices and record["device"] not in self.devices:
             return False
-        if self.versions:
-            version = (record.get("framework_version") or "").split()[-1:] or [""]
-            try:
-                if Version(version[0].split("+")[0]) not in SpecifierSet(self.versions):
-                    return False
-            except (InvalidVersion, InvalidSpecifier):
-                return False
+        if self.versions and not versions_match(self.versions, record.get("framework_version")):
+            return False
         if self.parts and not any(fnmatch.fnmatchcase(record.get("part") or "value", p) for p in self.parts):
             return False
         if not _any_match(record.get("detail") or "", self.detail):
@@ -79,10 +103,41 @@ class Divergence:
         return _any_match(record["case_id"], self.cases)
 
 
+def _package(name: str) -> str:
+    """A package name in PEP 503 normal form (scikit_learn, Scikit-Learn -> scikit-learn)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def parse_versions(text: str | None) -> dict[str, str]:
+    """"jax 0.10.2, optax 0.2.8" -> {"jax": "0.10.2", "optax": "0.2.8"} (package names normalised)."""
+    out = {}
+    for part in (text or "").split(","):
+        words = part.split()
+        if len(words) >= 2:
+            out[_package(words[0])] = words[1]
+    return out
+
+
+def versions_match(specifiers: dict, version_text: str | None) -> bool:
+    """Every package's version satisfies its specifier; a package the version text does not name, or an
+    unparseable version, is out of scope."""
+    found = parse_versions(version_text)
+    for package, spec in specifiers.items():
+        version = found.get(_package(package))
+        if version is None:
+            return False
+        try:
+            if not SpecifierSet(spec).contains(Version(version), prereleases=True):
+                return False
+        except InvalidVersion:
+            return False
+    return True
+
+
 def _any_match(text: str, patterns) -> bool:
     """fnmatch against one pattern or any of a list of patterns."""
     patterns = [patterns] if isinstance(patterns, str) else patterns
-    return any(fnmatch.fnmatchcase(text, p) for p in patterns)
+    return any(text == p or fnmatch.fnmatchcase(text, p) for p in patterns)  # ids may hold [brackets]
 
 
 def load(path: Path = DEFAULT_PATH) -> list[Divergence]:
@@ -92,9 +147,16 @@ def load(path: Path = DEFAULT_PATH) -> list[Divergence]:
         raise KnownDivergenceError(f"{path}: {exc}")
     entries = []
     for i, raw in enumerate(data.get("divergence", [])):
+        if not isinstance(raw, dict):
+            raise KnownDivergenceError(f"{path}: divergence #{i + 1} is not a table")
         missing = [k for k in REQUIRED if k not in raw]
         if missing:
             raise KnownDivergenceError(f"{path}: divergence #{i + 1} lacks {', '.join(missing)}")
+        where = f"{path}: divergence {raw['id']!r}"
+        unknown = sorted(set(raw) - KEYS)
+        if unknown:
+            raise KnownDivergenceError(f"{where}: unknown key {unknown[0]!r} (keys: {', '.join(sorted(KEYS))})")
+        _check_versions(raw.get("versions"), where)
         entries.append(Divergence(**raw))
     ids = [e.id for e in entries]
     if len(ids) != len(set(ids)):
@@ -102,9 +164,25 @@ def load(path: Path = DEFAULT_PATH) -> list[Divergence]:
     return entries
 
 
+def _check_versions(versions, where: str) -> None:
+    if versions is None:
+        return
+    if not isinstance(versions, dict) or not versions:
+        raise KnownDivergenceError(f"{where}: versions must be a table of package = specifier, "
+                                   f'e.g. versions = {{ optax = ">=0.2.5" }}')
+    for package, spec in versions.items():
+        try:
+            SpecifierSet(spec)
+        except (InvalidSpecifier, TypeError):
+            raise KnownDivergenceError(f"{where}: versions.{package} = {spec!r} is not a PEP 440 specifier")
+
+
 def classify(record: dict, entries: list[Divergence], failing: frozenset) -> None:
     """Set record["known_divergence"] and record["unexpected"] in place."""
     record["known_divergence"] = None
+    for entry in entries:
+        if entry.relation is None and entry.scope_matches(record):
+            entry.scope_ran += 1
     for entry in entries:
         if entry.relation is None and entry.in_scope_of(record):
             entry.in_scope += 1
@@ -115,20 +193,33 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
     record["unexpected"] = record["verdict"] in failing and record["known_divergence"] is None
 
 
-def status(entries: list[Divergence], implementations_run=None) -> dict:
-    """matched / fixed_upstream / unmatched entry ids. With `implementations_run` (the ids this run
-    covered), an entry about implementations that were not run at all is not reported as unmatched."""
+def reset(entries: list[Divergence]) -> None:
+    """Forget the tallies (before classifying a run's records once more)."""
+    for entry in entries:
+        entry.matched = entry.in_scope = entry.scope_ran = 0
+
+
+def status(entries: list[Divergence], implementations_run=None, strict: bool = False) -> dict:
+    """matched / fixed_upstream / unmatched entry ids, and "strict_failures": the fixed_upstream ids when
+    `strict` (an entry whose scope ran but which no longer occurs fails a strict run), else [].
+    fixed_upstream only lists entries whose scope ran (scope_matches). With `implementations_run` (the ids
+    this run covered), an entry about implementations that were not run at all is not reported as unmatched."""
     entries = [e for e in entries if e.relation is None]
     ran = list(implementations_run) if implementations_run is not None else None
 
     def concerns_run(e):
         return ran is None or any(_any_match(i, e.implementation) for i in ran)
 
+    fixed = [e.id for e in entries if e.scope_ran and not e.matched]
     return {
         "matched": [e.id for e in entries if e.matched],
-        "fixed_upstream": [e.id for e in entries if e.in_scope and not e.matched],
-        "unmatched": [e.id for e in entries if not e.in_scope and concerns_run(e)],
+        "fixed_upstream": fixed,
+        "unmatched": [e.id for e in entries if not e.scope_ran and not e.matched and concerns_run(e)],
+        "strict_failures": list(fixed) if strict else [],
     }
+
+
+KEYS = {f.name for f in fields(Divergence)} - {"matched", "in_scope", "scope_ran"}
 
 
 def known_relation(entries: list[Divergence], relation: str, implementation: str) -> Divergence | None:

@@ -48,6 +48,7 @@ class RunConfig:
     cache_dir: Path | None = None  # reference results on disk (conformance.refcache); None: memory only
     corpus_path: Path | None = None  # replay this regression corpus in every cell (conformance.corpus)
     write_corpus: Path | None = None  # write (merge) the run's interesting cases into this corpus file
+    strict_known: bool = False  # a known divergence whose scope ran but that no longer occurs fails the run
 
 
 def validate(config: RunConfig) -> None:
@@ -250,16 +251,16 @@ def _execute(config: RunConfig, log) -> int:
                 progress.cell_done(ctx, records, time.perf_counter() - t0)
         finally:
             worker.stop()
-    for entry in entries:  # classify every record once more, resumed ones included, for the final tallies
-        entry.matched = entry.in_scope = 0
+    known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
     for r in writer.records:
         known.classify(r, entries, FAILING)
     summary = summarise(writer.records)
-    status = known.status(entries, {r["implementation"] for r in writer.records})
+    status = known.status(entries, {r["implementation"] for r in writer.records}, strict=config.strict_known)
     for entry_id in status["unmatched"]:
         log(f"warning: known divergence {entry_id!r} matched nothing that was run")
     for entry_id in status["fixed_upstream"]:
-        log(f"note: known divergence {entry_id!r} no longer occurs (fixed upstream?)")
+        log(f"{'error' if config.strict_known else 'note'}: known divergence {entry_id!r} no longer occurs "
+            f"although its scope ran (fixed upstream?{' --strict-known fails the run' if config.strict_known else ''})")
     duration = time.perf_counter() - started
     path = writer.finish(implementations, status, summary, {
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -277,4 +278,7 @@ def _execute(config: RunConfig, log) -> int:
         f"(seed {config.seed}; rerun with --seed {config.seed} for the same records)")
     if internal_errors:
         log(f"{len(internal_errors)} cell(s) hit an internal error of the suite (see above)")
-    return 1 if summary["unexpected"] or internal_errors else 0
+    if status["strict_failures"]:
+        log(f"--strict-known: {len(status['strict_failures'])} known divergence(s) no longer occur: "
+            f"update or remove them in {config.known_path}")
+    return 1 if summary["unexpected"] or internal_errors or status["strict_failures"] else 0

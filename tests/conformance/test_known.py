@@ -9,7 +9,7 @@ TOML = '''
 id = "bce-clamp"
 implementation = "torch.nn.functional.binary_cross_entropy"
 dtypes = ["float32"]
-versions = ">=2.0"
+versions = { torch = ">=2.0" }
 cases = "bce(p=0*"
 verdicts = ["special_value_mismatch"]
 reason = "clamps"
@@ -87,3 +87,106 @@ def test_status_ignores_entries_about_implementations_not_run(entries):
     r = record("accurate")
     known.classify(r, entries, FAILING)
     assert known.status(entries, {r["implementation"]})["unmatched"] == []
+
+
+# --- versions per package, key validation, strict mode (issue 16) -------------------------------------------
+
+def entry_from(tmp_path, body: str, name="e.toml"):
+    path = tmp_path / name
+    path.write_text('[[divergence]]\nid = "e"\nimplementation = "optax.*"\nverdicts = ["inaccurate"]\n'
+                    'reason = "r"\nlink = "https://example.org"\n' + body)
+    return path
+
+
+def optax_record(version, verdict="inaccurate", dtype="float32"):
+    return {"implementation": "optax.losses.sigmoid_focal_loss", "op": "sigmoid_focal_loss", "dtype": dtype,
+            "device": "cpu", "case_id": "c", "framework_version": version, "verdict": verdict}
+
+
+@pytest.mark.parametrize("versions, version_text, in_scope", [
+    ('{ optax = ">=0.2.5" }', "jax 0.4.38, optax 0.2.5", True),
+    ('{ optax = ">=0.2.5" }', "jax 0.10.2, optax 0.2.4", False),   # jax is newer: not what the entry is about
+    ('{ jax = ">=0.10" }', "jax 0.10.2, optax 0.2.8", True),       # was checked against optax's 0.2.8
+    ('{ jax = ">=0.10", optax = "<0.2.8" }', "jax 0.10.2, optax 0.2.8", False),
+    ('{ optax = ">=0.2.5" }', "jax 0.10.2", False),                 # the package is not named at all
+    ('{ scikit_learn = "<2" }', "numpy 2.4.6, scipy 1.17.1, scikit-learn 1.9.1", True),  # normalised names
+    ('{ jax = ">=0.5" }', "jax 0.6.0rc1, optax 0.2.5", True),       # pre-releases count
+    ('{ torch = "==2.13.0" }', "torch 2.13.0+cpu", True),           # local version labels
+])
+def test_versions_are_checked_per_package(tmp_path, versions, version_text, in_scope):
+    [entry] = known.load(entry_from(tmp_path, f"versions = {versions}\n"))
+    r = optax_record(version_text)
+    known.classify(r, [entry], FAILING)
+    assert (r["known_divergence"] == "e") is in_scope
+    assert r["unexpected"] is not in_scope
+
+
+@pytest.mark.parametrize("body, needle", [
+    ('verisons = { optax = ">=0.2.5" }\n', "unknown key 'verisons'"),
+    ('dtype = ["float16"]\n', "unknown key 'dtype'"),
+    ('versions = ">=0.2.5"\n', "versions must be a table"),
+    ('versions = { optax = "at least 0.2.5" }\n', "not a PEP 440 specifier"),
+])
+def test_bad_keys_and_versions_are_one_clear_error(tmp_path, body, needle):
+    with pytest.raises(known.KnownDivergenceError, match=needle):
+        known.load(entry_from(tmp_path, body))
+
+
+def test_fixed_upstream_only_for_entries_whose_scope_ran(tmp_path):
+    [entry] = known.load(entry_from(tmp_path, 'dtypes = ["float16"]\nparts = ["grad:y"]\n'))
+    for dtype in ("float32", "float64"):  # the entry's implementation ran, its dtype did not
+        known.classify(optax_record("optax 0.2.8", "accurate", dtype), [entry], FAILING)
+    status = known.status([entry], {"optax.losses.sigmoid_focal_loss"}, strict=True)
+    assert status["fixed_upstream"] == [] and status["strict_failures"] == []
+    assert known.status([entry], {"torch.sigmoid"})["unmatched"] == []  # nothing of its framework ran
+    # its scope runs (a passing record: parts describe a failure, not the scope) and nothing fails: stale
+    known.classify(optax_record("optax 0.2.8", "accurate", "float16"), [entry], FAILING)
+    assert known.status([entry], strict=False) == {"matched": [], "fixed_upstream": ["e"], "unmatched": [],
+                                                  "strict_failures": []}
+    assert known.status([entry], strict=True)["strict_failures"] == ["e"]
+    known.reset([entry])
+    assert known.status([entry])["fixed_upstream"] == []
+
+
+def _run(*args, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "conformance", "run", "--frameworks", "numpy", "--implementations",
+                           "scipy.special.log_softmax", "--dtypes", "float64", "--profile", "quick", "--no-report",
+                           "-q", "--out", str(tmp_path / "out"), *args], capture_output=True, text=True, cwd=root,
+                          env=dict(os.environ, PYTHONPATH=str(root)), timeout=600)
+
+
+def test_strict_known_fails_on_a_stale_entry_and_passes_on_the_real_registry(tmp_path):
+    real = _run("--strict-known", tmp_path=tmp_path)  # the dominant-class entry matches the catalog case
+    assert real.returncode == 0, real.stdout[-2000:] + real.stderr[-2000:]
+    stale = (tmp_path / "stale.toml")
+    stale.write_text(known.DEFAULT_PATH.read_text() + '''
+[[divergence]]
+id = "fabricated-stale-entry"
+implementation = "scipy.special.log_softmax"
+dtypes = ["float64"]
+verdicts = ["inaccurate"]
+cases = "log_softmax(x=[1,2,3])"
+reason = "a divergence that does not occur"
+link = "https://example.org"
+''')
+    lenient = _run("--known", str(stale), tmp_path=tmp_path)
+    assert lenient.returncode == 0 and "'fabricated-stale-entry' no longer occurs" in lenient.stdout
+    strict = _run("--known", str(stale), "--strict-known", tmp_path=tmp_path)
+    assert strict.returncode == 1 and "--strict-known" in strict.stdout
+    import json
+
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["known_divergences"]["strict_failures"] == ["fabricated-stale-entry"]
+
+
+def test_typo_in_the_registry_is_exit_2_on_the_command_line(tmp_path):
+    bad = entry_from(tmp_path, 'implementaton = "x"\n')
+    result = _run("--known", str(bad), tmp_path=tmp_path)
+    assert result.returncode == 2 and "unknown key 'implementaton'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
