@@ -36,6 +36,20 @@ def _multi(values) -> tuple | None:
     return tuple(out)
 
 
+def _size(text: str) -> int:
+    """'4G', '512M', '2048' (MiB) -> bytes."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    scale = units.get(t[-1:], None)
+    try:
+        value = float(t[:-1] if scale else t) * (scale or 1 << 20)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 4G, 512M)") from None
+    if not value >= 64 << 20 or value > 1 << 50:
+        raise argparse.ArgumentTypeError(f"--max-worker-memory {text!r}: choose between 64M and 1P")
+    return int(value)
+
+
 def _writable_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -76,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cache", action="store_true", help="compute every reference answer afresh")
     run.add_argument("--strict-known", action="store_true",
                      help="fail the run (exit 1) when a known divergence whose scope ran no longer occurs")
+    run.add_argument("--max-worker-memory", type=_size, default=None, metavar="SIZE",
+                     help="cap each worker's address space (e.g. 4G, 512M; plain numbers are MiB); an "
+                          "implementation that runs out is recorded as crashed: memory")
     run.add_argument("--corpus", type=Path, default=None,
                      help="regression corpus (JSON) to replay in every cell before the Hypothesis examples")
     run.add_argument("--write-corpus", type=Path, default=None,
@@ -185,6 +202,7 @@ def cmd_run(args, argv) -> int:
         corpus_path=args.corpus,
         write_corpus=args.write_corpus,
         strict_known=args.strict_known,
+        max_worker_memory=args.max_worker_memory,
     )
     if args.resume and not (config.out_dir / "results.jsonl").exists():
         raise UsageError(f"--resume: no results.jsonl in {config.out_dir} to continue")

@@ -46,6 +46,7 @@ class RunConfig:
     argv: list = field(default_factory=list)
     quiet: bool = False
     cache_dir: Path | None = None  # reference results on disk (conformance.refcache); None: memory only
+    max_worker_memory: int | None = None  # bytes of address space per worker (conformance.worker); None: no cap
     corpus_path: Path | None = None  # replay this regression corpus in every cell (conformance.corpus)
     write_corpus: Path | None = None  # write (merge) the run's interesting cases into this corpus file
     strict_known: bool = False  # a known divergence whose scope ran but that no longer occurs fails the run
@@ -231,7 +232,7 @@ def _execute(config: RunConfig, log) -> int:
         todo = [c for c in cells if c[0] == g and _cell_id(c) not in writer.done_cells]
         if not todo:
             continue
-        worker = Worker(worker_name, specs, timeout=timeout)
+        worker = Worker(worker_name, specs, timeout=timeout, max_memory=config.max_worker_memory)
         try:
             for _, impl, device, dtype in todo:
                 ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,

@@ -170,6 +170,9 @@ def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
     _keep_convention_values(record, comparison, conv_refs)
     record["timing"] = _timing(ctx)
+    output = getattr(ctx.worker, "last_output", None)
+    if output:  # what the implementation printed (captured in its worker, truncated)
+        record["output"] = output
     return record
 
 

@@ -9,11 +9,29 @@ time and waits at most `timeout` seconds. Outcomes:
 Every answer also carries the seconds spent inside the implementation's call (measured in the worker) and
 the worker's running compile counts (JAX backend compiles and jaxpr traces, TF tf.function traces):
 Worker.last_call_s and Worker.last_compiles (the increase during the last call).
+
+Containment:
+- Each worker is the leader of its own process group (os.setsid in the child). When the worker is stopped
+  (end of its framework's cells, end of the run), killed after a timeout or found dead after a crash, the
+  whole group gets SIGKILL: a process the implementation started cannot outlive the run (one that leaves
+  the group on purpose, with setsid, can).
+- max_memory (bytes; `run --max-worker-memory`): RLIMIT_AS of the worker, set once its framework is loaded.
+  A MemoryError inside the implementation (a cap hit, or an allocation no machine has) is
+  ("crashed", "memory: ...") and the worker is restarted; so is a framework's own out-of-memory error
+  while a cap is set.
+- The implementation's stdout and stderr (file descriptors 1 and 2, C code included) go to a temporary file
+  per call, not to the run's output: Worker.last_output is None when it printed nothing, else {"text": the
+  first OUTPUT_LIMIT bytes as text, "bytes": how many it wrote, "truncated": bool}; the runner keeps it in
+  the record as "output".
 """
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import re
 import signal
+import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -22,6 +40,9 @@ from conformance.implementation import Observed
 
 _CTX = mp.get_context("spawn")
 START_TIMEOUT_S = 300.0
+OUTPUT_LIMIT = 8192  # bytes of an implementation's output kept per case
+_OOM_TEXT = re.compile(r"out of memory|can't allocate memory|cannot allocate memory|ResourceExhausted|bad_alloc",
+                       re.IGNORECASE)
 
 
 def _compile_counter(framework: str) -> dict:
@@ -56,13 +77,69 @@ def _compile_counter(framework: str) -> dict:
     return counts
 
 
-def _serve(conn, framework: str, custom_specs: list) -> None:
+class _Capture:
+    """File descriptors 1 and 2 redirected to one temporary file for the duration of a call."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile()
+        self.output = None
+
+    def __enter__(self):
+        _flush()
+        fd = self.file.fileno()
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        self.saved = (os.dup(1), os.dup(2))
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        return self
+
+    def __exit__(self, *exc):
+        _flush()
+        os.dup2(self.saved[0], 1)
+        os.dup2(self.saved[1], 2)
+        for fd in self.saved:
+            os.close(fd)
+        fd = self.file.fileno()
+        size = os.fstat(fd).st_size
+        self.output = None
+        if size:
+            head = os.pread(fd, OUTPUT_LIMIT, 0)
+            self.output = {"text": head.decode("utf-8", "replace"), "bytes": size, "truncated": size > len(head)}
+        os.ftruncate(fd, 0)
+        return False
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    try:  # C stdio buffers (printf in a framework's C/C++ code)
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except Exception:
+        pass
+
+
+def _serve(conn, framework: str, custom_specs: list, max_memory: int | None = None) -> None:
     """The worker's loop (runs in the child)."""
+    try:
+        os.setsid()  # its own process group: killed as one (see Worker._kill)
+    except OSError:
+        pass
     try:
         from conformance.adapters import implementations_for
 
         impls = {impl.id: impl for impl in implementations_for(framework, custom_specs)}
         counts = _compile_counter(framework)
+        if max_memory:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+        capture = _Capture()
     except BaseException as exc:  # the import itself failed: report it, then exit
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
@@ -80,18 +157,22 @@ def _serve(conn, framework: str, custom_specs: list) -> None:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    observed = impls[impl_id].call(inputs, params, dtype, device, tuple(grads))
+                    with capture:
+                        observed = impls[impl_id].call(inputs, params, dtype, device, tuple(grads))
                 finally:
-                    stats = {"call_s": time.perf_counter() - started, "compiles": dict(counts)}
+                    stats = {"call_s": time.perf_counter() - started, "compiles": dict(counts),
+                             "output": capture.output}
             observed.warnings = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
             conn.send(("ok", (observed.value, observed.grads, observed.warnings), stats))
         except BaseException as exc:  # framework errors are data
             etype = f"{type(exc).__module__}.{type(exc).__qualname__}".replace("builtins.", "")
-            stats = {"call_s": time.perf_counter() - started, "compiles": dict(counts)}
+            stats = {"call_s": time.perf_counter() - started, "compiles": dict(counts), "output": capture.output}
             try:
-                conn.send(("raised", (etype, str(exc)), stats))
+                message = str(exc)
             except Exception:
-                conn.send(("raised", (etype, traceback.format_exception_only(type(exc), exc)[-1]), stats))
+                message = traceback.format_exception_only(type(exc), exc)[-1]
+            out_of_memory = isinstance(exc, MemoryError) or bool(max_memory and _OOM_TEXT.search(message))
+            conn.send(("memory" if out_of_memory else "raised", (etype, message[:100_000]), stats))
 
 
 def _describe_exit(code) -> str:
@@ -108,8 +189,11 @@ def _describe_exit(code) -> str:
 class Worker:
     """A restartable worker process for one framework (plus any custom implementations)."""
 
-    def __init__(self, framework: str, custom_specs: list | None = None, timeout: float = 120.0):
+    def __init__(self, framework: str, custom_specs: list | None = None, timeout: float = 120.0,
+                 max_memory: int | None = None):
         self.framework = framework
+        self.max_memory = max_memory  # bytes of address space (RLIMIT_AS), None: no cap
+        self.last_output: dict | None = None  # what the implementation printed during the last call
         self.custom_specs = list(custom_specs or [])
         self.timeout = timeout
         self.process = None
@@ -122,7 +206,7 @@ class Worker:
 
     def start(self) -> None:
         parent, child = _CTX.Pipe()
-        self.process = _CTX.Process(target=_serve, args=(child, self.framework, self.custom_specs), daemon=True)
+        self.process = _CTX.Process(target=_serve, args=(child, self.framework, self.custom_specs, self.max_memory), daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -147,7 +231,7 @@ class Worker:
                 self.restarts += 1
             self.start()
         limit = self.timeout if timeout is None else timeout
-        self.last_call_s, self.last_compiles = None, {}
+        self.last_call_s, self.last_compiles, self.last_output = None, {}, None
         try:
             self.conn.send((impl_id, inputs, params, dtype, device, tuple(grads)))
             if not self.conn.poll(limit):
@@ -158,26 +242,39 @@ class Worker:
             self.process.join(5)
             detail = _describe_exit(self.process.exitcode)
             self._kill()
+            if self.max_memory:
+                detail += f" (its memory cap is {self.max_memory / 2**20:g} MiB)"
             return "crashed", f"worker process died: {detail}"
         if extra:
             self._note(extra[0])
         if status == "ok":
             value, grads_out, caught = payload
             return "ok", Observed(value, grads_out, caught)
+        if status == "memory":
+            self._kill()  # a process that ran out of memory may be in any state: start afresh next call
+            cap = f"; the worker's memory cap is {self.max_memory / 2**20:g} MiB" if self.max_memory else ""
+            return "crashed", f"memory: the implementation ran out of memory ({payload[0]}: {payload[1]}{cap})"
         if status == "raised" and "device-side assert" in str(payload[1]):
             self._kill()  # a device-side assert leaves the CUDA context unusable: start afresh next call
         return status, payload
 
     def _note(self, stats: dict) -> None:
         self.last_call_s = stats.get("call_s")
+        self.last_output = stats.get("output")
         now = stats.get("compiles") or {}
         self.last_compiles = {k: v - self.compiles.get(k, 0) if v >= self.compiles.get(k, 0) else v
                               for k, v in now.items()}  # a smaller count: a restarted process
         self.compiles = now
 
     def _kill(self) -> None:
-        if self.process is not None and self.process.is_alive():
-            self.process.kill()
+        """SIGKILL the worker's whole process group (the worker and anything its implementations started)."""
+        if self.process is not None and self.process.pid is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            if self.process.is_alive():
+                self.process.kill()
             self.process.join(5)
         if self.conn is not None:
             self.conn.close()
