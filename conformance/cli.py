@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--ulp-threshold", type=float, default=None)
     cmp_.add_argument("--ignore-device", action="store_true",
                       help="match cells across devices (compare a CPU run with a GPU run)")
+    cmp_.add_argument("--format", default="text", help="text (default), markdown (a PR comment) or json")
 
     mrg = sub.add_parser("merge", help="merge results from several machines into one results.json")
     mrg.add_argument("inputs", type=Path, nargs="+")
@@ -254,7 +255,7 @@ def cmd_compare(args, argv) -> int:
 
     extra = (["--out", str(args.out)] if args.out else []) + (
         ["--ulp-threshold", str(args.ulp_threshold)] if args.ulp_threshold is not None else []) + (
-        ["--ignore-device"] if args.ignore_device else [])
+        ["--ignore-device"] if args.ignore_device else []) + ["--format", args.format]
     return report_main(["compare", str(args.old), str(args.new), *extra])
 
 

@@ -1,16 +1,26 @@
 """Compare two runs (two framework versions, or two machines) record by record.
 
-Records are matched by (implementation, op, dtype, device, case_id); where a run holds several records for
-one such key (one per part), by part as well. With ignore_device the device is left out of the key (a CPU
-run against a GPU run).
+Records are matched by case content -- (implementation, op, dtype, device, params, the exact input bits),
+never by a Hypothesis id -- and, where a run holds several records for one case (one per part), by part as
+well. With ignore_device the device is left out of the key (a CPU run against a GPU run). Two runs that
+replay the same regression corpus (run --corpus) therefore match case for case.
 
-A matched record is a
+A matched record is
+  unchanged    when the implementation's output is bit-for-bit the same (the same values and gradients, or
+               the same exception type), whatever the ULP figures say;
   regression   when its verdict got worse (verdicts.COMPARE_ORDER), or, with the verdict not better, its
-               ULP error (value or any gradient) grew by more than ulp_threshold, or it raised where it
-               did not before;
-  improvement  when its verdict got better, or, with the verdict the same, its ULP error shrank by more than
+               error (value or any gradient) grew by more than ulp_threshold, or it raised where it did
+               not before;
+  improvement  when its verdict got better, or, with the verdict the same, its error shrank by more than
                ulp_threshold and nothing regressed;
+  behaviour    when the verdict is neither better nor worse but what the implementation does changed kind:
+               raise -> NaN, NaN -> value, value -> NaN, raise -> value, one exception type -> another;
   unchanged    otherwise.
+The error of a part is its ULP error, except where the exact reference has zeros: a ULP count from an exact
+0 measures how far the observed value is from 0 in subnormal steps (1e-300 is ~4.4e18 ulp in float64), so
+such a part is judged by an absolute measure instead: the largest |observed| on an exact-zero element in
+units of eps * scale (scale = the largest |reference| of the part, at least the smallest normal number),
+together with the ULP distance of the other elements to the correctly rounded reference.
 Records only in one run are listed as added / removed (neither regressions nor improvements).
 """
 from __future__ import annotations
@@ -20,8 +30,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.corpus import record_key
+
+from .compare_measure import behaviour_kind, part_errors, same_output
 from .load import load_results
-from .numbers import fmt_metric, to_float
+from .numbers import fmt_metric
 from .verdicts import compare_rank, worst
 
 DEFAULT_ULP_THRESHOLD = 2.0
@@ -30,7 +43,7 @@ MAX_TEXT_LINES = 500
 
 @dataclass
 class Change:
-    kind: str                   # regression | improvement | unchanged | added | removed
+    kind: str                   # regression | improvement | behaviour | unchanged | added | removed
     key: tuple                  # (implementation, op, dtype, device, case_id, part)
     old: dict | None
     new: dict | None
@@ -89,6 +102,7 @@ class CompareResult:
     removed: list[Change]
     cells: list[CellDiff]
     html_path: Path | None = None
+    behaviour: list[Change] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -107,12 +121,12 @@ class CompareResult:
         if changed:
             lines.append("  frameworks: " + ", ".join(changed))
         lines.append(f"  regressions: {len(self.regressions)}, improvements: {len(self.improvements)}, "
+                     f"behaviour changes: {len(self.behaviour)}, "
                      f"unchanged: {len(self.unchanged)}, only in old: {len(self.removed)}, "
                      f"only in new: {len(self.added)} (ULP threshold {fmt_metric(self.ulp_threshold)}"
                      f"{', devices ignored' if self.ignore_device else ''})")
         budget = MAX_TEXT_LINES
-        for title, changes in (("REGRESSIONS", self.regressions), ("IMPROVEMENTS", self.improvements),
-                               ("ONLY IN OLD", self.removed), ("ONLY IN NEW", self.added)):
+        for title, changes in self.groups(upper=True):
             if not changes:
                 continue
             lines.append(f"{title} ({len(changes)})")
@@ -125,54 +139,63 @@ class CompareResult:
             lines.append(f"HTML: {self.html_path}")
         return "\n".join(lines)
 
+    def groups(self, upper: bool = False) -> list[tuple[str, list[Change]]]:
+        """(title, changes) in the order a reader wants them."""
+        groups = [("Regressions", self.regressions), ("Behaviour changes", self.behaviour),
+                  ("Improvements", self.improvements), ("Only in old", self.removed), ("Only in new", self.added)]
+        return [(t.upper() if upper else t, c) for t, c in groups]
+
     def __str__(self) -> str:
         return self.text
 
 
-def _part_ulps(record: dict) -> dict[str, float]:
-    """part -> ULP error as a float (nan counted as inf); parts without a number are left out."""
-    ulp = record.get("ulp") or {}
-    out = {}
-    for part, v in [("value", ulp.get("value"))] + [(f"grad:{k}", g) for k, g in (ulp.get("grad") or {}).items()]:
-        f = to_float(v)
-        if f is not None:
-            out[part] = math.inf if math.isnan(f) else f
-    return out
-
-
 def classify(old: dict, new: dict, threshold: float) -> tuple[str, list[str]]:
+    if same_output(old, new):
+        why = [] if old["verdict"] == new["verdict"] else [
+            f"identical output, judged {old['verdict']} -> {new['verdict']} (the suite's judgement changed)"]
+        return "unchanged", why
     ro, rn = compare_rank(old["verdict"]), compare_rank(new["verdict"])
     reasons = []
     grew = shrank = False
-    ou, nu = _part_ulps(old), _part_ulps(new)
-    for part in [p for p in ou if p in nu]:
-        o, n = ou[part], nu[part]
-        if o == n:
+    oe, ne = part_errors(old), part_errors(new)
+    for part in [p for p in oe if p in ne]:
+        (o, unit), (n, unit_new) = oe[part], ne[part]
+        if o == n or unit != unit_new:
             continue
         diff = n - o
+        label = f"{'ulp' if unit == 'ulp' else 'abs'}({part}) {fmt_metric(o)} -> {fmt_metric(n)}" + (
+            "" if unit == "ulp" else " eps*scale at an exact 0")
         if (math.isinf(n) and not math.isinf(o)) or diff > threshold:
             grew = True
-            reasons.append(f"ulp({part}) {fmt_metric(o)} -> {fmt_metric(n)}")
+            reasons.append(label)
         elif (math.isinf(o) and not math.isinf(n)) or -diff > threshold:
             shrank = True
-            reasons.append(f"ulp({part}) {fmt_metric(o)} -> {fmt_metric(n)}")
+            reasons.append(label)
     new_exception = bool(new.get("exception")) and not old.get("exception")
     if new_exception:
         e = new["exception"]
         reasons.append(f"new exception {e.get('type')}: {' '.join(str(e.get('message', '')).split())[:200]}")
+    kinds = (behaviour_kind(old), behaviour_kind(new))
+    if kinds[0] != kinds[1]:
+        reasons.append(f"behaviour {kinds[0]} -> {kinds[1]}")
     if rn < ro:
         return "regression", reasons
     if rn > ro:
         return "improvement", reasons
     if grew or new_exception:
         return "regression", reasons
+    if kinds[0] != kinds[1]:
+        return "behaviour", reasons
     if shrank:
         return "improvement", reasons
     return "unchanged", reasons
 
 
 def _base_key(r: dict, ignore_device: bool) -> tuple:
-    return (r["implementation"], r["op"], r["dtype"], "*" if ignore_device else r["device"], r["case_id"])
+    """The case by content: params and exact input bits (records without inputs, e.g. an undeclared dtype,
+    by their case id)."""
+    content = record_key(r) if r.get("inputs") else r["case_id"]
+    return (r["implementation"], r["op"], r["dtype"], "*" if ignore_device else r["device"], content)
 
 
 def compare_results(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THRESHOLD,
@@ -196,7 +219,7 @@ def compare_results(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THR
         for o, n in pairs:
             part = (n or o).get("part")
             device = (n or o)["device"] if not ignore_device else f"{o['device'] if o else '—'}→{n['device'] if n else '—'}"
-            key = (base[0], base[1], base[2], device, base[4], part)
+            key = (base[0], base[1], base[2], device, (n or o)["case_id"], part)
             if o is None:
                 out["added"].append(Change("added", key, None, n))
             elif n is None:
@@ -206,7 +229,7 @@ def compare_results(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THR
                 out[kind].append(Change(kind, key, o, n, reasons))
     return CompareResult(old_name, new_name, old["run"], new["run"], ulp_threshold, ignore_device,
                          out["regression"], out["improvement"], out["unchanged"], out["added"], out["removed"],
-                         _cell_diffs(old, new, out, ignore_device))
+                         _cell_diffs(old, new, out, ignore_device), behaviour=out["behaviour"])
 
 
 def _cell_diffs(old: dict, new: dict, out: dict, ignore_device: bool) -> list[CellDiff]:
@@ -234,7 +257,8 @@ def _cell_diffs(old: dict, new: dict, out: dict, ignore_device: bool) -> list[Ce
 
 def compare_runs(old_path, new_path, out_dir=None, ulp_threshold: float = DEFAULT_ULP_THRESHOLD,
                  ignore_device: bool = False) -> CompareResult:
-    """Load two runs (paths or dicts), compare them, and when out_dir is given write out_dir/compare.html.
+    """Load two runs (paths or dicts), compare them, and when out_dir is given write out_dir/compare.html
+    (and compare.md, compare.json, compare.txt beside it).
     Raises ReportInputError for bad input or an unwritable out_dir."""
     old, new = load_results(old_path), load_results(new_path)
     result = compare_results(old, new, ulp_threshold, ignore_device,
@@ -244,5 +268,10 @@ def compare_runs(old_path, new_path, out_dir=None, ulp_threshold: float = DEFAUL
         from .html_compare import render_compare
 
         out = prepare_out_dir(out_dir)
+        from .compare_formats import to_json, to_markdown
+
         result.html_path = write_text(out / "compare.html", render_compare(result))
+        write_text(out / "compare.md", to_markdown(result))
+        write_text(out / "compare.json", to_json(result) + "\n")
+        write_text(out / "compare.txt", result.text + "\n")
     return result
