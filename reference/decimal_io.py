@@ -1,6 +1,8 @@
 """Decimal text in and out: case numbers rounded once into a dtype, exact strings, round-trip strings.
 
 Case numbers are JSON numbers (taken as the exact decimal they spell) or the strings "inf", "-inf", "nan".
+Bounded: a number's text is at most MAX_NUMBER_CHARS characters and its written exponent within
+±MAX_EXPONENT (a CaseError otherwise), so parsing takes bounded time (zero with any exponent is zero).
 A decimal is rounded ONCE, directly from its exact rational value, into the case dtype: never through
 float64 first (that would round twice for float32 / float16 / bfloat16).
 """
@@ -19,12 +21,18 @@ _SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.na
             "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf}
 
 
+MAX_EXPONENT = 99_999  # |written decimal exponent| accepted; beyond it a number is rejected (CaseError)
+MAX_NUMBER_CHARS = 1_000  # longest number text accepted
+
+
 class NumberToken(str):
     """The exact text of a JSON number (json.loads(..., parse_float=NumberToken, parse_int=NumberToken))."""
 
 
 def parse_decimal(text: str) -> tuple[Fraction, bool]:
     """The exact rational a decimal string spells, and whether it carries a minus sign (for -0)."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise CaseError(f"number {text[:20]}... has more than {MAX_NUMBER_CHARS} characters")
     m = _DECIMAL.match(text.strip())
     if not m:
         raise CaseError(f"malformed number {text!r}")
@@ -33,8 +41,12 @@ def parse_decimal(text: str) -> tuple[Fraction, bool]:
     else:
         sign, whole, frac, exp = m.group(5), "0", m.group(6), m.group(7)
     digits = (whole + frac).lstrip("0") or "0"
+    if exp and len(exp.lstrip("+-").lstrip("0")) > len(str(MAX_EXPONENT)) or exp and abs(int(exp)) > MAX_EXPONENT:
+        raise CaseError(f"number {text.strip()[:40]!r}: decimal exponent beyond ±{MAX_EXPONENT}")
     e10 = (int(exp) if exp else 0) - len(frac)
-    if digits != "0" and abs(e10 + len(digits)) > 5000:  # far outside every format: 0 or inf
+    if digits == "0":
+        value = Fraction(0)
+    elif abs(e10 + len(digits)) > 5000:  # far outside every format: 0 or inf
         value = Fraction(10) ** 400 if e10 > 0 else Fraction(1, 10 ** 400)
     else:
         value = Fraction(int(digits)) * (Fraction(10) ** e10)

@@ -21,13 +21,36 @@ from reference.result import RefArray, RefResult
 _CONSTANTS = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}
 
 
-def loads_case(text: str) -> dict:
-    """Parse a JSON case keeping every number's exact text."""
+DEFAULT_MAX_ELEMENTS = 100_000  # numbers in a case's inputs and params (python -m reference eval --max-elements)
+MAX_DEPTH = 32  # nesting of a case's JSON
+
+
+def check_bounds(case: dict, max_elements: int = DEFAULT_MAX_ELEMENTS) -> None:
+    """CaseError when the case nests deeper than MAX_DEPTH or holds more than max_elements numbers (the
+    reference's time and memory grow with both; checked before anything is evaluated)."""
+    count, stack = 0, [(case.get("inputs"), 1), (case.get("params"), 1)]
+    while stack:
+        obj, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise CaseError(f"the case nests more than {MAX_DEPTH} levels deep")
+        if isinstance(obj, dict):
+            stack += [(v, depth + 1) for v in obj.values()]
+        elif isinstance(obj, list):
+            count += len(obj)
+            if count > max_elements:
+                raise CaseError(f"the case holds more than {max_elements} numbers (--max-elements to raise it)")
+            stack += [(v, depth + 1) for v in obj if isinstance(v, (list, dict))]
+
+
+def loads_case(text: str, max_elements: int = DEFAULT_MAX_ELEMENTS) -> dict:
+    """Parse a JSON case keeping every number's exact text; bounded (check_bounds)."""
     try:
         case = json.loads(text, parse_float=NumberToken, parse_int=NumberToken,
                           parse_constant=lambda c: _CONSTANTS[c])
     except json.JSONDecodeError as exc:
         raise CaseError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise CaseError(f"the case nests more than {MAX_DEPTH} levels deep") from None
     if not isinstance(case, dict):
         raise CaseError("a case must be a JSON object with op, dtype, inputs and params")
     unknown = sorted(set(case) - {"op", "dtype", "inputs", "params", "id"})
@@ -36,6 +59,7 @@ def loads_case(text: str) -> dict:
     for key in ("op", "dtype", "inputs"):
         if key not in case:
             raise CaseError(f"the case has no {key!r}")
+    check_bounds(case, max_elements)
     return case
 
 
