@@ -184,3 +184,21 @@ def test_merge_takes_a_runs_results_json_and_its_own_results_jsonl(baseline, tmp
     assert code == 0, err
     merged = json.loads((tmp_path / "merged.json").read_text())
     assert comparable(merged["records"]) == comparable(base_doc["records"])
+
+
+def test_report_writes_its_html_atomically(baseline, tmp_path, monkeypatch):
+    base_out, _ = baseline
+    (tmp_path / "results.json").write_bytes((base_out / "results.json").read_bytes())
+    (tmp_path / "index.html").write_text("the previous report")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    code, _, err = run_in_process("report", str(tmp_path / "results.json"))
+    assert code == 3 and len(err.strip().splitlines()) == 1 and "No space left on device" in err
+    assert (tmp_path / "index.html").read_text() == "the previous report"  # never a torn or 0-byte report
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "results.json"]
+    monkeypatch.undo()
+    code, _, err = run_in_process("report", str(tmp_path / "results.json"))
+    assert code == 0 and (tmp_path / "index.html").stat().st_size > 10_000, err
