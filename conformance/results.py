@@ -10,6 +10,7 @@ import numpy as np
 
 from conformance import run_io
 from conformance.floats import dtype_name
+from conformance.strict_json import dumps
 from reference.jsonio import case_number_json
 
 SCHEMA_VERSION = 1
@@ -100,7 +101,7 @@ class ResultsWriter:
 
     def _rewrite(self) -> None:
         """The whole stream (header, each finished cell and its marker), replaced atomically."""
-        lines = [json.dumps({"kind": "header", **self.header})]
+        lines = [dumps({"kind": "header", **self.header})]
         cells: dict[str, list] = {}
         for r in self.records:
             cells.setdefault(r["cell"], []).append(r)
@@ -127,13 +128,13 @@ class ResultsWriter:
             "summary": summary,
         }
         target = self.out_dir / "results.json"
-        run_io.replace(target, json.dumps(doc, indent=1))
+        run_io.replace(target, dumps(doc, indent=1))
         return target
 
 
 def _cell_text(cell: str, records: list[dict]) -> str:
-    lines = [json.dumps({"kind": "record", **r}) for r in records]
-    lines.append(json.dumps({"kind": "cell_end", "cell": cell, "records": len(records)}))
+    lines = [dumps({"kind": "record", **r}) for r in records]
+    lines.append(dumps({"kind": "cell_end", "cell": cell, "records": len(records)}))
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance import known
+from conformance import choices, known
 from conformance.adapters import FRAMEWORKS, adapter, availability
 from conformance.refcache import ReferenceCache
 from conformance.results import ResultsWriter, summarise
@@ -20,7 +20,7 @@ from conformance.worker import Worker
 from reference.dtypes import DTYPE_NAMES
 
 ALL_DTYPES = DTYPE_NAMES
-ALL_DEVICES = ("cpu", "cuda")
+ALL_DEVICES = choices.ALL_DEVICES
 
 
 class RunConfigError(Exception):

@@ -27,16 +27,12 @@ from conformance.cases.build import catalog_cases
 from conformance.cases.case import Case
 from conformance.cases.layout import applicable
 from conformance.cases.strategies import draw_case
+from conformance.choices import PROFILES
 from conformance.compare import Comparison, compare, n_terms_for
 from conformance.refcache import ReferenceCache, op_defaults
 from conformance.results import reference_json, tensor_json
 from conformance.verdicts import FAILING
 
-PROFILES = {  # Hypothesis examples per cell, per-case timeout (s), shrink candidates evaluated per cell
-    "quick": {"examples": 4, "timeout": 60.0, "shrink_steps": 40},
-    "ci": {"examples": 12, "timeout": 120.0, "shrink_steps": 150},
-    "thorough": {"examples": 150, "timeout": 600.0, "shrink_steps": 1000},
-}
 
 
 @dataclass

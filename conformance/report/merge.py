@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..strict_json import dumps
 from .errors import ReportInputError
 from .load import load_results, summarize, validate
 
@@ -124,17 +125,6 @@ def merge_results(runs: list[dict], names: list[str] | None = None) -> dict:
     return validate(merged, "merged results")
 
 
-def _finite_json(x):
-    """Non-finite floats as the schema's strings "inf", "-inf", "nan" (strict JSON has no NaN literal)."""
-    if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
-        return "nan" if x != x else ("inf" if x > 0 else "-inf")
-    if isinstance(x, dict):
-        return {k: _finite_json(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite_json(v) for v in x]
-    return x
-
-
 def merge_runs(paths, out_path) -> Path:
     """Merge results files (results.json / results.jsonl / directories) into out_path (a results.json, or
     a directory to hold one). Returns the path written. Raises ReportInputError."""
@@ -149,7 +139,7 @@ def merge_runs(paths, out_path) -> Path:
     if not out.parent.is_dir():
         raise ReportInputError(f"cannot write {out}: directory {out.parent} does not exist")
     try:
-        text = json.dumps(_finite_json(merged), indent=1, allow_nan=False)
+        text = dumps(merged, indent=1)
     except ValueError as e:
         raise ReportInputError(f"cannot write {out}: {e}") from None
     from .html import write_text

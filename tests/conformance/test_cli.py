@@ -109,13 +109,14 @@ def test_killed_run_keeps_its_records_and_resumes(tmp_path):
 
 
 def test_pytest_option_runs_a_custom_implementation():
-    """`pytest conformance --impl ...` is the pytest equivalent of `run --impl ...`: one test per cell."""
+    """`pytest conformance --ce-impl ...` is the pytest equivalent of `run --impl ...`: one test per cell."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "conformance/test_conformance.py",
-            "--impl-op", "softmax", "--impl-signature", "numpy", "--dtypes", "float32,float64", "--profile", "quick"]
-    good = subprocess.run(args + ["--impl", "tests.fault_impls:softmax"], cwd=ROOT, env=env, capture_output=True,
+            "--ce-impl-op", "softmax", "--ce-impl-signature", "numpy", "--ce-dtypes", "float32,float64",
+            "--ce-profile", "quick"]
+    good = subprocess.run(args + ["--ce-impl", "tests.fault_impls:softmax"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)
     assert good.returncode == 0 and "2 passed" in good.stdout, good.stdout[-2000:]
-    bad = subprocess.run(args + ["--impl", "tests.fault_impls:raises"], cwd=ROOT, env=env, capture_output=True,
+    bad = subprocess.run(args + ["--ce-impl", "tests.fault_impls:raises"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=600)
     assert bad.returncode == 1 and "2 failed" in bad.stdout and "error_behaviour_mismatch" in bad.stdout

@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SELECTION = ["--frameworks", "numpy", "--ops", "softmax,log_softmax", "--profile", "quick"]
+SELECTION = ["--ce-frameworks", "numpy", "--ce-ops", "softmax,log_softmax", "--ce-profile", "quick"]
 COMPARED = ("cell", "implementation", "dtype", "device", "case_id", "source", "params", "inputs", "verdict",
             "part", "ulp", "bound_ratio", "observed", "exception", "reference", "unexpected", "minimal")
 
 
 def _run(out: Path, cache: Path, *extra: str) -> int:
     cmd = [sys.executable, "-m", "pytest", "conformance", "-k", "test_cell", "-q", "-p", "no:cacheprovider", *SELECTION,
-           "--conformance-out", str(out), "--conformance-cache", str(cache), *extra]
+           "--ce-out", str(out), "--ce-cache", str(cache), *extra]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300).returncode
 
 
@@ -25,6 +25,8 @@ def _records(out: Path) -> dict:
     for path in sorted(out.glob("results-*.jsonl")):
         for line in path.read_text().splitlines():
             r = json.loads(line)
+            if r.get("kind") != "record":
+                continue
             cells.setdefault(r["cell"], []).append({k: r.get(k) for k in COMPARED})
     return cells
 

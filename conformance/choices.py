@@ -1,0 +1,12 @@
+"""The enumerated values of the suite's options, in a module that imports nothing heavy (the pytest plugin
+and the command line use them for `choices=` and validation before any framework is loaded)."""
+from __future__ import annotations
+
+PROFILES = {  # Hypothesis examples per cell, per-case timeout (s), shrink candidates evaluated per cell
+    "quick": {"examples": 4, "timeout": 60.0, "shrink_steps": 40},
+    "ci": {"examples": 12, "timeout": 120.0, "shrink_steps": 150},
+    "thorough": {"examples": 150, "timeout": 600.0, "shrink_steps": 1000},
+}
+ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
+ALL_DEVICES = ("cpu", "cuda")
+SIGNATURES = ("torch", "jax", "tf", "tensorflow", "numpy")
