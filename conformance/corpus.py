@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from conformance import strict_json
 from conformance.cases.case import Case
 from conformance.results import tensor_from_json
 
@@ -142,7 +143,7 @@ def write(path, records, keep_existing: bool = True) -> tuple[int, int]:
     cases = sorted(merged.values(), key=lambda e: (e["op"], e["dtype"], e["id"], json.dumps(e["inputs"])))
     for e in cases:
         e["found"] = sorted(e.get("found", []), key=lambda f: (f["implementation"], f["verdict"], f["source"]))
-    text = json.dumps({"corpus_version": CORPUS_VERSION, "cases": cases}, indent=1, sort_keys=True)
+    text = strict_json.dumps({"corpus_version": CORPUS_VERSION, "cases": cases}, indent=1, sort_keys=True)
     tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text(text + "\n")
