@@ -54,6 +54,8 @@ class WorkerStream:
             self.file.write(dumps({"kind": "implementation", **implementation_json(impl, version)}) + "\n")
         for r in records:
             self.file.write(dumps({"kind": "record", **r}, sort_keys=True) + "\n")
+        if records:  # the cell's end marker, as results.jsonl has it
+            self.file.write(dumps({"kind": "cell_end", "cell": records[0]["cell"], "records": len(records)}) + "\n")
         self._flush()
 
     def _flush(self) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..strict_json import dumps
+from ..strict_json import dumps, finite
 from .errors import ReportInputError
 from .load import load_results, summarize, validate
 
@@ -37,7 +37,9 @@ def _record_key(r: dict) -> tuple:
 
 
 def _comparable(r: dict) -> dict:
-    return {k: v for k, v in r.items() if k not in TIMING_FIELDS}
+    """The record without its timings (and a stream's "kind"), non-finite numbers in the one encoding (a results.json written
+    before it may hold bare Infinity where a results.jsonl holds "inf")."""
+    return finite({k: v for k, v in r.items() if k not in TIMING_FIELDS and k != "kind"})
 
 
 def _merge_runs_meta(runs: list[dict], names: list[str]) -> dict:
