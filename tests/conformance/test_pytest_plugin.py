@@ -116,3 +116,14 @@ def test_the_plugin_is_registered_once_with_the_checkout_conftest():
                                 text=True, timeout=300)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         assert "test_cell[scipy.special.log_softmax|float64|cpu]" in result.stdout
+
+
+def test_the_light_choices_module_agrees_with_the_suite():
+    """conformance/choices.py (imported by the plugin before anything heavy) lists what the suite runs."""
+    from conformance import choices, run, runner
+    from conformance.custom import SIGNATURES
+    from reference.dtypes import DTYPE_NAMES
+
+    assert choices.ALL_DTYPES == DTYPE_NAMES == run.ALL_DTYPES
+    assert choices.PROFILES is runner.PROFILES
+    assert set(choices.SIGNATURES) == set(SIGNATURES)
