@@ -24,8 +24,11 @@ listed fails the run.
 version string does not name the package is out of the entry's scope. Every entry whose behaviour depends on
 a release says so with `versions`.
 
-An entry's scope *ran* when a record matched its implementation (and frameworks), op, dtypes, devices,
-versions and cases patterns -- whatever its verdict (parts and detail describe a failure, not a scope).
+An entry's scope *ran* when every framework it concerns ran (its `frameworks`, or the frameworks its
+implementation patterns name by prefix -- torch., tf./keras., jax./optax., scipy./sklearn./numpy., cupy.; a
+pattern with a leading wildcard concerns every CPU framework) and a record matched its implementation, op,
+dtypes, devices, versions and cases patterns -- whatever its verdict (parts and detail describe a failure,
+not a scope). So a jax-only run does not call an entry about torch *and* optax fixed.
 An entry whose scope ran without a matching failure is "fixed upstream" (an XPASS): a note, or with
 `strict=True` (run --strict-known) a failure of the run. An entry about implementations that ran but whose
 scope did not run is only warned about as unmatched; entries about implementations that did not run at all
@@ -70,6 +73,7 @@ class Divergence:
     matched: int = field(default=0)
     in_scope: int = field(default=0)
     scope_ran: int = field(default=0)  # records in the entry's scope (any verdict; parts/detail not asked)
+    other_versions: int = field(default=0)  # records of its implementations from releases `versions` excludes
 
     def scope_matches(self, record: dict) -> bool:
         """The record lies in the entry's scope: implementation, op, dtypes, devices, versions and cases."""
@@ -82,6 +86,7 @@ class Divergence:
         if self.devices and record["device"] not in self.devices:
             return False
         if self.versions and not versions_match(self.versions, record.get("framework_version")):
+            self.other_versions += 1
             return False
         return _any_match(record["case_id"], self.cases)
 
@@ -193,33 +198,59 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
     record["unexpected"] = record["verdict"] in failing and record["known_divergence"] is None
 
 
+FRAMEWORK_PREFIXES = {"torch": ("torch.",), "tensorflow": ("tf.", "keras."), "jax": ("jax.", "optax."),
+                      "numpy": ("numpy.", "np.", "scipy.", "sklearn."), "cupy": ("cupy.",)}
+CPU_FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy")
+
+
+def frameworks_of(entry: Divergence) -> set[str]:
+    """The frameworks an entry is about: its `frameworks` key when it has one, else by the literal prefix
+    of each implementation pattern (a pattern starting with a wildcard: every CPU framework)."""
+    declared = getattr(entry, "frameworks", None)
+    if declared:
+        return set(declared)
+    out = set()
+    patterns = [entry.implementation] if isinstance(entry.implementation, str) else entry.implementation
+    for pattern in patterns:
+        literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+        named = {fw for fw, prefixes in FRAMEWORK_PREFIXES.items() if any(literal.startswith(p) for p in prefixes)}
+        out |= named or set(CPU_FRAMEWORKS)
+    return out
+
+
 def reset(entries: list[Divergence]) -> None:
     """Forget the tallies (before classifying a run's records once more)."""
     for entry in entries:
-        entry.matched = entry.in_scope = entry.scope_ran = 0
+        entry.matched = entry.in_scope = entry.scope_ran = entry.other_versions = 0
 
 
-def status(entries: list[Divergence], implementations_run=None, strict: bool = False) -> dict:
+def status(entries: list[Divergence], implementations_run=None, strict: bool = False,
+           frameworks_run=None) -> dict:
     """matched / fixed_upstream / unmatched entry ids, and "strict_failures": the fixed_upstream ids when
     `strict` (an entry whose scope ran but which no longer occurs fails a strict run), else [].
-    fixed_upstream only lists entries whose scope ran (scope_matches). With `implementations_run` (the ids
-    this run covered), an entry about implementations that were not run at all is not reported as unmatched."""
+    fixed_upstream only lists entries whose scope ran (scope_matches) and, given `frameworks_run`, every
+    framework of which ran. With `implementations_run` (the ids this run covered), an entry about
+    implementations that were not run at all is not reported as unmatched."""
     entries = [e for e in entries if e.relation is None]
     ran = list(implementations_run) if implementations_run is not None else None
 
     def concerns_run(e):
         return ran is None or any(_any_match(i, e.implementation) for i in ran)
 
-    fixed = [e.id for e in entries if e.scope_ran and not e.matched]
+    def whole_scope_ran(e):
+        return e.scope_ran and (frameworks_run is None or frameworks_of(e) <= set(frameworks_run))
+
+    fixed = [e.id for e in entries if whole_scope_ran(e) and not e.matched]
     return {
         "matched": [e.id for e in entries if e.matched],
         "fixed_upstream": fixed,
-        "unmatched": [e.id for e in entries if not e.scope_ran and not e.matched and concerns_run(e)],
+        "unmatched": [e.id for e in entries if not e.scope_ran and not e.matched and not e.other_versions
+                      and concerns_run(e)],
         "strict_failures": list(fixed) if strict else [],
     }
 
 
-KEYS = {f.name for f in fields(Divergence)} - {"matched", "in_scope", "scope_ran"}
+KEYS = {f.name for f in fields(Divergence)} - {"matched", "in_scope", "scope_ran", "other_versions"}
 
 
 def known_relation(entries: list[Divergence], relation: str, implementation: str) -> Divergence | None:

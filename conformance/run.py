@@ -256,7 +256,8 @@ def _execute(config: RunConfig, log) -> int:
     for r in writer.records:
         known.classify(r, entries, FAILING)
     summary = summarise(writer.records)
-    status = known.status(entries, {r["implementation"] for r in writer.records}, strict=config.strict_known)
+    status = known.status(entries, {r["implementation"] for r in writer.records}, strict=config.strict_known,
+                          frameworks_run={r["framework"] for r in writer.records})
     for entry_id in status["unmatched"]:
         log(f"warning: known divergence {entry_id!r} matched nothing that was run")
     for entry_id in status["fixed_upstream"]:

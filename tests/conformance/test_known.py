@@ -190,3 +190,22 @@ def test_typo_in_the_registry_is_exit_2_on_the_command_line(tmp_path):
     result = _run("--known", str(bad), tmp_path=tmp_path)
     assert result.returncode == 2 and "unknown key 'implementaton'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_multi_framework_entry_is_not_called_fixed_by_a_run_of_one_framework(tmp_path):
+    path = entry_from(tmp_path, "")
+    text = path.read_text().replace('implementation = "optax.*"',
+                                    'implementation = ["torch.nn.functional.cross_entropy", "optax.*"]')
+    path.write_text(text)
+    [entry] = known.load(path)
+    assert known.frameworks_of(entry) == {"torch", "jax"}
+    known.classify(optax_record("jax 0.10.2, optax 0.2.8", "accurate"), [entry], FAILING)
+    assert known.status([entry], frameworks_run={"jax"})["fixed_upstream"] == []
+    assert known.status([entry], frameworks_run={"jax", "torch"})["fixed_upstream"] == ["e"]
+
+
+def test_an_entry_scoped_out_by_version_is_not_warned_about(tmp_path):
+    [entry] = known.load(entry_from(tmp_path, 'versions = { optax = ">=0.2.5" }\n'))
+    known.classify(optax_record("jax 0.4.38, optax 0.2.4", "inaccurate"), [entry], FAILING)
+    status = known.status([entry], {"optax.losses.sigmoid_focal_loss"}, strict=True, frameworks_run={"jax"})
+    assert status == {"matched": [], "fixed_upstream": [], "unmatched": [], "strict_failures": []}
