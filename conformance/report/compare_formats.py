@@ -6,9 +6,9 @@ escapes table cells (| and newlines) and caps each group's rows; JSON lists ever
 """
 from __future__ import annotations
 
-import json
 import math
 
+from ..strict_json import dumps
 from .compare import Change, CompareResult
 from .numbers import fmt_metric
 
@@ -72,7 +72,7 @@ def to_json(r: CompareResult) -> str:
         "only_in_old": [_change_json(c) for c in r.removed],
         "only_in_new": [_change_json(c) for c in r.added],
     }
-    return json.dumps(doc, indent=1, allow_nan=False)
+    return dumps(doc, indent=1)
 
 
 FORMATS = {"text": lambda r: r.text, "markdown": to_markdown, "json": to_json}
