@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="reference results cache directory (default $CE_CONFORMANCE_CACHE or "
                           "~/.cache/ce-conformance)")
     run.add_argument("--no-cache", action="store_true", help="compute every reference answer afresh")
+    run.add_argument("--junit", type=Path, default=None,
+                     help="also write the run as JUnit XML (one testcase per case and part) for any CI")
     run.add_argument("--strict-known", action="store_true",
                      help="fail the run (exit 1) when a known divergence whose scope ran no longer occurs")
     run.add_argument("--max-worker-memory", type=_size, default=None, metavar="SIZE",
@@ -203,6 +205,7 @@ def cmd_run(args, argv) -> int:
         corpus_path=args.corpus,
         write_corpus=args.write_corpus,
         strict_known=args.strict_known,
+        junit=args.junit,
         max_worker_memory=args.max_worker_memory,
     )
     if args.resume and not (config.out_dir / "results.jsonl").exists():

@@ -50,6 +50,7 @@ class RunConfig:
     corpus_path: Path | None = None  # replay this regression corpus in every cell (conformance.corpus)
     write_corpus: Path | None = None  # write (merge) the run's interesting cases into this corpus file
     strict_known: bool = False  # a known divergence whose scope ran but that no longer occurs fails the run
+    junit: Path | None = None  # also write the run as JUnit XML (conformance.junit)
 
 
 def validate(config: RunConfig) -> None:
@@ -271,6 +272,16 @@ def _execute(config: RunConfig, log) -> int:
         "timing": {"cells": cell_timing},
         "internal_errors": internal_errors,
     })
+    if config.junit is not None:
+        from conformance import junit
+        from conformance.run_io import ResultsIOError
+
+        try:
+            junit.write(config.junit, writer.records, entries, path, writer.header, status["strict_failures"],
+                        internal_errors)
+        except OSError as exc:
+            raise ResultsIOError(f"cannot write {config.junit}: {exc.strerror or exc}") from None
+        log(f"junit: {config.junit}")
     if config.write_corpus is not None:
         from conformance import corpus
 
