@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="match cells across devices (compare a CPU run with a GPU run)")
     cmp_.add_argument("--format", default="text", help="text (default), markdown (a PR comment) or json")
 
+    tl = sub.add_parser("timeline", help="per finding, the first release that shows it and the first without it")
+    tl.add_argument("runs", type=Path, nargs="+", help="results of one corpus on successive releases, oldest first")
+    tl.add_argument("--framework", default=None)
+    tl.add_argument("--out", type=Path, default=None, help="write the markdown table here")
+
     mrg = sub.add_parser("merge", help="merge results from several machines into one results.json")
     mrg.add_argument("inputs", type=Path, nargs="+")
     mrg.add_argument("--out", type=Path, required=True)
@@ -262,6 +267,13 @@ def cmd_compare(args, argv) -> int:
     return report_main(["compare", str(args.old), str(args.new), *extra])
 
 
+def cmd_timeline(args, argv) -> int:
+    from conformance.report.cli import main as report_main
+
+    extra = (["--framework", args.framework] if args.framework else []) + (["--out", str(args.out)] if args.out else [])
+    return report_main(["timeline", *map(str, args.runs), *extra])
+
+
 def cmd_merge(args, argv) -> int:
     from conformance.report.cli import main as report_main
 
@@ -292,5 +304,5 @@ def cmd_list(args, argv) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "merge": cmd_merge,
+COMMANDS = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "merge": cmd_merge, "timeline": cmd_timeline,
             "replay": cmd_replay, "list": cmd_list}

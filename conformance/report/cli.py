@@ -4,6 +4,7 @@
     compare OLD NEW [--out DIR] [--ulp-threshold N] [--ignore-device] [--format text|markdown|json]
                                                                 -> 1 when anything regressed, else 0
     merge A B [C ...] --out FILE                                -> 0; prints the path written
+    timeline RUN1 RUN2 [...] [--framework F] [--out FILE.md]    -> 0; the release timeline of findings
 
 Any bad input (missing, malformed, truncated or incompatible results; an output path that is not a
 directory; bad arguments) prints one line "conformance <command>: error: ..." on stderr and returns 2, without
@@ -59,6 +60,15 @@ def _compare_parser() -> _Parser:
                    help="match records across devices (compare a CPU run with a GPU run)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                    help="stdout: text (default), markdown (a pull-request comment) or json")
+    return p
+
+
+def _timeline_parser() -> _Parser:
+    p = _Parser(prog="conformance timeline",
+                description="Per finding, the first release that shows it and the first that no longer does.")
+    p.add_argument("runs", nargs="+", help="results of the same corpus on successive releases, oldest first")
+    p.add_argument("--framework", default=None, help="the framework whose versions name the releases")
+    p.add_argument("--out", default=None, help="write the markdown table here (default: stdout only)")
     return p
 
 
@@ -128,7 +138,18 @@ def merge_main(argv=None) -> int:
     return _run("conformance merge", _merge_parser, body, argv)
 
 
-COMMANDS = {"report": report_main, "compare": compare_main, "merge": merge_main}
+def timeline_main(argv=None) -> int:
+    from .timeline import write_timeline
+
+    def body(args):
+        text = write_timeline(args.runs, args.out, args.framework)
+        print(f"wrote {args.out}" if args.out else text)
+        return 0
+
+    return _run("conformance timeline", _timeline_parser, body, argv)
+
+
+COMMANDS = {"report": report_main, "compare": compare_main, "merge": merge_main, "timeline": timeline_main}
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,49 @@
+"""timeline: per finding, the first release that shows it and the first that no longer does."""
+from __future__ import annotations
+
+import copy
+import json
+
+from conformance.report.cli import timeline_main
+from conformance.report.timeline import timeline_rows
+from report_fixtures import build_results
+
+IMPL = "torch.nn.functional.cross_entropy"
+
+
+def _runs():
+    base = build_results("base")
+    runs = []
+    for i, version in enumerate(["2.10.0", "2.11.0", "2.12.0", "2.13.0"]):
+        doc = copy.deepcopy(base)
+        doc["run"]["frameworks"]["torch"] = f"torch {version}"
+        for r in doc["records"]:
+            r["case_id"] = f"hyp-{i}-{r['case_id']}"  # each run names its cases differently: matched by content
+            if r["implementation"] == IMPL and r["dtype"] == "float32" and r["case_id"].endswith("ce-basic") \
+                    and i == 2:  # a regression introduced in 2.12.0 and fixed in 2.13.0
+                r.update(verdict="inaccurate", part="grad:logits", detail="off")
+        runs.append(doc)
+    return runs
+
+
+def test_a_finding_introduced_and_fixed_gets_both_releases():
+    rows = timeline_rows(_runs())
+    row = next(r for r in rows if r["implementation"] == IMPL and r["part"] == "grad:logits")
+    assert (row["first"], row["gone"], "".join(row["pattern"])) == (2, 3, "..x.")
+    assert row["dtypes"] == {"float32"} and row["cases"] == 1 and not row["reappears"]
+    steady = [r for r in rows if r["first"] == 0 and r["gone"] is None]
+    assert steady and all("".join(r["pattern"]) == "xxxx" for r in steady)
+
+
+def test_timeline_cli_writes_markdown(tmp_path, capsys):
+    paths = []
+    for i, doc in enumerate(_runs()):
+        paths.append(tmp_path / f"r{i}.json")
+        paths[-1].write_text(json.dumps(doc))
+    out = tmp_path / "timeline.md"
+    assert timeline_main([*map(str, paths), "--framework", "torch", "--out", str(out)]) == 0
+    text = out.read_text()
+    line = next(line for line in text.splitlines() if "| grad:logits |" in line)
+    assert "| torch 2.12.0 | torch 2.13.0 |" in line and "`..x.`" in line
+    assert timeline_main([str(paths[0]), "--out", str(out)]) == 2  # one run is not a timeline
+    assert "at least two runs" in capsys.readouterr().err
