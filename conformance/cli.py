@@ -1,4 +1,4 @@
-"""python -m conformance {run, report, compare, merge, replay, list}.
+"""ce-conformance (or python -m conformance) {run, report, compare, merge, replay, list}.
 
 Bad input to any command: one clear line on stderr and exit code 2, never a traceback. Results that cannot
 be written (disk full, any I/O error): one line and exit code 3, with results.jsonl whole up to its last
@@ -12,6 +12,21 @@ import sys
 from pathlib import Path
 
 DEFAULT_OUT = Path("reports") / "latest"
+EXAMPLES = """examples:
+  ce-conformance run --profile quick --frameworks numpy --out reports/quick
+  ce-conformance run --frameworks torch --dtypes float32 --implementations 'torch.nn.functional.cross_entropy*'
+  ce-conformance run --impl mypkg.losses:cross_entropy --op cross_entropy --signature torch --out reports/mine
+  ce-conformance run --profile thorough --shard 2/8 --shard-timing last/results.json --out shards/2
+  ce-conformance run --executor ray --address auto --profile thorough --out reports/nightly
+  ce-conformance merge shards/*/results.json --out reports/nightly/results.json
+  ce-conformance report reports/nightly/results.json
+  ce-conformance compare reports/old/results.json reports/new/results.json --format markdown
+  ce-conformance replay 'ce(logits=[big,big+ulp],y=0)' --results reports/quick/results.json
+  ce-conformance list
+
+exit codes: 0 nothing unexpected failed, 1 unexpected failures (or a regression for compare),
+2 bad input (one line on stderr), 3 results could not be written, 130 interrupted.
+"""
 
 
 class UsageError(Exception):
@@ -50,6 +65,15 @@ def _size(text: str) -> int:
     return int(value)
 
 
+def _shard(text: str) -> tuple:
+    from conformance.shard import ShardError, parse_shard
+
+    try:
+        return parse_shard(text)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _writable_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -60,8 +84,18 @@ def _writable_dir(path: Path) -> Path:
     return path
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m conformance", description=__doc__.splitlines()[0])
+def _version() -> str:
+    from conformance import __version__
+
+    return f"ce-conformance {__version__}"
+
+
+def build_parser(prog: str = "python -m conformance") -> argparse.ArgumentParser:
+    from conformance.choices import PROFILES, SIGNATURES
+
+    p = _Parser(prog=prog, description="Conformance of cross-entropy implementations against a certified "
+                "reference.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     run = sub.add_parser("run", help="run the conformance suite and write results.json (+ the HTML report)")
     run.add_argument("--frameworks", nargs="*", help="torch,tensorflow,jax,numpy (default: all installed)")
@@ -69,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dtypes", nargs="*", help="float64,float32,float16,bfloat16 (default: all)")
     run.add_argument("--devices", nargs="*", help="cpu,cuda (default: both; cuda cells skip without a GPU)")
     run.add_argument("--implementations", nargs="*", help="fnmatch patterns on implementation ids")
-    run.add_argument("--profile", default="ci", help="quick, ci or thorough (default ci)")
+    run.add_argument("--profile", default="ci", choices=tuple(PROFILES), help="examples and timeouts (default ci)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--examples", type=int, help="Hypothesis examples per cell (default: the profile's)")
     run.add_argument("--timeout", type=float, help="per-case timeout in seconds (default: the profile's)")
@@ -81,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--impl", action="append", default=[],
                      help="a custom implementation package.module:function (repeatable)")
     run.add_argument("--op", help="the reference op a custom --impl computes")
-    run.add_argument("--signature", default="torch", help="custom --impl calling convention: torch|jax|tf|numpy")
+    run.add_argument("--signature", default="torch", choices=SIGNATURES, help="custom --impl calling convention")
     run.add_argument("--dtypes-supported", help="custom --impl: dtypes it supports (comma-separated)")
     run.add_argument("-q", "--quiet", action="store_true")
     run.add_argument("--cache", type=Path, default=None,
@@ -97,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "implementation that runs out is recorded as crashed: memory")
     run.add_argument("--corpus", type=Path, default=None,
                      help="regression corpus (JSON) to replay in every cell before the Hypothesis examples")
+    run.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                     help="run only the K-th of N disjoint parts of the cells (merge the N results afterwards)")
+    run.add_argument("--shard-timing", type=Path, default=None, metavar="RESULTS",
+                     help="balance the shards by each cell's wall time in this earlier results.json")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="local: isolated worker processes here (default); ray: cells as Ray tasks "
+                          "(pip install 'ce-conformance[ray]')")
+    run.add_argument("--address", default=None,
+                     help="--executor ray: the cluster to join (e.g. auto, ray://head:10001; default: a local one)")
     run.add_argument("--write-corpus", type=Path, default=None,
                      help="write the run's catalog cases and minimal failing examples to this corpus "
                           "(merged into it when it exists)")
@@ -112,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--ulp-threshold", type=float, default=None)
     cmp_.add_argument("--ignore-device", action="store_true",
                       help="match cells across devices (compare a CPU run with a GPU run)")
-    cmp_.add_argument("--format", default="text", help="text (default), markdown (a PR comment) or json")
+    cmp_.add_argument("--format", default="text", choices=("text", "markdown", "json"),
+                      help="text (default), markdown (a PR comment) or json")
 
     tl = sub.add_parser("timeline", help="per finding, the first release that shows it and the first without it")
     tl.add_argument("runs", type=Path, nargs="+", help="results of one corpus on successive releases, oldest first")
@@ -131,19 +175,29 @@ def build_parser() -> argparse.ArgumentParser:
     rpl.add_argument("--impl", action="append", default=[],
                      help="package.module:function of a custom implementation the record names (replay never "
                           "imports code named in a results file; repeatable)")
-    rpl.add_argument("--signature", default=None, help="calling convention of --impl (default: the record's)")
+    rpl.add_argument("--signature", default=None, choices=SIGNATURES,
+                     help="calling convention of --impl (default: the record's)")
 
     sub.add_parser("list", help="list the implementations of every installed framework")
     return p
 
 
-def main(argv=None) -> int:
+def console_main() -> int:
+    """The `ce-conformance` console script."""
+    return main(prog="ce-conformance")
+
+
+def main(argv=None, prog: str = "python -m conformance") -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
         if args.command is None:
-            raise UsageError("python -m conformance: choose a command: run, report, compare, merge, replay, list")
+            raise UsageError(f"{prog}: choose a command: run, report, compare, merge, replay, list "
+                             f"(--help shows examples)")
+        args.prog = prog
         return COMMANDS[args.command](args, argv)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -204,7 +258,11 @@ def cmd_run(args, argv) -> int:
         custom=custom,
         known_path=args.known or known.DEFAULT_PATH,
         tf32=args.tf32,
-        argv=["python -m conformance", *argv],
+        argv=[args.prog, *argv],
+        shard=args.shard,
+        shard_weights=_shard_weights(args),
+        executor=args.executor,
+        ray_address=args.address,
         quiet=args.quiet,
         cache_dir=_cache_dir(args),
         corpus_path=args.corpus,
@@ -235,6 +293,19 @@ def cmd_run(args, argv) -> int:
     except (RunConfigError, known.KnownDivergenceError, OutputLocked, ResultsError) as exc:
         raise UsageError(str(exc))
     return code
+
+
+def _shard_weights(args) -> dict | None:
+    if args.shard_timing is None:
+        return None
+    if args.shard is None:
+        raise UsageError("--shard-timing needs --shard K/N")
+    from conformance.shard import ShardError, load_timing
+
+    try:
+        return load_timing(args.shard_timing)
+    except ShardError as exc:
+        raise UsageError(str(exc))
 
 
 def _cache_dir(args) -> Path | None:

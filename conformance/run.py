@@ -51,6 +51,10 @@ class RunConfig:
     write_corpus: Path | None = None  # write (merge) the run's interesting cases into this corpus file
     strict_known: bool = False  # a known divergence whose scope ran but that no longer occurs fails the run
     junit: Path | None = None  # also write the run as JUnit XML (conformance.junit)
+    shard: tuple | None = None  # (K, N): only the K-th of N parts of the cells (conformance.shard)
+    shard_weights: dict | None = None  # cell id -> seconds in an earlier run, to balance the parts
+    executor: str = "local"  # "local": cells in this process's workers; "ray": Ray tasks (conformance.ray_executor)
+    ray_address: str | None = None  # an existing Ray cluster ("auto", "ray://host:10001"); None: a local one
 
 
 def validate(config: RunConfig) -> None:
@@ -217,6 +221,10 @@ def _execute(config: RunConfig, log) -> int:
         raise RunConfigError(f"nothing to run: {selection_text(config)} matches no implementation of "
                              f"{', '.join(name for name, *_ in groups)} (see: python -m conformance list)")
     cells = _cells(groups, config)
+    if config.shard:
+        from conformance.shard import shard_cells
+
+        cells = shard_cells(cells, *config.shard, key=_cell_id, weights=config.shard_weights)
     versions = {name: version for name, _, version, _, _ in groups}
     versions.update({name: None for name in skipped})
     writer = ResultsWriter(config.out_dir, environment(config, versions, skipped), resume=config.resume)
@@ -271,6 +279,7 @@ def _execute(config: RunConfig, log) -> int:
         "reference_cache": refs.stats(),
         "timing": {"cells": cell_timing},
         "internal_errors": internal_errors,
+        **({"shard": f"{config.shard[0]}/{config.shard[1]}"} if config.shard else {}),
     })
     if config.junit is not None:
         from conformance import junit
