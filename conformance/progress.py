@@ -55,10 +55,11 @@ class Progress:
     def shrinking(self, ctx, record) -> None:
         if self.quiet:
             return
-        from conformance.runner import shrink_budget
+        from conformance.runner import shrink_budget, shrink_element_budget
 
         self.log(f"  [{self.done + 1}/{self.total}] {ctx.cell}: {record['verdict']} found "
-                 f"({record.get('part') or 'value'}), shrinking it (at most {shrink_budget(ctx)} steps)")
+                 f"({record.get('part') or 'value'}), shrinking it (at most {shrink_budget(ctx)} steps, "
+                 f"{shrink_element_budget(ctx):,} input elements)")
 
     def cell_done(self, ctx, records, seconds: float, error: str | None = None) -> None:
         self.done += 1

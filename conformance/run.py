@@ -267,6 +267,9 @@ def _execute(config: RunConfig, log) -> int:
     summary = summarise(writer.records)
     status = known.status(entries, {r["implementation"] for r in writer.records}, strict=config.strict_known,
                           frameworks_run={r["framework"] for r in writer.records})
+    from conformance.report.summary import entry_json
+
+    status["entries"] = [entry_json(e) for e in entries]  # reasons and links travel with the results
     for entry_id in status["unmatched"]:
         log(f"warning: known divergence {entry_id!r} matched nothing that was run")
     for entry_id in status["fixed_upstream"]:

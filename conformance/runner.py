@@ -8,7 +8,8 @@ Reproducible on any machine: the same seed and versions give the same records ho
 Hypothesis stops looking for further bugs 10 s after the first one and stops shrinking after 5 minutes of
 wall-clock time; both would make the records depend on the machine's speed. So generation stops at the first
 failure (report_multiple_bugs=False), and shrinking is bounded by steps: at most the profile's
-`shrink_steps` new candidates are tried per cell (counted in the property); after that every new candidate is
+`shrink_steps` new candidates, holding at most `shrink_elements` input elements together, are tried per
+cell (counted in the property); after that every new candidate is
 rejected unevaluated (a failing input already seen still fails, from memory), so the shrinker finishes at
 once with the smallest failure it has. Hypothesis's own wall-clock shrink limit is lifted while a cell runs.
 """
@@ -57,6 +58,7 @@ class CellContext:
     mark: float = field(default_factory=time.perf_counter)  # end of the previous case (or the cell's start)
     on_shrink: object = None  # called once with (ctx, record) when Hypothesis starts shrinking a failure
     shrink_steps: int = 0     # shrink candidates evaluated in this cell
+    shrink_elements: int = 0  # ... and their input elements
     pending_warnings: list = field(default_factory=list)  # main-process warnings for the next record
 
     @property
@@ -265,7 +267,11 @@ def _no_wall_clock_shrink_limit():
 
 
 def shrink_budget(ctx: CellContext) -> int:
-    return int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("shrink_steps", 150))
+    return int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("shrink_steps", 40))
+
+
+def shrink_element_budget(ctx: CellContext) -> int:
+    return int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("shrink_elements", 100_000))
 
 
 def run_hypothesis(ctx: CellContext) -> list[dict]:
@@ -277,7 +283,7 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
     n = ctx.examples if ctx.examples is not None else PROFILES[ctx.profile]["examples"]
     if n <= 0:
         return []
-    budget = shrink_budget(ctx)
+    budget, element_budget = shrink_budget(ctx), shrink_element_budget(ctx)
 
     _no_source_constants()
 
@@ -292,8 +298,9 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
         record = failed_by_key.get(key) if failures else None  # a failure met before: from memory
         if record is None:
             if failures:  # shrinking: count the step, or reject the candidate once the budget is spent
-                assume(ctx.shrink_steps < budget)
+                assume(ctx.shrink_steps < budget and ctx.shrink_elements < element_budget)
                 ctx.shrink_steps += 1
+                ctx.shrink_elements += sum(int(a.size) for a in case.inputs.values())
             assume(_usable(ctx, case))
             record = evaluate_case(ctx, case, value)
         if record["verdict"] in FAILING:

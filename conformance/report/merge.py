@@ -121,7 +121,7 @@ def merge_results(runs: list[dict], names: list[str] | None = None) -> dict:
         "run": _merge_runs_meta([r["run"] for r in runs], names),
         "implementations": _merge_implementations([r.get("implementations", []) for r in runs]),
         "records": merged_records,
-        "known_divergences": {k: sorted(v) for k, v in known.items()},
+        "known_divergences": {**{k: sorted(v) for k, v in known.items()}, **_merged_entries(runs)},
         "summary": summarize(merged_records),
     }
     return validate(merged, "merged results")
@@ -147,3 +147,13 @@ def merge_runs(paths, out_path) -> Path:
     from .html import write_text
 
     return write_text(out, text)
+
+
+def _merged_entries(runs) -> dict:
+    """{"entries": [...]}: each known-divergence entry the runs recorded, once per id (the first run's)."""
+    entries = {}
+    for run in runs:
+        for e in (run.get("known_divergences") or {}).get("entries", []) or []:
+            if isinstance(e, dict) and e.get("id"):
+                entries.setdefault(e["id"], e)
+    return {"entries": list(entries.values())} if entries else {}

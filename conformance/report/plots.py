@@ -1,10 +1,10 @@
-"""The report's pictures, drawn with matplotlib's Agg canvas (no pyplot, no display) and embedded as
-base64 PNG data URIs.
+"""The report's pictures, drawn with matplotlib's Agg canvas (no pyplot, no display), written as PNG files
+beside the report (img/NAME.png).
 
-ULP-error distributions: per dtype, one row per implementation (and device), a histogram of each record's
+ULP-error distributions: per dtype and part (the value; the worst gradient element), one row per
+implementation (and device) with its full name, grouped under a bold row per op, a histogram of each record's
 ULP error over bins of k = ceil(log2(1 + ulp)) (0 | 1 | 2-3 | 4-7 | ... | >= 4096 | inf/nan), drawn as a
-heat strip (colour = share of the row's records, number = count). Left panel the value, right panel the
-worst gradient element.
+heat strip (colour = share of the row's records, with a colour bar; number = count).
 
 Agreement matrix: per op, for each pair of implementations (and devices), over the cases both ran with
 identical inputs and params (same case_id and dtype): the share where both outputs are identical element by
@@ -22,23 +22,31 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .numbers import log2_ulp_bin, same, to_float
-from .verdicts import DTYPE_ORDER, order_key
+from .verdicts import DTYPE_ORDER, OP_ORDER, order_key
 
 MAX_BIN = 13  # k >= 13 (ulp >= 4096) shares one column
 BIN_LABELS = ["0", "1"] + [f"{2 ** (k - 1)}–{2 ** k - 1}" for k in range(2, MAX_BIN)] + ["≥4096", "inf/nan"]
-MAX_LABEL = 46
 
 
 @dataclass
 class Plot:
     title: str
     caption: str
-    png_base64: str
+    png: bytes
     alt: str
+    name: str = "plot"
+
+    @property
+    def png_base64(self) -> str:
+        return base64.b64encode(self.png).decode("ascii")
 
     @property
     def data_uri(self) -> str:
         return "data:image/png;base64," + self.png_base64
+
+    @property
+    def path(self) -> str:
+        return f"img/{self.name}.png"
 
 
 def _figure(width: float, height: float):
@@ -50,15 +58,15 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _png(fig) -> str:
+def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", facecolor="white")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
 
 
 def _label(impl: str, device: str, many_devices: bool) -> str:
-    text = impl if len(impl) <= MAX_LABEL else impl[: MAX_LABEL - 1] + "…"
-    return f"{text} [{device}]" if many_devices else text
+    """The full implementation id (never truncated: `...(from_logits=False)` and `...=True)` must differ)."""
+    return f"{impl} [{device}]" if many_devices else impl
 
 
 def _bin_index(ulp) -> int | None:
@@ -79,41 +87,73 @@ def _worst_grad(record: dict):
 
 
 def ulp_histogram_rows(records: list[dict], dtype: str, many_devices: bool):
-    """{'value': {label: counts[15]}, 'grad': {...}} for the records of one dtype."""
+    """{'value': {label: counts[15]}, 'grad': {...}} for the records of one dtype, ordered by op then
+    implementation; and {label: op}."""
     out: dict[str, dict[str, list[int]]] = {"value": {}, "grad": {}}
-    for r in sorted(records, key=lambda r: (r["op"], r["implementation"], r["device"])):
+    ops: dict[str, str] = {}
+    key = lambda r: (order_key(OP_ORDER, r["op"]), r["implementation"], r["device"])  # noqa: E731
+    for r in sorted(records, key=key):
         if r["dtype"] != dtype:
             continue
         label = _label(r["implementation"], r["device"], many_devices)
+        ops[label] = r["op"]
         for part, ulp in (("value", (r.get("ulp") or {}).get("value")), ("grad", _worst_grad(r))):
             b = _bin_index(ulp)
             if b is None:
                 continue
             out[part].setdefault(label, [0] * (MAX_BIN + 2))[b] += 1
-    return out
+    return out, ops
 
 
-def _heat_panel(ax, rows: dict[str, list[int]], title: str, show_labels: bool):
+def _grouped(rows: dict[str, list[int]], ops: dict[str, str]):
+    """Row labels with a header row per op (counts None) and the matching count rows."""
+    labels, counts, last = [], [], None
+    for label, c in rows.items():
+        op = ops.get(label, "")
+        if op != last:
+            labels.append(op)
+            counts.append(None)
+            last = op
+        labels.append(label)
+        counts.append(c)
+    return labels, counts
+
+
+def _heat_panel(fig, ax, labels: list[str], counts: list, title: str):
     import numpy as np
 
-    labels = list(rows)
-    counts = np.array([rows[k] for k in labels], dtype=float)
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    for (i, j), c in np.ndenumerate(counts):
-        if c:
-            ax.text(j, i, f"{int(c)}", ha="center", va="center", fontsize=7,
-                    color="white" if share[i, j] > 0.55 else "#1a1a1a")
+    share = np.full((len(labels), len(BIN_LABELS)), np.nan)
+    for i, c in enumerate(counts):
+        if c is not None:
+            total = max(sum(c), 1)
+            share[i] = [x / total for x in c]
+    im = ax.imshow(np.ma.masked_invalid(share), cmap=_cmap_with_bad("Blues", "#ffffff"), vmin=0, vmax=1,
+                   aspect="auto")
+    for i, c in enumerate(counts):
+        for j, x in enumerate(c or ()):
+            if x:
+                ax.text(j, i, f"{int(x)}", ha="center", va="center", fontsize=7,
+                        color="white" if share[i, j] > 0.55 else "#1a1a1a")
     ax.set_xticks(range(len(BIN_LABELS)))
-    ax.set_xticklabels(BIN_LABELS, rotation=60, ha="right", fontsize=7)
+    ax.set_xticklabels(BIN_LABELS, rotation=60, ha="right", fontsize=7.5)
     ax.set_yticks(range(len(labels)))
-    ax.set_yticklabels(labels if show_labels else [], fontsize=8)
-    ax.set_xlabel("ULP error (bins of ceil(log2(1 + ulp)))", fontsize=8)
-    ax.set_title(title, fontsize=10)
+    ax.set_yticklabels(labels, fontsize=8)
+    for tick, c in zip(ax.get_yticklabels(), counts):
+        if c is None:  # an op's header row
+            tick.set_fontweight("bold")
+            tick.set_fontsize(9)
+    for i, c in enumerate(counts):
+        if c is None and i:
+            ax.axhline(i - 0.5, color="#444444", linewidth=1.0)
+    ax.set_xlabel("ULP error against the correctly rounded reference (bins of ceil(log2(1 + ulp)))", fontsize=8)
+    ax.set_title(title, fontsize=10, loc="left")
     ax.set_xticks([x - 0.5 for x in range(1, len(BIN_LABELS))], minor=True)
     ax.set_yticks([y - 0.5 for y in range(1, len(labels))], minor=True)
     ax.grid(which="minor", color="white", linewidth=0.8)
     ax.tick_params(which="minor", length=0)
+    bar = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02)
+    bar.set_label("share of the row's records", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
 
 
 def ulp_distribution_plots(records: list[dict]) -> list[Plot]:
@@ -121,26 +161,21 @@ def ulp_distribution_plots(records: list[dict]) -> list[Plot]:
     many_devices = len({r["device"] for r in records}) > 1
     plots = []
     for dtype in dtypes:
-        rows = ulp_histogram_rows(records, dtype, many_devices)
-        if not rows["value"] and not rows["grad"]:
-            continue
-        value_labels = list(rows["value"])
-        grad_rows = {k: rows["grad"].get(k, [0] * (MAX_BIN + 2)) for k in value_labels}
-        grad_rows.update({k: v for k, v in rows["grad"].items() if k not in grad_rows})
-        value_rows = {k: rows["value"].get(k, [0] * (MAX_BIN + 2)) for k in grad_rows}
-        n = len(value_rows)
-        has_grad = any(sum(v) for v in grad_rows.values())
-        fig = _figure(13 if has_grad else 8, 1.4 + 0.26 * n)
-        axes = fig.subplots(1, 2 if has_grad else 1, squeeze=False)[0]
-        _heat_panel(axes[0], value_rows, f"{dtype}: value", True)
-        if has_grad:
-            _heat_panel(axes[1], grad_rows, f"{dtype}: worst gradient element", False)
-        plots.append(Plot(
-            title=f"ULP error distribution, {dtype}",
-            caption=(f"{dtype}: each row is one implementation; cells count its records by ULP error against "
-                     f"the correctly rounded reference (colour = share of the row)."),
-            png_base64=_png(fig),
-            alt=f"Heat map of ULP error counts per implementation for {dtype}"))
+        rows, ops = ulp_histogram_rows(records, dtype, many_devices)
+        for part, words in (("value", "the value"), ("grad", "the worst gradient element")):
+            if not rows[part]:
+                continue
+            labels, counts = _grouped(rows[part], ops)
+            fig = _figure(11, 1.5 + 0.24 * len(labels))
+            _heat_panel(fig, fig.subplots(), labels, counts, f"{dtype}: ULP error of {words}, per implementation")
+            plots.append(Plot(
+                title=f"ULP error distribution, {dtype}, {words}",
+                caption=(f"{dtype}, {words}: each row is one implementation (grouped by op, bold); cells count "
+                         f"its records by ULP error against the correctly rounded reference; colour = share of "
+                         f"the row's records (colour bar)."),
+                png=_png(fig),
+                alt=f"Heat map of ULP error counts of {words} per implementation for {dtype}",
+                name=f"ulp-{dtype}-{part}"))
     return plots
 
 
@@ -252,12 +287,13 @@ def agreement_plots(records: list[dict]) -> list[Plot]:
             caption=(f"{op}: for each pair, the share of cases both ran (same case id, dtype, inputs and "
                      f"params) where both outputs are identical element by element or both raised; n = shared "
                      f"cases. Agreement is not correctness."),
-            png_base64=_png(fig),
-            alt=f"Agreement matrix between implementations of {op}"))
+            png=_png(fig),
+            alt=f"Agreement matrix between implementations of {op}",
+            name=f"agreement-{op}"))
     return plots
 
 
-def _cmap_with_bad(name: str):
+def _cmap_with_bad(name: str, bad: str = "#eeeeee"):
     import matplotlib
 
-    return matplotlib.colormaps[name].with_extremes(bad="#eeeeee")
+    return matplotlib.colormaps[name].with_extremes(bad=bad)

@@ -52,6 +52,7 @@ class PartView:
     convention: str | None = None   # key of the convention whose value the "as documented" column shows
     max_ulps: str = "—"             # largest ULPs column entry over every element (the heading's number)
     max_documented_ulps: str = "—"  # the same against the convention's value
+    explained: bool = False         # the recorded ULP error is the one against the convention's value
 
     @property
     def hidden(self) -> int:
@@ -163,11 +164,15 @@ def _part_view(name: str, ref: dict | None, obs: dict | None, ulp, ratio, verdic
         ))
     title = "value" if name == "value" else f"gradient d/d{name.split(':', 1)[1]}"
     largest, largest_doc = _largest(t[1] for t in scored), _largest(t[2] for t in scored)
+    recorded = to_float(ulp)
+    explained = (doc is not None and largest_doc is not None and recorded is not None and largest != largest_doc
+                 and fmt_metric(recorded) == fmt_metric(largest_doc))
     return PartView(name, title, dtype, obs_dtype, rows, n, fmt_metric(ulp), fmt_metric(ratio),
                     verdict_part == name, "; ".join(notes),
                     has_ieee=ieee is not None, has_documented=doc is not None,
                     convention=convention if doc is not None else None,
-                    max_ulps=fmt_metric(largest), max_documented_ulps=fmt_metric(largest_doc))
+                    max_ulps=fmt_metric(largest), max_documented_ulps=fmt_metric(largest_doc),
+                    explained=explained)
 
 
 def convention_refs(record: dict) -> list[tuple[str, dict]]:

@@ -78,7 +78,7 @@ def test_crashing_and_hanging_implementations_are_recorded_and_the_run_continues
     assert verdicts["custom:tests.fault_impls:hang"] == {"timeout"}
     assert "error_behaviour_mismatch" in verdicts["custom:tests.fault_impls:raises"]
     assert "accurate" in verdicts["custom:tests.fault_impls:softmax"]
-    html = (out / "index.html").read_text()
+    html = "".join(p.read_text() for p in [out / "index.html", *sorted((out / "cells").glob("*.html"))])
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html and "<script>alert('x')" not in html
 
 
