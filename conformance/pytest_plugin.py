@@ -49,11 +49,12 @@ class CeOptions:
 @dataclass
 class CeState:
     """What a session accumulates: the known-divergence entries (their match counts), the implementations
-    run, and (on the controller) what each pytest-xdist worker reported."""
+    and frameworks run, and (on the controller) what each pytest-xdist worker reported."""
     entries: list | None = None
     implementations_run: set = field(default_factory=set)
     worker_known: list = field(default_factory=list)  # [{entry id: [in_scope, matched]}, ...]
     worker_impls: set = field(default_factory=set)
+    frameworks_run: set = field(default_factory=set)
     strict_failures: list = field(default_factory=list)
     results_path: Path | None = None
     sink: object = None
@@ -258,10 +259,13 @@ def pytest_sessionfinish(session, exitstatus):
     if OPTIONS_KEY not in config.stash:
         return
     state = config.stash[STATE_KEY]
-    counts = {e.id: [e.in_scope, e.matched] for e in state.entries or () if e.relation is None}
+    from conformance.pytest_results import known_counts
+
+    counts = known_counts(state.entries or ())
     if _is_xdist_worker(config):
         config.workeroutput["ce_known"] = counts
         config.workeroutput["ce_implementations"] = sorted(state.implementations_run)
+        config.workeroutput["ce_frameworks"] = sorted(state.frameworks_run)
         return
     from conformance.pytest_results import finish_session
 
@@ -279,6 +283,7 @@ def pytest_testnodedown(node, error):
     if "ce_known" in output:
         state.worker_known.append(output["ce_known"])
         state.worker_impls.update(output.get("ce_implementations", ()))
+        state.frameworks_run.update(output.get("ce_frameworks", ()))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

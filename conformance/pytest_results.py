@@ -66,20 +66,33 @@ class WorkerStream:
         self.file.close()
 
 
-def _known_status(config, counts_list: list[dict], implementations_run: set) -> dict:
+def _counters() -> tuple:
+    """The tallies a known-divergence entry accumulates while records are classified."""
+    from dataclasses import fields
+
+    from conformance import known
+
+    return tuple(f.name for f in fields(known.Divergence) if f.name not in known.KEYS)
+
+
+def known_counts(entries) -> dict:
+    """entry id -> its tallies (what an xdist worker sends to the controller)."""
+    names = _counters()
+    return {e.id: {n: getattr(e, n) for n in names} for e in entries if e.relation is None}
+
+
+def _known_status(config, counts_list: list[dict], implementations_run: set, frameworks_run: set,
+                  strict: bool) -> dict:
     from conformance import known
     from conformance.pytest_plugin import known_entries
 
     entries = known_entries(config)
-    total: dict[str, list] = {}
+    known.reset(entries)
     for counts in counts_list:
-        for entry_id, (in_scope, matched) in counts.items():
-            t = total.setdefault(entry_id, [0, 0])
-            t[0] += in_scope
-            t[1] += matched
-    for e in entries:
-        e.in_scope, e.matched = total.get(e.id, (0, 0))
-    return known.status(entries, implementations_run)
+        for e in entries:
+            for name, value in counts.get(e.id, {}).items():
+                setattr(e, name, getattr(e, name) + value)
+    return known.status(entries, implementations_run, strict=strict, frameworks_run=frameworks_run)
 
 
 def finish_session(session, own_counts: dict, state) -> None:
@@ -92,10 +105,10 @@ def finish_session(session, own_counts: dict, state) -> None:
     impls_run = state.worker_impls | state.implementations_run
     if not counts:
         return
-    status = _known_status(config, counts, impls_run)
-    if options.strict_known and status["fixed_upstream"]:
+    status = _known_status(config, counts, impls_run, state.frameworks_run, options.strict_known)
+    if status["strict_failures"]:
         state.strict_failures = [f"known divergence {i!r} no longer occurs where it applies (fixed upstream?)"
-                                 for i in status["fixed_upstream"]]
+                                 for i in status["strict_failures"]]
         if session.exitstatus == 0:
             session.exitstatus = 1
     if options.out is not None:

@@ -58,6 +58,7 @@ def test_cell(ce_cell, request, ce_references, ce_workers, ce_known_entries, ce_
     for r in records:
         known.classify(r, ce_known_entries, FAILING)
     config.stash[STATE_KEY].implementations_run.add(impl.id)
+    config.stash[STATE_KEY].frameworks_run.add(cell.framework)
     if ce_record_sink is not None:
         ce_record_sink(impl, cell.version, records)
     assert records, f"{cell.id}: no case applied"
