@@ -12,7 +12,7 @@ from flint import arb, ctx
 import reference
 from reference import fastpath
 from reference.case import prepare
-from reference.dtypes import DTYPES, round_float, round_fraction
+from reference.dtypes import DTYPES, round_fraction
 from reference.evaluate import arb_path
 
 DTYPE_NAMES = ["float32", "float16", "bfloat16", "float64"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from pathlib import Path
 
 import pytest
 
@@ -183,7 +182,7 @@ def test_environment_and_conventions_tables(report_html):
 def test_report_from_jsonl_and_dict(results_files, tmp_path):
     p = write_report(results_files["jsonl"], tmp_path / "a")
     assert p.name == "index.html" and 'id="matrix"' in p.read_text()
-    q = write_report(build_results(), tmp_path / "b")
+    write_report(build_results(), tmp_path / "b")
     assert any("--results results.json" in c.read_text() for c in (tmp_path / "b" / "cells").glob("*.html"))
 
 
