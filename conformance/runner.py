@@ -10,8 +10,9 @@ wall-clock time; both would make the records depend on the machine's speed. So g
 failure (report_multiple_bugs=False), and shrinking is bounded by steps: at most the profile's
 `shrink_steps` new candidates, holding at most `shrink_elements` input elements together, are tried per
 cell (counted in the property); after that every new candidate is
-rejected unevaluated (a failing input already seen still fails, from memory), so the shrinker finishes at
-once with the smallest failure it has. Hypothesis's own wall-clock shrink limit is lifted while a cell runs.
+rejected unevaluated (a failing input already seen still fails, from memory) and the shrinker is stopped
+(Hypothesis's shrink deadline is read from a clock that counts these steps, not seconds: _StepClock), so it
+ends with the smallest failure it has.
 """
 from __future__ import annotations
 
@@ -248,22 +249,45 @@ def _no_source_constants() -> None:
     providers.CONSTANTS_CACHE.cache.clear()
 
 
+class _StepClock:
+    """Stands in for the `time` module inside Hypothesis's engine while a cell runs: its perf_counter reads 0
+    until the cell's shrink budget is spent, then 10**18. The engine ends shrinking when perf_counter passes
+    its shrink deadline (set at perf_counter() + MAX_SHRINKING_SECONDS when shrinking starts), so shrinking
+    stops exactly when the budget is spent — counted in steps, the same on every machine — instead of after
+    five minutes of wall-clock time or after the shrinker has tried (and we rejected) every remaining
+    candidate, which for a long input takes the shrinker itself many minutes."""
+
+    def __init__(self, real):
+        self._real = real
+        self.spent = False
+
+    def perf_counter(self) -> float:
+        return 1e18 if self.spent else 0.0
+
+    def monotonic(self) -> float:
+        return 0.0
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
 @contextlib.contextmanager
-def _no_wall_clock_shrink_limit():
-    """Lift Hypothesis's 5-minute shrink limit (engine.MAX_SHRINKING_SECONDS, documented as monkeypatchable)
-    while a cell runs: the step budget in run_hypothesis bounds shrinking instead, the same on every machine."""
+def _shrinking_by_steps(clock: _StepClock):
+    """Install the step clock in Hypothesis's engine and silence its reporter (its 'spent five minutes
+    shrinking' warning would otherwise be printed when the budget ends shrinking)."""
     try:
         from hypothesis.internal.conjecture import engine
+        from hypothesis.reporting import with_reporter
     except ImportError:  # pragma: no cover
         yield
         return
-    saved = getattr(engine, "MAX_SHRINKING_SECONDS", None)
-    engine.MAX_SHRINKING_SECONDS = 10 ** 9
+    saved = engine.time
+    engine.time = clock
     try:
-        yield
+        with with_reporter(lambda *args, **kwargs: None):
+            yield
     finally:
-        if saved is not None:
-            engine.MAX_SHRINKING_SECONDS = saved
+        engine.time = saved
 
 
 def shrink_budget(ctx: CellContext) -> int:
@@ -284,6 +308,7 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
     if n <= 0:
         return []
     budget, element_budget = shrink_budget(ctx), shrink_element_budget(ctx)
+    clock = _StepClock(time)
 
     _no_source_constants()
 
@@ -297,8 +322,10 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
         key = case.key()
         record = failed_by_key.get(key) if failures else None  # a failure met before: from memory
         if record is None:
-            if failures:  # shrinking: count the step, or reject the candidate once the budget is spent
-                assume(ctx.shrink_steps < budget and ctx.shrink_elements < element_budget)
+            if failures:  # shrinking: count the step; once the budget is spent, reject and stop the shrinker
+                if ctx.shrink_steps >= budget or ctx.shrink_elements >= element_budget:
+                    clock.spent = True
+                    assume(False)
                 ctx.shrink_steps += 1
                 ctx.shrink_elements += sum(int(a.size) for a in case.inputs.values())
             assume(_usable(ctx, case))
@@ -313,7 +340,7 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
             kept.append(record)
 
     try:
-        with _no_wall_clock_shrink_limit():
+        with _shrinking_by_steps(clock):
             prop()
     except _Failed as final:
         kept += _with_minimal(failures[0], [final])
