@@ -290,9 +290,15 @@ def cmd_run(args, argv) -> int:
                 except ReportOutputError as exc:
                     raise ResultsIOError(str(exc)) from None
                 print(f"report: {index}")
-    except (RunConfigError, known.KnownDivergenceError, OutputLocked, ResultsError) as exc:
+    except (RunConfigError, known.KnownDivergenceError, OutputLocked, ResultsError, _ray_unavailable()) as exc:
         raise UsageError(str(exc))
     return code
+
+
+def _ray_unavailable():
+    from conformance.ray_executor import RayUnavailable
+
+    return RayUnavailable
 
 
 def _shard_weights(args) -> dict | None:

@@ -72,6 +72,13 @@ def validate(config: RunConfig) -> None:
     for name in config.devices:
         if name not in ALL_DEVICES:
             raise RunConfigError(f"unknown device {name!r}; choose from {', '.join(ALL_DEVICES)}")
+    if config.executor not in ("local", "ray"):
+        raise RunConfigError(f"unknown executor {config.executor!r}; choose from local, ray")
+    if config.executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise RunConfigError("--executor ray needs ray: pip install 'ce-conformance[ray]'")
     if config.profile not in PROFILES:
         raise RunConfigError(f"unknown profile {config.profile!r}; choose from {', '.join(PROFILES)}")
 
@@ -239,7 +246,7 @@ def _execute(config: RunConfig, log) -> int:
         implementations += [implementation_json(i, version) for i in impls]
         timeout = config.timeout or PROFILES[config.profile]["timeout"]
         todo = [c for c in cells if c[0] == g and _cell_id(c) not in writer.done_cells]
-        if not todo:
+        if not todo or config.executor == "ray":
             continue
         worker = Worker(worker_name, specs, timeout=timeout, max_memory=config.max_worker_memory)
         try:
@@ -261,6 +268,24 @@ def _execute(config: RunConfig, log) -> int:
                 progress.cell_done(ctx, records, time.perf_counter() - t0)
         finally:
             worker.stop()
+    if config.executor == "ray":
+        from conformance.ray_executor import progress_context, run_cells
+
+        def on_result(cell, result):
+            ctx = progress_context(cell, result)
+            if "error" in result:
+                internal_errors.append(f"{ctx.cell}: {result['error']}")
+                progress.cell_done(ctx, None, result["wall_s"], f"internal error: {internal_errors[-1]}")
+                return
+            records = result["records"]
+            for r in records:
+                known.classify(r, entries, FAILING)
+            writer.write_cell(records, ctx.cell)
+            cell_timing[ctx.cell] = dict(_cell_timing(ctx, records, result["wall_s"]), node=result.get("node"))
+            progress.cell_done(ctx, records, result["wall_s"])
+
+        run_cells(config, groups, [c for c in cells if _cell_id(c) not in writer.done_cells], corpus_cases,
+                  on_result)
     known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
     for r in writer.records:
         known.classify(r, entries, FAILING)

@@ -1,0 +1,145 @@
+"""`run --executor ray [--address ADDR]`: the run's cells as tasks of Ray actors, on an existing cluster or a
+local one (optional extra: `pip install 'ce-conformance[ray]'`).
+
+Each actor is what a framework's worker is in a local run, one per framework (and device kind) per node:
+it owns an isolated worker process (conformance.worker: a segfault or abort is recorded as `crashed`, a hang
+past the per-case timeout as `timeout`, and the worker restarts) and a reference cache (the run's --cache
+directory on that node), and runs whole cells there (run_cell). Actors of CUDA cells ask Ray for a GPU
+(num_gpus=1), so they land on GPU nodes. The driver receives each cell's records as it finishes and does
+what a local run does with them: known divergences, results.jsonl, progress, timings. A cell's cases depend
+only on the seed and the cell, so the records equal a local run's (apart from timings and order).
+
+On a cluster the nodes need the same installs as the driver (ce-conformance, the frameworks); a local
+cluster started here gets this checkout's directory on its workers' PYTHONPATH.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+
+class RayUnavailable(Exception):
+    """ray is not installed or the cluster cannot be reached: one line, exit 2."""
+
+
+class CellActor:
+    """The body of the Ray actor (made remote in `_actor_class`)."""
+
+    def __init__(self, worker_name: str, specs: list, timeout: float, max_memory, cache_dir, profile: str,
+                 seed: int, examples, corpus, tf32: bool):
+        os.environ["CE_CONFORMANCE_TF32"] = "1" if tf32 else "0"
+        from conformance.adapters import implementations_for
+        from conformance.refcache import ReferenceCache
+        from conformance.worker import Worker
+
+        self.impls = {i.id: i for i in implementations_for(worker_name, specs)}
+        self.worker = Worker(worker_name, specs, timeout=timeout, max_memory=max_memory)
+        self.refs = ReferenceCache(Path(cache_dir) if cache_dir else None)
+        self.profile, self.seed, self.examples, self.corpus = profile, seed, examples, corpus
+
+    def run(self, impl_id: str, version, dtype: str, device: str) -> dict:
+        from conformance.runner import CellContext, run_cell
+
+        impl = self.impls[impl_id]
+        ctx = CellContext(impl, impl.framework, version, dtype, device, self.worker, self.refs, self.profile,
+                          self.seed, self.examples, self.corpus)
+        t0 = time.perf_counter()
+        try:
+            records = run_cell(ctx)
+        except Exception as exc:  # a defect of the suite: reported by the driver as an internal error
+            return {"cell": ctx.cell, "error": f"{type(exc).__name__}: {exc}", "wall_s": time.perf_counter() - t0}
+        return {"cell": ctx.cell, "records": records, "wall_s": time.perf_counter() - t0, "calls": ctx.calls,
+                "call_s": ctx.call_s, "reference_s": ctx.reference_s, "compiles": dict(ctx.compiles),
+                "node": os.uname().nodename}
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise RayUnavailable(f"--executor ray needs ray (pip install 'ce-conformance[ray]'): {exc}") from None
+    return ray
+
+
+def connect(address: str | None):
+    """Join the cluster at `address`, or start a local one; reuse a connection this process already has."""
+    ray = _ray()
+    if ray.is_initialized():
+        return ray
+    kwargs = {"include_dashboard": False, "log_to_driver": False}
+    if address is None:  # a local cluster: its workers import this checkout's conformance/ and reference/
+        root = str(Path(__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
+    try:
+        ray.init(address=address, **kwargs)
+    except Exception as exc:  # ConnectionError, RuntimeError, ...: the cluster is not there
+        raise RayUnavailable(f"--executor ray: cannot reach the Ray cluster {address or '(local)'}: "
+                             f"{type(exc).__name__}: {exc}") from None
+    return ray
+
+
+def _nodes(ray) -> int:
+    return max(1, sum(1 for n in ray.nodes() if n.get("Alive")))
+
+
+def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
+    """Run `cells` ((group index, impl, device, dtype), as run._cells gives them) on Ray actors; call
+    on_result(cell tuple, result dict) in the driver as each finishes (result: run()'s dict)."""
+    from conformance.runner import PROFILES
+
+    ray = connect(config.ray_address)
+    remote = ray.remote(CellActor)
+    timeout = config.timeout or PROFILES[config.profile]["timeout"]
+    nodes = _nodes(ray)
+    corpus_ref = ray.put(corpus)
+    actors: dict = {}  # (group index, "cuda" or "cpu") -> [actor, ...]
+    pending: dict = {}  # object ref -> cell tuple
+    turn: dict = {}
+    for cell in cells:
+        g, impl, device, dtype = cell
+        key = (g, "cuda" if device == "cuda" else "cpu")
+        if key not in actors:
+            worker_name, _, _, _, specs = groups[g]
+            n = min(nodes, sum(1 for c in cells if c[0] == g and (c[2] == "cuda") == (key[1] == "cuda")))
+            options = {"num_cpus": 1, "num_gpus": 1 if key[1] == "cuda" else 0, "scheduling_strategy": "SPREAD",
+                       "max_restarts": 0}
+            actors[key] = [remote.options(**options).remote(
+                worker_name, specs, timeout, config.max_worker_memory,
+                str(config.cache_dir) if config.cache_dir else None, config.profile, config.seed, config.examples,
+                corpus_ref, config.tf32) for _ in range(n)]
+        i = turn.get(key, 0)
+        turn[key] = i + 1
+        version = groups[g][2]
+        pending[actors[key][i % len(actors[key])].run.remote(impl.id, version, dtype, device)] = cell
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            cell = pending.pop(ready[0])
+            try:
+                result = ray.get(ready[0])
+            except Exception as exc:  # the actor itself died (not the isolated worker): an internal error
+                result = {"cell": f"{cell[1].id}|{cell[3]}|{cell[2]}", "wall_s": 0.0,
+                          "error": f"Ray actor failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
+            on_result(cell, result)
+    finally:
+        for group in actors.values():
+            for actor in group:
+                try:
+                    ray.get(actor.stop.remote(), timeout=30)
+                except Exception:  # already gone
+                    pass
+                ray.kill(actor)
+
+
+def progress_context(cell: tuple, result: dict) -> SimpleNamespace:
+    """What run's progress lines and timings read from a CellContext, for a cell run on Ray."""
+    _, impl, device, dtype = cell
+    return SimpleNamespace(cell=result["cell"], impl=impl, dtype=dtype, device=device,
+                           calls=result.get("calls", 0), call_s=result.get("call_s", 0.0),
+                           reference_s=result.get("reference_s", 0.0), compiles=result.get("compiles", {}))
