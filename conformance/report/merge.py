@@ -8,7 +8,8 @@ implementations    the union by id; dtypes, devices and grads lists are united, 
 run                started = earliest, finished = latest, duration_s = sum, profile/python/platform/cpu/gpu
                    the distinct values joined with " | ", seed = the first run's, tf32 = any, frameworks
                    united (differing versions joined), skipped_frameworks = skipped in some run and run in
-                   none; "sources" keeps every run's own metadata (with its path) for the report.
+                   none; timing.cells united (so a merge of shards balances the next `run --shard-timing`);
+                   "sources" keeps every run's own metadata (with its path) for the report.
 known_divergences  matched = union; fixed_upstream = union minus matched; unmatched = union minus both.
 summary            recomputed from the merged records.
 """
@@ -71,6 +72,7 @@ def _merge_runs_meta(runs: list[dict], names: list[str]) -> dict:
         "tf32": any(bool(r.get("tf32")) for r in runs),
         "frameworks": frameworks,
         "skipped_frameworks": skipped,
+        "timing": {"cells": {c: t for r in runs for c, t in ((r.get("timing") or {}).get("cells") or {}).items()}},
         "sources": [dict(r, path=name) for r, name in zip(runs, names)],
     }
 

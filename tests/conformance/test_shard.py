@@ -79,3 +79,18 @@ def test_merged_shards_equal_an_unsharded_run(tmp_path):
     assert merged.returncode == 0, merged.stderr
     assert _records(tmp_path / "merged.json") == _records(timing), whole.stdout[-2000:]
     assert json.loads((tmp_path / "shard1" / "results.json").read_text())["run"]["shard"] == "1/2"
+    assert set(load_timing(tmp_path / "merged.json")) == cells[0] | cells[1]  # balances the next sharded run
+
+
+def test_the_nightly_workflow_runs_every_shard_then_merges():
+    yaml = pytest.importorskip("yaml", reason="PyYAML is not installed")
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "nightly.yml").read_text())
+    jobs = flow["jobs"]
+    shards = int(flow["env"]["SHARDS"])
+    assert jobs["cpu"]["strategy"]["matrix"]["shard"] == list(range(1, shards + 1))
+    run_step = next(s["run"] for s in jobs["cpu"]["steps"] if "--shard" in s.get("run", ""))
+    assert '--shard "${{ matrix.shard }}/$SHARDS"' in run_step and "--shard-timing" in run_step
+    assert "gpu" in jobs["gpu"]["runs-on"] and "--devices cuda" in str(jobs["gpu"]["steps"])
+    assert set(jobs["merge"]["needs"]) == {"cpu", "gpu"} and "ce-conformance merge" in str(jobs["merge"]["steps"])
+    caches = [s for s in jobs["cpu"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert "steps.fingerprint.outputs.value" in caches[0]["with"]["key"]
