@@ -22,9 +22,11 @@ from conformance.run import ALL_DEVICES, ALL_DTYPES, RunConfig, execute
 
 def check(target: str, op: str, signature: str = "torch", out="reports/custom", dtypes=ALL_DTYPES,
           frameworks=(), profile: str = "quick", seed: int = 0, examples: int | None = None,
-          devices=ALL_DEVICES, report: bool = True, log=print) -> int:
+          devices=ALL_DEVICES, report: bool = True, log=None) -> int:
     """Run the suite on `target` ("package.module:function"); return the exit code (0: no unexpected
-    failure). Built-in `frameworks` given too are run on the same op for comparison."""
+    failure). Built-in `frameworks` given too are run on the same op for comparison. The run's lines go
+    to the "conformance" logger (configure it, e.g. logging.basicConfig(level=logging.INFO), to see them),
+    or to `log` when given (log=print: as the command line shows them)."""
     spec = parse_spec(target, op, signature, tuple(dtypes))
     config = RunConfig(out_dir=Path(out), frameworks=tuple(frameworks), ops=(op,), dtypes=tuple(dtypes),
                        devices=tuple(devices), profile=profile, seed=seed, examples=examples, custom=[spec],

@@ -14,10 +14,14 @@ cluster started here gets this checkout's directory on its workers' PYTHONPATH.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
 from types import SimpleNamespace
+
+
+logger = logging.getLogger("conformance.ray")
 
 
 class RayUnavailable(Exception):
@@ -117,6 +121,8 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
         turn[key] = i + 1
         version = groups[g][2]
         pending[actors[key][i % len(actors[key])].run.remote(impl.id, version, dtype, device)] = cell
+    logger.info("ray: %d node(s); %d cell(s) on %d actor(s)", nodes, len(pending),
+                sum(len(a) for a in actors.values()))
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import platform
 import sys
@@ -21,6 +22,19 @@ from reference.dtypes import DTYPE_NAMES
 
 ALL_DTYPES = DTYPE_NAMES
 ALL_DEVICES = choices.ALL_DEVICES
+
+
+logger = logging.getLogger("conformance.run")
+
+
+def log_to_logging(message: str) -> None:
+    """The default `log` of execute(): run lines to the "conformance.run" logger, "warning: ..." and
+    "error: ..." lines at those levels, everything else at INFO."""
+    head = message.split(":", 1)[0].strip().lower()
+    level = {"warning": logging.WARNING, "error": logging.ERROR}.get(head, logging.INFO)
+    if "internal error" in message:
+        level = logging.ERROR
+    logger.log(level, "%s", message)
 
 
 class RunConfigError(Exception):
@@ -207,11 +221,14 @@ def _cells(groups, config: RunConfig) -> list[tuple]:
     return out
 
 
-def execute(config: RunConfig, log=print) -> int:
+def execute(config: RunConfig, log=None) -> int:
     """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise. Holds the output directory's lock
     (conformance.run_io: run_io.OutputLocked when another run holds it; run_io.ResultsIOError when results
-    cannot be written)."""
+    cannot be written). `log` receives every line of output (header, progress, warnings, summary); by
+    default they go to the "conformance.run" logger (log_to_logging)."""
     from conformance.run_io import out_dir_lock
+
+    log = log or log_to_logging
 
     Path(config.out_dir).mkdir(parents=True, exist_ok=True)
     with out_dir_lock(config.out_dir):
