@@ -19,7 +19,7 @@ A matched record is
 The error of a part is its ULP error, except where the exact reference has zeros: a ULP count from an exact
 0 measures how far the observed value is from 0 in subnormal steps (1e-300 is ~4.4e18 ulp in float64), so
 such a part is judged by an absolute measure instead: the largest |observed| on an exact-zero element in
-units of eps * scale (scale = the largest |reference| of the part, at least the smallest normal number),
+units of eps * scale (scale = the largest |reference| of the part, 1 when the part is all zeros),
 together with the ULP distance of the other elements to the correctly rounded reference.
 Records only in one run are listed as added / removed (neither regressions nor improvements).
 """

@@ -9,7 +9,7 @@ part_errors     part -> (error, unit). unit "ulp": the record's ULP error (nan c
                 of subnormal steps to the observed value (1e-300 is ~4.4e18 ulp in float64: noise, not a
                 measure), so the part's error is max(largest |observed| on an exact-zero element / (eps *
                 scale), largest ULP distance of the other elements to the correctly rounded reference), scale
-                being the largest finite |reference| of the part, at least the smallest normal number.
+                being the largest finite |reference| of the part (1 when the part is all zeros).
 """
 from __future__ import annotations
 
@@ -92,9 +92,8 @@ def _absolute_error(observed: list, ref: dict, dtype: str) -> float | None:
     t = numpy_dtype(dtype)
     finfo = np.finfo(np.float32 if dtype == "bfloat16" else t)
     eps = 2.0 ** -7 if dtype == "bfloat16" else float(finfo.eps)
-    tiny = float(finfo.tiny)
     finite = [abs(f) for f in map(to_float, rounded) if f is not None and math.isfinite(f)]
-    scale = max([tiny] + finite)
+    scale = max(finite, default=0.0) or 1.0  # an all-zero part: absolute error in units of eps
     worst = 0.0
     for i, v in enumerate(observed):
         o = to_float(v)
