@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -87,7 +88,7 @@ def _from_raw(obj) -> np.ndarray:
     if not isinstance(obj["b64"], str):
         raise BadEntry("bad array data")
     data = base64.b64decode(obj["b64"].encode("ascii"), validate=True)
-    if len(data) != int(np.prod(shape, dtype=np.int64)) * dt.itemsize:
+    if len(data) != math.prod(shape) * dt.itemsize:
         raise BadEntry("array data does not fill its shape")
     return np.frombuffer(data, dtype=dt).reshape(shape).copy()
 
@@ -105,7 +106,7 @@ def _array(obj) -> RefArray:
     shape = _shape(obj["exact_shape"])
     if not isinstance(obj["exact"], list) or not all(isinstance(e, str) for e in obj["exact"]):
         raise BadEntry("bad exact strings")
-    if len(obj["exact"]) != int(np.prod(shape, dtype=np.int64)):
+    if len(obj["exact"]) != math.prod(shape):
         raise BadEntry("exact strings do not fill their shape")
     exact = np.empty(len(obj["exact"]), dtype=object)
     exact[:] = obj["exact"]
