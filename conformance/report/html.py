@@ -120,11 +120,17 @@ def prepare_out_dir(out_dir: str | Path) -> Path:
 def write_text(path: Path, text: str) -> Path:
     """Write atomically: a temporary file beside path, renamed into place (never a 0-byte or torn file, no
     temporary left behind). ReportOutputError on any OSError."""
+    return write_file(path, text)
+
+
+def write_file(path: Path, content: str | bytes) -> Path:
+    """write_text for text or bytes (the report's pages and pictures)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+        with open(tmp, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -134,16 +140,6 @@ def write_text(path: Path, text: str) -> Path:
         except OSError:
             pass
         raise ReportOutputError(f"cannot write {path}: {e.strerror or e}") from None
-    return path
-
-
-def write_file(path: Path, content: str | bytes) -> Path:
-    if isinstance(content, str):
-        return write_text(path, content)
-    try:
-        path.write_bytes(content)
-    except OSError as e:
-        raise ReportInputError(f"cannot write {path}: {e.strerror or e}") from None
     return path
 
 
