@@ -41,6 +41,10 @@ class PartResult:
     bound_ratio: float | None = None
     detail: str = ""
     ieee: bool = False
+    failing: list = field(default_factory=list)  # flat indices of the elements that fail (first MAX_FAILING)
+
+
+MAX_FAILING = 4096  # failing element indices kept per part (known-divergence predicates check them all)
 
 
 @dataclass
@@ -51,6 +55,11 @@ class Comparison:
     ulp: dict = field(default_factory=lambda: {"value": None, "grad": {}})
     bound_ratio: dict = field(default_factory=lambda: {"value": None, "grad": {}})
     convention: str | None = None
+    failing: dict = field(default_factory=dict)  # part -> flat indices of its failing elements
+
+
+def _flat(mask: np.ndarray) -> list:
+    return [int(i) for i in np.flatnonzero(mask)[:MAX_FAILING]]
 
 
 def _kind(a: np.ndarray) -> np.ndarray:
@@ -102,7 +111,7 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int) -> PartRes
         i = _first(mismatch)
         return PartResult("special_value_mismatch", ulp=math.inf, bound_ratio=math.inf,
                           detail=f"at {i}: got {_fmt(obs64[i])}, reference {_fmt(exp64[i])} "
-                                 f"(exact {ref.exact[i]})")
+                                 f"(exact {ref.exact[i]})", failing=_flat(mismatch))
     finite = ~special
     if not finite.any():
         return PartResult("convention" if ieee_used else "accurate", ulp=0.0, bound_ratio=0.0, ieee=ieee_used)
@@ -134,8 +143,9 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int) -> PartRes
         return PartResult("stable", ulp=max_ulp, bound_ratio=max_ratio, detail=f"{max_ulp:g} ulp {where}")
     if not certified[worst_i]:
         return PartResult("uncertified", ulp=max_ulp, bound_ratio=max_ratio, detail=where)
+    beyond = finite & (excess > budget) & (ratio > 1.0)
     return PartResult("inaccurate", ulp=max_ulp, bound_ratio=max_ratio,
-                      detail=f"{max_ulp:g} ulp, {max_ratio:.3g}x the bound {where}")
+                      detail=f"{max_ulp:g} ulp, {max_ratio:.3g}x the bound {where}", failing=_flat(beyond))
 
 
 def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str | None = None) -> dict:
@@ -157,7 +167,8 @@ def compare_result(ref, observed, dtype: str, n_terms: dict[str, int]) -> Compar
 def _combine(parts: dict) -> Comparison:
     verdict = worst(p.verdict for p in parts.values())
     part = next(k for k, p in parts.items() if p.verdict == verdict)
-    out = Comparison(verdict=verdict, part=part, detail=parts[part].detail)
+    out = Comparison(verdict=verdict, part=part, detail=parts[part].detail,
+                     failing={k: p.failing for k, p in parts.items() if p.verdict in FAILING})
     for key, p in parts.items():
         if key == "value":
             out.ulp["value"], out.bound_ratio["value"] = p.ulp, p.bound_ratio

@@ -13,6 +13,8 @@ conformance/known_divergences.toml holds [[divergence]] tables:
     parts = ["grad:p"]                   # optional: which part failed ("value", "grad:NAME"; fnmatch)
     detail = "shape (0,)*"               # optional fnmatch pattern(s) on the record's detail
     relation = "shift_invariance"        # instead: a metamorphic relation known to fail (test_metamorphic.py)
+    predicate = "observed_zero_reference_subnormal"   # the mechanism, per failing element (known_predicates.py)
+    frameworks = ["torch", "jax"]        # required with a wildcard implementation scope (built-in rows only)
     reason = "..."
     link = "https://..."
 
@@ -47,6 +49,8 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from conformance import known_predicates
+
 DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
 REQUIRED = ("id", "implementation", "verdicts", "reason", "link")
 
@@ -70,6 +74,8 @@ class Divergence:
     parts: list | None = None  # optional: "value", "grad:NAME" (fnmatch patterns)
     detail: str | list = "*"  # optional fnmatch pattern(s) on the record's detail
     relation: str | None = None  # a metamorphic relation (conformance/test_metamorphic.py) known to fail
+    predicate: str | list | None = None  # named element predicates (conformance/known_predicates.py)
+    frameworks: list | None = None  # the frameworks whose built-in rows a wildcard scope covers
     matched: int = field(default=0)
     in_scope: int = field(default=0)
     scope_ran: int = field(default=0)  # records in the entry's scope (any verdict; parts/detail not asked)
@@ -92,6 +98,8 @@ class Divergence:
 
     def in_scope_of(self, record: dict) -> bool:
         if not _any_match(record["implementation"], self.implementation):
+            return False
+        if not known_predicates.framework_in_scope(self, record):
             return False
         if self.op and record["op"] != self.op:
             return False
@@ -163,6 +171,9 @@ def load(path: Path = DEFAULT_PATH) -> list[Divergence]:
             raise KnownDivergenceError(f"{where}: unknown key {unknown[0]!r} (keys: {', '.join(sorted(KEYS))})")
         _check_versions(raw.get("versions"), where)
         entries.append(Divergence(**raw))
+        bad = known_predicates.problems(entries[-1])
+        if bad:
+            raise KnownDivergenceError(f"{path}: divergence {entries[-1].id!r}: {bad[0]}")
     ids = [e.id for e in entries]
     if len(ids) != len(set(ids)):
         raise KnownDivergenceError(f"{path}: duplicate ids")
@@ -191,7 +202,7 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
     for entry in entries:
         if entry.relation is None and entry.in_scope_of(record):
             entry.in_scope += 1
-            if record["verdict"] in entry.verdicts:
+            if record["verdict"] in entry.verdicts and known_predicates.holds(entry, record):
                 entry.matched += 1
                 record["known_divergence"] = entry.id
                 break

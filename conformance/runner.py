@@ -104,6 +104,7 @@ def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, compar
         "part": comparison.part,
         "detail": comparison.detail,
         "convention": comparison.convention,
+        "failing_elements": comparison.failing,
         "known_divergence": None,
         "unexpected": False,
         "minimal": False,

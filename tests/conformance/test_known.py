@@ -18,6 +18,8 @@ link = "https://example.org/1"
 [[divergence]]
 id = "never-run"
 implementation = "nothing.*"
+frameworks = ["torch"]
+predicate = "observed_zero_reference_subnormal"
 verdicts = ["inaccurate"]
 reason = "r"
 link = "https://example.org/2"

@@ -1,0 +1,236 @@
+"""Predicates of known divergences: the mechanism an entry documents, checked on the record's elements.
+
+A known divergence (conformance/known_divergences.toml) may name a predicate, as data:
+
+    predicate = "observed_zero_reference_subnormal"            # one name
+    predicate = ["observed_nan_where_input_infinite", "observed_inf_where_input_near_max"]   # any of them
+
+The entry then matches a failing record only when, in every failing part the entry covers (`parts`, default
+all), EVERY failing element (the elements compare.py found beyond the ULP budget and the bound, or of the
+wrong kind: record["failing_elements"]) satisfies at least one of the named predicates. A predicate reads
+only the record: the observed element, the reference's rounded and exact values at the same place, the
+dtype, the params and the input elements the output element depends on (the same element for elementwise
+ops, the row along `axis` for class-axis ops, every element for a reduced value). Names are looked up in
+PREDICATES; nothing from the TOML is evaluated as code.
+
+An entry whose implementation pattern is a wildcard ("*", "*softmax", "torch.nn.functional.*", ...) must
+name a predicate and the frameworks it is about (`frameworks = ["torch", "jax"]`); it then applies only to
+the built-in rows of those frameworks, never to custom (custom:*) or plugin implementations.
+"""
+from __future__ import annotations
+
+import fnmatch
+import math
+from decimal import Decimal, InvalidOperation
+
+import ml_dtypes
+import numpy as np
+
+WILDCARD_CHARS = set("*?")  # ("[...]" alone names one of a few ids, e.g. cross_entropy[class])
+BUILT_IN_FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy", "cupy")
+
+
+def _finfo(dtype: str):
+    return ml_dtypes.finfo(ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype))
+
+
+def _exact(text: str) -> Decimal | None:
+    """The exact reference value as a Decimal (None for inf/nan or unreadable)."""
+    try:
+        d = Decimal(str(text))
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+class Element:
+    """One failing element of one part of a record, with what the predicates may look at."""
+
+    def __init__(self, record: dict, part: str, index: int | None):
+        self.record, self.part, self.index = record, part, index
+        self.dtype = record["dtype"]
+        key = "value" if part == "value" else part[5:]
+        obs = record.get("observed") or {}
+        ref = record.get("reference") or {}
+        self.obs_tensor = obs.get("value") if part == "value" else (obs.get("grad") or {}).get(key)
+        self.ref_tensor = ref.get("value") if part == "value" else (ref.get("grad") or {}).get(key)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.ref_tensor["shape"]) if self.ref_tensor else ()
+
+    @property
+    def observed(self) -> float:
+        return float(self.obs_tensor["data"][self.index])
+
+    @property
+    def reference(self) -> float:
+        return float(self.ref_tensor["rounded"][self.index])
+
+    @property
+    def exact(self) -> Decimal | None:
+        return _exact(self.ref_tensor["exact"][self.index])
+
+    def inputs(self) -> list[np.ndarray]:
+        """The floating input elements this output element depends on (float64 arrays)."""
+        out = []
+        idx = np.unravel_index(self.index, self.shape) if self.shape else ()
+        axis = (self.record.get("params") or {}).get("axis")
+        for t in (self.record.get("inputs") or {}).values():
+            if t["dtype"].startswith(("int", "uint", "bool")) or not t["data"]:
+                continue
+            a = np.asarray([float(v) for v in t["data"]], dtype=np.float64).reshape(t["shape"])
+            out.append(_related(a, tuple(idx), self.shape, axis))
+        return out
+
+
+def _related(a: np.ndarray, idx: tuple, shape: tuple, axis) -> np.ndarray:
+    if int(np.prod(shape, dtype=np.int64)) <= 1:
+        return a.ravel()
+    if isinstance(axis, int) and a.ndim >= 1:
+        ax = axis % a.ndim
+        if tuple(a.shape) == tuple(shape):
+            sl = list(idx)
+            sl[ax] = slice(None)
+            return np.asarray(a[tuple(sl)]).ravel()
+        if len(shape) == a.ndim - 1:
+            sl: list = list(idx)
+            sl.insert(ax, slice(None))
+            return np.asarray(a[tuple(sl)]).ravel()
+        return a.ravel()
+    if tuple(a.shape) == tuple(shape):
+        return np.asarray([a[idx]])
+    return a.ravel()
+
+
+# ------------------------------------------------------------------------------------------ predicates
+
+def observed_zero_reference_subnormal(e: Element) -> bool:
+    """Flush to zero: the observed element is exactly 0 and the exact value is nonzero with magnitude below
+    the dtype's smallest normal number."""
+    x = e.exact
+    return e.observed == 0.0 and x is not None and x != 0 and abs(x) < Decimal(float(_finfo(e.dtype).tiny))
+
+
+def observed_zero_reference_below_epsilon(e: Element) -> bool:
+    """Lost below one ulp of 1: the observed element is exactly 0 and the exact value is nonzero with
+    magnitude below the dtype's machine epsilon (e.g. log_softmax at a dominant class, -4.2e-18)."""
+    x = e.exact
+    return e.observed == 0.0 and x is not None and x != 0 and abs(x) < Decimal(float(_finfo(e.dtype).eps))
+
+
+def observed_zero_reference_nan(e: Element) -> bool:
+    """The observed element is exactly 0 where the value is undefined (NaN), e.g. a 0/0 mean's gradient."""
+    return e.observed == 0.0 and math.isnan(e.reference)
+
+
+def observed_inf_reference_finite(e: Element) -> bool:
+    """Overflow: the observed element is +-inf where the correctly rounded value is finite."""
+    return math.isinf(e.observed) and math.isfinite(e.reference)
+
+
+def input_infinite_at_mismatch(e: Element) -> bool:
+    """Some input element the failing element depends on is +-inf."""
+    return any(bool(np.isinf(a).any()) for a in e.inputs())
+
+
+def observed_nan_where_input_infinite(e: Element) -> bool:
+    """The observed element is NaN (inf - inf, 0 * inf) and an input element it depends on is +-inf."""
+    return math.isnan(e.observed) and input_infinite_at_mismatch(e)
+
+
+def observed_inf_where_input_near_max(e: Element) -> bool:
+    """The observed element is +-inf and an input element it depends on is within a factor 16 of the dtype's
+    largest finite number (an intermediate such as x * z overflows)."""
+    limit = float(_finfo(e.dtype).max) / 16
+    return math.isinf(e.observed) and any(bool((np.abs(a[np.isfinite(a)]) >= limit).any()) for a in e.inputs())
+
+
+def reference_zero_observed_within_row_rounding(e: Element) -> bool:
+    """The exact value is 0 and the observed one is within 2 C u of it, C the row length along `axis` and u
+    the dtype's unit roundoff: what s * (1 - sum(s)) gives when sum(s) is rounded (softmax's backward)."""
+    x = e.exact
+    if x is None or x != 0 or not math.isfinite(e.observed):
+        return False
+    rows = [a.size for a in e.inputs()]
+    n = max(rows) if rows else 1
+    u = float(_finfo(e.dtype).eps) / 2
+    return abs(e.observed) <= 2.0 * n * u
+
+
+def observed_shape_differs(e: Element) -> bool:
+    """The part failed as a whole because its shape differs from the reference's (no element compared)."""
+    if e.obs_tensor is None or e.ref_tensor is None:
+        return False
+    return e.index is None and list(e.obs_tensor["shape"]) != list(e.ref_tensor["shape"])
+
+
+PREDICATES = {f.__name__: f for f in (
+    observed_zero_reference_subnormal, observed_zero_reference_below_epsilon, observed_zero_reference_nan,
+    observed_inf_reference_finite, input_infinite_at_mismatch, observed_nan_where_input_infinite,
+    observed_inf_where_input_near_max, reference_zero_observed_within_row_rounding, observed_shape_differs,
+)}
+
+
+# ---------------------------------------------------------------------------------------- entry checks
+
+def names(predicate) -> list[str]:
+    if predicate is None:
+        return []
+    return [predicate] if isinstance(predicate, str) else list(predicate)
+
+
+def is_wildcard(implementation) -> bool:
+    patterns = [implementation] if isinstance(implementation, str) else list(implementation)
+    return any(WILDCARD_CHARS & set(p) for p in patterns)
+
+
+def problems(entry) -> list[str]:
+    """What is wrong with an entry's predicate / frameworks declaration (empty when fine)."""
+    out = [f"unknown predicate {n!r} (choose from {', '.join(sorted(PREDICATES))})"
+           for n in names(entry.predicate) if n not in PREDICATES]
+    if is_wildcard(entry.implementation) and entry.relation is None:
+        if not names(entry.predicate):
+            out.append("a wildcard implementation scope needs a predicate (the mechanism it documents)")
+        if not entry.frameworks:
+            out.append("a wildcard implementation scope needs frameworks = [...] (the built-in rows it is about)")
+    for f in entry.frameworks or ():
+        if f not in BUILT_IN_FRAMEWORKS:
+            out.append(f"unknown framework {f!r} in frameworks (choose from {', '.join(BUILT_IN_FRAMEWORKS)})")
+    return out
+
+
+def framework_in_scope(entry, record: dict) -> bool:
+    """Wildcard scopes reach only built-in rows of the named frameworks; an exact id reaches its row."""
+    framework = record.get("framework") or ""
+    if entry.frameworks and framework not in entry.frameworks:
+        return False
+    if is_wildcard(entry.implementation) and framework not in BUILT_IN_FRAMEWORKS:
+        return False
+    return True
+
+
+def holds(entry, record: dict) -> bool:
+    """True when the entry has no predicate, or every failing element of every covered failing part
+    satisfies one of its predicates."""
+    wanted = [PREDICATES[n] for n in names(entry.predicate)]
+    if not wanted:
+        return True
+    failing = record.get("failing_elements")
+    if not failing or record.get("observed") is None:
+        return False  # nothing element-wise to check (an exception, a crash): a predicate cannot vouch for it
+    checked = False
+    for part, indices in failing.items():
+        if entry.parts and not any(fnmatch.fnmatchcase(part, p) for p in entry.parts):
+            continue
+        checked = True
+        for index in indices or [None]:
+            element = Element(record, part, index)
+            if element.ref_tensor is None or element.obs_tensor is None:
+                return False
+            if index is None:
+                if not any(p is observed_shape_differs and p(element) for p in wanted):
+                    return False
+            elif not any(p is not observed_shape_differs and p(element) for p in wanted):
+                return False
+    return checked

@@ -1,0 +1,198 @@
+"""Wildcard-scoped known divergences match the mechanism they document, never a look-alike symptom.
+
+For every bundled entry whose implementation scope is a wildcard: a record it must match, and near misses
+it must not (a 2x gradient, a NaN at a finite input, a nonzero value where the truth is 0, a custom kernel).
+"""
+import math
+
+import numpy as np
+import pytest
+
+from conformance import known, known_predicates
+from conformance.results import tensor_json
+from conformance.verdicts import FAILING
+
+
+def ref_json(exact, dtype):
+    rounded = [float(e) for e in exact]
+    return {"dtype": dtype, "shape": [len(exact)], "exact": [str(e) for e in exact],
+            "rounded": rounded, "ieee": None}
+
+
+def record(impl, op, dtype, verdict, part, inputs, observed, exact, failing, params=None, framework=None,
+           shape=None):
+    """A failing record: `observed` and `exact` are the part's elements (1-D), `failing` their indices."""
+    np_dtype = np.float64 if dtype == "float64" else np.float32
+    obs = tensor_json(np.asarray(observed, dtype=np.float64).astype(np_dtype))
+    if shape is not None:
+        obs["shape"] = list(shape)
+    ref = ref_json(exact, dtype)
+    key = "value" if part == "value" else part[5:]
+    rec = {"implementation": impl, "framework": framework or impl.split(".")[0].replace("tf", "tensorflow"),
+           "op": op, "dtype": dtype, "device": "cpu", "case_id": "c", "framework_version": "x 1.0",
+           "params": params or {}, "verdict": verdict, "part": part, "detail": "",
+           "inputs": {k: tensor_json(np.asarray(v, dtype=np_dtype)) for k, v in inputs.items()},
+           "observed": {"value": obs, "grad": {}}, "reference": {"certified": True, "value": ref, "grad": {}},
+           "failing_elements": {part: list(failing)}}
+    if part != "value":
+        rec["observed"] = {"value": tensor_json(np.zeros(1)), "grad": {key: obs}}
+        rec["reference"] = {"certified": True, "value": ref_json(["0"], dtype), "grad": {key: ref}}
+    return rec
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return known.load()
+
+
+def classified(rec, entries):
+    for e in entries:
+        e.matched = e.in_scope = 0
+    known.classify(rec, entries, FAILING)
+    return rec["known_divergence"]
+
+
+# ------------------------------------------------------------------------ exp-flushes-subnormal-results
+
+def sigmoid_value(observed, exact, x=-100.0, impl="torch.sigmoid"):
+    return record(impl, "sigmoid", "float32", "inaccurate", "value", {"x": [x]}, [observed], [exact], [0])
+
+
+def test_flush_to_zero_of_a_subnormal_is_known(entries):
+    assert classified(sigmoid_value(0.0, "3.7200759760208359e-44"), entries) == "exp-flushes-subnormal-results"
+
+
+@pytest.mark.parametrize("observed,exact", [
+    (7.44e-44, "3.7200759760208359e-44"),  # twice the truth
+    (0.69, "0"),                            # a nonzero value where the truth is 0
+    (6e-8, "0"),
+    (0.0, "1.2e-5"),                        # zero where the truth is a normal number
+])
+def test_flush_to_zero_near_misses_stay_unexpected(entries, observed, exact):
+    rec = sigmoid_value(observed, exact)
+    assert classified(rec, entries) is None and rec["unexpected"]
+
+
+def test_wildcard_entries_never_reach_custom_kernels(entries):
+    rec = sigmoid_value(0.0, "3.7200759760208359e-44", impl="custom:mine:sigmoid")
+    rec["framework"] = "custom:torch"
+    assert classified(rec, entries) is None and rec["unexpected"]
+
+
+def test_a_flushed_element_beside_a_wrong_one_is_not_known(entries):
+    rec = record("torch.sigmoid", "sigmoid", "float32", "inaccurate", "value", {"x": [-100.0, 1.0]},
+                 [0.0, 0.99], ["3.7200759760208359e-44", "0.7310585786300049"], [0, 1])
+    assert classified(rec, entries) is None
+
+
+# ------------------------------------------------------------------------ sigmoid-ce-infinite-logit-nan
+
+def bcel(x, observed, exact, dtype="float64", impl="tf.nn.sigmoid_cross_entropy_with_logits"):
+    return record(impl, "binary_cross_entropy_with_logits", dtype, "special_value_mismatch", "value",
+                  {"x": [x], "y": [0.5]}, [observed], [exact], [0])
+
+
+def test_nan_at_an_infinite_logit_is_known(entries):
+    assert classified(bcel(math.inf, math.nan, "inf"), entries) == "sigmoid-ce-infinite-logit-nan"
+    assert classified(bcel(1.5e308, math.inf, "7.5e307"), entries) == "sigmoid-ce-infinite-logit-nan"
+
+
+@pytest.mark.parametrize("x,observed,exact", [(40.0, math.nan, "20.0"), (100.0, math.inf, "50.0"),
+                                              (100.0, math.nan, "50.0")])
+def test_nan_or_inf_at_a_finite_logit_is_not_known(entries, x, observed, exact):
+    rec = bcel(x, observed, exact)
+    assert classified(rec, entries) is None and rec["unexpected"]
+
+
+# ------------------------------------------------------------------------ log-softmax-dominant-class-is-zero
+
+def log_softmax(observed_last, exact_last):
+    return record("jax.nn.log_softmax", "log_softmax", "float64", "inaccurate", "value", {"x": [-40.0, 0.0, 40.0]},
+                  [-80.0, -40.0, observed_last], ["-80", "-40", exact_last], [2], params={"axis": -1})
+
+
+def test_zero_at_a_dominant_class_is_known(entries):
+    assert classified(log_softmax(0.0, "-4.2483542552915889e-18"), entries) == "log-softmax-dominant-class-is-zero"
+
+
+@pytest.mark.parametrize("observed,exact", [(0.0, "-0.5"), (-8.5e-18, "-4.2483542552915889e-18")])
+def test_other_log_softmax_errors_are_not_known(entries, observed, exact):
+    assert classified(log_softmax(observed, exact), entries) is None
+
+
+# ------------------------------------------------------------------------ softmax-backward-uses-rounded-output
+
+def softmax_grad(observed):
+    return record("torch.nn.functional.softmax", "softmax", "float64", "inaccurate", "grad:x",
+                  {"x": [1.0, 2.0, 3.0]}, [observed, 0.0, 0.0], ["0", "0", "0"], [0], params={"axis": 1})
+
+
+def test_rounded_sum_of_softmax_in_the_backward_is_known(entries):
+    assert classified(softmax_grad(1.1e-16), entries) == "softmax-backward-uses-rounded-output"
+
+
+@pytest.mark.parametrize("observed", [0.69, 1e-9, math.nan])
+def test_large_softmax_gradient_where_the_truth_is_zero_is_not_known(entries, observed):
+    assert classified(softmax_grad(observed), entries) is None
+
+
+# ------------------------------------------------------------------------ torch-mean-over-nothing-gradient-zero
+
+def empty_mean_grad(observed, exact):
+    return record("torch.nn.functional.nll_loss", "nll_loss", "float32", "special_value_mismatch", "grad:logp",
+                  {"logp": [-1.0, -2.0]}, [observed, 0.0], [exact, "nan"], [0], params={"axis": 1})
+
+
+def test_zero_gradient_of_an_undefined_mean_is_known(entries):
+    assert classified(empty_mean_grad(0.0, "nan"), entries) == "torch-mean-over-nothing-gradient-zero"
+
+
+@pytest.mark.parametrize("observed,exact", [(1.0, "nan"), (0.0, "0.5"), (math.inf, "nan")])
+def test_other_gradients_are_not_known(entries, observed, exact):
+    assert classified(empty_mean_grad(observed, exact), entries) is None
+
+
+# ------------------------------------------------------------------------ keras-empty-batch-unreduced
+
+def keras_value(observed_shape, observed=(), failing=()):
+    rec = record("keras.losses.CategoricalCrossentropy(from_logits=True)", "cross_entropy", "float32",
+                 "inaccurate", "value", {"logits": [1.0], "target": [1.0]}, list(observed) or [0.0], ["0.25"],
+                 [], params={"axis": -1}, framework="tensorflow", shape=observed_shape)
+    rec["failing_elements"] = {"value": list(failing)}
+    return rec
+
+
+def test_unreduced_shape_is_known(entries):
+    rec = keras_value((0,), observed=[])
+    rec["observed"]["value"] = {"dtype": "float32", "shape": [0], "data": []}
+    assert classified(rec, entries) == "keras-empty-batch-unreduced"
+
+
+def test_a_wrong_value_of_the_right_shape_is_not_known(entries):
+    rec = keras_value((1,), observed=[0.5], failing=[0])
+    assert classified(rec, entries) is None
+
+
+# ------------------------------------------------------------------------ the vocabulary itself
+
+def test_every_wildcard_entry_has_a_predicate_and_frameworks(entries):
+    wild = [e for e in entries if known_predicates.is_wildcard(e.implementation) and e.relation is None]
+    assert len(wild) >= 5
+    for e in wild:
+        assert known_predicates.names(e.predicate) and e.frameworks, e.id
+
+
+def test_a_wildcard_entry_without_predicate_is_rejected(tmp_path):
+    path = tmp_path / "k.toml"
+    path.write_text('[[divergence]]\nid = "x"\nimplementation = "*"\nframeworks = ["torch"]\n'
+                    'verdicts = ["inaccurate"]\nreason = "r"\nlink = "https://e"\n')
+    with pytest.raises(known.KnownDivergenceError, match="needs a predicate"):
+        known.load(path)
+
+
+def test_an_unknown_predicate_is_rejected(tmp_path):
+    path = tmp_path / "k.toml"
+    path.write_text('[[divergence]]\nid = "x"\nimplementation = "torch.sigmoid"\npredicate = "os.system"\n'
+                    'verdicts = ["inaccurate"]\nreason = "r"\nlink = "https://e"\n')
+    with pytest.raises(known.KnownDivergenceError, match="unknown predicate"):
+        known.load(path)
