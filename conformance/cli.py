@@ -117,6 +117,8 @@ def build_parser(prog: str = "python -m conformance") -> argparse.ArgumentParser
     run.add_argument("--op", help="the reference op a custom --impl computes")
     run.add_argument("--signature", default="torch", choices=SIGNATURES, help="custom --impl calling convention")
     run.add_argument("--dtypes-supported", help="custom --impl: dtypes it supports (comma-separated)")
+    run.add_argument("--strict-special-values", action="store_true",
+                     help="an IEEE special value where the limit exists (verdict ieee_special) fails the run")
     run.add_argument("-q", "--quiet", action="store_true")
     run.add_argument("--cache", type=Path, default=None,
                      help="reference results cache directory (default $CE_CONFORMANCE_CACHE or "
@@ -270,6 +272,7 @@ def cmd_run(args, argv) -> int:
         strict_known=args.strict_known,
         junit=args.junit,
         max_worker_memory=args.max_worker_memory,
+        strict_special_values=args.strict_special_values,
     )
     if args.resume and not (config.out_dir / "results.jsonl").exists():
         raise UsageError(f"--resume: no results.jsonl in {config.out_dir} to continue")

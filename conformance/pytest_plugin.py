@@ -104,6 +104,8 @@ def pytest_addoption(parser):
                 help="reference cache directory (shared safely by xdist workers); 'none' disables it "
                      "(default ~/.cache/ce-conformance)")
     g.addoption("--ce-known", default=None, help="known-divergences TOML (default: the bundled one)")
+    g.addoption("--ce-strict-special-values", action="store_true",
+                help="an IEEE special value where the limit exists (verdict ieee_special) fails its cell")
     g.addoption("--ce-strict-known", action="store_true",
                 help="fail when a known divergence whose scope ran no longer occurs (fixed upstream)")
     g.addoption("--ce-shard", type=_shard, default=None, help="K/N: run only the K-th of N shards of the cells")

@@ -16,7 +16,7 @@ from conformance.refcache import ReferenceCache
 from conformance.results import ResultsWriter, summarise
 from conformance.progress import Progress, selection_text
 from conformance.runner import PROFILES, CellContext, run_cell
-from conformance.verdicts import FAILING
+from conformance.verdicts import failing
 from conformance.worker import Worker
 from reference.dtypes import DTYPE_NAMES
 
@@ -69,6 +69,7 @@ class RunConfig:
     shard_weights: dict | None = None  # cell id -> seconds in an earlier run, to balance the parts
     executor: str = "local"  # "local": cells in this process's workers; "ray": Ray tasks (conformance.ray_executor)
     ray_address: str | None = None  # an existing Ray cluster ("auto", "ray://host:10001"); None: a local one
+    strict_special_values: bool = False  # ieee_special fails the run too
 
 
 def validate(config: RunConfig) -> None:
@@ -240,6 +241,7 @@ def _execute(config: RunConfig, log) -> int:
     os.environ["CE_CONFORMANCE_TF32"] = "1" if config.tf32 else "0"  # read by the adapters in the workers
     entries = known.load(config.known_path)
     corpus_cases = _load_corpus(config.corpus_path)
+    fails = failing(config.strict_special_values)
     groups, skipped = _groups(config)
     if groups and not any(impls for _, _, _, impls, _ in groups):
         raise RunConfigError(f"nothing to run: {selection_text(config)} matches no implementation of "
@@ -279,7 +281,7 @@ def _execute(config: RunConfig, log) -> int:
                     progress.cell_done(ctx, None, time.perf_counter() - t0, f"internal error: {internal_errors[-1]}")
                     continue
                 for r in records:
-                    known.classify(r, entries, FAILING)
+                    known.classify(r, entries, fails)
                 writer.write_cell(records, ctx.cell)
                 cell_timing[ctx.cell] = _cell_timing(ctx, records, time.perf_counter() - t0)
                 progress.cell_done(ctx, records, time.perf_counter() - t0)
@@ -296,7 +298,7 @@ def _execute(config: RunConfig, log) -> int:
                 return
             records = result["records"]
             for r in records:
-                known.classify(r, entries, FAILING)
+                known.classify(r, entries, fails)
             writer.write_cell(records, ctx.cell)
             cell_timing[ctx.cell] = dict(_cell_timing(ctx, records, result["wall_s"]), node=result.get("node"))
             progress.cell_done(ctx, records, result["wall_s"])
@@ -305,7 +307,7 @@ def _execute(config: RunConfig, log) -> int:
                   on_result)
     known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
     for r in writer.records:
-        known.classify(r, entries, FAILING)
+        known.classify(r, entries, fails)
     summary = summarise(writer.records)
     status = known.status(entries, {r["implementation"] for r in writer.records}, strict=config.strict_known,
                           frameworks_run={r["framework"] for r in writer.records})

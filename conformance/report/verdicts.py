@@ -1,11 +1,12 @@
 """Verdict order and colours as the report shows them (results.json alone decides; nothing is re-judged).
 
 Severity, worst first: crashed, timeout, error_behaviour_mismatch, special_value_mismatch, inaccurate,
-uncertified, stable, convention, accurate. `unsupported` is outside that order: a cell's colour ignores its
+uncertified, ieee_special, stable, convention, accurate. `unsupported` is outside that order: a cell's colour ignores its
 unsupported records unless all of them are unsupported (then it is grey).
 
 Conformance of an implementation = (accurate + stable + convention) / applicable records, where applicable
-excludes `unsupported` (not run) and `uncertified` (the reference could not judge it).
+excludes `unsupported` (not run) and `uncertified` (the reference could not judge it). `ieee_special` (the
+IEEE value where the limit exists) is applicable but not conforming, and fails a run only when strict.
 
 For comparing two runs, unsupported ranks between uncertified and stable: a case that became unsupported
 after passing is a regression, one that became unsupported after failing is an improvement.
@@ -20,7 +21,7 @@ from conformance import verdicts as _verdicts
 
 SEVERITY = tuple(v for v in _verdicts.SEVERITY if v != "unsupported")
 COMPARE_ORDER = ("crashed", "timeout", "error_behaviour_mismatch", "special_value_mismatch", "inaccurate",
-                 "uncertified", "unsupported", "stable", "convention", "accurate")
+                 "uncertified", "ieee_special", "unsupported", "stable", "convention", "accurate")
 ALL_VERDICTS = SEVERITY + ("unsupported",)
 FAILING = _verdicts.FAILING
 CONFORMING = _verdicts.PASSING
@@ -36,6 +37,8 @@ STYLE = {
                                "NaN, inf or finite where the special-values table says otherwise"),
     "inaccurate": ("#ffb74d", "#1a1a1a", "inaccurate", "error beyond the conditioning-aware bound"),
     "uncertified": ("#d1c4e9", "#1a1a1a", "uncertified", "the reference could not certify this case"),
+    "ieee_special": ("#4db6ac", "#1a1a1a", "IEEE special",
+                     "the IEEE special value (e.g. NaN for inf - inf) where the limit exists; undocumented"),
     "stable": ("#dce775", "#1a1a1a", "stable", "beyond the ULP budget, within the conditioning-aware bound"),
     "convention": ("#90caf9", "#1a1a1a", "convention", "differs exactly as its documented convention says"),
     "accurate": ("#81c784", "#1a1a1a", "accurate", "within the dtype's ULP budget of the correctly rounded value"),

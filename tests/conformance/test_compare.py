@@ -4,6 +4,7 @@ import pytest
 
 from conformance.compare import ULP_BUDGET, compare, compare_part
 from conformance.implementation import Convention, Implementation, Observed
+from conformance.verdicts import FAILING, failing
 from reference.result import RefArray, RefResult
 
 
@@ -55,10 +56,27 @@ def test_special_values(got, expected, verdict):
     assert compare_part(ref, np.asarray([got], np.float32), "float32", 1).verdict == verdict
 
 
-def test_ieee_alternative_is_a_convention_not_a_defect():
+def test_ieee_alternative_is_its_own_verdict_not_a_convention():
     ref = ref_array(["1", "0"], "float32", ieee=[np.nan, np.nan])
     part = compare_part(ref, np.asarray([np.nan, np.nan], np.float32), "float32", 2)
-    assert part.verdict == "convention" and part.ieee
+    assert part.verdict == "ieee_special" and part.ieee and "limit" in part.detail
+    assert part.verdict not in FAILING and part.verdict in failing(strict_special_values=True)
+
+
+def test_ieee_special_fails_only_under_strict(tmp_path):
+    from conformance import known
+
+    record = {"implementation": "torch.sigmoid", "framework": "torch", "op": "sigmoid", "dtype": "float32",
+              "device": "cpu", "case_id": "c", "verdict": "ieee_special", "part": "value", "detail": ""}
+    known.classify(record, [], failing(False))
+    assert not record["unexpected"]
+    known.classify(record, [], failing(True))
+    assert record["unexpected"]
+
+
+def test_a_value_neither_the_limit_nor_ieee_is_a_mismatch():
+    ref = ref_array(["1"], "float32", ieee=[np.nan])
+    assert compare_part(ref, np.asarray([np.inf], np.float32), "float32", 1).verdict == "special_value_mismatch"
 
 
 def test_shape_mismatch_is_inaccurate():
