@@ -7,9 +7,15 @@ Per output element (the value, and each gradient):
     (no framework documents it), which fails a run only under --strict-special-values.
   * finite elements: ULP distance to the correctly rounded reference in the case dtype; within
     ULP_BUDGET[dtype] it is accurate. Beyond that, the error |observed - exact| is compared with the
-    conditioning-aware bound  c * u * (cond + |exact|)  where u is the dtype's unit roundoff, cond the
-    reference's sum_i |d element/d x_i| |x_i|, and c = 2 * (1 + log2 n) for n input elements per output
-    element (the length of the sums a backward-stable algorithm does). Within it: stable; else inaccurate.
+    conditioning-aware bound (error_bound; derivation in docs/verdicts.md)
+        float64/float32:   c * u * (cond + |exact|)
+        float16/bfloat16:  HALF_ROUNDINGS * u * (cond + |exact|) + c * u_float32 * (cond + |exact|)
+    where u is the dtype's unit roundoff, cond the reference's sum_i |d element/d x_i| |x_i| over the inputs
+    that carry rounding error (logits, probabilities, log-probabilities; not hard 0/1 targets, labels, masks
+    or weights), and c = 2 * (1 + log2 n) for n input elements per output element (the length of the sums
+    a backward-stable algorithm does). Half precision: the major frameworks' kernels accumulate in float32
+    and round to the half dtype at the inputs' intermediates and the result. Within it: stable; else
+    inaccurate.
 The record's verdict is the worst over the parts. A failing verdict that the implementation's declared
 conventions explain exactly (the reference recomputed with the convention's params passes) becomes
 "convention" (behaviour a framework documents, with its link).
@@ -27,6 +33,8 @@ from conformance.floats import np_dtype, ulp_distance, unit_roundoff
 from conformance.verdicts import FAILING, PASSING, worst
 
 ULP_BUDGET = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
+HALF_DTYPES = ("float16", "bfloat16")
+HALF_ROUNDINGS = 2  # half precision: one rounding of each input-level intermediate, one of the result
 UNSUPPORTED_PATTERNS = re.compile(
     r"not implemented for|not supported|Could not find device for node|is not in the list of allowed values"
     r"|No registered .* kernel|Unsupported dtype|unsupported dtype|no kernel|does not support|^NotImplementedError:|"
@@ -125,11 +133,7 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int) -> PartRes
     ulps[finite] = ulp_distance(observed[finite], expected[finite], dtype)
     err = np.zeros(expected.shape)
     err[finite] = _exact_error(obs64[finite], np.asarray(ref.exact)[finite], dtype)
-    u = unit_roundoff(dtype)
-    c = 2.0 * (1.0 + math.log2(max(n_terms, 1)))
-    floor = float(np.finfo(np.float64).tiny) if dtype == "float64" else 0.0
-    tiny = _denorm_min(dtype)
-    bound = c * u * (np.abs(np.asarray(ref.cond, dtype=np.float64)) + np.abs(exp64)) + tiny + floor
+    bound = error_bound(ref.cond, exp64, dtype, n_terms)
     ratio = np.zeros(expected.shape)
     ratio[finite] = err[finite] / bound[finite]
     budget = ULP_BUDGET[dtype]
@@ -152,6 +156,18 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int) -> PartRes
     beyond = finite & (excess > budget) & (ratio > 1.0)
     return PartResult("inaccurate", ulp=max_ulp, bound_ratio=max_ratio,
                       detail=f"{max_ulp:g} ulp, {max_ratio:.3g}x the bound {where}", failing=_flat(beyond))
+
+
+def error_bound(cond, exact64: np.ndarray, dtype: str, n_terms: int) -> np.ndarray:
+    """The conditioning-aware bound per element (module docstring; docs/verdicts.md)."""
+    scale = np.abs(np.asarray(cond, dtype=np.float64)) + np.abs(exact64)
+    c = 2.0 * (1.0 + math.log2(max(n_terms, 1)))
+    floor = float(np.finfo(np.float64).tiny) if dtype == "float64" else 0.0
+    tiny = _denorm_min(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if dtype in HALF_DTYPES:
+            return (HALF_ROUNDINGS * unit_roundoff(dtype) + c * unit_roundoff("float32")) * scale + tiny
+        return c * unit_roundoff(dtype) * scale + tiny + floor
 
 
 def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str | None = None) -> dict:

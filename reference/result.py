@@ -19,7 +19,8 @@ class RefArray:
     ieee:     None, or array in the case dtype: where plain IEEE arithmetic gives a different special value
               than the mathematical limit (docs/special-values.md), that IEEE value; elsewhere equal to
               `rounded`.
-    cond:     float64 array: sum_i |d element / d x_i| * |x_i| over every floating input x_i (the condition
+    cond:     float64 array: sum_i |d element / d x_i| * |x_i| over every floating input x_i that carries
+              rounding error (a hard target element, exactly 0 or 1, does not: it counts as 0) (the condition
               quantity of the conditioning-aware bound; see docs/verdicts.md). 0 where not meaningful.
     certified: bool array: True where the element's enclosure rounded to one float.
     """

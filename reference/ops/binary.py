@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference.ext import X, full
-from reference.ops.common import clamp, cond_abs, max_const, same_shape
+from reference.ops.common import clamp, cond_abs, max_const, same_shape, target_abs
 from reference.ops.params import check_clip, check_number, elementwise_weight
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
@@ -31,7 +31,7 @@ def _conds(want, a, b, ga, gb, laa, lab, lbb, *specials):
     if not want or not a.size:
         z = np.zeros(a.shape)
         return z, z, z
-    xa, xb = cond_abs(a), cond_abs(b)
+    xa, xb = cond_abs(a), target_abs(b)  # b is the target y: a hard 0/1 label is not perturbed
     laa, lab, lbb = (finite_or_zero(np.abs(v)) for v in (laa, lab, lbb))
     cv = finite_or_zero(np.abs(fl(ga)) * xa + np.abs(fl(gb)) * xb)
     ca = laa * xa + lab * xb

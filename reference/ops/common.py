@@ -71,6 +71,14 @@ def cond_abs(a: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(f), f, 0.0)
 
 
+def target_abs(a: np.ndarray) -> np.ndarray:
+    """cond_abs for a target (labels as probabilities): a hard target element, exactly 0 or 1, is exact data,
+    not a computed value carrying rounding error, so a backward-stable algorithm may not perturb it: its
+    magnitude counts as 0 (docs/verdicts.md, "which inputs are perturbed")."""
+    f = cond_abs(a)
+    return np.where(f == 1.0, 0.0, f)
+
+
 def clean_cond(cond: np.ndarray, *element_arrays: np.ndarray) -> np.ndarray:
     """cond with 0 wherever it is not meaningful: the element or any given companion array is non-finite,
     or the float computation itself produced NaN."""

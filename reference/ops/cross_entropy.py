@@ -5,7 +5,8 @@ import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import X, full, xsum
-from reference.ops.common import check_labels, class_axis, from_rows, fvals, label_shape_check, to_rows
+from reference.ops.common import (check_labels, class_axis, from_rows, fvals, label_shape_check, target_abs,
+                                  to_rows)
 from reference.ops.params import MEAN_DENOMINATORS, check_choice, check_number, class_weights
 from reference.ops.reduce import (check_reduction, count_x, divide_by_denominator, poison, reduce_grad, reduce_value)
 from reference.ops.softmax import softmax_cond, softmax_rows
@@ -117,7 +118,7 @@ def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denomi
     poison(loss, gx, gt)
     D = xsum(A) if mean_denominator == "weight_sum" else count_x(R)
     cond_v, cond_x, cond_t = np.zeros(R), np.zeros((R, C)), np.zeros((R, C))
-    at = np.abs(np.where(np.isfinite(fvals(trows)), fvals(trows), 0.0))
+    at = target_abs(trows)  # a hard (0/1) target element is exact data: not perturbed
     if want_cond and R and C:
         wf = np.abs(fl(wv))
         s, sc = fl(sm.s), fl(sm.sc)

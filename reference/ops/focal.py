@@ -5,7 +5,7 @@ import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import X, full, xsum
-from reference.ops.common import class_axis, cond_abs, from_rows, fvals, same_shape, to_rows
+from reference.ops.common import class_axis, cond_abs, from_rows, fvals, same_shape, target_abs, to_rows
 from reference.ops.params import check_number
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
@@ -87,7 +87,7 @@ def sigmoid_focal_loss(x, y, *, gamma=2.0, alpha=0.25, reduction="mean", want_co
         Fxy = Pxy * cef + Px * cey + Py * cex + Pf * cexy
         Fyy = Pyy * cef + 2 * Py * cey
         lxx, lxy, lyy = af * Fxx, a_y * Fx + af * Fxy, 2 * a_y * Fy + af * Fyy
-        ax_, ay_ = cond_abs(x), cond_abs(y)
+        ax_, ay_ = cond_abs(x), target_abs(y)
         bad = ~np.isfinite(xf) | ~np.isfinite(yf)
         cv = _keep(np.abs(fl(gx)) * ax_ + np.abs(fl(gy)) * ay_, bad, loss)
         cx = _keep(np.abs(lxx) * ax_ + np.abs(lxy) * ay_, bad, gx)
@@ -147,7 +147,7 @@ def softmax_focal_loss(logits, target, *, axis=-1, gamma=2.0, alpha=0.25, reduct
 def _softmax_focal_conds(sm, trows, h, Y, gx, gy, loss, g, alpha):
     p, q, lp = fl(sm.s), fl(sm.sc), fl(sm.lp)
     yf, hf, Yf = fvals(trows), fl(h), fl(Y)
-    ax_, ay_ = sm.absx, cond_abs(trows)
+    ax_, ay_ = sm.absx, target_abs(trows)
     with np.errstate(all="ignore"):
         plogp = np.where(p > 0, p * lp, 0.0)
         h1 = (g * (g - 1) * _pow_f(q, g - 2) * plogp if g not in (0.0, 1.0) else 0.0) \

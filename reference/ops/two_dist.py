@@ -21,7 +21,7 @@ import numpy as np
 from reference.errors import CaseError
 from reference.ext import NAN, X, full, xsum
 from reference.ops.common import (check_labels, clamp, class_axis, cond_abs, from_rows, fvals, is_limit, onehot,
-                                  to_rows)
+                                  target_abs, to_rows)
 from reference.ops.params import check_choice, check_clip, log_base
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.normalize import contraction, jacobian_scaled, normalize_rows
@@ -106,7 +106,7 @@ def two_dist(kind, p, q, *, axis, base, normalize, clip, reduction, want_cond) -
 
 
 def _conds(kind, qr, pr, qh, ph, q1, p1, cq, cp, uq, up, gq, gp, Q, P, lb, labels):
-    aq, ap = cond_abs(qr), (np.zeros(qr.shape) if labels else cond_abs(pr))
+    aq, ap = cond_abs(qr), (np.zeros(qr.shape) if labels else target_abs(pr))
     cond_v = np.sum(finite_or_zero(np.abs(fl(gq)) * aq + np.abs(fl(gp)) * ap), axis=1)
     q1f, p1f, cqf, cpf = fl(q1), fl(p1), fl(cq), fl(cp)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
