@@ -117,6 +117,10 @@ def build_parser(prog: str = "python -m conformance") -> argparse.ArgumentParser
     run.add_argument("--op", help="the reference op a custom --impl computes")
     run.add_argument("--signature", default="torch", choices=SIGNATURES, help="custom --impl calling convention")
     run.add_argument("--dtypes-supported", help="custom --impl: dtypes it supports (comma-separated)")
+    run.add_argument("--vjp", help="custom --impl with --signature numpy: package.module:function giving its "
+                                   "gradients as vjp(**inputs, **params) -> {input: gradient} (else value only)")
+    run.add_argument("--baseline", help="custom --impl: judge it relative to this built-in implementation id "
+                                        "(same verdict or better passes; worse fails)")
     run.add_argument("--strict-special-values", action="store_true",
                      help="an IEEE special value where the limit exists (verdict ieee_special) fails the run")
     run.add_argument("-q", "--quiet", action="store_true")
@@ -232,14 +236,20 @@ def cmd_run(args, argv) -> int:
 
     custom = []
     if args.impl:
+        from conformance.baseline import BaselineError, find
         from conformance.custom import CustomSpecError, parse_spec
 
         if not args.op:
             raise UsageError("--impl needs --op (the reference op the function computes)")
         try:
-            custom = [parse_spec(t, args.op, args.signature, _csv(args.dtypes_supported or "")) for t in args.impl]
-        except CustomSpecError as exc:
+            custom = [parse_spec(t, args.op, args.signature, _csv(args.dtypes_supported or ""), args.vjp,
+                                 args.baseline) for t in args.impl]
+            if args.baseline:
+                find(args.baseline, args.op)
+        except (CustomSpecError, BaselineError) as exc:
             raise UsageError(str(exc))
+    elif args.vjp or args.baseline:
+        raise UsageError("--vjp and --baseline go with --impl")
     frameworks = _multi(args.frameworks)
     if frameworks is None:
         from conformance.adapters import FRAMEWORKS

@@ -1,12 +1,26 @@
 """Your own implementation under test: `--impl package.module:function --op OP --signature torch|jax|tf|numpy`.
 
 The function is called with the framework's tensors in that framework's calling convention, the same way
-the built-in row of that framework calls its own function for OP (for torch like
-torch.nn.functional.cross_entropy(logits, target, weight=..., ignore_index=..., reduction=...,
-label_smoothing=...)). Gradients come from the framework's autodiff through your function. It is held to
-the same documented conventions as that built-in row unless you declare your own (Python API:
-conformance.api). Signature "numpy" calls fn(**inputs, **params) with numpy arrays in the reference's
-vocabulary (docs/ops.md) and expects the value, or (value, {input name: gradient}).
+the built-in row of that framework calls its own function for OP:
+  torch  like torch.nn.functional.cross_entropy(logits, target, weight=..., ignore_index=..., reduction=...,
+         label_smoothing=...);
+  jax    like the jax.nn / optax.losses function of the row (optax.losses.softmax_cross_entropy(logits,
+         labels), sigmoid_focal_loss(logits, labels, alpha=, gamma=), ...), under the same jit and vjp;
+  tf     like the tf.nn function of the row (tf.nn.softmax_cross_entropy_with_logits(labels=, logits=,
+         axis=)); for ops only Keras covers: fn(y_true, y_pred, reduction=..., <the loss's constructor
+         arguments>), as keras.losses.X(**kwargs)(y_true, y_pred);
+  (an op the framework has no row for, e.g. torch softmax_focal_loss: fn(**inputs, **params) with the
+  framework's tensors and the reference's names and params, docs/ops.md.)
+Gradients come from the framework's autodiff through your function. It is held to the same documented
+conventions as that built-in row unless you declare your own (Python API: conformance.api).
+
+Signature "numpy" calls fn(**inputs, **params) with numpy arrays in the reference's vocabulary (docs/ops.md)
+and expects the value, or (value, {input name: gradient}). Its gradients come from a VJP function you give
+(--vjp package.module:function, called as vjp(**inputs, **params) -> {input name: d sum(value) / d input}),
+or it is value-only: the record's implementation lists no grads and says "value only".
+
+Known divergences never reach a custom kernel (not even wildcard entries); with --baseline ID the built-in
+row ID runs on the same cases and the kernel is judged relative to it (conformance/baseline.py).
 """
 from __future__ import annotations
 
@@ -35,6 +49,8 @@ class CustomSpec:
     signature: str = "torch"
     dtypes: tuple = ALL_DTYPES
     extra: dict = field(default_factory=dict)
+    vjp: str | None = None  # numpy signature: "package.module:function" giving the gradients
+    baseline: str | None = None  # a built-in implementation id the kernel is judged relative to
 
     @property
     def worker(self) -> str:
@@ -52,7 +68,8 @@ class CustomSpec:
             return f"{module} (not packaged)"
 
 
-def parse_spec(target: str, op: str, signature: str = "torch", dtypes=()) -> CustomSpec:
+def parse_spec(target: str, op: str, signature: str = "torch", dtypes=(), vjp: str | None = None,
+               baseline: str | None = None) -> CustomSpec:
     import reference
 
     if ":" not in target or not all(target.split(":", 1)):
@@ -64,8 +81,15 @@ def parse_spec(target: str, op: str, signature: str = "torch", dtypes=()) -> Cus
     bad = [d for d in dtypes if d not in ALL_DTYPES]
     if bad:
         raise CustomSpecError(f"--dtypes-supported: unknown dtype {bad[0]!r}")
-    spec = CustomSpec(target, op, signature, tuple(dtypes) or ALL_DTYPES)
+    if vjp and signature != "numpy":
+        raise CustomSpecError(f"--vjp is for --signature numpy (signature {signature} differentiates with its "
+                              "own autodiff)")
+    spec = CustomSpec(target, op, signature, tuple(dtypes) or ALL_DTYPES, vjp=vjp, baseline=baseline)
     load_function(spec.target)  # fail early, with one line, if it cannot be imported
+    if vjp:
+        if ":" not in vjp or not all(vjp.split(":", 1)):
+            raise CustomSpecError(f"--vjp {vjp!r}: expected package.module:function")
+        load_function(vjp)
     return spec
 
 
@@ -84,34 +108,83 @@ def load_function(target: str):
     return obj
 
 
-def _numpy_call(fn):
+def _numpy_call(fn, vjp=None):
     def call(inputs, params, dtype, device, grads):
         out = fn(**inputs, **params)
+        grad_map = {}
         if isinstance(out, tuple):
-            value, grad_map = out
-            return Observed(np.asarray(value), {k: np.asarray(v) for k, v in grad_map.items() if k in grads})
-        return Observed(np.asarray(out))
+            out, grad_map = out
+        if vjp is not None and grads:
+            grad_map = vjp(**inputs, **params)
+        return Observed(np.asarray(out), {k: np.asarray(v) for k, v in dict(grad_map).items() if k in grads})
+
+    return call
+
+
+def _generic_call(framework: str, fn):
+    """fn(**inputs, **params) with the framework's tensors, differentiated by its autodiff: for an op the
+    framework has no built-in row for."""
+
+    def call(inputs, params, dtype, device, grads):
+        if framework == "torch":
+            from conformance.adapters.torch_adapter import run
+
+            return run(lambda **t: fn(**t, **params), inputs, device, grads)
+        if framework == "tensorflow":
+            from conformance.adapters.tensorflow_adapter import _run
+
+            return _run(lambda t: fn(**t, **params), inputs, tuple(grads), device)
+        from conformance.adapters.jax_adapter import _device, _jax
+
+        jax = _jax()
+        where = _device(device)
+        arrays = {k: jax.device_put(v, where) for k, v in inputs.items()}
+
+        def f(*wanted):
+            return fn(**{**arrays, **dict(zip(grads, wanted))}, **params)
+
+        if not grads:
+            return Observed(np.asarray(f()))
+        out, pullback = jax.vjp(f, *(arrays[g] for g in grads))
+        got = pullback(jax.numpy.ones_like(out))
+        return Observed(np.asarray(out), {g: np.asarray(v) for g, v in zip(grads, got)})
 
     return call
 
 
 def _rows(framework: str, op: str) -> list[Implementation]:
-    """The built-in rows whose calling convention a custom function of this framework and op follows."""
+    """The built-in rows whose calling convention a custom function of this framework and op follows
+    (empty: the framework has none for the op; the generic convention applies)."""
     from conformance.adapters import implementations_for
 
-    rows = [i for i in implementations_for(framework) if i.op == op]
-    if not rows:
-        raise CustomSpecError(f"no {framework} calling convention for op {op!r} to call a custom function with")
-    return rows
+    return [i for i in implementations_for(framework) if i.op == op]
+
+
+def _takes(row: Implementation, params: dict, defaults: dict) -> bool:
+    """The row can express these params (a non-default param must be one the row declares or fixes)."""
+    for name, value in params.items():
+        if name in row.fixed_params:
+            if row.fixed_params[name] != value:
+                return False
+        elif name in row.params:
+            allowed = row.params[name]
+            if allowed is not None and value not in allowed and value != defaults.get(name):
+                return False
+        elif value != defaults.get(name) and value is not None:
+            return False
+    return True
 
 
 def _dispatching_call(rows: list[Implementation], fn):
-    """Call fn the way the first row that accepts the case calls its own function."""
+    """Call fn the way the first row that accepts the case (inputs and params) calls its own function."""
+    import reference
+
+    defaults = dict(reference.OPS[rows[0].op].defaults)
 
     def call(inputs, params, dtype, device, grads):
         for row in rows:
-            if row.accepts is None or row.accepts(inputs, params):
-                return row.call(inputs, params, dtype, device, grads, fn=fn)
+            if (row.accepts is None or row.accepts(inputs, params)) and _takes(row, params, defaults):
+                return row.call(inputs, params, dtype, device, tuple(g for g in grads if g in row.grads), fn=fn)
         raise ValueError("no calling convention of this framework accepts these inputs")
 
     return call
@@ -131,13 +204,20 @@ def _scoped(convention, row: Implementation):
 def build_custom(spec: CustomSpec) -> Implementation:
     fn = load_function(spec.target)
     framework = SIGNATURES[spec.signature]
-    if framework == "numpy":
-        import reference
+    import reference
 
-        return Implementation(id=spec.id, framework=spec.worker, op=spec.op, call=_numpy_call(fn),
-                              dtypes=spec.dtypes, params={k: None for k in reference.OPS[spec.op].defaults},
-                              grads=tuple(spec.extra.get("grads", ())), link=spec.target)
+    op_spec = reference.OPS[spec.op]
+    every_param = {k: None for k in op_spec.defaults}
+    if framework == "numpy":
+        vjp = load_function(spec.vjp) if spec.vjp else None
+        grads = op_spec.differentiable if vjp else tuple(spec.extra.get("grads", ()))
+        return Implementation(id=spec.id, framework=spec.worker, op=spec.op, call=_numpy_call(fn, vjp),
+                              dtypes=spec.dtypes, params=every_param, grads=tuple(grads), link=spec.target)
     rows = _rows(framework, spec.op)
+    if not rows:
+        return Implementation(id=spec.id, framework=spec.worker, op=spec.op, call=_generic_call(framework, fn),
+                              dtypes=spec.dtypes, params=every_param, grads=op_spec.differentiable,
+                              link=spec.target)
     params: dict = {}
     for row in rows:
         for name, allowed in row.params.items():

@@ -246,7 +246,7 @@ def status(entries: list[Divergence], implementations_run=None, strict: bool = F
     ran = list(implementations_run) if implementations_run is not None else None
 
     def concerns_run(e):
-        return ran is None or any(_any_match(i, e.implementation) for i in ran)
+        return ran is None or any(_any_match(i, e.implementation) and known_predicates.may_concern(e, i) for i in ran)
 
     def whole_scope_ran(e):
         return e.scope_ran and (frameworks_run is None or frameworks_of(e) <= set(frameworks_run))

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance import choices, known
+from conformance import baseline, choices, known
 from conformance.adapters import FRAMEWORKS, adapter, availability
 from conformance.refcache import ReferenceCache
 from conformance.results import ResultsWriter, summarise
@@ -154,6 +154,7 @@ def implementation_json(impl, version) -> dict:
         "id": impl.id, "framework": impl.framework, "version": version, "op": impl.op,
         "dtypes": list(impl.dtypes), "devices": list(impl.devices), "grads": list(impl.grads),
         "fixed_params": impl.fixed_params, "bad_labels": impl.bad_labels, "link": impl.link,
+        "value_only": not impl.grads,
         "conventions": [{"key": c.key, "description": c.description, "link": c.link,
                          "ref_params": c.ref_params} for c in impl.conventions],
     }
@@ -222,6 +223,17 @@ def _cells(groups, config: RunConfig) -> list[tuple]:
     return out
 
 
+def _baseline_for(impl, specs, workers: dict, timeout: float):
+    """(built-in Implementation, Worker, version) for a custom kernel run with --baseline, else None."""
+    spec = next((s for s in specs if s.id == impl.id and s.baseline), None)
+    if spec is None:
+        return None
+    if spec.baseline not in workers:
+        framework, base = baseline.find(spec.baseline, spec.op)
+        workers[spec.baseline] = (base, Worker(framework, [], timeout=timeout), availability(framework)[1])
+    return workers[spec.baseline]
+
+
 def execute(config: RunConfig, log=None) -> int:
     """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise. Holds the output directory's lock
     (conformance.run_io: run_io.OutputLocked when another run holds it; run_io.ResultsIOError when results
@@ -242,6 +254,16 @@ def _execute(config: RunConfig, log) -> int:
     entries = known.load(config.known_path)
     corpus_cases = _load_corpus(config.corpus_path)
     fails = failing(config.strict_special_values)
+
+    def classify_baseline(record):  # the baseline's own records do not count towards the entries' status
+        saved = [(e.matched, e.in_scope) for e in entries]
+        known.classify(record, entries, fails)
+        for e, (matched, in_scope) in zip(entries, saved):
+            e.matched, e.in_scope = matched, in_scope
+
+    def classify(record):
+        known.classify(record, entries, fails)
+        baseline.judge(record, classify_baseline)
     groups, skipped = _groups(config)
     if groups and not any(impls for _, _, _, impls, _ in groups):
         raise RunConfigError(f"nothing to run: {selection_text(config)} matches no implementation of "
@@ -259,6 +281,10 @@ def _execute(config: RunConfig, log) -> int:
     refs = ReferenceCache(config.cache_dir, warn=log)
     progress = Progress(len(cells), sum(1 for c in cells if _cell_id(c) in writer.done_cells), log, config.quiet)
     progress.header(config, groups, skipped, refs)
+    for _, _, _, impls, specs in groups:
+        for impl in impls:
+            if specs and not impl.grads:
+                log(f"note: {impl.id} is value only (no --vjp): its gradients are not checked")
     started = time.perf_counter()
     implementations, internal_errors, cell_timing = [], [], {}
     for g, (worker_name, module, version, impls, specs) in enumerate(groups):
@@ -268,11 +294,13 @@ def _execute(config: RunConfig, log) -> int:
         if not todo or config.executor == "ray":
             continue
         worker = Worker(worker_name, specs, timeout=timeout, max_memory=config.max_worker_memory)
+        base_workers: dict = {}
         try:
             for _, impl, device, dtype in todo:
                 ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
                                   config.profile, config.seed, config.examples, corpus_cases,
-                                  on_shrink=progress.shrinking)
+                                  on_shrink=progress.shrinking,
+                                  baseline=_baseline_for(impl, specs, base_workers, timeout))
                 t0 = time.perf_counter()
                 try:
                     records = run_cell(ctx)
@@ -281,33 +309,17 @@ def _execute(config: RunConfig, log) -> int:
                     progress.cell_done(ctx, None, time.perf_counter() - t0, f"internal error: {internal_errors[-1]}")
                     continue
                 for r in records:
-                    known.classify(r, entries, fails)
+                    classify(r)
                 writer.write_cell(records, ctx.cell)
                 cell_timing[ctx.cell] = _cell_timing(ctx, records, time.perf_counter() - t0)
                 progress.cell_done(ctx, records, time.perf_counter() - t0)
         finally:
             worker.stop()
-    if config.executor == "ray":
-        from conformance.ray_executor import progress_context, run_cells
-
-        def on_result(cell, result):
-            ctx = progress_context(cell, result)
-            if "error" in result:
-                internal_errors.append(f"{ctx.cell}: {result['error']}")
-                progress.cell_done(ctx, None, result["wall_s"], f"internal error: {internal_errors[-1]}")
-                return
-            records = result["records"]
-            for r in records:
-                known.classify(r, entries, fails)
-            writer.write_cell(records, ctx.cell)
-            cell_timing[ctx.cell] = dict(_cell_timing(ctx, records, result["wall_s"]), node=result.get("node"))
-            progress.cell_done(ctx, records, result["wall_s"])
-
-        run_cells(config, groups, [c for c in cells if _cell_id(c) not in writer.done_cells], corpus_cases,
-                  on_result)
+            for _, base_worker, _ in base_workers.values():
+                base_worker.stop()
     known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
     for r in writer.records:
-        known.classify(r, entries, fails)
+        classify(r)
     summary = summarise(writer.records)
     status = known.status(entries, {r["implementation"] for r in writer.records}, strict=config.strict_known,
                           frameworks_run={r["framework"] for r in writer.records})

@@ -61,6 +61,7 @@ class CellContext:
     shrink_steps: int = 0     # shrink candidates evaluated in this cell
     shrink_elements: int = 0  # ... and their input elements
     pending_warnings: list = field(default_factory=list)  # main-process warnings for the next record
+    baseline: tuple | None = None  # (built-in Implementation, its Worker, version): conformance/baseline.py
 
     @property
     def cell(self) -> str:
@@ -169,6 +170,10 @@ def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
                              conv_refs, raising_conventions(ctx, case) if exception is not None else ())
     record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
     _keep_convention_values(record, comparison, conv_refs)
+    if ctx.baseline is not None:
+        from conformance import baseline
+
+        baseline.evaluate(ctx, case, ref, record)
     record["timing"] = _timing(ctx)
     output = getattr(ctx.worker, "last_output", None)
     if output:  # what the implementation printed (captured in its worker, truncated)

@@ -11,6 +11,11 @@ static params, input names, wanted gradients) and then once per input shape/dtyp
 params (label smoothing, alpha, gamma) are Python floats, so they stay weakly typed and never promote a
 float16 computation. Gradients: out, pullback = jax.vjp(f, *wanted); grads = pullback(ones_like(out)),
 i.e. grad[x] = d sum(out) / dx.
+
+Custom kernels (conformance/custom.py, --signature jax): each row's function is called through a named
+library function (ROW_FUNCTIONS); `call(..., fn=user_fn)` runs the row with the user's function in its place,
+called exactly as the row calls the library function (e.g. fn(logits, labels) for
+optax.losses.softmax_cross_entropy), under the same jit and vjp.
 """
 from __future__ import annotations
 
@@ -80,20 +85,22 @@ def _optax_src() -> str:
 
 # ----------------------------------------------------------------------------------------------- running
 
-ROWS: dict[str, Callable] = {}  # implementation id -> f(arrays, static) -> jax array
+ROWS: dict[str, Callable] = {}  # implementation id -> f(arrays, static, lib) -> jax array
+ROW_FUNCTIONS: dict[str, Callable] = {}  # implementation id -> the library function `lib` it calls
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled(row_id: str, static_items: tuple, names: tuple, grads: tuple):
+def _compiled(row_id: str, static_items: tuple, names: tuple, grads: tuple, custom=None):
     """jit(arrays -> (value, grads)) for one row and static config; jit then caches per shape and dtype."""
     jax = _jax()
     fn, static = ROWS[row_id], dict(static_items)
+    lib = custom if custom is not None else ROW_FUNCTIONS[row_id]
 
     def value_and_grads(*arrays):
         given = dict(zip(names, arrays))
 
         def f(*wanted):
-            return fn({**given, **dict(zip(grads, wanted))}, static)
+            return fn({**given, **dict(zip(grads, wanted))}, static, lib)
 
         if not grads:
             return f(), ()
@@ -106,11 +113,11 @@ def _compiled(row_id: str, static_items: tuple, names: tuple, grads: tuple):
 def _call(row_id: str, static_keys: tuple[str, ...] = ()):
     """An Implementation.call running ROWS[row_id] with the params named in static_keys as static floats."""
 
-    def call(inputs, params, dtype, device, grads):
+    def call(inputs, params, dtype, device, grads, fn=None):
         jax = _jax()
         names = tuple(sorted(inputs))
         static = tuple((key, params.get(key)) for key in static_keys)
-        run = _compiled(row_id, static, names, tuple(grads))
+        run = _compiled(row_id, static, names, tuple(grads), fn)
         where = _device(device)
         value, got = run(*(jax.device_put(inputs[name], where) for name in names))
         return Observed(np.asarray(value), {name: np.asarray(g) for name, g in zip(grads, got)})
@@ -140,8 +147,8 @@ def _any_neg_inf(name: str):
 
 # ------------------------------------------------------------------------------------------------ rows
 
-def _register(row_id: str, fn: Callable, static_keys: tuple[str, ...] = ()):
-    ROWS[row_id] = fn
+def _register(row_id: str, fn: Callable, lib: Callable, static_keys: tuple[str, ...] = ()):
+    ROWS[row_id], ROW_FUNCTIONS[row_id] = fn, lib
     return _call(row_id, static_keys)
 
 
@@ -151,20 +158,21 @@ def implementations() -> list[Implementation]:
     devs = tuple(devices())
     rows: list[Implementation] = []
 
-    def row(row_id, op, fn, grads, link, static_keys=(), params=None, fixed=None, **extra):
+    def row(row_id, op, lib, fn, grads, link, static_keys=(), params=None, fixed=None, **extra):
+        """fn(arrays, static, f) calls the library function `lib` as f (a custom kernel replaces it)."""
         rows.append(Implementation(
-            id=row_id, framework=FRAMEWORK, op=op, call=_register(row_id, fn, static_keys), dtypes=DTYPES,
+            id=row_id, framework=FRAMEWORK, op=op, call=_register(row_id, fn, lib, static_keys), dtypes=DTYPES,
             params=params or {}, fixed_params=fixed or {}, grads=grads, devices=devs, link=link, **extra))
 
     axis, ce = {"axis": -1}, {"axis": -1, "reduction": "none"}
     smoothing = {"label_smoothing": None}
 
-    row("jax.nn.softmax", "softmax", lambda a, s: jnn.softmax(a["x"], axis=-1), ("x",),
+    row("jax.nn.softmax", "softmax", jnn.softmax, lambda a, s, f: f(a["x"], axis=-1), ("x",),
         JAX_DOCS + "jax.nn.softmax.html", fixed=axis)
-    row("jax.nn.log_softmax", "log_softmax", lambda a, s: jnn.log_softmax(a["x"], axis=-1), ("x",),
+    row("jax.nn.log_softmax", "log_softmax", jnn.log_softmax, lambda a, s, f: f(a["x"], axis=-1), ("x",),
         JAX_DOCS + "jax.nn.log_softmax.html", fixed=axis)
-    row("jax.nn.sigmoid", "sigmoid", lambda a, s: jnn.sigmoid(a["x"]), ("x",), JAX_DOCS + "jax.nn.sigmoid.html")
-    row("jax.nn.log_sigmoid", "log_sigmoid", lambda a, s: jnn.log_sigmoid(a["x"]), ("x",),
+    row("jax.nn.sigmoid", "sigmoid", jnn.sigmoid, lambda a, s, f: f(a["x"]), ("x",), JAX_DOCS + "jax.nn.sigmoid.html")
+    row("jax.nn.log_sigmoid", "log_sigmoid", jnn.log_sigmoid, lambda a, s, f: f(a["x"]), ("x",),
         JAX_DOCS + "jax.nn.log_sigmoid.html")
 
     # Probability targets: -sum_c t_c log_softmax(logits)_c over the last axis; smooth_labels (1-a) t + a/C.
@@ -174,26 +182,25 @@ def implementations() -> list[Implementation]:
                     "gives 0 * -inf = NaN (safe_softmax_cross_entropy is the documented alternative)",
         link=OPTAX_DOCS + "softmax_cross_entropy", applies=_any_neg_inf("logits"))
     soft = dict(accepts=_is_float("target"))
-    row("optax.losses.softmax_cross_entropy", "cross_entropy",
-        lambda a, s: losses.softmax_cross_entropy(a["logits"], a["target"]), ("logits", "target"),
+    row("optax.losses.softmax_cross_entropy", "cross_entropy", losses.softmax_cross_entropy,
+        lambda a, s, f: f(a["logits"], a["target"]), ("logits", "target"),
         OPTAX_DOCS + "softmax_cross_entropy", fixed=ce, conventions=(nan_at_neg_inf,), **soft)
-    row("optax.losses.softmax_cross_entropy∘smooth_labels", "cross_entropy",
-        lambda a, s: losses.softmax_cross_entropy(
-            a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
+    row("optax.losses.softmax_cross_entropy∘smooth_labels", "cross_entropy", losses.softmax_cross_entropy,
+        lambda a, s, f: f(a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
         ("logits", "target"), OPTAX_DOCS + "smooth_labels", static_keys=("label_smoothing",), params=smoothing,
         fixed=ce, conventions=(nan_at_neg_inf,), **soft)
-    row("optax.losses.safe_softmax_cross_entropy", "cross_entropy",
-        lambda a, s: losses.safe_softmax_cross_entropy(a["logits"], a["target"]), ("logits", "target"),
+    row("optax.losses.safe_softmax_cross_entropy", "cross_entropy", losses.safe_softmax_cross_entropy,
+        lambda a, s, f: f(a["logits"], a["target"]), ("logits", "target"),
         OPTAX_DOCS + "safe_softmax_cross_entropy", fixed=ce, **soft)
     row("optax.losses.safe_softmax_cross_entropy∘smooth_labels", "cross_entropy",
-        lambda a, s: losses.safe_softmax_cross_entropy(
-            a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
+        losses.safe_softmax_cross_entropy,
+        lambda a, s, f: f(a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
         ("logits", "target"), OPTAX_DOCS + "smooth_labels", static_keys=("label_smoothing",), params=smoothing,
         fixed=ce, **soft)
 
     # Integer labels: logsumexp(logits) - take_along_axis(logits, label).
     row("optax.losses.softmax_cross_entropy_with_integer_labels", "cross_entropy",
-        lambda a, s: losses.softmax_cross_entropy_with_integer_labels(a["logits"], a["target"]), ("logits",),
+        losses.softmax_cross_entropy_with_integer_labels, lambda a, s, f: f(a["logits"], a["target"]), ("logits",),
         OPTAX_DOCS + "softmax_cross_entropy_with_integer_labels", fixed=ce, accepts=_is_int("target"),
         bad_labels="garbage", conventions=(Convention(
             key="bad_label_unchecked",
@@ -202,7 +209,7 @@ def implementations() -> list[Implementation]:
             link=OPTAX_DOCS + "softmax_cross_entropy_with_integer_labels"),))
     # The usual way to smooth integer labels: one_hot(labels, C, dtype=logits.dtype), then smooth_labels.
     row("optax.losses.softmax_cross_entropy∘smooth_labels∘jax.nn.one_hot", "cross_entropy",
-        lambda a, s: losses.softmax_cross_entropy(a["logits"], optax.smooth_labels(
+        losses.softmax_cross_entropy, lambda a, s, f: f(a["logits"], optax.smooth_labels(
             jnn.one_hot(a["target"], a["logits"].shape[-1], dtype=a["logits"].dtype), s["label_smoothing"])),
         ("logits",), JAX_DOCS + "jax.nn.one_hot.html", static_keys=("label_smoothing",), params=smoothing,
         fixed=ce, accepts=_is_int("target"), bad_labels="zero", conventions=(nan_at_neg_inf, Convention(
@@ -212,24 +219,24 @@ def implementations() -> list[Implementation]:
             link=JAX_DOCS + "jax.nn.one_hot.html")))
 
     row("optax.losses.sigmoid_binary_cross_entropy", "binary_cross_entropy_with_logits",
-        lambda a, s: losses.sigmoid_binary_cross_entropy(a["x"], a["y"]), ("x", "y"),
+        losses.sigmoid_binary_cross_entropy, lambda a, s, f: f(a["x"], a["y"]), ("x", "y"),
         OPTAX_DOCS + "sigmoid_binary_cross_entropy", fixed={"reduction": "none"})
-    row("optax.losses.sigmoid_focal_loss", "sigmoid_focal_loss",
-        lambda a, s: losses.sigmoid_focal_loss(a["x"], a["y"], alpha=s["alpha"], gamma=s["gamma"]), ("x", "y"),
+    row("optax.losses.sigmoid_focal_loss", "sigmoid_focal_loss", losses.sigmoid_focal_loss,
+        lambda a, s, f: f(a["x"], a["y"], alpha=s["alpha"], gamma=s["gamma"]), ("x", "y"),
         OPTAX_DOCS + "sigmoid_focal_loss", static_keys=("alpha", "gamma"), params={"alpha": None, "gamma": None},
         fixed={"reduction": "none"})
 
     # kl_divergence(log_predictions, targets) = sum_last targets (log targets - log_predictions), with
     # log targets := 0 where targets == 0: the reference kl_div(input=log q, target=p) summed.
     kl_link = OPTAX_DOCS + "kl_divergence"
-    row("optax.losses.kl_divergence", "kl_div",
-        lambda a, s: losses.kl_divergence(a["input"], a["target"]), ("input", "target"), kl_link,
+    row("optax.losses.kl_divergence", "kl_div", losses.kl_divergence,
+        lambda a, s, f: f(a["input"], a["target"]), ("input", "target"), kl_link,
         fixed={"reduction": "sum", "log_target": False}, accepts=_vectors_only, conventions=(Convention(
             key="zero_target_at_neg_inf_input_is_nan",
             description="targets == 0 contributes 0 * (0 - log_predictions): NaN where log_predictions is -inf",
             link=_optax_src(), applies=_any_neg_inf("input")),))
-    row("optax.losses.kl_divergence_with_log_targets", "kl_div",
-        lambda a, s: losses.kl_divergence_with_log_targets(a["input"], a["target"]), ("input", "target"),
+    row("optax.losses.kl_divergence_with_log_targets", "kl_div", losses.kl_divergence_with_log_targets,
+        lambda a, s, f: f(a["input"], a["target"]), ("input", "target"),
         OPTAX_DOCS + "kl_divergence_with_log_targets", fixed={"reduction": "sum", "log_target": True},
         accepts=_vectors_only)
     return rows

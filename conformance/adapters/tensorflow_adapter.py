@@ -103,11 +103,13 @@ def _run(fn, inputs: dict, grads: tuple, device: str) -> Observed:
     return observed
 
 
-def _tf_call(fn):
-    """An Implementation.call for fn(tensors, params, dtype) -> tensor."""
+def _tf_call(lib, row):
+    """An Implementation.call for row(tensors, params, dtype, f) -> tensor, which calls the library function
+    `lib` as f; a custom kernel (conformance/custom.py, --signature tf) is called in its place (fn=)."""
 
-    def call(inputs, params, dtype, device, grads):
-        return _run(lambda t: fn(t, params, dtype), inputs, tuple(grads), device)
+    def call(inputs, params, dtype, device, grads, fn=None):
+        f = lib if fn is None else fn
+        return _run(lambda t: row(t, params, dtype, f), inputs, tuple(grads), device)
 
     return call
 
@@ -132,9 +134,13 @@ def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last
     reduction "none" the adapter puts that axis (of length 1, see _last_axis_is_one) back.
     """
 
-    def call(inputs, params, dtype, device, grads):
+    def call(inputs, params, dtype, device, grads, fn=None):
         kwargs = {"reduction": KERAS_REDUCTION[params["reduction"]], **kwargs_of(params)}
-        loss = _keras_loss(class_name, dtype, _freeze(kwargs))
+        if fn is None:
+            loss = _keras_loss(class_name, dtype, _freeze(kwargs))
+        else:  # a custom kernel takes the loss's constructor arguments with the call's (y_true, y_pred)
+            def loss(a, b):
+                return fn(a, b, **kwargs)
         observed = _run(lambda t: loss(t[y_true], t[y_pred]), inputs, tuple(grads), device)
         if drops_last_axis and params["reduction"] == "none":
             observed.value = np.expand_dims(observed.value, -1)
@@ -276,23 +282,24 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
         return tf.constant(round_to_dtype(1.0 if value is None else value, dtype))
 
     elementwise = [
-        ("tf.nn.softmax", "softmax", lambda t, p, d: tf.nn.softmax(t["x"], axis=p["axis"]), "tf/nn/softmax", True),
-        ("tf.nn.log_softmax", "log_softmax", lambda t, p, d: tf.nn.log_softmax(t["x"], axis=p["axis"]),
+        ("tf.nn.softmax", "softmax", tf.nn.softmax, lambda t, p, d, f: f(t["x"], axis=p["axis"]), "tf/nn/softmax",
+         True),
+        ("tf.nn.log_softmax", "log_softmax", tf.nn.log_softmax, lambda t, p, d, f: f(t["x"], axis=p["axis"]),
          "tf/nn/log_softmax", True),
-        ("tf.math.sigmoid", "sigmoid", lambda t, p, d: tf.math.sigmoid(t["x"]), "tf/math/sigmoid", False),
-        ("tf.math.log_sigmoid", "log_sigmoid", lambda t, p, d: tf.math.log_sigmoid(t["x"]),
+        ("tf.math.sigmoid", "sigmoid", tf.math.sigmoid, lambda t, p, d, f: f(t["x"]), "tf/math/sigmoid", False),
+        ("tf.math.log_sigmoid", "log_sigmoid", tf.math.log_sigmoid, lambda t, p, d, f: f(t["x"]),
          "tf/math/log_sigmoid", False),
     ]
     rows = [
-        Implementation(id=name, framework=FRAMEWORK, op=op, call=_tf_call(fn), dtypes=dense_dtypes,
+        Implementation(id=name, framework=FRAMEWORK, op=op, call=_tf_call(lib, fn), dtypes=dense_dtypes,
                        fixed_params={"axis": -1} if has_axis else {}, grads=("x",), devices=devs,
                        link=TF_DOCS + path)
-        for name, op, fn, path, has_axis in elementwise
+        for name, op, lib, fn, path, has_axis in elementwise
     ]
     rows += [
         Implementation(
             id="tf.nn.sparse_softmax_cross_entropy_with_logits", framework=FRAMEWORK, op="cross_entropy",
-            call=_tf_call(lambda t, p, d: tf.nn.sparse_softmax_cross_entropy_with_logits(
+            call=_tf_call(tf.nn.sparse_softmax_cross_entropy_with_logits, lambda t, p, d, f: f(
                 labels=t["target"], logits=t["logits"])),
             dtypes=dense_dtypes, fixed_params={"axis": -1, "reduction": "none"}, grads=("logits",),
             conventions=(Convention(
@@ -306,7 +313,7 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
         ),
         Implementation(
             id="tf.nn.softmax_cross_entropy_with_logits", framework=FRAMEWORK, op="cross_entropy",
-            call=_tf_call(lambda t, p, d: tf.nn.softmax_cross_entropy_with_logits(
+            call=_tf_call(tf.nn.softmax_cross_entropy_with_logits, lambda t, p, d, f: f(
                 labels=t["target"], logits=t["logits"], axis=-1)),
             dtypes=dense_dtypes, fixed_params={"axis": -1, "reduction": "none"}, grads=("logits", "target"),
             accepts=_is_float("target"),
@@ -315,14 +322,15 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
         Implementation(
             id="tf.nn.sigmoid_cross_entropy_with_logits", framework=FRAMEWORK,
             op="binary_cross_entropy_with_logits",
-            call=_tf_call(lambda t, p, d: tf.nn.sigmoid_cross_entropy_with_logits(labels=t["y"], logits=t["x"])),
+            call=_tf_call(tf.nn.sigmoid_cross_entropy_with_logits,
+                          lambda t, p, d, f: f(labels=t["y"], logits=t["x"])),
             dtypes=dense_dtypes, fixed_params={"reduction": "none"}, grads=("x", "y"), devices=devs,
             link=TF_DOCS + "tf/nn/sigmoid_cross_entropy_with_logits",
         ),
         Implementation(
             id="tf.nn.weighted_cross_entropy_with_logits", framework=FRAMEWORK,
             op="binary_cross_entropy_with_logits",
-            call=_tf_call(lambda t, p, d: tf.nn.weighted_cross_entropy_with_logits(
+            call=_tf_call(tf.nn.weighted_cross_entropy_with_logits, lambda t, p, d, f: f(
                 labels=t["y"], logits=t["x"], pos_weight=pos_weight(p, d))),
             dtypes=dense_dtypes, params={"pos_weight": None}, fixed_params={"reduction": "none"},
             grads=("x", "y"), devices=devs, link=TF_DOCS + "tf/nn/weighted_cross_entropy_with_logits",
