@@ -17,6 +17,7 @@ from .analysis import build_matrix, verdict_totals
 from .errors import ReportInputError, ReportOutputError
 from .load import load_results
 from .plots import agreement_plots, ulp_distribution_plots
+from .peers import summary as peers_summary
 from .summary import (MAX_WORST_FINDINGS, cell_json, known_entries, known_rows, summary_rows, verdict_classes,
                       worst_findings)
 from .verdicts import CONFORMING, FAILING, NOT_APPLICABLE, SEVERITY, STYLE
@@ -210,6 +211,7 @@ def render_pages(results: dict, results_file: str = "results.json") -> dict[str,
         verdicts=[v for v, _ in verdict_totals(records)],
         plots=plots,
         known_divergences=results.get("known_divergences"),
+        peers=peers_summary(records),
         warnings=[f"{results_file}: {w}" for w in results.get("load_warnings", [])],
         schema_version=results.get("schema_version"),
         **common,
