@@ -157,7 +157,10 @@ def _rows(framework: str, op: str) -> list[Implementation]:
     (empty: the framework has none for the op; the generic convention applies)."""
     from conformance.adapters import implementations_for
 
-    return [i for i in implementations_for(framework) if i.op == op]
+    rows = [i for i in implementations_for(framework) if i.op == op]
+    if framework == "tensorflow":  # the tf signature is tf.nn's; Keras's only for ops tf.nn does not cover
+        rows = [r for r in rows if not r.id.startswith("keras.")] or rows
+    return rows
 
 
 def _takes(row: Implementation, params: dict, defaults: dict) -> bool:
@@ -228,5 +231,6 @@ def build_custom(spec: CustomSpec) -> Implementation:
     grads = tuple(dict.fromkeys(g for row in rows for g in row.grads))
     return Implementation(id=spec.id, framework=spec.worker, op=spec.op, call=_dispatching_call(rows, fn),
                           dtypes=spec.dtypes, params=params, fixed_params=rows[0].fixed_params, grads=grads,
-                          conventions=conventions, bad_labels=rows[0].bad_labels, devices=rows[0].devices,
+                          conventions=conventions, devices=rows[0].devices,
+                          bad_labels=next((r.bad_labels for r in rows if r.bad_labels), None),
                           link=spec.target)

@@ -85,6 +85,8 @@ class Divergence:
         """The record lies in the entry's scope: implementation, op, dtypes, devices, versions and cases."""
         if not _any_match(record["implementation"], self.implementation):
             return False
+        if not known_predicates.framework_in_scope(self, record):
+            return False
         if self.op and record["op"] != self.op:
             return False
         if self.dtypes and record["dtype"] not in self.dtypes:
