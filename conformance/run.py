@@ -317,6 +317,24 @@ def _execute(config: RunConfig, log) -> int:
             worker.stop()
             for _, base_worker, _ in base_workers.values():
                 base_worker.stop()
+    if config.executor == "ray":
+        from conformance.ray_executor import progress_context, run_cells
+
+        def on_result(cell, result):
+            ctx = progress_context(cell, result)
+            if "error" in result:
+                internal_errors.append(f"{ctx.cell}: {result['error']}")
+                progress.cell_done(ctx, None, result["wall_s"], f"internal error: {internal_errors[-1]}")
+                return
+            records = result["records"]
+            for r in records:
+                classify(r)
+            writer.write_cell(records, ctx.cell)
+            cell_timing[ctx.cell] = dict(_cell_timing(ctx, records, result["wall_s"]), node=result.get("node"))
+            progress.cell_done(ctx, records, result["wall_s"])
+
+        run_cells(config, groups, [c for c in cells if _cell_id(c) not in writer.done_cells], corpus_cases,
+                  on_result)
     known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
     for r in writer.records:
         classify(r)
