@@ -185,9 +185,12 @@ def _dispatching_call(rows: list[Implementation], fn):
     defaults = dict(reference.OPS[rows[0].op].defaults)
 
     def call(inputs, params, dtype, device, grads):
-        for row in rows:
-            if (row.accepts is None or row.accepts(inputs, params)) and _takes(row, params, defaults):
-                return row.call(inputs, params, dtype, device, tuple(g for g in grads if g in row.grads), fn=fn)
+        accepting = [row for row in rows if row.accepts is None or row.accepts(inputs, params)]
+        # the row that also expresses the params (e.g. optax's smooth_labels row for label smoothing); else
+        # the first that takes the inputs (a param it lacks may not matter here, e.g. ignore_index for
+        # probability targets)
+        for row in [r for r in accepting if _takes(r, params, defaults)] + accepting:
+            return row.call(inputs, params, dtype, device, tuple(g for g in grads if g in row.grads), fn=fn)
         raise ValueError("no calling convention of this framework accepts these inputs")
 
     return call
