@@ -206,3 +206,14 @@ def test_a_second_report_in_the_same_directory_drops_stale_cell_pages(results_fi
     write_report(results_files["gpu"], tmp_path)
     pages = {p.name for p in (tmp_path / "cells").glob("*.html")}
     assert stale.name not in pages and pages and all("cuda" in name for name in pages)
+
+
+def test_mode_filter_only_when_records_carry_a_mode(report_html, tmp_path):
+    _, page = report_html
+    assert 'id="f-mode"' not in page                        # no record has a mode
+    results = build_results()
+    for i, r in enumerate(results["records"]):
+        r["mode"] = "jit" if i % 2 else "eager"
+    page = write_report(results, tmp_path).read_text()
+    select = page[page.index('id="f-mode"'):page.index("</select>", page.index('id="f-mode"'))]
+    assert "<option>eager</option>" in select and "<option>jit</option>" in select
