@@ -11,15 +11,16 @@ from collections import Counter
 
 GROUPS = {"torch": "torch", "tensorflow": "tensorflow + keras", "jax": "jax + optax",
           "numpy": "numpy / scipy / sklearn"}
-COLUMNS = ("accurate", "stable", "convention", "inaccurate", "special_value_mismatch", "error_behaviour_mismatch")
+COLUMNS = ("accurate", "stable", "convention", "ieee_special", "inaccurate", "special_value_mismatch",
+           "error_behaviour_mismatch")
 
 
 def table(records: list[dict]) -> str:
     by = {}
     for r in records:
         by.setdefault(GROUPS.get(r["framework"], r["framework"]), Counter())[r["verdict"]] += 1
-    lines = ["| framework | records | conformance | accurate | stable | convention | inaccurate | special value "
-             "| error behaviour |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| framework | records | conformance | accurate | stable | convention | ieee_special | inaccurate "
+             "| special value | error behaviour |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name in [*GROUPS.values(), *sorted(set(by) - set(GROUPS.values()))]:
         c = by.get(name)
         if not c:
