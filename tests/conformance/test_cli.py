@@ -122,3 +122,20 @@ def test_pytest_option_runs_a_custom_implementation():
     bad = subprocess.run(args + ["--ce-impl", "tests.fault_impls:raises"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=600)
     assert bad.returncode == 1 and "2 failed" in bad.stdout and "error_behaviour_mismatch" in bad.stdout
+
+
+def test_console_script_version_and_help(monkeypatch, capsys):
+    """`ce-conformance` (conformance.cli:console_main, the console script): --version, examples in --help."""
+    from conformance import __version__
+    from conformance.cli import console_main
+
+    monkeypatch.setattr(sys, "argv", ["ce-conformance", "--version"])
+    assert console_main() == 0
+    assert capsys.readouterr().out.strip() == f"ce-conformance {__version__}"
+    monkeypatch.setattr(sys, "argv", ["ce-conformance", "--help"])
+    assert console_main() == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ce-conformance") and "examples:" in out and "--shard 2/8" in out
+    monkeypatch.setattr(sys, "argv", ["ce-conformance", "run", "--profile", "nightly"])
+    assert console_main() == 2
+    assert "invalid choice: 'nightly'" in capsys.readouterr().err

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conformance.strict_json import strict_loads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +43,11 @@ ONE_CELL = ["--ce-frameworks", "numpy", "--ce-implementations", "scipy.special.l
             "--ce-devices", "cpu", "--ce-profile", "quick", "-k", "test_cell"]
 
 
-def pytest_outside(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def pytest_outside(cwd: Path, *args: str, target: str = "conformance.test_conformance") -> subprocess.CompletedProcess:
+    """pytest from `cwd` on the installed package's cells (the metamorphic module, which imports every
+    framework to collect, only where a test needs the whole package)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "pytest", "-p", "conformance.pytest_plugin", "--pyargs", "conformance", "-q",
+    cmd = [sys.executable, "-m", "pytest", "-p", "conformance.pytest_plugin", "--pyargs", target, "-q",
            "-p", "no:cacheprovider", "-p", "no:randomly", *args]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
@@ -52,7 +56,7 @@ def test_runs_from_outside_the_checkout_with_xdist_and_merges_the_workers(tmp_pa
     out = tmp_path / "out"
     result = pytest_outside(tmp_path, "--ce-frameworks", "numpy", "--ce-ops", "xlogy,log_softmax",
                             "--ce-dtypes", "float64", "--ce-profile", "quick", "-k", "test_cell",
-                            "-n", "2", "--ce-out", str(out))
+                            "-n", "2", "--ce-out", str(out), target="conformance")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "xfailed" in result.stdout and "passed" in result.stdout  # scipy log_softmax: a known divergence
     streams = sorted(out.glob("results-gw*.jsonl"))
@@ -111,7 +115,7 @@ def test_the_plugin_is_registered_once_with_the_checkout_conftest():
     or the entry point after pip install): no duplicate registration error either way."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for extra in ([], ["-p", "conformance.pytest_plugin"]):
-        result = subprocess.run([sys.executable, "-m", "pytest", *extra, "conformance", "--co", "-q",
+        result = subprocess.run([sys.executable, "-m", "pytest", *extra, "conformance/test_conformance.py", "--co", "-q",
                                  "-p", "no:cacheprovider", *ONE_CELL], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=300)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -127,3 +131,29 @@ def test_the_light_choices_module_agrees_with_the_suite():
     assert choices.ALL_DTYPES == DTYPE_NAMES == run.ALL_DTYPES
     assert choices.PROFILES is runner.PROFILES
     assert set(choices.SIGNATURES) == set(SIGNATURES)
+
+
+def test_ce_shard_splits_the_collected_cells(tmp_path):
+    """--ce-shard K/N collects the K-th part of the cells: the parts are disjoint and cover them all."""
+    def collected(*extra):
+        result = pytest_outside(tmp_path, "--co", "--ce-frameworks", "numpy", "--ce-dtypes", "float32,float64",
+                                "-k", "test_cell", *extra)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        return {line for line in result.stdout.splitlines() if "test_cell[" in line}
+
+    whole, first, second = collected(), collected("--ce-shard", "1/2"), collected("--ce-shard", "2/2")
+    assert whole and first and second and not first & second and first | second == whole
+
+
+def test_the_entry_point_loads_the_plugin_without_p(tmp_path):
+    """Where the package is installed (its pytest11 entry point), no -p is needed."""
+    from importlib.metadata import entry_points
+
+    if not any(ep.value == "conformance.pytest_plugin" for ep in entry_points(group="pytest11")):
+        pytest.skip("ce-conformance's pytest11 entry point is not installed here (pip install -e . installs it)")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "conformance.test_conformance", "--co", "-q",
+                             "-p", "no:cacheprovider", *ONE_CELL], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "test_cell[scipy.special.log_softmax|float64|cpu]" in result.stdout
