@@ -39,16 +39,20 @@ class CellActor:
         from conformance.worker import Worker
 
         self.impls = {i.id: i for i in implementations_for(worker_name, specs)}
+        self.specs, self.timeout = specs, timeout
+        self.base_workers: dict = {}  # --baseline rows of custom kernels (run._baseline_for)
         self.worker = Worker(worker_name, specs, timeout=timeout, max_memory=max_memory)
         self.refs = ReferenceCache(Path(cache_dir) if cache_dir else None)
         self.profile, self.seed, self.examples, self.corpus = profile, seed, examples, corpus
 
     def run(self, impl_id: str, version, dtype: str, device: str) -> dict:
+        from conformance.run import _baseline_for
         from conformance.runner import CellContext, run_cell
 
         impl = self.impls[impl_id]
         ctx = CellContext(impl, impl.framework, version, dtype, device, self.worker, self.refs, self.profile,
-                          self.seed, self.examples, self.corpus)
+                          self.seed, self.examples, self.corpus,
+                          baseline=_baseline_for(impl, self.specs, self.base_workers, self.timeout))
         t0 = time.perf_counter()
         try:
             records = run_cell(ctx)
@@ -60,6 +64,8 @@ class CellActor:
 
     def stop(self) -> None:
         self.worker.stop()
+        for _, base_worker, _ in self.base_workers.values():
+            base_worker.stop()
 
 
 def _ray():
