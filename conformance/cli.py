@@ -1,4 +1,4 @@
-"""ce-conformance (or python -m conformance) {run, report, compare, merge, replay, list}.
+"""ce-conformance (or python -m conformance) {run, report, compare, merge, replay, list, coverage}.
 
 Bad input to any command: one clear line on stderr and exit code 2, never a traceback. Results that cannot
 be written (disk full, any I/O error): one line and exit code 3, with results.jsonl whole up to its last
@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   ce-conformance compare reports/old/results.json reports/new/results.json --format markdown
   ce-conformance replay 'ce(logits=[big,big+ulp],y=0)' --results reports/quick/results.json
   ce-conformance list
+  ce-conformance coverage --out docs/coverage.md
 
 exit codes: 0 nothing unexpected failed, 1 unexpected failures (or a regression for compare),
 2 bad input (one line on stderr), 3 results could not be written, 130 interrupted.
@@ -185,6 +186,11 @@ def build_parser(prog: str = "python -m conformance") -> argparse.ArgumentParser
                      help="calling convention of --impl (default: the record's)")
 
     sub.add_parser("list", help="list the implementations of every installed framework")
+
+    cov = sub.add_parser("coverage", help="write docs/coverage.md: every public name of the cross-entropy family "
+                                          "in the installed packages, covered / gap / out of scope (exit 1 on an "
+                                          "unlisted name)")
+    cov.add_argument("--out", type=Path, default=Path("docs") / "coverage.md")
     return p
 
 
@@ -198,7 +204,7 @@ def main(argv=None, prog: str = "python -m conformance") -> int:
     try:
         args = build_parser(prog).parse_args(argv)
         if args.command is None:
-            raise UsageError(f"{prog}: choose a command: run, report, compare, merge, replay, list "
+            raise UsageError(f"{prog}: choose a command: run, report, compare, merge, replay, list, coverage "
                              f"(--help shows examples)")
         args.prog = prog
         return COMMANDS[args.command](args, argv)
@@ -394,5 +400,13 @@ def cmd_list(args, argv) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "merge": cmd_merge, "timeline": cmd_timeline,
+def cmd_coverage(args, argv) -> int:
+    from conformance.coverage import main as coverage_main
+
+    if args.out.exists() and args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a directory; give the markdown file to write")
+    return coverage_main(args.out)
+
+
+COMMANDS = {"coverage": cmd_coverage, "run": cmd_run, "report": cmd_report, "compare": cmd_compare, "merge": cmd_merge, "timeline": cmd_timeline,
             "replay": cmd_replay, "list": cmd_list}

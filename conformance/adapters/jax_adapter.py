@@ -239,4 +239,19 @@ def implementations() -> list[Implementation]:
         lambda a, s, f: f(a["input"], a["target"]), ("input", "target"),
         OPTAX_DOCS + "kl_divergence_with_log_targets", fixed={"reduction": "sum", "log_target": True},
         accepts=_vectors_only)
+
+    # jax.scipy.special: elementwise, differentiated by jax (custom JVPs where jax defines them).
+    jss = jax.scipy.special
+    special = JAX_DOCS + "jax.scipy.special."
+    row("jax.scipy.special.xlogy", "xlogy", jss.xlogy, lambda a, s, f: f(a["x"], a["y"]), ("x", "y"),
+        special + "xlogy.html")
+    row("jax.scipy.special.rel_entr", "rel_entr", jss.rel_entr, lambda a, s, f: f(a["x"], a["y"]), ("x", "y"),
+        special + "rel_entr.html")
+    row("jax.scipy.special.kl_div", "generalized_kl", jss.kl_div, lambda a, s, f: f(a["x"], a["y"]), ("x", "y"),
+        special + "kl_div.html")
+    row("jax.scipy.special.softmax", "softmax", jss.softmax, lambda a, s, f: f(a["x"], axis=-1), ("x",),
+        special + "softmax.html", fixed=axis)
+    row("jax.scipy.special.log_softmax", "log_softmax", jss.log_softmax, lambda a, s, f: f(a["x"], axis=-1),
+        ("x",), special + "log_softmax.html", fixed=axis)
+    row("jax.scipy.special.expit", "sigmoid", jss.expit, lambda a, s, f: f(a["x"]), ("x",), special + "expit.html")
     return rows

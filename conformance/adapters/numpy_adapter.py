@@ -98,6 +98,18 @@ def call_kl_div(inputs, params, dtype, device, grads):
     return Observed(np.asarray(special.kl_div(inputs["x"], inputs["y"])))
 
 
+def call_expit(inputs, params, dtype, device, grads):
+    from scipy import special
+
+    return Observed(np.asarray(special.expit(inputs["x"])))
+
+
+def call_log_expit(inputs, params, dtype, device, grads):
+    from scipy import special
+
+    return Observed(np.asarray(special.log_expit(inputs["x"])))
+
+
 def call_entropy(inputs, params, dtype, device, grads):
     """H(p) = -sum(pk log pk) / log(base), pk = p / sum(p) along axis."""
     from scipy import stats
@@ -219,6 +231,9 @@ def implementations() -> list[Implementation]:
                  SCIPY_DOCS + "scipy.special.rel_entr.html"),
             impl("scipy.special.kl_div", "generalized_kl", call_kl_div, ALL_DTYPES,
                  SCIPY_DOCS + "scipy.special.kl_div.html"),
+            impl("scipy.special.expit", "sigmoid", call_expit, ALL_DTYPES, SCIPY_DOCS + "scipy.special.expit.html"),
+            impl("scipy.special.log_expit", "log_sigmoid", call_log_expit, ALL_DTYPES,
+                 SCIPY_DOCS + "scipy.special.log_expit.html"),
             impl("scipy.stats.entropy(pk)", "entropy", call_entropy, NUMPY_DTYPES, ENTROPY_DOCS,
                  params={"axis": None, "base": None, "normalize": (True,)}, conventions=(ENTROPY_NORMALIZES,)),
             impl("scipy.stats.entropy(pk, qk)", "kl_divergence", call_entropy_kl, NUMPY_DTYPES, ENTROPY_DOCS,

@@ -457,7 +457,9 @@ def _keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
 
 def implementations() -> list[Implementation]:
     devs = tuple(devices())
-    rows = _tf_rows(devs)
+    from conformance.adapters import keras_functions
+
+    rows = _tf_rows(devs) + keras_functions.tf_math_rows(devs)
     if _keras() is not None:
-        rows += _keras_rows(devs)
+        rows += _keras_rows(devs) + keras_functions.keras_function_rows(devs)
     return rows

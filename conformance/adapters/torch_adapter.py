@@ -337,4 +337,123 @@ def implementations() -> list[Implementation]:
         impl("torch.nn.functional.kl_div", "kl_div", call_kl_div, DOCS + "torch.nn.functional.kl_div.html",
              params={"log_target": (False, True), "reduction": ("none", "sum", "mean", "batchmean")},
              grads=("input", "target")),
+    ] + _module_and_special_rows(impl, class_target_params)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# module forms (torch.nn.*Loss, nn.Softmax, ...) and torch.special: the functional rows' calls with the
+# module (constructed with the same keyword arguments, then called) or the torch.special function in place
+# of torch.nn.functional's; tests/adapters/test_module_parity.py checks each module against its function.
+
+
+def module_as_function(cls_name: str):
+    """fn(*inputs, **kwargs) = torch.nn.<cls_name>(**kwargs)(*inputs): the functional form's keyword arguments
+    (dim=, weight=, reduction=, ...) are the module's constructor arguments."""
+    def fn(*args, **kwargs):
+        import torch.nn as nn
+
+        return getattr(nn, cls_name)(**kwargs)(*args)
+
+    return fn
+
+
+def call_xlogy(inputs, params, dtype, device, grads, fn=None):
+    import torch
+
+    fn = fn or torch.special.xlogy
+    return run(lambda x, y: fn(x, y), inputs, device, grads)
+
+
+def _with(call: Callable, lib: Callable) -> Callable:
+    """`call` with `lib` in place of torch.nn.functional's function (a custom kernel, fn=, still replaces it)."""
+    def bound(inputs, params, dtype, device, grads, fn=None):
+        return call(inputs, params, dtype, device, grads, fn=fn or lib)
+
+    return bound
+
+
+def _special(name: str) -> Callable:
+    def fn(*args, **kwargs):
+        import torch
+
+        return getattr(torch.special, name)(*args, **kwargs)
+
+    return fn
+
+
+def _top(name: str) -> Callable:
+    def fn(*args, **kwargs):
+        import torch
+
+        return getattr(torch, name)(*args, **kwargs)
+
+    return fn
+
+
+def _functional(name: str) -> Callable:
+    def fn(*args, **kwargs):
+        import torch.nn.functional as F
+
+        return getattr(F, name)(*args, **kwargs)
+
+    return fn
+
+
+def _module_and_special_rows(impl: Callable, class_target_params: dict) -> list[Implementation]:
+    mod = module_as_function
+    is_int = lambda inputs, params: np.issubdtype(inputs["target"].dtype, np.integer)  # noqa: E731
+    return [
+        impl("torch.nn.CrossEntropyLoss[class]", "cross_entropy", _with(call_cross_entropy_class,
+                                                                        mod("CrossEntropyLoss")),
+             CROSS_ENTROPY_LOSS_DOCS, params={**class_target_params, "label_smoothing": None},
+             fixed_params={"axis": 1}, grads=("logits",), bad_labels="raises",
+             conventions=(IGNORE_INDEX_DEFAULT, WEIGHTED_MEAN, WEIGHTED_LABEL_SMOOTHING, MEAN_OF_NOTHING_IS_NAN),
+             accepts=is_int),
+        impl("torch.nn.CrossEntropyLoss[probs]", "cross_entropy", _with(call_cross_entropy_probs,
+                                                                        mod("CrossEntropyLoss")),
+             CROSS_ENTROPY_LOSS_DOCS,
+             params={"weight": None, "label_smoothing": None, "reduction": REDUCTIONS,
+                     "mean_denominator": ("count",)},
+             fixed_params={"axis": 1}, grads=("logits", "target"),
+             conventions=(PROB_TARGETS_MEAN_COUNT, MEAN_OF_NOTHING_IS_NAN),
+             accepts=lambda inputs, params: not is_int(inputs, params)),
+        impl("torch.nn.NLLLoss", "nll_loss", _with(call_nll_loss, mod("NLLLoss")), NLL_LOSS_DOCS,
+             params=class_target_params, fixed_params={"axis": 1}, grads=("logp",), bad_labels="raises",
+             conventions=(IGNORE_INDEX_DEFAULT, WEIGHTED_MEAN, MEAN_OF_NOTHING_IS_NAN)),
+        impl("torch.nn.BCELoss", "binary_cross_entropy", _with(call_binary_cross_entropy, mod("BCELoss")),
+             BCE_LOSS_DOCS, params={"weight": None, "reduction": REDUCTIONS, "log_clamp": (-100,)},
+             grads=("p", "y"), conventions=(BCE_LOG_CLAMP, BCE_BACKWARD_EPS, BCE_CHECKS_DOMAIN)),
+        impl("torch.nn.BCEWithLogitsLoss", "binary_cross_entropy_with_logits",
+             _with(call_binary_cross_entropy_with_logits, mod("BCEWithLogitsLoss")),
+             DOCS + "torch.nn.BCEWithLogitsLoss.html",
+             params={"weight": None, "pos_weight": None, "reduction": REDUCTIONS}, grads=("x", "y")),
+        impl("torch.nn.KLDivLoss", "kl_div", _with(call_kl_div, mod("KLDivLoss")), DOCS + "torch.nn.KLDivLoss.html",
+             params={"log_target": (False, True), "reduction": ("none", "sum", "mean", "batchmean")},
+             grads=("input", "target")),
+        impl("torch.nn.Softmax", "softmax", _with(call_softmax, mod("Softmax")), DOCS + "torch.nn.Softmax.html",
+             params={"axis": None}, grads=("x",)),
+        impl("torch.nn.LogSoftmax", "log_softmax", _with(call_log_softmax, mod("LogSoftmax")),
+             DOCS + "torch.nn.LogSoftmax.html", params={"axis": None}, grads=("x",)),
+        impl("torch.nn.Sigmoid", "sigmoid", _with(call_sigmoid, mod("Sigmoid")), DOCS + "torch.nn.Sigmoid.html",
+             grads=("x",)),
+        impl("torch.nn.LogSigmoid", "log_sigmoid", _with(call_logsigmoid, mod("LogSigmoid")),
+             DOCS + "torch.nn.LogSigmoid.html", grads=("x",)),
+        impl("torch.special.softmax", "softmax", _with(call_softmax, _special("softmax")),
+             "https://docs.pytorch.org/docs/stable/special.html#torch.special.softmax", params={"axis": None},
+             grads=("x",)),
+        impl("torch.special.log_softmax", "log_softmax", _with(call_log_softmax, _special("log_softmax")),
+             "https://docs.pytorch.org/docs/stable/special.html#torch.special.log_softmax", params={"axis": None},
+             grads=("x",)),
+        impl("torch.special.expit", "sigmoid", _with(call_sigmoid, _special("expit")),
+             "https://docs.pytorch.org/docs/stable/special.html#torch.special.expit", grads=("x",)),
+        impl("torch.special.xlogy", "xlogy", call_xlogy,
+             "https://docs.pytorch.org/docs/stable/special.html#torch.special.xlogy", grads=("x", "y")),
+        impl("torch.softmax", "softmax", _with(call_softmax, _top("softmax")), DOCS + "torch.softmax.html",
+             params={"axis": None}, grads=("x",)),
+        impl("torch.log_softmax", "log_softmax", _with(call_log_softmax, _top("log_softmax")),
+             DOCS + "torch.log_softmax.html", params={"axis": None}, grads=("x",)),
+        impl("torch.nn.functional.sigmoid", "sigmoid", _with(call_sigmoid, _functional("sigmoid")),
+             DOCS + "torch.nn.functional.sigmoid.html", grads=("x",)),
+        impl("torch.xlogy", "xlogy", _with(call_xlogy, _top("xlogy")),
+             DOCS + "torch.xlogy.html", grads=("x", "y")),
     ]
