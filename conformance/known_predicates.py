@@ -171,6 +171,12 @@ def reference_zero_observed_within_row_rounding(e: Element) -> bool:
     return abs(e.observed) <= 2.0 * n * u
 
 
+def input_nonpositive_at_mismatch(e: Element) -> bool:
+    """Some input element the failing element depends on is <= 0: the boundary (x = 0) or the outside of a
+    log's domain, where xlogy / rel_entr / kl_div implementations switch to a constant branch."""
+    return any(bool((a <= 0).any()) for a in e.inputs())
+
+
 def observed_shape_differs(e: Element) -> bool:
     """The part failed as a whole because its shape differs from the reference's (no element compared)."""
     if e.obs_tensor is None or e.ref_tensor is None:
@@ -183,6 +189,7 @@ PREDICATES = {f.__name__: f for f in (
     absolute_error_within_row_sum_rounding,
     observed_inf_reference_finite, input_infinite_at_mismatch, observed_nan_where_input_infinite,
     observed_inf_where_input_near_max, reference_zero_observed_within_row_rounding, observed_shape_differs,
+    input_nonpositive_at_mismatch,
 )}
 
 
