@@ -53,7 +53,8 @@ NAMESPACES: tuple[tuple[str, str, str], ...] = (
 
 FAMILY_PATTERNS: tuple[str, ...] = (
     "*entropy*", "*softmax*", "*sigmoid*", "*xlog*", "entr", "*_entr", "*kl_div*", "*kldiv*", "*log_loss*",
-    "*focal*", "*nll*", "*bce*", "*logsumexp*", "*expit*", "*soft_margin*", "*poly_loss*", "*smooth_labels*",
+    "*focal*", "*nll*", "*bce*", "*logsumexp*", "*expit*", "*soft_margin*", "*softmargin*", "*poly_loss*",
+    "*smooth_labels*",
 )
 
 

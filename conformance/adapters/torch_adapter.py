@@ -381,6 +381,36 @@ def _special(name: str) -> Callable:
     return fn
 
 
+def _is_binary(name: str):
+    """The target holds only 0 and 1 (soft_margin_loss's y = 2 t - 1 is then exactly +-1)."""
+    return lambda inputs, params: bool(np.all(np.isin(np.asarray(inputs[name], dtype=np.float64), (0.0, 1.0))))
+
+
+def call_soft_margin_loss(inputs, params, dtype, device, grads, fn=None):
+    """soft_margin_loss(x, y') = log(1 + exp(-y' x)) with y' = 2 t - 1 in {-1, 1}: bce_with_logits(x, t)."""
+    import torch.nn.functional as F
+
+    fn = fn or F.soft_margin_loss
+    reduction = params.get("reduction", "mean")
+    return run(lambda x, y: fn(x, 2 * y - 1, reduction=reduction), inputs, device, grads)
+
+
+def call_multilabel_soft_margin_loss(inputs, params, dtype, device, grads, fn=None):
+    """multilabel_soft_margin_loss averages bce_with_logits over the class axis; each element is given as its
+    own item with one class (shape (n, 1)), where that mean is the element itself, exactly."""
+    import torch.nn.functional as F
+
+    fn = fn or F.multilabel_soft_margin_loss
+    reduction = params.get("reduction", "mean")
+    shape = inputs["x"].shape
+
+    def f(x, y):
+        out = fn(x.reshape(-1, 1), y.reshape(-1, 1), reduction=reduction)
+        return out.reshape(shape) if reduction == "none" else out
+
+    return run(f, inputs, device, grads)
+
+
 def _top(name: str) -> Callable:
     def fn(*args, **kwargs):
         import torch
@@ -454,6 +484,18 @@ def _module_and_special_rows(impl: Callable, class_target_params: dict) -> list[
              DOCS + "torch.log_softmax.html", params={"axis": None}, grads=("x",)),
         impl("torch.nn.functional.sigmoid", "sigmoid", _with(call_sigmoid, _functional("sigmoid")),
              DOCS + "torch.nn.functional.sigmoid.html", grads=("x",)),
+        impl("torch.nn.functional.soft_margin_loss[y=2t-1]", "binary_cross_entropy_with_logits",
+             call_soft_margin_loss, DOCS + "torch.nn.functional.soft_margin_loss.html",
+             params={"reduction": REDUCTIONS}, grads=("x",), accepts=_is_binary("y")),
+        impl("torch.nn.SoftMarginLoss[y=2t-1]", "binary_cross_entropy_with_logits",
+             _with(call_soft_margin_loss, module_as_function("SoftMarginLoss")), DOCS + "torch.nn.SoftMarginLoss.html",
+             params={"reduction": REDUCTIONS}, grads=("x",), accepts=_is_binary("y")),
+        impl("torch.nn.functional.multilabel_soft_margin_loss[one class per item]", "binary_cross_entropy_with_logits",
+             call_multilabel_soft_margin_loss, DOCS + "torch.nn.functional.multilabel_soft_margin_loss.html",
+             params={"reduction": REDUCTIONS}, grads=("x", "y")),
+        impl("torch.nn.MultiLabelSoftMarginLoss[one class per item]", "binary_cross_entropy_with_logits",
+             _with(call_multilabel_soft_margin_loss, module_as_function("MultiLabelSoftMarginLoss")),
+             DOCS + "torch.nn.MultiLabelSoftMarginLoss.html", params={"reduction": REDUCTIONS}, grads=("x", "y")),
         impl("torch.xlogy", "xlogy", _with(call_xlogy, _top("xlogy")),
              DOCS + "torch.xlogy.html", grads=("x", "y")),
     ]

@@ -32,6 +32,8 @@ PAIRS = {
     "torch.log_softmax": F + "log_softmax",
     F + "sigmoid": "torch.sigmoid",
     "torch.xlogy": "torch.special.xlogy",
+    "torch.nn.SoftMarginLoss[y=2t-1]": F + "soft_margin_loss[y=2t-1]",
+    "torch.nn.MultiLabelSoftMarginLoss[one class per item]": F + "multilabel_soft_margin_loss[one class per item]",
 }
 ROWS = {impl.id: impl for impl in torch_adapter.implementations()}
 
