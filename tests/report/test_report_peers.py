@@ -43,3 +43,12 @@ def test_report_shows_the_best_in_class_table():
     page = render_report(results)
     assert 'id="peers"' in page and "Best in class" in page
     assert "y.behind" in page.split('id="peers"')[1].split("</section>")[0]
+
+
+def test_a_value_only_implementation_says_so():
+    from report_fixtures import build_results
+
+    results = build_results()
+    results["implementations"] = results["implementations"] + [
+        {"id": "custom:mine:f", "framework": "custom:numpy", "op": "sigmoid", "grads": [], "value_only": True}]
+    assert "value only: gradients not checked" in render_report(results)
