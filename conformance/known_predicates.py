@@ -231,6 +231,43 @@ def framework_in_scope(entry, record: dict) -> bool:
     return True
 
 
+ULP_BUDGET = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def derive_failing(record: dict) -> dict:
+    """Failing elements of a record from an older results file (no "failing_elements"): per part whose worst
+    bound ratio exceeds 1 (and the record's worst part), the elements of a different kind (finite / inf / NaN, the IEEE column aside), or
+    beyond the ULP budget (without the per-element bound, which results files do not keep)."""
+    from conformance.floats import ulp_distance
+
+    out: dict = {}
+    ratios = record.get("bound_ratio") or {}
+    parts = {"value": ratios.get("value"), **{f"grad:{k}": v for k, v in (ratios.get("grad") or {}).items()}}
+    for part, ratio in parts.items():
+        if (ratio is None or float(ratio) <= 1.0) and part != record.get("part"):
+            continue
+        e = Element(record, part, None)
+        if e.obs_tensor is None or e.ref_tensor is None:
+            continue
+        if list(e.obs_tensor["shape"]) != list(e.ref_tensor["shape"]):
+            out[part] = []
+            continue
+        obs = np.asarray([float(v) for v in e.obs_tensor["data"]])
+        ref = np.asarray([float(v) for v in e.ref_tensor["rounded"]])
+        ieee = e.ref_tensor.get("ieee")
+        ieee = np.asarray([float(v) for v in ieee]) if ieee else ref
+        kind = lambda a: np.where(np.isnan(a), 3, np.where(np.isposinf(a), 1, np.where(np.isneginf(a), 2, 0)))
+        bad = (kind(obs) != kind(ref)) & (kind(obs) != kind(ieee))
+        both = np.isfinite(obs) & np.isfinite(ref)
+        if both.any():
+            ulps = np.zeros(obs.shape)
+            dt = ml_dtypes.bfloat16 if e.dtype == "bfloat16" else np.dtype(e.dtype)
+            ulps[both] = ulp_distance(obs[both].astype(dt), ref[both].astype(dt), e.dtype)
+            bad |= both & (ulps > ULP_BUDGET.get(e.dtype, 4))
+        out[part] = [int(i) for i in np.flatnonzero(bad)]
+    return out
+
+
 def may_concern(entry, implementation_id: str) -> bool:
     """A wildcard entry never concerns a custom kernel (for the unmatched-entry warning)."""
     return not (is_wildcard(entry.implementation) and implementation_id.startswith("custom:"))
@@ -243,6 +280,8 @@ def holds(entry, record: dict) -> bool:
     if not wanted:
         return True
     failing = record.get("failing_elements")
+    if failing is None:  # a results file written before records kept them: derive them from its data
+        failing = derive_failing(record)
     if not failing or record.get("observed") is None:
         return False  # nothing element-wise to check (an exception, a crash): a predicate cannot vouch for it
     checked = False

@@ -214,3 +214,15 @@ def test_every_wildcard_entry_has_a_match_and_near_misses_here(entries):
     """A new wildcard-scoped entry needs its own matching record and near misses in this file."""
     wild = {e.id for e in entries if known_predicates.is_wildcard(e.implementation) and e.relation is None}
     assert wild == COVERED
+
+
+def test_records_from_older_results_files_are_judged_from_their_data(entries):
+    """A results file written before records kept failing_elements: they are derived from its values."""
+    old = sigmoid_value(0.0, "3.7200759760208359e-44")
+    del old["failing_elements"]
+    old["bound_ratio"] = {"value": 26.5, "grad": {}}
+    assert classified(old, entries) == "exp-flushes-subnormal-results"
+    wrong = sigmoid_value(7.44e-44, "3.7200759760208359e-44")
+    del wrong["failing_elements"]
+    wrong["bound_ratio"] = {"value": 26.5, "grad": {}}
+    assert classified(wrong, entries) is None
