@@ -159,6 +159,13 @@ def observed_inf_where_input_near_max(e: Element) -> bool:
     return math.isinf(e.observed) and any(bool((np.abs(a[np.isfinite(a)]) >= limit).any()) for a in e.inputs())
 
 
+def observed_nan_where_input_near_max(e: Element) -> bool:
+    """The observed element is NaN and an input element it depends on is +-inf or within a factor 16 of the
+    dtype's largest finite number: an intermediate overflowed to inf, then 0 * inf or inf - inf."""
+    limit = float(_finfo(e.dtype).max) / 16
+    return math.isnan(e.observed) and any(bool((np.abs(a[~np.isnan(a)]) >= limit).any()) for a in e.inputs())
+
+
 def reference_zero_observed_within_row_rounding(e: Element) -> bool:
     """The exact value is 0 and the observed one is within 2 C u of it, C the row length along `axis` and u
     the dtype's unit roundoff: what s * (1 - sum(s)) gives when sum(s) is rounded (softmax's backward)."""
@@ -189,7 +196,7 @@ PREDICATES = {f.__name__: f for f in (
     absolute_error_within_row_sum_rounding,
     observed_inf_reference_finite, input_infinite_at_mismatch, observed_nan_where_input_infinite,
     observed_inf_where_input_near_max, reference_zero_observed_within_row_rounding, observed_shape_differs,
-    input_nonpositive_at_mismatch,
+    input_nonpositive_at_mismatch, observed_nan_where_input_near_max,
 )}
 
 

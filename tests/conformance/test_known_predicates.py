@@ -226,3 +226,42 @@ def test_records_from_older_results_files_are_judged_from_their_data(entries):
     del wrong["failing_elements"]
     wrong["bound_ratio"] = {"value": 26.5, "grad": {}}
     assert classified(wrong, entries) is None
+
+
+# ------------------------------------------------------------------------ issue 17: xlogy boundary, NaN at max
+
+def xlogy_grad(x, y, observed, exact, impl="torch.special.xlogy"):
+    return record(impl, "xlogy", "float64", "special_value_mismatch", "grad:x", {"x": [x], "y": [y]},
+                  [observed], [exact], [0])
+
+
+def test_masked_xlogy_gradient_at_the_boundary_is_known(entries):
+    assert classified(xlogy_grad(0.0, 0.0, 0.0, "-inf"), entries) == \
+        "torch-xlogy-x-gradient-zero-at-x-zero-y-nonpositive"
+    assert classified(xlogy_grad(0.0, 0.0, 0.0, "-inf", impl="tf.math.xlogy"), entries) == \
+        "tf-xlogy-x-gradient-zero-at-x-zero"
+
+
+def test_a_wrong_xlogy_gradient_inside_the_domain_is_not_known(entries):
+    rec = xlogy_grad(0.5, 2.0, math.inf, "0.6931471805599453")  # x, y > 0: log y is finite, no mechanism
+    assert classified(rec, entries) is None and rec["unexpected"]
+
+
+def ce_probs_target_grad(logits, observed, dtype="float64"):
+    n = len(logits)
+    rec = record("torch.nn.CrossEntropyLoss[probs]", "cross_entropy", dtype, "special_value_mismatch",
+                 "grad:target", {"logits": [logits], "target": [[1.0] + [0.0] * (n - 1)]}, [observed] * n,
+                 ["0"] * n, list(range(n)), params={"axis": 1, "label_smoothing": 1.0}, shape=(1, n))
+    rec["reference"]["grad"]["target"]["shape"] = [1, n]
+    return rec
+
+
+def test_nan_target_gradient_beside_a_max_logit_is_known(entries):
+    rec = ce_probs_target_grad([0.0, -1.7976931348623157e308, 1.7976931348623157e308], math.nan)
+    assert known_predicates.PREDICATES["observed_nan_where_input_near_max"] is not None
+    assert classified(rec, entries) == "torch-probs-ce-nan-target-gradient-at-max-logits"
+
+
+def test_nan_target_gradient_at_moderate_logits_is_not_known(entries):
+    rec = ce_probs_target_grad([0.0, -30.0, 30.0], math.nan)
+    assert classified(rec, entries) is None and rec["unexpected"]
