@@ -36,6 +36,9 @@ from reference.dtypes import DTYPE_NAMES
 SIGNATURES = {"torch": "torch", "jax": "jax", "tf": "tensorflow", "tensorflow": "tensorflow", "numpy": "numpy"}
 ALL_DTYPES = DTYPE_NAMES
 ENTRY_POINT_GROUP = "ce_conformance.implementations"
+# rows that are another form of a function (modules, Keras function forms, keras.ops) or a reparametrisation
+# (soft_margin_loss as BCE-with-logits): not calling conventions a custom function follows
+NOT_CALLING_CONVENTIONS = ("torch.nn.[A-Z]*", "*soft_margin*", "keras.losses.[a-z]*", "keras.ops.*")
 
 
 class CustomSpecError(Exception):
@@ -157,10 +160,24 @@ def _rows(framework: str, op: str) -> list[Implementation]:
     (empty: the framework has none for the op; the generic convention applies)."""
     from conformance.adapters import implementations_for
 
-    rows = [i for i in implementations_for(framework) if i.op == op]
+    import fnmatch
+
+    rows = [i for i in implementations_for(framework) if i.op == op and _takes_fn(i)
+            and not any(fnmatch.fnmatchcase(i.id, p) for p in NOT_CALLING_CONVENTIONS)]
     if framework == "tensorflow":  # the tf signature is tf.nn's; Keras's only for ops tf.nn does not cover
         rows = [r for r in rows if not r.id.startswith("keras.")] or rows
     return rows
+
+
+def _takes_fn(row: Implementation) -> bool:
+    """The row's call can run a custom function in place of its own (fn=); module forms, aliases and
+    reparametrised rows (e.g. soft_margin_loss as BCE-with-logits) cannot, and are not calling conventions."""
+    import inspect
+
+    try:
+        return "fn" in inspect.signature(row.call).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _takes(row: Implementation, params: dict, defaults: dict) -> bool:
