@@ -253,4 +253,11 @@ def build_custom(spec: CustomSpec) -> Implementation:
                           dtypes=spec.dtypes, params=params, fixed_params=rows[0].fixed_params, grads=grads,
                           conventions=conventions, devices=rows[0].devices,
                           bad_labels=next((r.bad_labels for r in rows if r.bad_labels), None),
-                          link=spec.target)
+                          accepts=_any_row_accepts(rows), link=spec.target)
+
+
+def _any_row_accepts(rows: list[Implementation]):
+    """A case no calling convention of the framework takes (e.g. Keras focal without alpha) is not applicable."""
+    if any(r.accepts is None for r in rows):
+        return None
+    return lambda inputs, params: any(r.accepts(inputs, params) for r in rows)

@@ -71,3 +71,16 @@ def torch_softmax_focal_loss(logits, target, gamma=2.0, alpha=0.25, reduction="m
     p = lp.exp()
     loss = -((1.0 if alpha is None else alpha) * target * (1 - p) ** gamma * lp).sum(dim=axis)
     return {"none": loss, "sum": loss.sum(), "mean": loss.mean()}[reduction]
+
+
+def keras_categorical_focal(y_true, y_pred, **kwargs):
+    """A faithful Keras-convention kernel (tf signature for an op only Keras covers)."""
+    import keras
+
+    return keras.losses.CategoricalFocalCrossentropy(dtype=y_pred.dtype.name, **kwargs)(y_true, y_pred)
+
+
+def optax_sigmoid_focal(logits, labels, alpha=None, gamma=2.0):
+    import optax
+
+    return optax.losses.sigmoid_focal_loss(logits, labels, alpha=alpha, gamma=gamma)

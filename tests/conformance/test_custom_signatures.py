@@ -91,3 +91,14 @@ def test_bad_baseline_is_one_line(tmp_path):
     assert result.returncode == 2 and "no such built-in implementation" in result.stderr
     assert [line for line in result.stderr.splitlines() if line.startswith(("error", "Traceback"))] == \
         [result.stderr.strip().splitlines()[-1]]  # one line (TensorFlow's own import logging aside)
+
+
+@pytest.mark.parametrize("signature,kernel,op,baseline", [
+    ("tf", "keras_categorical_focal", "softmax_focal_loss", "keras.losses.CategoricalFocalCrossentropy(from_logits=True)"),
+    ("jax", "optax_sigmoid_focal", "sigmoid_focal_loss", "optax.losses.sigmoid_focal_loss"),
+])
+def test_focal_losses_run_in_the_tf_and_jax_signatures(tmp_path, signature, kernel, op, baseline):
+    result = run(tmp_path, signature, "--impl", K + kernel, "--op", op, "--signature", signature,
+                 "--dtypes", "float64", "--baseline", baseline)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert result.records and not any(r["verdict"] == "error_behaviour_mismatch" for r in result.records)
