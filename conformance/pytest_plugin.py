@@ -143,6 +143,8 @@ def pytest_configure(config):
                         shard=opt("--ce-shard"), custom=_custom_specs(config))
     config.stash[OPTIONS_KEY] = options
     config.stash[STATE_KEY] = CeState()
+    if (options.implementations or options.ops) and not options.custom and not _is_xdist_worker(config):
+        _check_selection_matches(options)
     if options.out is not None and not _is_xdist_worker(config):
         from conformance.pytest_results import prepare_out
 
@@ -150,6 +152,27 @@ def pytest_configure(config):
             prepare_out(options.out)
         except OSError as exc:
             raise pytest.UsageError(f"--ce-out: cannot use {options.out}: {exc.strerror or exc}")
+
+
+def _check_selection_matches(o: CeOptions) -> None:
+    """A selection (--ce-implementations / --ce-ops) that matches no implementation of the installed
+    frameworks is a usage error, as it is for `run` (not a session that runs nothing and passes)."""
+    import fnmatch
+
+    from conformance.adapters import FRAMEWORKS, availability, implementations_for
+
+    installed = [f for f in (o.frameworks or tuple(FRAMEWORKS)) if availability(f)[0]]
+    for framework in installed:
+        for impl in implementations_for(framework):
+            if (not o.ops or impl.op in o.ops) and (
+                    not o.implementations or any(fnmatch.fnmatchcase(impl.id, p) for p in o.implementations)):
+                return
+    what = " ".join(filter(None, [
+        "--ce-implementations " + " ".join(repr(p) for p in o.implementations) if o.implementations else "",
+        "--ce-ops " + ",".join(o.ops) if o.ops else ""]))
+    where = ", ".join(installed) or "the installed frameworks"
+    raise pytest.UsageError(f"nothing to run: {what} matches no implementation of {where} "
+                            "(see: python -m conformance list)")
 
 
 def _custom_specs(config) -> list:

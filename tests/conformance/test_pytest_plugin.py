@@ -99,7 +99,11 @@ def test_bad_options_are_usage_errors(tmp_path):
                          (["--ce-frameworks", "nonesuch"], "unknown framework 'nonesuch'"),
                          (["--ce-ops", "softmaxx"], "unknown op 'softmaxx'"),
                          (["--ce-shard", "3/2"], "need 1 <= K <= N"),
-                         (["--ce-impl", "tests.fault_impls:softmax"], "--ce-impl needs --ce-impl-op")]:
+                         (["--ce-impl", "tests.fault_impls:softmax"], "--ce-impl needs --ce-impl-op"),
+                         (["--ce-frameworks", "numpy", "--ce-implementations", "nomatch*"],
+                          "nothing to run: --ce-implementations 'nomatch*' matches no implementation of numpy"),
+                         (["--ce-frameworks", "numpy", "--ce-ops", "nll_loss"],
+                          "nothing to run: --ce-ops nll_loss matches no implementation of numpy")]:
         result = pytest_outside(tmp_path, *args)
         assert result.returncode == 4, (args, result.stdout[-1000:], result.stderr[-1000:])
         assert needle in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
