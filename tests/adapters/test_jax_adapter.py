@@ -53,7 +53,7 @@ def test_module_interface():
     assert jax.config.jax_enable_x64  # float64 cases need it
     assert adapter.devices()[0] == "cpu"
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 14
+    assert len({impl.id for impl in impls}) == len(impls) == 20
     assert all(impl.framework == "jax" and impl.link.startswith("https://") for impl in impls)
 
 
