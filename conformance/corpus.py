@@ -8,8 +8,8 @@ A corpus file (JSON) holds cases, not results:
                 "inputs": {"logits": {"dtype": "float32", "shape": [1, 3], "data": [...]}, ...},
                 "found": [{"implementation": "optax...", "verdict": "inaccurate", "source": "hypothesis"}]}]}
 
-`run --write-corpus FILE` collects every catalog case and every minimal failing example (and every case the
-run replayed from a corpus) from the run's records; when FILE exists its cases are kept, so a corpus only
+`run --write-corpus FILE` collects every catalog case, every minimal failing example and every other failing
+example (and every case the run replayed from a corpus) from the run's records; when FILE exists its cases are kept, so a corpus only
 grows. `run --corpus FILE` replays, in every cell, the corpus cases of the cell's op and dtype that the
 implementation accepts, before its Hypothesis examples (a case already run from the catalog is not repeated).
 Old and new runs of an upgrade replay the same corpus, so they share those cases exactly (same bits).
@@ -29,6 +29,7 @@ import numpy as np
 from conformance import strict_json
 from conformance.cases.case import Case
 from conformance.results import tensor_from_json
+from conformance.verdicts import FAILING
 
 CORPUS_VERSION = 1
 FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
@@ -49,10 +50,13 @@ def record_key(record: dict) -> str:
 
 
 def interesting(record: dict) -> bool:
-    """Catalog cases, minimal failing examples and replayed corpus cases (records with inputs)."""
+    """Catalog cases, replayed corpus cases, minimal failing examples and every other failing example
+    (records with inputs). The unshrunk first failure is kept too: shrinking can turn one failure into
+    another mechanism, and the first may be the only witness of a known divergence."""
     if not record.get("inputs"):
         return False  # e.g. "(float16 not declared)": no case was run
-    return record.get("source") in ("catalog", "corpus") or bool(record.get("minimal"))
+    return (record.get("source") in ("catalog", "corpus") or bool(record.get("minimal"))
+            or record.get("verdict") in FAILING)
 
 
 def entries_from_records(records) -> dict[str, dict]:

@@ -32,16 +32,17 @@ def test_only_catalog_minimal_and_corpus_cases_are_kept_by_content(tmp_path):
     records = [rec("cat"), rec("hyp-1", "hypothesis", x=(3.0, 4.0)),  # a passing example: not interesting
                rec("hyp-2", "hypothesis", True, x=(5.0, 6.0), verdict="inaccurate"),
                rec("cat", impl="b.softmax"),  # the same content from another implementation: one case
+               rec("hyp-3", "hypothesis", False, x=(9.0, 1.0), verdict="inaccurate"),  # unshrunk failure: kept
                {**rec("(float16 not declared)"), "inputs": {}}]
     total, added = corpus.write(path, records)
-    assert (total, added) == (2, 2)
+    assert (total, added) == (3, 3)
     cases = corpus.read(path)
-    assert sorted(c["id"] for c in cases) == ["cat", "hyp-2"]
+    assert sorted(c["id"] for c in cases) == ["cat", "hyp-2", "hyp-3"]
     cat = next(c for c in cases if c["id"] == "cat")
     assert [f["implementation"] for f in cat["found"]] == ["a.softmax", "b.softmax"]
     # merging: existing cases stay, new ones are added, nothing is duplicated
     total, added = corpus.write(path, [rec("new", "hypothesis", True, x=(7.0, 8.0)), rec("cat")])
-    assert (total, added) == (3, 1)
+    assert (total, added) == (4, 1)
 
 
 def test_inputs_come_back_bit_for_bit(tmp_path):
