@@ -263,7 +263,9 @@ def derive_failing(record: dict) -> dict:
         ref = np.asarray([float(v) for v in e.ref_tensor["rounded"]])
         ieee = e.ref_tensor.get("ieee")
         ieee = np.asarray([float(v) for v in ieee]) if ieee else ref
-        kind = lambda a: np.where(np.isnan(a), 3, np.where(np.isposinf(a), 1, np.where(np.isneginf(a), 2, 0)))
+        def kind(a):
+            return np.where(np.isnan(a), 3, np.where(np.isposinf(a), 1, np.where(np.isneginf(a), 2, 0)))
+
         bad = (kind(obs) != kind(ref)) & (kind(obs) != kind(ieee))
         both = np.isfinite(obs) & np.isfinite(ref)
         if both.any():
