@@ -204,11 +204,31 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
     for entry in entries:
         if entry.relation is None and entry.in_scope_of(record):
             entry.in_scope += 1
-            if record["verdict"] in entry.verdicts and known_predicates.holds(entry, record):
+            if (record["verdict"] in entry.verdicts and known_predicates.holds(entry, record)
+                    and _other_parts_explained(entry, record, entries)):
                 entry.matched += 1
                 record["known_divergence"] = entry.id
                 break
     record["unexpected"] = record["verdict"] in failing and record["known_divergence"] is None
+
+
+def _other_parts_explained(entry: Divergence, record: dict, entries: list[Divergence]) -> bool:
+    """An entry limited to some parts explains a record only when every other failing part of the record is
+    explained too, by an entry in scope for that part whose predicate holds there: a documented value
+    finding never hides, say, a gradient twice the truth in the same record."""
+    if not entry.parts:
+        return True
+    failing = record.get("failing_elements")
+    if failing is None:
+        failing = known_predicates.derive_failing(record)
+    for part, indices in (failing or {}).items():
+        if any(fnmatch.fnmatchcase(part, p) for p in entry.parts):
+            continue
+        one_part = {**record, "part": part, "failing_elements": {part: indices}}
+        if not any(other.relation is None and other.in_scope_of(one_part) and known_predicates.holds(other, one_part)
+                   for other in entries):
+            return False
+    return True
 
 
 FRAMEWORK_PREFIXES = {"torch": ("torch.",), "tensorflow": ("tf.", "keras."), "jax": ("jax.", "optax."),

@@ -166,6 +166,15 @@ def observed_nan_where_input_near_max(e: Element) -> bool:
     return math.isnan(e.observed) and any(bool((np.abs(a[~np.isnan(a)]) >= limit).any()) for a in e.inputs())
 
 
+def observed_nan_where_exp_of_input_overflows(e: Element) -> bool:
+    """The observed element is NaN where the exact value is finite, and exp(|x|) of an input element x it
+    depends on overflows the dtype (|x| > log(max)): a formula through exp(x) hit inf / inf or inf - inf."""
+    if not math.isnan(e.observed) or not math.isfinite(e.reference):
+        return False
+    limit = math.log(float(_finfo(e.dtype).max))
+    return any(bool((np.abs(a[np.isfinite(a)]) > limit).any() or np.isinf(a).any()) for a in e.inputs())
+
+
 def reference_zero_observed_within_row_rounding(e: Element) -> bool:
     """The exact value is 0 and the observed one is within 2 C u of it, C the row length along `axis` and u
     the dtype's unit roundoff: what s * (1 - sum(s)) gives when sum(s) is rounded (softmax's backward)."""
@@ -196,7 +205,7 @@ PREDICATES = {f.__name__: f for f in (
     absolute_error_within_row_sum_rounding,
     observed_inf_reference_finite, input_infinite_at_mismatch, observed_nan_where_input_infinite,
     observed_inf_where_input_near_max, reference_zero_observed_within_row_rounding, observed_shape_differs,
-    input_nonpositive_at_mismatch, observed_nan_where_input_near_max,
+    input_nonpositive_at_mismatch, observed_nan_where_input_near_max, observed_nan_where_exp_of_input_overflows,
 )}
 
 

@@ -212,3 +212,46 @@ def test_an_entry_scoped_out_by_version_is_not_warned_about(tmp_path):
     known.classify(optax_record("jax 0.4.38, optax 0.2.4", "inaccurate"), [entry], FAILING)
     status = known.status([entry], {"optax.losses.sigmoid_focal_loss"}, strict=True, frameworks_run={"jax"})
     assert status == {"matched": [], "fixed_upstream": [], "unmatched": [], "strict_failures": []}
+
+
+PARTS_TOML = '''
+[[divergence]]
+id = "value-only"
+implementation = "torch.nn.functional.binary_cross_entropy"
+parts = ["value"]
+verdicts = ["inaccurate"]
+reason = "the value's documented mechanism"
+link = "https://example.org/v"
+'''
+
+GRAD_TOML = '''
+[[divergence]]
+id = "grad-too"
+implementation = "torch.nn.functional.binary_cross_entropy"
+parts = ["grad:*"]
+verdicts = ["special_value_mismatch"]
+reason = "the gradient's documented mechanism"
+link = "https://example.org/g"
+'''
+
+
+def _two_part_record():
+    r = record("inaccurate")
+    r.update(part="value", observed={"value": {"dtype": "float32", "shape": [], "data": [1.0]}},
+             failing_elements={"value": [0], "grad:p": [0]})
+    return r
+
+
+@pytest.mark.parametrize("extra, known_id", [("", None), (GRAD_TOML, "value-only")])
+def test_an_entry_for_one_part_does_not_hide_another_failing_part(tmp_path, extra, known_id):
+    """A record whose value is explained by an entry limited to the value, but whose gradient also fails,
+    is unexpected unless an entry explains the gradient too (a documented value finding never hides, say, a
+    gradient twice the truth)."""
+    path = tmp_path / "k.toml"
+    path.write_text(PARTS_TOML + extra)
+    r = _two_part_record()
+    known.classify(r, known.load(path), FAILING)
+    assert r["known_divergence"] == known_id and r["unexpected"] is (known_id is None)
+    only_value = dict(_two_part_record(), failing_elements={"value": [0]})
+    known.classify(only_value, known.load(path), FAILING)
+    assert only_value["known_divergence"] == "value-only" and not only_value["unexpected"]

@@ -265,3 +265,20 @@ def test_nan_target_gradient_beside_a_max_logit_is_known(entries):
 def test_nan_target_gradient_at_moderate_logits_is_not_known(entries):
     rec = ce_probs_target_grad([0.0, -30.0, 30.0], math.nan)
     assert classified(rec, entries) is None and rec["unexpected"]
+
+
+def soft_margin(x, observed_grad, dtype="float64"):
+    impl = "torch.nn.functional.soft_margin_loss[y=2t-1]"
+    return record(impl, "binary_cross_entropy_with_logits", dtype, "special_value_mismatch", "grad:x",
+                  {"x": [x], "y": [0.0]}, [observed_grad], ["1"], [0], framework="torch")
+
+
+def test_nan_gradient_where_exp_overflows_is_known(entries):
+    assert classified(soft_margin(1.7976931348623157e308, math.nan), entries) == "torch-soft-margin-exp-overflow"
+    assert classified(soft_margin(40.0, math.nan, "float32"), entries) is None  # exp(40) is finite in float32
+
+
+@pytest.mark.parametrize("x, observed", [(3.0, math.nan), (1.7976931348623157e308, 2.0)])
+def test_nan_gradient_without_overflow_or_a_wrong_finite_gradient_is_not_known(entries, x, observed):
+    rec = soft_margin(x, observed)
+    assert classified(rec, entries) is None and rec["unexpected"]
