@@ -16,7 +16,6 @@ import time
 
 from conformance.cases.case import Case
 from conformance.cases.layout import applicable
-from conformance.compare import Comparison, compare, n_terms_for
 from conformance.refcache import op_defaults
 from conformance.results import tensor_json
 from conformance.verdicts import STRICT_SPECIAL, rank
@@ -63,24 +62,13 @@ def evaluate(ctx, case: Case, ref, record: dict) -> None:
     record["baseline"] = out
     if ctx.dtype not in impl.dtypes or not _takes(impl, case):
         return
-    from conformance.runner import convention_refs, raising_conventions
+    from conformance.runner import call_and_compare
 
-    grads = tuple(g for g in impl.grads if g in case.inputs and case.inputs[g].dtype.kind != "i")
     started = time.perf_counter()
-    outcome, payload = worker.call(impl.id, case.inputs, case.params, case.dtype, ctx.device, grads)
-    shim = type("BaselineContext", (), {"impl": impl, "refs": ctx.refs})()
-    if outcome in ("crashed", "timeout"):
-        comparison = Comparison(outcome, part="value", detail=str(payload))
-    else:
-        observed = payload if outcome == "ok" else None
-        exception = payload if outcome == "raised" else None
-        value_shape = ref.value.shape if not isinstance(ref, Exception) else ()
-        comparison = compare(ref, observed, exception, impl, case.dtype, n_terms_for(case.inputs, value_shape),
-                             convention_refs(shim, case) if observed is not None else (),
-                             raising_conventions(shim, case) if exception is not None else ())
-        if observed is not None:
-            out["observed"] = {"value": tensor_json(observed.value),
-                               "grad": {k: tensor_json(v) for k, v in observed.grads.items()}}
+    outcome, payload, comparison, _ = call_and_compare(impl, worker, ctx.refs, case, ref, ctx.device)
+    if outcome == "ok":
+        out["observed"] = {"value": tensor_json(payload.value),
+                           "grad": {k: tensor_json(v) for k, v in payload.grads.items()}}
     out.update(verdict=comparison.verdict, part=comparison.part, detail=comparison.detail,
                convention=comparison.convention, failing_elements=comparison.failing,
                elapsed_s=round(time.perf_counter() - started, 6))

@@ -83,37 +83,29 @@ class Divergence:
 
     def scope_matches(self, record: dict) -> bool:
         """The record lies in the entry's scope: implementation, op, dtypes, devices, versions and cases."""
-        if not _any_match(record["implementation"], self.implementation):
-            return False
-        if not known_predicates.framework_in_scope(self, record):
-            return False
-        if self.op and record["op"] != self.op:
-            return False
-        if self.dtypes and record["dtype"] not in self.dtypes:
-            return False
-        if self.devices and record["device"] not in self.devices:
-            return False
-        if self.versions and not versions_match(self.versions, record.get("framework_version")):
-            self.other_versions += 1
-            return False
-        return _any_match(record["case_id"], self.cases)
+        return self._scope(record, count_other_versions=True)
 
     def in_scope_of(self, record: dict) -> bool:
-        if not _any_match(record["implementation"], self.implementation):
-            return False
-        if not known_predicates.framework_in_scope(self, record):
-            return False
-        if self.op and record["op"] != self.op:
-            return False
-        if self.dtypes and record["dtype"] not in self.dtypes:
-            return False
-        if self.devices and record["device"] not in self.devices:
-            return False
-        if self.versions and not versions_match(self.versions, record.get("framework_version")):
-            return False
+        """In scope, and the record's failing part and detail are the entry's."""
         if self.parts and not any(fnmatch.fnmatchcase(record.get("part") or "value", p) for p in self.parts):
             return False
         if not _any_match(record.get("detail") or "", self.detail):
+            return False
+        return self._scope(record)
+
+    def _scope(self, record: dict, count_other_versions: bool = False) -> bool:
+        if not _any_match(record["implementation"], self.implementation):
+            return False
+        if not known_predicates.framework_in_scope(self, record):
+            return False
+        if self.op and record["op"] != self.op:
+            return False
+        if self.dtypes and record["dtype"] not in self.dtypes:
+            return False
+        if self.devices and record["device"] not in self.devices:
+            return False
+        if self.versions and not versions_match(self.versions, record.get("framework_version")):
+            self.other_versions += count_other_versions
             return False
         return _any_match(record["case_id"], self.cases)
 

@@ -118,18 +118,34 @@ def _applies(conv, case: Case) -> bool:
     return conv.applies is None or bool(conv.applies(case.inputs, case.params))
 
 
-def raising_conventions(ctx: CellContext, case: Case) -> list:
-    return [c for c in ctx.impl.conventions if c.raises and _applies(c, case)]
+def raising_conventions(impl, case: Case) -> list:
+    return [c for c in impl.conventions if c.raises and _applies(c, case)]
 
 
-def convention_refs(ctx: CellContext, case: Case):
+def convention_refs(impl, refs: ReferenceCache, case: Case):
     out = []
-    for conv in ctx.impl.conventions:
+    for conv in impl.conventions:
         if not conv.ref_params or conv.raises or not _applies(conv, case):
             continue
         params = {**case.params, **conv.ref_params}
-        out.append((conv, ctx.refs.get(case.op, case.dtype, case.inputs, params)))
+        out.append((conv, refs.get(case.op, case.dtype, case.inputs, params)))
     return out
+
+
+def call_and_compare(impl, worker, refs: ReferenceCache, case: Case, ref, device: str):
+    """Call `impl` on the case in its worker and judge what it did against the reference:
+    (outcome, payload, Comparison, the convention references it was compared with)."""
+    grads = tuple(g for g in impl.grads if g in case.inputs and case.inputs[g].dtype.kind != "i")
+    outcome, payload = worker.call(impl.id, case.inputs, case.params, case.dtype, device, grads)
+    if outcome in ("crashed", "timeout"):
+        return outcome, payload, Comparison(outcome, part="value", detail=str(payload)), ()
+    observed = payload if outcome == "ok" else None
+    exception = payload if outcome == "raised" else None
+    value_shape = ref.value.shape if not isinstance(ref, Exception) else ()
+    conv_refs = convention_refs(impl, refs, case) if observed is not None else ()
+    comparison = compare(ref, observed, exception, impl, case.dtype, n_terms_for(case.inputs, value_shape),
+                         conv_refs, raising_conventions(impl, case) if exception is not None else ())
+    return outcome, payload, comparison, conv_refs
 
 
 def evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
@@ -156,18 +172,8 @@ def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     started = time.perf_counter()
     case.params = {**op_defaults(case.op), **case.params}  # every param spelled out, defaults included
     ref = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
-    grads = tuple(g for g in ctx.impl.grads if g in case.inputs and case.inputs[g].dtype.kind != "i")
-    outcome, payload = ctx.worker.call(ctx.impl.id, case.inputs, case.params, case.dtype, ctx.device, grads)
-    conv_refs = ()
-    if outcome in ("crashed", "timeout"):
-        comparison = Comparison(outcome, part="value", detail=str(payload))
-    else:
-        observed = payload if outcome == "ok" else None
-        exception = payload if outcome == "raised" else None
-        value_shape = ref.value.shape if not isinstance(ref, Exception) else ()
-        conv_refs = convention_refs(ctx, case) if observed is not None else ()
-        comparison = compare(ref, observed, exception, ctx.impl, case.dtype, n_terms_for(case.inputs, value_shape),
-                             conv_refs, raising_conventions(ctx, case) if exception is not None else ())
+    outcome, payload, comparison, conv_refs = call_and_compare(ctx.impl, ctx.worker, ctx.refs, case, ref,
+                                                               ctx.device)
     record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
     _keep_convention_values(record, comparison, conv_refs)
     if ctx.baseline is not None:
