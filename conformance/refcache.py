@@ -8,7 +8,8 @@ On disk (cache_dir; conformance/refstore.py): one plain-data entry per case key 
 params and the exact input bits) under cache_dir/<fingerprint>/, where the fingerprint hashes the
 reference's source files and python-flint's version, so a changed reference never reads an old answer.
 Every entry carries its key and a SHA-256 checksum, verified on every read: a damaged entry is discarded,
-recomputed, overwritten and counted (stats()["discarded"]; `warn` is called once). Nothing is unpickled.
+recomputed, overwritten and counted (stats()["discarded"]; `warn` is called once). Entries are plain JSON:
+nothing read back is deserialised into objects, imported or evaluated.
 Files are written to a temporary name and renamed into place (atomic on POSIX): concurrent runs and
 pytest-xdist workers may share a directory. The size is bounded (refstore: old fingerprints pruned, a cap
 per fingerprint). Results are stored with their exact strings computed (reference.fastpath.plain).

@@ -12,7 +12,7 @@ payload: compact JSON {"key": the case key, "result": ...}, where the result is 
 {"op", "dtype", "precision_bits", "value": array, "grads": {name: array}} (array: "exact" decimal strings,
 "rounded" / "cond" / "certified" / "ieee" as little-endian raw bytes in base64 with their dtype from an
 allow-list and shape) or an error {"error": UndefinedError | CaseError | ReferenceFailure, "message": text}.
-Nothing is unpickled, imported or evaluated. A file whose header, checksum, key or structure does not check
+Nothing read back is deserialised into objects, imported or evaluated. A file whose header, checksum, key or structure does not check
 out is a damaged entry: it is discarded (the caller recomputes, overwrites it and counts it), never believed.
 
 Size: at most KEEP_FINGERPRINTS fingerprint directories are kept (the least recently used others are removed
