@@ -70,6 +70,22 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
     def bce_clip():
         return tfa._keras_clip("clip", "p", "p", False, nn_py)
 
+    def same_crossentropy_rows(prefix, module, doc):
+        """The rows keras.losses' and keras.ops' crossentropy functions share: categorical on probabilities,
+        sparse on logits and on probabilities (same call, conventions and bad-label behaviour)."""
+        add(f"{prefix}.categorical_crossentropy(from_logits=False)", "cross_entropy_dist",
+            module.categorical_crossentropy, lambda t, p, d, f: f(t["p"], t["q"], from_logits=False), ("p", "q"),
+            doc + "categoricalcrossentropy-function", {"axis": -1}, conventions=normalize_then_clip(),
+            accepts=_is_float("p"))
+        add(f"{prefix}.sparse_categorical_crossentropy(from_logits=True)", "cross_entropy",
+            module.sparse_categorical_crossentropy, lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True),
+            ("logits",), doc + "sparsecategoricalcrossentropy-function", ce_fixed, conventions=(bad_label,),
+            accepts=_is_int("target"), bad_labels="raises")
+        add(f"{prefix}.sparse_categorical_crossentropy(from_logits=False)", "cross_entropy_dist",
+            module.sparse_categorical_crossentropy, lambda t, p, d, f: f(t["p"], t["q"], from_logits=False), ("q",),
+            doc + "sparsecategoricalcrossentropy-function", {"axis": -1},
+            conventions=clip_then_normalize() + (bad_label,), accepts=_is_int("p"), bad_labels="raises")
+
     losses_doc = "https://keras.io/api/losses/probabilistic_losses/#"
     smoothing = {"label_smoothing": None}
     # keras.losses functions -------------------------------------------------------------------------------
@@ -78,18 +94,7 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
                              label_smoothing=p.get("label_smoothing") or 0.0),
         ("logits", "target"), losses_doc + "categoricalcrossentropy-function", ce_fixed, params=smoothing,
         accepts=_is_float("target"))
-    add("keras.losses.categorical_crossentropy(from_logits=False)", "cross_entropy_dist",
-        L.categorical_crossentropy, lambda t, p, d, f: f(t["p"], t["q"], from_logits=False),
-        ("p", "q"), losses_doc + "categoricalcrossentropy-function", {"axis": -1}, conventions=normalize_then_clip(),
-        accepts=_is_float("p"))
-    add("keras.losses.sparse_categorical_crossentropy(from_logits=True)", "cross_entropy",
-        L.sparse_categorical_crossentropy, lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True),
-        ("logits",), losses_doc + "sparsecategoricalcrossentropy-function", ce_fixed, conventions=(bad_label,),
-        accepts=_is_int("target"), bad_labels="raises")
-    add("keras.losses.sparse_categorical_crossentropy(from_logits=False)", "cross_entropy_dist",
-        L.sparse_categorical_crossentropy, lambda t, p, d, f: f(t["p"], t["q"], from_logits=False),
-        ("q",), losses_doc + "sparsecategoricalcrossentropy-function", {"axis": -1},
-        conventions=clip_then_normalize() + (bad_label,), accepts=_is_int("p"), bad_labels="raises")
+    same_crossentropy_rows("keras.losses", L, losses_doc)
     add("keras.losses.binary_crossentropy(from_logits=True)[per-element]", "binary_cross_entropy_with_logits",
         L.binary_crossentropy, lambda t, p, d, f: per_element(f, t["y"], t["x"], from_logits=True,
                                                               label_smoothing=p.get("label_smoothing") or 0.0),
@@ -128,18 +133,7 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
     add("keras.ops.categorical_crossentropy(from_logits=True)", "cross_entropy", K.categorical_crossentropy,
         lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True), ("logits", "target"),
         ops_doc + "categoricalcrossentropy-function", ce_fixed, accepts=_is_float("target"))
-    add("keras.ops.categorical_crossentropy(from_logits=False)", "cross_entropy_dist", K.categorical_crossentropy,
-        lambda t, p, d, f: f(t["p"], t["q"], from_logits=False), ("p", "q"),
-        ops_doc + "categoricalcrossentropy-function", {"axis": -1}, conventions=normalize_then_clip(),
-        accepts=_is_float("p"))
-    add("keras.ops.sparse_categorical_crossentropy(from_logits=True)", "cross_entropy",
-        K.sparse_categorical_crossentropy, lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True),
-        ("logits",), ops_doc + "sparsecategoricalcrossentropy-function", ce_fixed, conventions=(bad_label,),
-        accepts=_is_int("target"), bad_labels="raises")
-    add("keras.ops.sparse_categorical_crossentropy(from_logits=False)", "cross_entropy_dist",
-        K.sparse_categorical_crossentropy, lambda t, p, d, f: f(t["p"], t["q"], from_logits=False), ("q",),
-        ops_doc + "sparsecategoricalcrossentropy-function", {"axis": -1},
-        conventions=clip_then_normalize() + (bad_label,), accepts=_is_int("p"), bad_labels="raises")
+    same_crossentropy_rows("keras.ops", K, ops_doc)
     add("keras.ops.binary_crossentropy(from_logits=True)", "binary_cross_entropy_with_logits",
         K.binary_crossentropy, lambda t, p, d, f: f(t["y"], t["x"], from_logits=True), ("x", "y"),
         ops_doc + "binarycrossentropy-function", binary_fixed)
