@@ -76,6 +76,16 @@ INFORMATION = [
     ("generalized_kl(1,1)=0", "generalized_kl", {"x": [1], "y": [1]}, {}),
     ("generalized_kl(0,2)", "generalized_kl", {"x": [0], "y": [2]}, {}),
     ("generalized_kl(inf,1)", "generalized_kl", {"x": [INF], "y": [1]}, {}),
+    ("entr(0)=0", "entr", {"x": [0]}, {}),
+    ("entr(0.5)", "entr", {"x": [0.5]}, {}),
+    ("entr(1)=0", "entr", {"x": [1]}, {}),
+    ("entr(-1)=-inf", "entr", {"x": [-1]}, {}),
+    ("entr(inf)", "entr", {"x": [INF]}, {}),
+    ("entr(nan)", "entr", {"x": [NAN]}, {}),
+    ("H(p,q)(label_smoothing=0.1)", "cross_entropy_dist", {"p": [[0, 1, 0]], "q": [[0.2, 0.5, 0.3]]},
+     {"label_smoothing": 0.1}),
+    ("H(p,q)(labels,label_smoothing=1)", "cross_entropy_dist", {"p": [2], "q": [[0.25, 0.25, 0.5]]},
+     {"label_smoothing": 1.0}),
 ]
 
 CROSS_ENTROPY = [
@@ -144,6 +154,14 @@ KL_DIV = [
      {"reduction": "batchmean"}),
     ("kl_div(log_target,-inf)", "kl_div", {"input": [[-1, -2]], "target": [[-0.5, NINF]]},
      {"log_target": True, "reduction": "sum"}),
+    ("kl_div(generalized)", "kl_div", {"input": [[-1, 0.5]], "target": [[0.5, 2]]},
+     {"generalized": True, "reduction": "sum"}),
+    ("kl_div(generalized,target=0)=exp(input)", "kl_div", {"input": [[-1, NINF]], "target": [[0, 0]]},
+     {"generalized": True, "reduction": "none"}),
+    ("kl_div(generalized,input=inf)", "kl_div", {"input": [[INF]], "target": [[0.5]]},
+     {"generalized": True, "reduction": "none"}),
+    ("kl_div(generalized,log_target)", "kl_div", {"input": [[-1, -2]], "target": [[-0.5, NINF]]},
+     {"log_target": True, "generalized": True, "reduction": "sum"}),
 ]
 
 FOCAL = [
@@ -156,4 +174,19 @@ FOCAL = [
      {"gamma": 0, "alpha": None}),
 ]
 
-CATALOG = SOFTMAX + SIGMOID + INFORMATION + CROSS_ENTROPY + BINARY + KL_DIV + FOCAL
+POLY = [
+    ("poly(equal logits,one-hot)=ln4+1.5", "poly_loss", {"logits": [[0, 0, 0, 0]], "target": [[1, 0, 0, 0]]}, {}),
+    ("poly(epsilon=-1)", "poly_loss", {"logits": [[1, 2, 3]], "target": [[0.25, 0.25, 0.5]]}, {"epsilon": -1}),
+    ("poly(epsilon=0)=ce", "poly_loss", {"logits": [[1, 2, 3]], "target": [[0, 0, 1]]}, {"epsilon": 0}),
+    ("poly(zero target where logit -inf)", "poly_loss", {"logits": [[NINF, 0, 1]], "target": [[0, 0.5, 0.5]]}, {}),
+    ("poly(logit +inf)", "poly_loss", {"logits": [[INF, 0]], "target": [[1, 0]]}, {}),
+    ("poly(mean)", "poly_loss", {"logits": [[1, 2], [0, -3]], "target": [[1, 0], [0.5, 0.5]]}, {"reduction": "mean"}),
+    ("mlsm(3 classes)", "multilabel_soft_margin_loss", {"x": [[0.5, -2, 7.25]], "y": [[1, 0, 0.5]]}, {}),
+    ("mlsm(weight,none)", "multilabel_soft_margin_loss", {"x": [[0.5, -2], [1, 40]], "y": [[1, 0], [0, 1]]},
+     {"weight": [2, 0.5], "reduction": "none"}),
+    ("mlsm(x=inf)", "multilabel_soft_margin_loss", {"x": [[INF, 0]], "y": [[1, 1]]}, {}),
+    ("mlsm(no classes)", "multilabel_soft_margin_loss", {"x": {"shape": [2, 0], "data": []},
+                                                         "y": {"shape": [2, 0], "data": []}}, {"reduction": "none"}),
+]
+
+CATALOG = SOFTMAX + SIGMOID + INFORMATION + CROSS_ENTROPY + POLY + BINARY + KL_DIV + FOCAL

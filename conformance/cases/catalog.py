@@ -251,6 +251,32 @@ FOCAL = [
      {}),
 ]
 
+# ops and params added by issue 17
+NEW_OPS = [
+    ("entr(0)", "entr", {"x": [0]}, {}),
+    ("entr(0.5)", "entr", {"x": [0.5]}, {}),
+    ("entr(1)", "entr", {"x": [1]}, {}),
+    ("entr(-1)", "entr", {"x": [-1]}, {}),
+    ("entr(denorm_min)", "entr", {"x": ["denorm_min"]}, {}),
+    ("entr(max)", "entr", {"x": ["max"]}, {}),
+    ("entr(inf)", "entr", {"x": [INF]}, {}),
+    ("entr(nan)", "entr", {"x": [NAN]}, {}),
+    ("poly(equal logits,one-hot)", "poly_loss", {"logits": [[0, 0, 0, 0]], "target": [[1, 0, 0, 0]]}, {}),
+    ("poly(epsilon=-1)", "poly_loss", {"logits": [[1, 2, 3]], "target": [[0.25, 0.25, 0.5]]}, {"epsilon": -1.0}),
+    ("poly(zero target where logit -inf)", "poly_loss", {"logits": [[NINF, 0, 1]], "target": [[0, 0.5, 0.5]]}, {}),
+    ("poly(big logits)", "poly_loss", {"logits": [["big", 0, "-big"]], "target": [[0, 1, 0]]}, {}),
+    ("mlsm(3 classes)", "multilabel_soft_margin_loss", {"x": [[0.5, -2, 7.25]], "y": [[1, 0, 0.5]]}, {}),
+    ("mlsm(weight,none)", "multilabel_soft_margin_loss", {"x": [[0.5, -2], [1, 40]], "y": [[1, 0], [0, 1]]},
+     {"weight": [2, 0.5], "reduction": "none"}),
+    ("mlsm(x=max)", "multilabel_soft_margin_loss", {"x": [["max", "-max"]], "y": [[0, 1]]}, {}),
+    ("mlsm(x=inf)", "multilabel_soft_margin_loss", {"x": [[INF, 0]], "y": [[1, 1]]}, {}),
+    ("kl_div(generalized)", "kl_div", {"input": [-1, 0.5], "target": [0.5, 2]}, {"generalized": True}),
+    ("kl_div(generalized,target=0)", "kl_div", {"input": [-1, NINF], "target": [0, 0]}, {"generalized": True}),
+    ("kl_div(generalized,p=q)", "kl_div", {"input": [0, 0], "target": [1, 1]}, {"generalized": True}),
+    ("H(p,q)(label_smoothing=0.1)", "cross_entropy_dist", {"p": [[0, 1, 0]], "q": [[0.2, 0.5, 0.3]]},
+     {"label_smoothing": 0.1}),
+    ("H(p,q)(label_smoothing=1,q=0)", "cross_entropy_dist", {"p": [[0, 1]], "q": [[1, 0]]}, {"label_smoothing": 1.0}),
+]
 
 CATALOG = (
     _rows("softmax", "softmax")
@@ -264,4 +290,5 @@ CATALOG = (
     + KL_DIV
     + INFORMATION
     + FOCAL
+    + NEW_OPS
 )

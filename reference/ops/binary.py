@@ -1,12 +1,14 @@
-"""binary_cross_entropy (on probabilities) and binary_cross_entropy_with_logits, elementwise."""
+"""binary_cross_entropy (on probabilities) and binary_cross_entropy_with_logits, elementwise, and
+multilabel_soft_margin_loss (their class mean along an axis)."""
 from __future__ import annotations
 
 import numpy as np
 
-from reference.ext import X, full
-from reference.ops.common import clamp, cond_abs, max_const, same_shape, target_abs
+from reference.ext import X, full, xsum
+from reference.ops.common import clamp, class_axis, cond_abs, max_const, same_shape, target_abs
 from reference.ops.params import check_clip, check_number, elementwise_weight
-from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
+from reference.ops.reduce import (check_reduction, count_x, divide_by_denominator, poison, reduce_grad,
+                                  reduce_value)
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
 from reference.ops.spec import Input, OpOutput, Part, scalar_safe, spec
 from reference.ops.xlog import finite_or_zero, fl
@@ -130,6 +132,44 @@ def binary_cross_entropy_with_logits(x, y, *, weight=None, pos_weight=None, redu
     return _reduce(loss, gx, gy, conds, ("x", "y"), reduction)
 
 
+def multilabel_soft_margin_loss(x, y, *, axis=-1, weight=None, reduction="mean", want_cond=True) -> OpOutput:
+    """Per item: the mean over the class axis (C classes) of binary_cross_entropy_with_logits,
+        l = (1/C) sum_c w_c (y_c sp(-x_c) + (1 - y_c) sp(x_c))   (torch.nn.functional.multilabel_soft_margin_loss),
+    w = weight broadcast against x (ones when null); reductions over items: "none", "sum", "mean" (the
+    number of items). C = 0 is 0/0 (NaN).
+
+    grads: d/dx_c = w_c (sigma(x_c) - y_c) / C,  d/dy_c = -w_c x_c / C;  cond: the elementwise conds of
+    binary_cross_entropy_with_logits divided by C (summed over the class axis for the value).
+    """
+    ax = class_axis(axis, x.ndim)
+    same_shape(x, y, ("x", "y"))
+    check_reduction(reduction)
+    el = binary_cross_entropy_with_logits(x, y, weight=weight, reduction="none", want_cond=want_cond)
+    C = x.shape[ax]
+    Cx = count_x(C)
+    items = xsum(el.value.val, axis=ax)
+    items = np.asarray(items, dtype=object).reshape(x.shape[:ax] + x.shape[ax + 1:])
+    per_item = np.empty(items.shape, dtype=object)
+    scale = 0.0
+    for idx, v in np.ndenumerate(items):
+        per_item[idx], scale = divide_by_denominator(v, Cx)
+    grads = {}
+    for name, part in el.grads.items():
+        g = np.empty(part.val.shape, dtype=object)
+        for idx, v in np.ndenumerate(part.val):
+            g[idx], _ = divide_by_denominator(v, Cx)
+        grads[name] = (g, part.cond * scale)
+    item_cond = np.sum(el.value.cond, axis=ax) * scale
+    poison(per_item, *(np.moveaxis(g, ax, -1) for g, _ in grads.values()))  # views: poisons g in place
+    denom = count_x(per_item.size)
+    value, cv = reduce_value(per_item, np.asarray(item_cond, dtype=np.float64).reshape(per_item.shape), reduction,
+                             denom)
+    out = {}
+    for name, (g, c) in grads.items():
+        out[name] = Part(*reduce_grad(g, c, reduction, denom))
+    return OpOutput(Part(value, cv), out)
+
+
 SPECS = [
     spec("binary_cross_entropy", [Input("p", domain="prob"), Input("y", domain="binary")],
          {"weight": None, "reduction": "mean", "clip": None, "log_clamp": None, "label_smoothing": 0.0},
@@ -137,4 +177,6 @@ SPECS = [
     spec("binary_cross_entropy_with_logits", [Input("x"), Input("y", domain="binary")],
          {"weight": None, "pos_weight": None, "reduction": "mean", "label_smoothing": 0.0},
          binary_cross_entropy_with_logits, "binary"),
+    spec("multilabel_soft_margin_loss", [Input("x", class_axis=True), Input("y", domain="binary", class_axis=True)],
+         {"axis": -1, "weight": None, "reduction": "mean"}, multilabel_soft_margin_loss, "binary"),
 ]

@@ -1,10 +1,10 @@
-"""Information measures: entropy, cross_entropy_dist, kl_divergence, and the elementwise xlogy, rel_entr,
+"""Information measures: entropy, cross_entropy_dist, kl_divergence, and the elementwise entr, xlogy, rel_entr,
 generalized_kl (scipy.special.kl_div). Logs are natural; `base` divides every log by ln(base)."""
 from __future__ import annotations
 
 import numpy as np
 
-from reference.ext import NAN, POS, UND, X, full, xsum
+from reference.ext import NAN, NEG, POS, UND, X, full, xsum
 from reference.ops.common import class_axis, cond_abs, from_rows, fvals, same_shape, to_rows
 from reference.ops.params import check_bool, log_base
 from reference.ops.reduce import poison
@@ -35,6 +35,37 @@ def _clean(cond, *parts):
 
 
 # elementwise ---------------------------------------------------------------------------------------------
+def _entr1(x: X) -> X:
+    if x.k == NAN:
+        return X(NAN)
+    s = x.sign()
+    if s is None:
+        return X(UND)
+    if s == 0:
+        return X.from_float(0.0)
+    if s < 0 or x.k == POS:
+        return X(NEG)
+    return -(x * x.log())
+
+
+@scalar_safe
+def entr(x, *, want_cond=True) -> OpOutput:
+    """entr(x) = -x log x for x > 0;  0 at x = 0;  -inf for x < 0 (scipy.special.entr, torch.special.entr).
+
+    grad: d/dx = -(log x + 1)  (+inf at x = 0, the limit from the right; NaN for x < 0; -inf at +inf).
+    Hessian: d2/dx2 = -1/x:  cond(value) = |log x + 1| |x|;  cond(grad) = |1/x| |x| = 1 (x > 0).
+    """
+    value = as_obj(np.frompyfunc(_entr1, 1, 1)(x)) if x.size else full(x.shape, 0)
+    grad = -(np.log(x) + 1) if x.size else full(x.shape, 0)
+    grad = as_obj(grad)
+    poison(value, grad)
+    cv = cg = np.zeros(x.shape)
+    if want_cond and x.size:
+        cv = _clean(finite_or_zero(np.abs(fl(grad)) * cond_abs(x)), value, x)
+        cg = _clean(np.where(fvals(x) > 0, 1.0, 0.0), grad, x)
+    return OpOutput(Part(value, cv), {"x": Part(grad, cg)})
+
+
 @scalar_safe
 def xlogy_op(x, y, *, want_cond=True) -> OpOutput:
     """xlogy(x, y) = x log y, 0 where x = 0 (y not NaN).
@@ -165,18 +196,19 @@ def entropy(p, *, axis=-1, base="e", normalize=False, want_cond=True) -> OpOutpu
                     {"p": Part(from_rows(grad, outer, ax), from_rows(cond_g, outer, ax))})
 
 
-def cross_entropy_dist(p, q, *, axis=-1, base="e", normalize="none", clip=None, reduction="none",
-                       want_cond=True) -> OpOutput:
+def cross_entropy_dist(p, q, *, axis=-1, base="e", normalize="none", clip=None, label_smoothing=0.0,
+                       reduction="none", want_cond=True) -> OpOutput:
     """H(p, q) = -sum_i p_i log q_i / ln(base) over `axis` (0 log 0 = 0); p may be int labels (one-hot).
 
+    label_smoothing e: p is replaced by (1 - e) p + e/C first (C classes; Keras's label_smoothing).
     normalize "q": q / sum q first; "both": p / sum p as well. clip [lo, hi] clamps q (after normalising).
     grads (reduction "sum"; "mean" divides by the number of rows):
         d/dq_i = -c_i p_i / q_i / ln b   (normalised q: (u_j + sum_i c_i p_i) / Q with u = -c p'/q'),
-        d/dp_i = -log q_i / ln b         (normalised p: (-log q'_j - H_e) / (P ln b)).
+        d/dp_i = -log q_i / ln b         (normalised p: (-log q'_j - H_e) / (P ln b)), times (1 - e).
     cond: see reference.ops.two_dist (second derivatives p/q^2, -1/q, 0, chained through clip/normalise).
     """
     return two_dist("ce", p, q, axis=axis, base=base, normalize=normalize, clip=clip, reduction=reduction,
-                    want_cond=want_cond)
+                    want_cond=want_cond, label_smoothing=label_smoothing)
 
 
 def kl_divergence(p, q, *, axis=-1, base="e", normalize="none", clip=None, reduction="none",
@@ -199,10 +231,11 @@ SPECS = [  # in the report's order (docs/ops.md)
     spec("entropy", [Input("p", domain="prob", class_axis=True)], {"axis": -1, "base": "e", "normalize": False},
          entropy, "information"),
     spec("cross_entropy_dist", [Input("p", "labels_or_float", like="q", domain="target", class_axis=True),
-                                Input("q", domain="prob", class_axis=True)], _DIST_DEFAULTS,
+                                Input("q", domain="prob", class_axis=True)], {**_DIST_DEFAULTS, "label_smoothing": 0.0},
          cross_entropy_dist, "information"),
     spec("kl_divergence", [Input("p", domain="prob", class_axis=True), Input("q", domain="prob", class_axis=True)],
          _DIST_DEFAULTS, kl_divergence, "information"),
+    spec("entr", [Input("x", domain="prob")], {}, entr, "information"),
     spec("xlogy", [Input("x", domain="prob"), Input("y", domain="prob")], {}, xlogy_op, "information"),
     spec("rel_entr", [Input("x", domain="prob"), Input("y", domain="prob")], {}, rel_entr_op, "information"),
     spec("generalized_kl", [Input("x", domain="prob"), Input("y", domain="prob")], {}, generalized_kl, "information"),

@@ -1,6 +1,7 @@
 """The row engine behind cross_entropy_dist and kl_divergence: two distributions p, q along a class axis.
 
-Per row:  p^ = p / sum p   (normalize="both"),           q^ = q / sum q   (normalize "q" or "both")
+Per row:  p  = (1 - e) p + e/C   first, when label_smoothing e > 0 (cross entropy only; d/dp gets (1 - e))
+          p^ = p / sum p   (normalize="both"),           q^ = q / sum q   (normalize "q" or "both")
           q' = clamp(q^, lo, hi)   (clip),               p' = clamp(p^, lo, hi)   (clip, kl only)
           F  = sum_i phi(p'_i, q'_i) / ln b   with  phi = -xlogy(p', q')  (cross entropy)
                                                     phi = rel_entr(p', q'), NaN outside p, q >= 0  (KL)
@@ -22,7 +23,7 @@ from reference.errors import CaseError
 from reference.ext import NAN, X, full, xsum
 from reference.ops.common import (check_labels, clamp, class_axis, cond_abs, from_rows, fvals, is_limit, onehot,
                                   target_abs, to_rows)
-from reference.ops.params import check_choice, check_clip, log_base
+from reference.ops.params import check_choice, check_clip, check_number, log_base
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.normalize import contraction, jacobian_scaled, normalize_rows
 from reference.ops.spec import OpOutput, Part
@@ -31,8 +32,9 @@ from reference.ops.xlog import as_obj, finite_or_zero, fl, rel_entr, rel_entr_dx
 NORMALIZE = ("none", "q", "both")
 
 
-def two_dist(kind, p, q, *, axis, base, normalize, clip, reduction, want_cond) -> OpOutput:
+def two_dist(kind, p, q, *, axis, base, normalize, clip, reduction, want_cond, label_smoothing=0.0) -> OpOutput:
     ax = class_axis(axis, q.ndim)
+    e = check_number("label_smoothing", label_smoothing, lo=0, hi=1)
     norm = check_choice("normalize", normalize, NORMALIZE)
     bounds = check_clip(clip)
     reduction = check_reduction(reduction)
@@ -49,6 +51,10 @@ def two_dist(kind, p, q, *, axis, base, normalize, clip, reduction, want_cond) -
         if p.shape != q.shape:
             raise CaseError(f"p and q must have the same shape, got {p.shape} and {q.shape}")
         pr, _ = to_rows(p, ax)
+    p_given = pr
+    if e > 0 and C:
+        ex = X.from_float(e)
+        pr = (1 - ex) * pr + ex / C
     nq, np_ = norm in ("q", "both"), norm == "both"
     bad = np.zeros(R, dtype=bool)
     qh, Q, b = normalize_rows(qr) if nq else (qr, None, bad)
@@ -82,6 +88,8 @@ def two_dist(kind, p, q, *, axis, base, normalize, clip, reduction, want_cond) -
         gp = (up - Wp[:, None]) / P[:, None]
     F = Fe / lnb
     gq, gp = (gq / lnb, gp / lnb) if C else (gq, gp)
+    if e > 0 and C:
+        gp = (1 - X.from_float(e)) * gp
     for r in np.nonzero(bad)[0]:
         F[r] = X(NAN)
         gq[r] = X(NAN)
@@ -89,8 +97,8 @@ def two_dist(kind, p, q, *, axis, base, normalize, clip, reduction, want_cond) -
     poison(F, gq, gp)
     cond_v, cond_q, cond_p = np.zeros(R), np.zeros((R, C)), np.zeros((R, C))
     if want_cond and R and C:
-        cond_v, cond_q, cond_p = _conds(kind, qr, pr, qh, ph, q1, p1, cq, cp, uq, up, gq, gp, Q, P,
-                                        lnb.to_float(), labels)
+        cond_v, cond_q, cond_p = _conds(kind, qr, p_given, qh, ph, q1, p1, cq, cp, uq, up, gq, gp, Q, P,
+                                        lnb.to_float(), labels, 1.0 - e)
         rowbad = bad | ~np.isfinite(fvals(qr)).all(axis=1) | ~np.isfinite(fl(pr)).all(axis=1)
         cond_v = np.where(rowbad | ~np.isfinite(fl(F)), 0.0, cond_v)
         cond_q = np.where(rowbad[:, None] | ~np.isfinite(fl(gq)), 0.0, cond_q)
@@ -105,7 +113,8 @@ def two_dist(kind, p, q, *, axis, base, normalize, clip, reduction, want_cond) -
     return OpOutput(Part(value, cv), grads)
 
 
-def _conds(kind, qr, pr, qh, ph, q1, p1, cq, cp, uq, up, gq, gp, Q, P, lb, labels):
+def _conds(kind, qr, pr, qh, ph, q1, p1, cq, cp, uq, up, gq, gp, Q, P, lb, labels, k=1.0):
+    """cond of the value and both gradients; pr is p as given, k = 1 - label_smoothing (dp_smoothed/dp)."""
     aq, ap = cond_abs(qr), (np.zeros(qr.shape) if labels else target_abs(pr))
     cond_v = np.sum(finite_or_zero(np.abs(fl(gq)) * aq + np.abs(fl(gp)) * ap), axis=1)
     q1f, p1f, cqf, cpf = fl(q1), fl(p1), fl(cq), fl(cp)
@@ -131,6 +140,7 @@ def _conds(kind, qr, pr, qh, ph, q1, p1, cq, cp, uq, up, gq, gp, Q, P, lb, label
             Hqq = Hqq + contraction(finite_or_zero(fl(uq)), fl(qh)) * (sq ** 2)[:, None, None]
         if P is not None:
             Hpp = Hpp + contraction(finite_or_zero(fl(up)), fl(ph)) * (sp ** 2)[:, None, None]
+        Hqp, Hpp = Hqp * k, Hpp * k * k
         cond_q = (np.einsum("rjk,rk->rj", np.abs(Hqq), aq) + np.einsum("rjk,rk->rj", np.abs(Hqp), ap)) / lb
         cond_p = (np.einsum("rkj,rk->rj", np.abs(Hqp), aq) + np.einsum("rjk,rk->rj", np.abs(Hpp), ap)) / lb
     return cond_v, np.where(np.isnan(cond_q), 0.0, cond_q), np.where(np.isnan(cond_p), 0.0, cond_p)

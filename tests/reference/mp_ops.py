@@ -66,7 +66,7 @@ def entropy(p, axis=-1, base="e", normalize=False):
     return np.array(out, dtype=object).reshape(outer)
 
 
-def _dist_rows(p, q, axis, normalize, clip, kind):
+def _dist_rows(p, q, axis, normalize, clip, kind, label_smoothing=0.0):
     qr, outer = _rows(q, axis)
     if p.dtype != object:
         pr = np.array([[mp.mpf(1) if c == y else mp.mpf(0) for c in range(qr.shape[1])] for y in p.reshape(-1)],
@@ -75,6 +75,9 @@ def _dist_rows(p, q, axis, normalize, clip, kind):
         pr, _ = _rows(p, axis)
     out = []
     for prow, qrow in zip(pr, qr):
+        if label_smoothing:
+            e = mp.mpf(label_smoothing)
+            prow = [(1 - e) * v + e / len(prow) for v in prow]
         if normalize in ("q", "both"):
             t = mp.fsum(qrow)
             qrow = [v / t for v in qrow]
@@ -93,13 +96,34 @@ def _dist_rows(p, q, axis, normalize, clip, kind):
     return np.array(out, dtype=object).reshape(outer)
 
 
-def cross_entropy_dist(p, q, axis=-1, base="e", normalize="none", clip=None, reduction="none"):
-    items = _dist_rows(p, q, axis, normalize, clip, "ce") / _ln_base(base)
+def cross_entropy_dist(p, q, axis=-1, base="e", normalize="none", clip=None, label_smoothing=0.0,
+                       reduction="none"):
+    items = _dist_rows(p, q, axis, normalize, clip, "ce", label_smoothing) / _ln_base(base)
     return _reduce(items, reduction, items.size)
 
 
 def kl_divergence(p, q, axis=-1, base="e", normalize="none", clip=None, reduction="none"):
     items = _dist_rows(p, q, axis, normalize, clip, "kl") / _ln_base(base)
+    return _reduce(items, reduction, items.size)
+
+
+def entr(x):
+    return np.vectorize(lambda v: mp.mpf(0) if v == 0 else -v * mp.log(v), otypes=[object])(x)
+
+
+def poly_loss(logits, target, axis=-1, epsilon=2.0, reduction="none"):
+    p = softmax(logits, axis)
+    prow, outer = _rows(p, axis)
+    trow, _ = _rows(target, axis)
+    e = mp.mpf(epsilon)
+    items = [mp.fsum(-t * mp.log(pv) + e * t * (1 - pv) for pv, t in zip(pr, tr)) for pr, tr in zip(prow, trow)]
+    return _reduce(np.array(items, dtype=object).reshape(outer), reduction, len(items))
+
+
+def multilabel_soft_margin_loss(x, y, axis=-1, weight=None, reduction="mean"):
+    el = binary_cross_entropy_with_logits(x, y, weight=weight, reduction="none")
+    rows, outer = _rows(el, axis)
+    items = np.array([mp.fsum(r) / len(r) for r in rows], dtype=object).reshape(outer)
     return _reduce(items, reduction, items.size)
 
 
@@ -187,11 +211,14 @@ def binary_cross_entropy_with_logits(x, y, weight=None, pos_weight=None, reducti
     return _reduce(items, reduction, items.size)
 
 
-def kl_div(input, target, log_target=False, reduction="mean"):
+def kl_div(input, target, log_target=False, generalized=False, reduction="mean"):
     if log_target:
         items = np.vectorize(lambda i, t: mp.exp(t) * (t - i), otypes=[object])(input, target)
     else:
         items = np.vectorize(lambda i, t: _xlogy(t, t) - t * i, otypes=[object])(input, target)
+    if generalized:
+        P = np.vectorize(mp.exp, otypes=[object])(target) if log_target else target
+        items = items + np.vectorize(mp.exp, otypes=[object])(input) - P
     if reduction == "batchmean":
         return _reduce(items, "mean", input.shape[0] if input.ndim else 1)
     return _reduce(items, reduction, items.size)

@@ -39,6 +39,14 @@ CASES = [
     ("sigmoid_focal_loss", {"x": X, "y": P2}, {"gamma": 0.5, "alpha": None}),
     ("softmax_focal_loss", {"logits": X, "target": P2}, {}),
     ("softmax_focal_loss", {"logits": X, "target": P2}, {"gamma": 1.5, "alpha": None, "reduction": "sum"}),
+    ("entr", {"x": P}, {}),
+    ("poly_loss", {"logits": X, "target": P2}, {}),
+    ("poly_loss", {"logits": X, "target": P}, {"epsilon": -1.0, "reduction": "mean"}),
+    ("multilabel_soft_margin_loss", {"x": X, "y": P2}, {"weight": [1, 2, 0.5]}),
+    ("kl_div", {"input": np.log(Q), "target": P}, {"generalized": True, "reduction": "none"}),
+    ("kl_div", {"input": np.log(Q2), "target": np.log(P2)}, {"log_target": True, "generalized": True}),
+    ("cross_entropy_dist", {"p": P, "q": Q}, {"normalize": "q", "label_smoothing": 0.25}),
+    ("cross_entropy_dist", {"p": P, "q": Q}, {"normalize": "both", "label_smoothing": 0.5, "clip": [0.1, 0.9]}),
 ]
 # ops whose output elements each depend on a whole row: a gradient element's cond also counts the
 # perturbation of the cotangent (docs/verdicts.md)
