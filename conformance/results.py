@@ -51,12 +51,78 @@ def tensor_from_json(t: dict) -> np.ndarray:
     return np.asarray([float(v) for v in t["data"]], dtype=np.float64).astype(dt).reshape(t["shape"])
 
 
-def ref_array_json(r) -> dict:
+EXACT_ROWS = 12  # drill-down rows per part (conformance/report/views.MAX_ROWS): their exact strings are stored
+
+
+def _floats(data: list, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(float64 values, present) of a stored number list padded to n (report.numbers.to_float's reading)."""
+    vals = np.zeros(n)
+    present = np.zeros(n, dtype=bool)
+    special = {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}
+    for i, v in enumerate(data[:n]):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            vals[i], present[i] = v, True
+        elif isinstance(v, str) and v.strip().lower() in special:
+            vals[i], present[i] = special[v.strip().lower()], True
+    return vals, present
+
+
+def shown_elements(rounded: list, observed: list | None, dtype: str, limit: int = EXACT_ROWS) -> list[int]:
+    """The flat indices a record's drill-down shows for one part: every element when there are at most
+    `limit`, else the `limit` worst (elements where observed differs from rounded first, then by ULP distance
+    in `dtype`, then by index), in index order. The report's tables and the stored exact strings both use it."""
+    from conformance.floats import NUMPY_DTYPES, ordinals
+
+    observed = observed or []
+    n = max(len(rounded), len(observed))
+    if n <= limit:
+        return list(range(n))
+    r, has_r = _floats(rounded, n)
+    o, has_o = _floats(observed, n)
+    both = has_r & has_o
+    equal = both & ((r == o) | (np.isnan(r) & np.isnan(o)))
+    differs = both & ~equal
+    finite = np.isfinite(r) & np.isfinite(o)
+    dist = np.zeros(n)
+    dt = NUMPY_DTYPES.get(dtype)
+    if dt is not None:
+        with np.errstate(all="ignore"):
+            steps = np.abs(ordinals(np.where(finite, r, 0).astype(dt)) - ordinals(np.where(finite, o, 0).astype(dt)))
+        dist = np.where(differs, np.where(finite, steps.astype(np.float64), np.inf), 0.0)
+    order = np.lexsort((np.arange(n), -dist, ~differs))
+    return sorted(int(i) for i in order[:limit])
+
+
+def exact_kept(exact, shown) -> list:
+    """The exact strings a record stores (docs/results.md, "Exact strings"): those of the `shown` indices
+    (None: all) and of every element whose exact value reads as 0 in float64 or is not finite (short, and
+    what the report's run-to-run comparison and the special-value checks read); null elsewhere."""
+    flat = [str(e) for e in np.asarray(exact, dtype=object).ravel()]
+    if shown is None:
+        return flat
+    keep = set(shown)
+    out = []
+    for i, e in enumerate(flat):
+        if i in keep:
+            out.append(e)
+            continue
+        try:
+            v = float(e)
+        except ValueError:
+            v = np.nan
+        out.append(e if v == 0.0 or not np.isfinite(v) else None)
+    return out
+
+
+def ref_array_json(r, shown=None, rounded: list | None = None) -> dict:
+    """One reference part as stored; `shown`: the flat indices whose exact strings are kept (exact_kept);
+    `rounded`: the rounded values as JSON numbers when already made."""
     out = {
         "dtype": dtype_name(np.asarray(r.rounded).dtype),
         "shape": list(np.asarray(r.rounded).shape),
-        "exact": [str(e) for e in np.asarray(r.exact, dtype=object).ravel()],
-        "rounded": [number_json(v) for v in np.asarray(r.rounded).astype(np.float64).ravel()],
+        "exact": exact_kept(r.exact, shown),
+        "rounded": rounded if rounded is not None else [number_json(v) for v in
+                                                        np.asarray(r.rounded).astype(np.float64).ravel()],
         "ieee": None,
     }
     if r.ieee is not None:
@@ -64,13 +130,27 @@ def ref_array_json(r) -> dict:
     return out
 
 
-def reference_json(ref) -> dict | None:
+def reference_json(ref, observed: dict | None = None, failing: dict | None = None,
+                   all_exact: bool = False) -> dict | None:
+    """The record's reference. Exact strings are kept (exact_kept) for the elements the drill-down shows
+    (shown_elements against `observed`, the record's observed JSON) and the part's failing elements
+    (`failing`: part key -> flat indices, at most compare.MAX_FAILING); all of them with all_exact."""
     if ref is None or isinstance(ref, Exception):
         return None
+    failing = failing or {}
+
+    def one(key: str, r) -> dict:
+        if all_exact:
+            return ref_array_json(r)
+        rounded = [number_json(v) for v in np.asarray(r.rounded).astype(np.float64).ravel()]
+        obs = (observed or {}).get("value") if key == "value" else ((observed or {}).get("grad") or {}).get(key[5:])
+        shown = shown_elements(rounded, (obs or {}).get("data"), dtype_name(np.asarray(r.rounded).dtype))
+        return ref_array_json(r, sorted(set(shown) | set(failing.get(key) or ())), rounded)
+
     return {
         "certified": bool(ref.certified),
-        "value": ref_array_json(ref.value),
-        "grad": {name: ref_array_json(g) for name, g in ref.grads.items()},
+        "value": one("value", ref.value),
+        "grad": {name: one(f"grad:{name}", g) for name, g in ref.grads.items()},
     }
 
 

@@ -96,7 +96,7 @@ def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, compar
         "source": case.source,
         "params": case.params,
         "inputs": {k: tensor_json(v) for k, v in case.inputs.items()},
-        "reference": reference_json(ref),
+        "reference": reference_json(ref, observed, comparison.failing),
         "observed": observed,
         "exception": exception,
         "ulp": comparison.ulp,
@@ -196,7 +196,7 @@ def _keep_convention_values(record: dict, comparison: Comparison, conv_refs) -> 
     kept = {}
     for conv, conv_ref in conv_refs:
         if conv.key in keys and conv.key not in kept and not isinstance(conv_ref, Exception):
-            as_json = reference_json(conv_ref)
+            as_json = reference_json(conv_ref, record.get("observed"), comparison.failing)
             kept[conv.key] = {"value": as_json["value"], "grad": as_json["grad"]}
     if kept:
         record["reference"]["conventions"] = kept

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from conformance.results import EXACT_ROWS, shown_elements
+
 from .numbers import fmt, fmt_metric, same, to_float, ulp_distance
 from .repro import python_snippet, replay_command
 
-MAX_ROWS = 12
+MAX_ROWS = EXACT_ROWS  # rows per part table; the record stores their exact strings
 MAX_INPUT_VALUES = 32
 
 
@@ -143,11 +145,9 @@ def _part_view(name: str, ref: dict | None, obs: dict | None, ulp, ratio, verdic
         dc = element_ulps(c, o, dtype) if (c is not None and o is not None) else None
         differs = o is not None and r is not None and not same(r, o)
         scored.append((i, d, dc, differs))
-    if n > MAX_ROWS:
-        worst_first = sorted(scored, key=lambda t: (not t[3], -(t[1] if t[1] is not None else 0), t[0]))
-        chosen = sorted(worst_first[:MAX_ROWS], key=lambda t: t[0])
-    else:
-        chosen = scored
+    # the MAX_ROWS worst (differing first, then by ULPs): the same choice the runner made for the exact
+    # strings it stored (conformance.results.shown_elements), so every row shown has its exact digits
+    chosen = [scored[i] for i in shown_elements(rounded, observed, dtype, MAX_ROWS)] if n > MAX_ROWS else scored
     rows = []
     for i, d, dc, differs in chosen:
         rows.append(Row(
