@@ -60,19 +60,57 @@ def working_format(dtype_name: str) -> Working | None:
 
 
 class B:
-    """A computed value v and a bound E >= |v - exact| (arrays of the working format)."""
+    """A computed value v (+ lo, for double-double values: the value is v + lo exactly) and a bound
+    E >= |value - exact| (arrays of the working format; lo is None for single-word values)."""
 
-    __slots__ = ("v", "e")
+    __slots__ = ("v", "e", "lo")
 
-    def __init__(self, v, e):
+    def __init__(self, v, e, lo=None):
         self.v = v
         self.e = e
+        self.lo = lo
+
+    def map(self, f) -> "B":
+        """The same function (a reshape, an index, from_rows) applied to every component."""
+        return B(f(self.v), f(self.e), None if self.lo is None else f(self.lo))
 
     def __getitem__(self, idx) -> "B":
-        return B(self.v[idx], self.e[idx])
+        return self.map(lambda a: a[idx])
 
     def __neg__(self) -> "B":
-        return B(-self.v, self.e)
+        return B(-self.v, self.e, None if self.lo is None else -self.lo)
+
+    def copy(self) -> "B":
+        return self.map(np.copy)
+
+    def put(self, idx, src: "B") -> None:
+        """self[idx] = src, in place."""
+        self.v[idx] = src.v
+        self.e[idx] = src.e
+        if self.lo is not None:
+            self.lo[idx] = 0 if src.lo is None else src.lo
+
+    def set_exact(self, idx, value) -> None:
+        """self[idx] = value, exactly (bound 0), in place."""
+        self.v[idx] = value
+        self.e[idx] = 0
+        if self.lo is not None:
+            self.lo[idx] = 0
+
+    def masked(self, keep) -> "B":
+        """Exactly 0 where `keep` is False (broadcast), self elsewhere."""
+        return self.map(lambda a: np.where(keep, a, 0))
+
+    @staticmethod
+    def where(cond, a: "B", b: "B") -> "B":
+        lo = None
+        if a.lo is not None or b.lo is not None:
+            lo = np.where(cond, 0 if a.lo is None else a.lo, 0 if b.lo is None else b.lo)
+        return B(np.where(cond, a.v, b.v), np.where(cond, a.e, b.e), lo)
+
+    def lower_magnitude(self):
+        """A lower bound on |value| (before the error bound): |v| - |lo| (lo is tiny beside v)."""
+        return np.abs(self.v) if self.lo is None else np.abs(self.v) - np.abs(self.lo)
 
 
 class Arith:

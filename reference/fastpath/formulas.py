@@ -34,17 +34,16 @@ def softmax_rows(ar: Arith, rows: np.ndarray) -> SoftmaxRowsB:
     x = ar.exact(rows)
     d = ar.sub(x, ar.exact(rows[idx, k][:, None]))
     e = ar.exp(d)
-    e.v[idx, k] = 1
-    e.e[idx, k] = 0
-    others = B(e.v.copy(), e.e.copy())
-    others.v[idx, k] = 0
+    e.set_exact((idx, k), 1)
+    others = e.copy()
+    others.set_exact((idx, k), 0)
     T = ar.tree_sum(others)
     S = ar.add(ar.exact(np.ones(R)), T)
     return SoftmaxRowsB(d, e, T, S, k)
 
 
 def _col(b: B) -> B:
-    return B(b.v[:, None], b.e[:, None])
+    return b.map(lambda a: a[:, None])
 
 
 def _lp(ar: Arith, sm: SoftmaxRowsB) -> B:
@@ -56,7 +55,7 @@ def _complement_at(ar: Arith, sm: SoftmaxRowsB, cols: np.ndarray) -> B:
     idx = np.arange(len(cols))
     num = ar.add(ar.exact(np.ones(len(cols))), ar.sub(sm.T, sm.e[idx, cols]))
     at_max = cols == sm.k
-    num = B(np.where(at_max, sm.T.v, num.v), np.where(at_max, sm.T.e, num.e))
+    num = B.where(at_max, sm.T, num)
     return ar.div(num, sm.S)
 
 
@@ -78,7 +77,7 @@ def _rows_of(ar, arr: np.ndarray, axis) -> tuple[np.ndarray, tuple, int]:
 
 
 def _from_rows(b: B, outer, ax) -> B:
-    return B(from_rows(b.v, outer, ax), from_rows(b.e, outer, ax))
+    return b.map(lambda a: from_rows(a, outer, ax))
 
 
 def _only(params: dict, allowed: set) -> None:
@@ -133,12 +132,12 @@ def _ce_params(case: Case, C: int):
 def _reduce(ar, items: B, grads: dict, reduction: str, D: B | None, outer, sign_v, signs_g: dict):
     """items (R,) and row-form gradients -> the reduced value and gradients (reference.ops.reduce)."""
     if reduction == "none":
-        return Out(B(items.v.reshape(outer), items.e.reshape(outer)), sign_v), {
+        return Out(items.map(lambda a: a.reshape(outer)), sign_v), {
             k: Out(g, signs_g.get(k)) for k, g in grads.items()}
     total = ar.tree_sum(items)
     if reduction == "sum":
         return Out(total, sign_v), {k: Out(g, signs_g.get(k)) for k, g in grads.items()}
-    if not np.all(np.abs(D.v) > 2 * D.e):
+    if not np.all(D.lower_magnitude() > 2 * D.e):
         raise Unsupported("mean over a denominator that may be 0")
     flip = -1 if np.all(D.v < 0) else 1
     sv = None if sign_v is None else np.asarray(sign_v) * flip
@@ -180,25 +179,24 @@ def _ce_labels(ar, case, rows, outer, ax, e, w):
     one = ar.exact(1.0)
     ex = ar.exact(e)
     alpha = ar.mul(ar.sub(one, ex), ar.exact(wv[yc]))  # (1 - e) w_y
-    alpha = B(np.where(counted, alpha.v, 0), np.where(counted, alpha.e, 0))
+    alpha = alpha.masked(counted)
     lp_y = ar.sub(sm.d[idx, yc], ar.log1p(sm.T))
     item = ar.mul(alpha, -lp_y)
     g = ar.mul(_col(alpha), ar.div(sm.e, _col(sm.S)))
     sc_y = _complement_at(ar, sm, yc)
     gy = -ar.mul(alpha, sc_y)
-    g.v[idx, yc] = gy.v
-    g.e[idx, yc] = gy.e
+    g.put((idx, yc), gy)
     if e > 0:
         beta = ar.div(ex, ar.exact(C))
         W = ar.tree_sum(ar.exact(wv[None, :]))
         wx = ar.exact(wv[None, :])
         smooth = ar.tree_sum(ar.mul(wx, -_lp(ar, sm)))
         item = ar.add(item, ar.mul(beta, smooth))
-        corr = ar.div(ar.sub(ar.mul(B(W.v[:, None], W.e[:, None]), sm.e), ar.mul(wx, _col(sm.S))), _col(sm.S))
+        corr = ar.div(ar.sub(ar.mul(_col(W), sm.e), ar.mul(wx, _col(sm.S))), _col(sm.S))
         g = ar.add(g, ar.mul(beta, corr))
     zero_rows = ~counted
-    item = B(np.where(zero_rows, 0, item.v), np.where(zero_rows, 0, item.e))
-    g = B(np.where(zero_rows[:, None], 0, g.v), np.where(zero_rows[:, None], 0, g.e))
+    item = item.masked(~zero_rows)
+    g = g.masked(~zero_rows[:, None])
     D = None
     if case.params["reduction"] == "mean":
         if case.params["mean_denominator"] == "weight_sum":
@@ -240,7 +238,7 @@ def _ce_probs(ar, case, rows, trows, outer, ax, e, w):
     D = None
     if reduction == "mean":
         D = ar.tree_sum(A[None, :]) if denom == "weight_sum" else ar.exact(float(R))
-        D = B(D.v.reshape(()), D.e.reshape(())) if np.ndim(D.v) else D
+        D = D.map(lambda a: a.reshape(())) if np.ndim(D.v) else D
     nonneg_w = bool(np.all(wv >= 0))
     value, gout = _reduce(ar, loss, {"logits": gx, "target": gt}, reduction, D, outer,
                           1 if nonneg_w and bool(np.all(trows >= 0)) else None, {})
@@ -249,7 +247,7 @@ def _ce_probs(ar, case, rows, trows, outer, ax, e, w):
         mean = value.val
         dD = ar.mul(ome, wx)  # d D / d t_c, shape (1, C)
         shift = -ar.div(mean, D)
-        g_t = ar.add(g_t, ar.mul(dD, B(np.asarray(shift.v)[..., None], np.asarray(shift.e)[..., None])))
+        g_t = ar.add(g_t, ar.mul(dD, shift.map(lambda a: np.asarray(a)[..., None])))
     return value, {"logits": Out(_from_rows(gout["logits"].val, outer, ax)),
                    "target": Out(_from_rows(g_t, outer, ax))}
 
