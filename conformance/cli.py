@@ -184,6 +184,9 @@ def build_parser(prog: str = "python -m conformance") -> argparse.ArgumentParser
                           "imports code named in a results file; repeatable)")
     rpl.add_argument("--signature", default=None, choices=SIGNATURES,
                      help="calling convention of --impl (default: the record's)")
+    rpl.add_argument("--exact", type=int, action="append", default=[], metavar="INDEX",
+                     help="also print the exact decimal of element INDEX (flat) of the value and each gradient, "
+                          "recomputed from the stored inputs (records keep only some; repeatable)")
 
     sub.add_parser("list", help="list the implementations of every installed framework")
 
@@ -381,7 +384,7 @@ def cmd_replay(args, argv) -> int:
 
     try:
         return replay(args.case_id, args.results, args.implementation, args.dtype, impls=tuple(args.impl),
-                      signature=args.signature)
+                      signature=args.signature, exact=tuple(args.exact))
     except ReplayError as exc:
         raise UsageError(str(exc))
 

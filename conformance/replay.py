@@ -83,9 +83,11 @@ def _checked_case(record: dict, case_id: str) -> Case:
 
 
 def replay(case_id: str, results_path, implementation: str | None = None, dtype: str | None = None,
-           log=print, impls=(), signature: str | None = None) -> int:
+           log=print, impls=(), signature: str | None = None, exact=()) -> int:
     """Re-run every matching record; exit 1 when a replayed verdict is an unexpected failure.
-    impls: the `package.module:function` targets given with --impl (the only code replay may import)."""
+    impls: the `package.module:function` targets given with --impl (the only code replay may import).
+    exact: flat element indices whose exact decimals are printed for the value and each gradient,
+    recomputed from the stored inputs (a record keeps only the ones a reader looks at)."""
     from conformance import known
     from conformance.refcache import ReferenceCache
     from conformance.runner import CellContext, evaluate_case
@@ -123,4 +125,23 @@ def replay(case_id: str, results_path, implementation: str | None = None, dtype:
         if new["exception"]:
             log(f"  raised {new['exception']['type']}: {new['exception']['message']}")
         code = max(code, 1 if new["unexpected"] else 0)
+        if exact:
+            _print_exact(refs.get(case.op, case.dtype, case.inputs, case.params), exact, log)
     return code
+
+
+def _print_exact(ref, indices, log) -> None:
+    """The exact decimal and the correctly rounded value of each requested element of every part."""
+    import numpy as np
+
+    if ref is None or isinstance(ref, Exception):
+        log(f"  no reference for this case: {ref}")
+        return
+    for name, part in [("value", ref.value), *((f"grad:{k}", g) for k, g in ref.grads.items())]:
+        digits = np.asarray(part.exact, dtype=object).ravel()
+        rounded = np.asarray(part.rounded).astype(np.float64).ravel()
+        for i in indices:
+            if 0 <= i < digits.size:
+                log(f"  {name}[{i}]: exact {digits[i]}, correctly rounded {rounded[i]!r}")
+            else:
+                log(f"  {name}[{i}]: no such element ({digits.size} elements)")

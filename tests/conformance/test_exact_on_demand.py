@@ -86,3 +86,22 @@ def test_shown_elements_orders_differing_then_by_ulps_then_index():
     got = shown_elements(rounded, observed, "float32", limit=4)
     assert got == [0, 2, 7, 15]  # the three that differ, then the lowest index
     assert shown_elements(rounded[:3], observed[:3], "float32", limit=4) == [0, 1, 2]
+
+
+def test_replay_recomputes_the_exact_digits_a_record_does_not_keep(tmp_path, capsys):
+    from conformance import cli
+    from tests.conformance.test_untrusted import _record, hostile_file
+
+    x = np.linspace(-3, 5, 40).astype(np.float32).reshape(2, 20)
+    record = _record("c1", "custom:tests.fault_impls:softmax", "custom:numpy",
+                     inputs={"x": tensor_json(x)}, params={"axis": -1})
+    doc = json.loads(hostile_file(tmp_path, tmp_path / "unused").read_text())
+    doc["records"] = [record]
+    path = tmp_path / "custom.json"
+    path.write_text(json.dumps(doc))
+    assert cli.main(["replay", "c1", "--results", str(path), "--impl", "tests.fault_impls:softmax",
+                     "--exact", "37", "--exact", "40"]) == 0
+    out = capsys.readouterr().out
+    want = reference.evaluate("softmax", "float32", {"x": x}, {"axis": -1}).value.exact.ravel()[37]
+    assert f"value[37]: exact {want}, correctly rounded" in out
+    assert "value[40]: no such element (40 elements)" in out
