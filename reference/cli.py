@@ -2,6 +2,7 @@
 
     python -m reference eval [--case FILE] [--max-elements N]
                                                one JSON case (stdin by default) -> JSON result on stdout
+                                               (with "cotangent", "tangents", "hvp": the derivative modes)
     python -m reference golden [--check] [--dir DIR]
                                                regenerate reference/golden/ from reference/catalog.py, or
                                                check it (exit 1 on a mismatch)
@@ -69,7 +70,8 @@ def _eval(args) -> int:
         raise CaseError(f"the case is longer than {limit} characters (--max-elements {max_elements}); raise "
                         f"--max-elements for larger inputs")
     case = loads_case(text, max_elements)
-    result = evaluate(case["op"], case["dtype"], case["inputs"], case.get("params") or {})
+    result = evaluate(case["op"], case["dtype"], case["inputs"], case.get("params") or {},
+                      cotangent=case.get("cotangent"), tangents=case.get("tangents"), hvp=case.get("hvp", False))
     sys.stdout.write(dumps(result_json(result)))
     return 0
 

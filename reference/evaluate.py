@@ -25,8 +25,10 @@ from reference.precision import op_parts, run_op, working_precision
 from reference.result import RefArray, RefResult
 
 
-def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None) -> RefResult:
-    """The correctly rounded value and gradients of `op` on `inputs` (see docs/ops.md), certified.
+def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None, *, cotangent=None,
+             tangents=None, hvp: bool = False) -> RefResult:
+    """The correctly rounded value and gradients of `op` on `inputs` (see docs/ops.md), certified; with a
+    cotangent, tangents or hvp also the derivative parts vjp:IN, jvp:IN, hvp:IN (reference.derivs).
 
     Raises reference.errors.CaseError for a malformed case and UndefinedError (a CaseError) where the
     mathematics is undefined (an out-of-range class label).
@@ -35,8 +37,16 @@ def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None) -> R
     for path in PATHS:
         result = path(case)
         if result is not None:
-            return result
-    raise AssertionError("no evaluation path answered")
+            break
+    else:
+        raise AssertionError("no evaluation path answered")
+    if cotangent is not None or tangents is not None or hvp:
+        from reference.derivs import evaluate_derivs, parse_request
+
+        req = parse_request(case, result.value.shape, cotangent, tangents, hvp)
+        result.derivs, bits = evaluate_derivs(case, req)
+        result.precision_bits = max(result.precision_bits, bits)
+    return result
 
 
 class _PartState:

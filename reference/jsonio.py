@@ -2,8 +2,9 @@
 
 A case is {"op": str, "dtype": str, "inputs": {name: nested lists}, "params": {...}} with numbers as JSON
 numbers (taken as the exact decimals they spell) or the strings "inf", "-inf", "nan".
+A case may also ask for derivative modes (reference.derivs.request): "cotangent", "tangents", "hvp".
 A result prints as {"value": nested lists of numbers, "grad": {name: nested lists shaped like the input},
-"certified": bool}, every number {"exact": decimal string, "rounded": round-trip decimal in the dtype}
+"certified": bool} (plus "vjp", "jvp", "hvp": {name: nested lists} for the modes asked), every number {"exact": decimal string, "rounded": round-trip decimal in the dtype}
 plus "ieee" where the IEEE value differs in kind from the limit (docs/special-values.md).
 """
 from __future__ import annotations
@@ -23,12 +24,13 @@ _CONSTANTS = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}
 
 DEFAULT_MAX_ELEMENTS = 100_000  # numbers in a case's inputs and params (python -m reference eval --max-elements)
 MAX_DEPTH = 32  # nesting of a case's JSON
+DERIV_FIELDS = ("cotangent", "tangents", "hvp")  # the derivative modes a case may ask for (reference.derivs)
 
 
 def check_bounds(case: dict, max_elements: int = DEFAULT_MAX_ELEMENTS) -> None:
     """CaseError when the case nests deeper than MAX_DEPTH or holds more than max_elements numbers (the
     reference's time and memory grow with both; checked before anything is evaluated)."""
-    count, stack = 0, [(case.get("inputs"), 1), (case.get("params"), 1)]
+    count, stack = 0, [(case.get(k), 1) for k in ("inputs", "params", "cotangent", "tangents")]
     while stack:
         obj, depth = stack.pop()
         if depth > MAX_DEPTH:
@@ -53,9 +55,10 @@ def loads_case(text: str, max_elements: int = DEFAULT_MAX_ELEMENTS) -> dict:
         raise CaseError(f"the case nests more than {MAX_DEPTH} levels deep") from None
     if not isinstance(case, dict):
         raise CaseError("a case must be a JSON object with op, dtype, inputs and params")
-    unknown = sorted(set(case) - {"op", "dtype", "inputs", "params", "id"})
+    unknown = sorted(set(case) - {"op", "dtype", "inputs", "params", "id", *DERIV_FIELDS})
     if unknown:
-        raise CaseError(f"unknown case field {unknown[0]!r}; fields are op, dtype, inputs, params")
+        raise CaseError(f"unknown case field {unknown[0]!r}; fields are op, dtype, inputs, params, "
+                        f"{', '.join(DERIV_FIELDS)}")
     for key in ("op", "dtype", "inputs"):
         if key not in case:
             raise CaseError(f"the case has no {key!r}")
@@ -83,12 +86,18 @@ def _nested(arr: RefArray, dtype):
 
 
 def result_json(result: RefResult) -> dict:
+    """{"value", "grad": {input: ...}, "certified"} plus, for the derivative modes asked, "vjp", "jvp" and
+    "hvp": {input: nested numbers} (the parts vjp:IN, jvp:IN, hvp:IN)."""
     dt = get_dtype(result.dtype)
-    return {
+    out = {
         "value": _nested(result.value, dt),
         "grad": {name: _nested(g, dt) for name, g in result.grads.items()},
         "certified": result.certified,
     }
+    for key, arr in result.derivs.items():
+        mode, name = key.split(":", 1)
+        out.setdefault(mode, {})[name] = _nested(arr, dt)
+    return out
 
 
 def case_number_json(value):

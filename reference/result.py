@@ -43,8 +43,9 @@ class RefResult:
     value: RefArray
     grads: dict[str, RefArray] = field(default_factory=dict)
     precision_bits: int = 0  # the arb working precision that certified the result
+    derivs: dict[str, RefArray] = field(default_factory=dict)  # "vjp:IN", "jvp:IN", "hvp:IN" (reference.derivs)
 
     @property
     def certified(self) -> bool:
-        arrays = [self.value, *self.grads.values()]
+        arrays = [self.value, *self.grads.values(), *self.derivs.values()]
         return all(bool(np.all(a.certified)) for a in arrays)

@@ -35,7 +35,7 @@ def softplus_pair(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     f = fvals(x)
     tail = np.log1p(np.exp(-np.abs(x)))
     zero = full(x.shape, 0)
-    pos = f > 0
+    pos = f >= 0  # x = 0 takes the x >= 0 side, as sigmoid_pair does (one-sided formulas: reference.derivs.dual)
     neg = f < 0
     return (_split(np.where(pos, x, zero), tail), _split(np.where(neg, -x, zero), tail))
 

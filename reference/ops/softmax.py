@@ -58,7 +58,7 @@ def softmax_rows(rows: np.ndarray) -> SoftmaxRows:
         fr = np.where(np.isneginf(f), -np.inf, f)
         kmax = np.argmax(np.where(regular[:, None], fr, 0.0), axis=1)
         for r in np.nonzero(regular)[0]:
-            m = X.from_float(f[r, kmax[r]])
+            m = rows[r, kmax[r]]  # the exact input (a dual number carries its tangent: d(x_j - m))
             d = rows[r] - m
             er = np.exp(d)
             er[kmax[r]] = one
