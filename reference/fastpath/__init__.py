@@ -3,12 +3,16 @@
 fast_path(case) -> RefResult | None answers softmax, log_softmax and cross_entropy (integer and probability
 targets) on finite inputs, for the value and every gradient. It returns None (and reference.evaluate goes on
 to the arb path) for anything else: another op, a non-finite input, an empty array, a parameter it does not
-check itself (the arb path then validates and raises), a zero mean denominator, a float64 case on a machine
-without an extended long double, a process running with flush-to-zero (TwoSum needs gradual underflow).
+check itself (the arb path then validates and raises), a zero mean denominator, a process running with
+flush-to-zero (TwoSum needs gradual underflow).
 
-Working format W: float64 for float32 / float16 / bfloat16 cases (every value of those is a float64),
-numpy.longdouble for float64 cases when it is the x87 80-bit format (64 significand bits). Let
-U = 2**-p_W (unit roundoff: 2**-53, 2**-64), ETA = W's smallest subnormal, TINY = its smallest normal.
+Working format W: float64 for float32 / float16 / bfloat16 cases (every value of those is a float64);
+for float64 cases double-double (dd.py: pairs of float64, about 106 bits, the same kind of running bound
+with its own rules and certification), and elements it leaves undecided (only values at the bottom of the
+float64 range) tried again in numpy.longdouble where it is the x87 80-bit format (64 significand bits;
+CE_FASTPATH_FLOAT64=long makes it the only float64 format, as before double-double). The rules below are
+those of a single-word W. Let U = 2**-p_W (unit roundoff: 2**-53, 2**-64), ETA = W's smallest subnormal,
+TINY = its smallest normal.
 
 Running error bound. Every intermediate quantity is a pair (v, E): v the computed W value, E >= |v - y|
 where y is the exact real the formula defines (the same formula the arb path evaluates, reference/ops/).
@@ -71,8 +75,9 @@ and rounding every element in integer arithmetic.
 precision_bits of a fast result: the significand bits of W when float arithmetic certified every element,
 else the highest arb precision the undecided elements needed.
 
-Modules: bound (working formats, bounded arithmetic), rounding (certification), formulas (the ops),
-completion (arb settling, exact strings, lazy results).
+Modules: bound (working formats, bounded arithmetic), dd (double-double bounded arithmetic and its
+certification into float64), rounding (certification), formulas (the ops), completion (arb settling, exact
+strings, lazy results).
 """
 from __future__ import annotations
 
@@ -82,13 +87,14 @@ import numpy as np
 
 from reference.case import Case
 from reference.dtypes import to_numpy
-from reference.fastpath.bound import F64, LONG, N_ULP, Arith, B, Working, working_format
+from reference.fastpath.bound import DD, F64, LONG, N_ULP, Arith, B, Working, working_format
+from reference.fastpath.dd import DDArith, certify_dd
 from reference.fastpath.completion import Completion, LazyRefArray, plain, settle_rows
 from reference.fastpath.formulas import OP_FUNCS, Unsupported
 from reference.fastpath.rounding import certify, ieee_mode, round_to_dtype
 from reference.result import RefResult
 
-__all__ = ["ENABLED", "OPS", "F64", "LONG", "N_ULP", "Arith", "B", "Working", "working_format", "Completion",
+__all__ = ["ENABLED", "OPS", "DD", "DDArith", "certify_dd", "F64", "LONG", "N_ULP", "Arith", "B", "Working", "working_format", "Completion",
            "LazyRefArray", "plain", "settle_rows", "certify", "ieee_mode", "round_to_dtype", "compute",
            "fast_path"]
 
@@ -100,14 +106,8 @@ def _finite_inputs(case: Case) -> bool:
     return all(np.isfinite(a).all() for a in case.floats.values())
 
 
-def compute(case: Case):
-    """(working format, {part key: (rounded float64, certified)}) or None when the fast path does not apply."""
-    if case.spec.name not in OP_FUNCS:
-        return None
-    w = working_format(case.dt.name)
-    if w is None or not _finite_inputs(case) or not ieee_mode():
-        return None
-    ar = Arith(w)
+def _certified(ar, case: Case) -> dict | None:
+    """{part key: (rounded float64, certified)} of the op in the arithmetic `ar`; None if unsupported."""
     try:
         with np.errstate(all="ignore"):
             value, grads = OP_FUNCS[case.spec.name](ar, case)
@@ -116,8 +116,31 @@ def compute(case: Case):
     parts = {"value": value, **{f"grad:{k}": g for k, g in grads.items()}}
     out = {}
     for key, o in parts.items():
-        rounded, ok = certify(o.val, case.dt, o.sign)
+        rounded, ok = certify_dd(o.val, o.sign) if o.val.lo is not None else certify(o.val, case.dt, o.sign)
         out[key] = (np.asarray(rounded, dtype=np.float64), np.asarray(ok, dtype=bool))
+    return out
+
+
+def compute(case: Case):
+    """(working format, {part key: (rounded float64, certified)}) or None when the fast path does not apply.
+    float64 cases: double-double; elements it leaves undecided (values at the bottom of the float64 range,
+    where its absolute bound of a few 2**-1074 cannot tell 0 from the smallest subnormal) are tried again in
+    x87 long double where the machine has it (its smallest subnormal is 2**-16445); both are rigorous, so
+    an element certified by either is correctly rounded."""
+    if case.spec.name not in OP_FUNCS:
+        return None
+    w = working_format(case.dt.name)
+    if w is None or not _finite_inputs(case) or not ieee_mode():
+        return None
+    out = _certified(DDArith() if w is DD else Arith(w), case)
+    if out is None:
+        return None
+    if w is DD and LONG is not None and any(not ok.all() for _, ok in out.values()):
+        again = _certified(Arith(LONG), case)
+        for key, (rounded, ok) in (again or {}).items():
+            take = ok & ~out[key][1]
+            out[key][0][take] = rounded[take]
+            out[key][1][take] = True
     return w, out
 
 

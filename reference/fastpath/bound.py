@@ -6,6 +6,7 @@ TINY and assumption (A) are derived in the package docstring (reference/fastpath
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,8 +56,14 @@ _LD_INFO = np.finfo(np.longdouble)
 LONG = Working(np.longdouble, 64, -16382, 16383) if _LD_INFO.nmant >= 63 and _LD_INFO.maxexp >= 16384 else None
 
 
+DD = Working(np.float64, 106, -1022, 1023)  # double-double (reference/fastpath/dd.py): float64 cases
+FLOAT64_WORKING = os.environ.get("CE_FASTPATH_FLOAT64", "dd")  # "dd", or "long" (x87 long double, then arb)
+
+
 def working_format(dtype_name: str) -> Working | None:
-    return LONG if dtype_name == "float64" else F64
+    if dtype_name != "float64":
+        return F64
+    return DD if FLOAT64_WORKING == "dd" else LONG
 
 
 class B:
@@ -87,6 +94,8 @@ class B:
         """self[idx] = src, in place."""
         self.v[idx] = src.v
         self.e[idx] = src.e
+        if self.lo is None and src.lo is not None:
+            self.lo = np.zeros(np.shape(self.v))
         if self.lo is not None:
             self.lo[idx] = 0 if src.lo is None else src.lo
 
