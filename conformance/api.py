@@ -10,14 +10,14 @@ as one more implementation (comparable with any built-in one: add `frameworks=("
 
 Packages can register implementations for every run through the entry-point group
 `ce_conformance.implementations`: each entry point names a callable returning a list of
-conformance.implementation.Implementation (declared as data, like the built-in adapters).
+conformance.adapters.implementation.Implementation (declared as data, like the built-in adapters).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.custom import parse_spec
-from conformance.run import ALL_DEVICES, ALL_DTYPES, RunConfig, execute
+from conformance.adapters.custom import parse_spec
+from conformance.execute.run import ALL_DEVICES, ALL_DTYPES, RunConfig, execute
 
 
 def check(target: str, op: str, signature: str = "torch", out="reports/custom", dtypes=ALL_DTYPES,

@@ -67,7 +67,7 @@ def _size(text: str) -> int:
 
 
 def _shard(text: str) -> tuple:
-    from conformance.shard import ShardError, parse_shard
+    from conformance.plan.shard import ShardError, parse_shard
 
     try:
         return parse_shard(text)
@@ -92,7 +92,7 @@ def _version() -> str:
 
 
 def build_parser(prog: str = "python -m conformance") -> argparse.ArgumentParser:
-    from conformance.choices import PROFILES, SIGNATURES
+    from conformance.plan.choices import PROFILES, SIGNATURES
 
     p = _Parser(prog=prog, description="Conformance of cross-entropy implementations against a certified "
                 "reference.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -234,19 +234,19 @@ def main(argv=None, prog: str = "python -m conformance") -> int:
 
 
 def _io_error():
-    from conformance.run_io import ResultsIOError
+    from conformance.results.output_dir import ResultsIOError
 
     return ResultsIOError
 
 
 def cmd_run(args, argv) -> int:
-    from conformance import known
-    from conformance.run import ALL_DEVICES, ALL_DTYPES, RunConfig, RunConfigError, execute
+    from conformance.judge import known
+    from conformance.execute.run import ALL_DEVICES, ALL_DTYPES, RunConfig, RunConfigError, execute
 
     custom = []
     if args.impl:
-        from conformance.baseline import BaselineError, find
-        from conformance.custom import CustomSpecError, parse_spec
+        from conformance.judge.baseline import BaselineError, find
+        from conformance.adapters.custom import CustomSpecError, parse_spec
 
         if not args.op:
             raise UsageError("--impl needs --op (the reference op the function computes)")
@@ -297,8 +297,8 @@ def cmd_run(args, argv) -> int:
         raise UsageError(f"--resume: no results.jsonl in {config.out_dir} to continue")
     if args.known and not args.known.exists():
         raise UsageError(f"--known: no such file {args.known}")
-    from conformance.results import ResultsError
-    from conformance.run_io import OutputLocked, ResultsIOError, out_dir_lock
+    from conformance.results.stream import ResultsError
+    from conformance.results.output_dir import OutputLocked, ResultsIOError, out_dir_lock
 
     try:
         with out_dir_lock(config.out_dir):  # the run and its report: one run per output directory
@@ -318,7 +318,7 @@ def cmd_run(args, argv) -> int:
 
 
 def _ray_unavailable():
-    from conformance.ray_executor import RayUnavailable
+    from conformance.execute.ray_executor import RayUnavailable
 
     return RayUnavailable
 
@@ -328,7 +328,7 @@ def _shard_weights(args) -> dict | None:
         return None
     if args.shard is None:
         raise UsageError("--shard-timing needs --shard K/N")
-    from conformance.shard import ShardError, load_timing
+    from conformance.plan.shard import ShardError, load_timing
 
     try:
         return load_timing(args.shard_timing)
@@ -337,7 +337,7 @@ def _shard_weights(args) -> dict | None:
 
 
 def _cache_dir(args) -> Path | None:
-    from conformance.refcache import default_cache_dir
+    from conformance.execute.reference_cache import default_cache_dir
 
     if args.no_cache:
         return None
@@ -380,7 +380,7 @@ def cmd_merge(args, argv) -> int:
 
 
 def cmd_replay(args, argv) -> int:
-    from conformance.replay import ReplayError, replay
+    from conformance.execute.replay import ReplayError, replay
 
     try:
         return replay(args.case_id, args.results, args.implementation, args.dtype, impls=tuple(args.impl),
@@ -404,7 +404,7 @@ def cmd_list(args, argv) -> int:
 
 
 def cmd_coverage(args, argv) -> int:
-    from conformance.coverage import main as coverage_main
+    from conformance.adapters.coverage import main as coverage_main
 
     if args.out.exists() and args.out.is_dir():
         raise UsageError(f"--out {args.out} is a directory; give the markdown file to write")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.choices import ALL_DEVICES, ALL_DTYPES, PROFILES, SIGNATURES
+from conformance.plan.choices import ALL_DEVICES, ALL_DTYPES, PROFILES, SIGNATURES
 
 OPTIONS_KEY = pytest.StashKey["CeOptions"]()
 STATE_KEY = pytest.StashKey["CeState"]()
@@ -43,7 +43,7 @@ class CeOptions:
     known: Path | None
     strict_known: bool
     shard: tuple | None
-    custom: list = field(default_factory=list)  # conformance.custom.CustomSpec
+    custom: list = field(default_factory=list)  # conformance.adapters.custom.CustomSpec
 
 
 @dataclass
@@ -71,7 +71,7 @@ def _csv_of(allowed, what: str):
 
 
 def _shard(text: str) -> tuple:
-    from conformance.shard import ShardError, parse_shard
+    from conformance.plan.shard import ShardError, parse_shard
 
     try:
         return parse_shard(text)
@@ -146,7 +146,7 @@ def pytest_configure(config):
     if (options.implementations or options.ops) and not options.custom and not _is_xdist_worker(config):
         _check_selection_matches(options)
     if options.out is not None and not _is_xdist_worker(config):
-        from conformance.pytest_results import prepare_out
+        from conformance.results.pytest_streams import prepare_out
 
         try:
             prepare_out(options.out)
@@ -181,7 +181,7 @@ def _custom_specs(config) -> list:
         return []
     if not config.getoption("--ce-impl-op"):
         raise pytest.UsageError("--ce-impl needs --ce-impl-op (the reference op the function computes)")
-    from conformance.custom import CustomSpecError, parse_spec
+    from conformance.adapters.custom import CustomSpecError, parse_spec
 
     try:
         return [parse_spec(t, config.getoption("--ce-impl-op"), config.getoption("--ce-impl-signature"),
@@ -206,14 +206,14 @@ def pytest_generate_tests(metafunc):
     if "ce_cell" not in metafunc.fixturenames:
         return
     from conformance.adapters import FRAMEWORKS
-    from conformance.cell_selection import select_cells
+    from conformance.plan.cells import select_cells
 
     o = ce_options(metafunc.config)
     frameworks = o.frameworks or (() if o.custom else tuple(FRAMEWORKS))
     cells = select_cells(frameworks=frameworks, ops=o.ops, dtypes=o.dtypes, devices=o.devices,
                          patterns=o.implementations, custom_specs=o.custom)
     if o.shard:
-        from conformance.shard import shard_cells
+        from conformance.plan.shard import shard_cells
 
         cells = shard_cells(cells, *o.shard, key=lambda c: c.id)
     metafunc.parametrize("ce_cell", cells, ids=[c.id for c in cells])
@@ -221,7 +221,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def ce_references(request):
-    from conformance.refcache import ReferenceCache, default_cache_dir
+    from conformance.execute.reference_cache import ReferenceCache, default_cache_dir
 
     where = ce_options(request.config).cache
     return ReferenceCache(None if where == "none" else (where or default_cache_dir()))
@@ -229,7 +229,7 @@ def ce_references(request):
 
 @pytest.fixture(scope="session")
 def ce_workers():
-    from conformance.worker import Worker
+    from conformance.execute.worker import Worker
 
     pool: dict = {}
 
@@ -247,7 +247,7 @@ def known_entries(config) -> list:
     """The session's known-divergence entries (loaded once; their match counts accumulate)."""
     state = config.stash[STATE_KEY]
     if state.entries is None:
-        from conformance import known
+        from conformance.judge import known
 
         o = ce_options(config)
         try:
@@ -270,7 +270,7 @@ def ce_record_sink(request):
     if o.out is None:
         yield None
         return
-    from conformance.pytest_results import WorkerStream
+    from conformance.results.pytest_streams import WorkerStream
 
     stream = WorkerStream(o, config)
     config.stash[STATE_KEY].sink = stream
@@ -284,7 +284,7 @@ def pytest_sessionfinish(session, exitstatus):
     if OPTIONS_KEY not in config.stash:
         return
     state = config.stash[STATE_KEY]
-    from conformance.pytest_results import known_counts
+    from conformance.results.pytest_streams import known_counts
 
     counts = known_counts(state.entries or ())
     if _is_xdist_worker(config):
@@ -292,7 +292,7 @@ def pytest_sessionfinish(session, exitstatus):
         config.workeroutput["ce_implementations"] = sorted(state.implementations_run)
         config.workeroutput["ce_frameworks"] = sorted(state.frameworks_run)
         return
-    from conformance.pytest_results import finish_session
+    from conformance.results.pytest_streams import finish_session
 
     finish_session(session, counts, state)
 

@@ -8,11 +8,11 @@ import shlex
 
 import pytest
 
-from conformance import known
+from conformance.judge import known
 from conformance.adapters import implementations_for
 from conformance.pytest_plugin import STATE_KEY, ce_options
-from conformance.runner import PROFILES, CellContext, run_cell
-from conformance.verdicts import failing
+from conformance.execute.cell_runner import PROFILES, CellContext, run_cell
+from conformance.judge.severity import failing
 
 _IMPLS: dict = {}
 MAX_LISTED = 12

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.adapters import availability, implementations_for
-from conformance.compare import ULP_BUDGET
+from conformance.judge.verdict import ULP_BUDGET
 from conformance.floats import np_dtype, ulp_distance, unit_roundoff
 
 DTYPES = ("float64", "float32")
@@ -57,7 +57,7 @@ def _params(impl, **wanted) -> dict:
 
 def _known_violation(relation: str, *impl_ids: str):
     """xfail (with the entry's reason and link) where known_divergences.toml lists this relation as failing."""
-    from conformance import known
+    from conformance.judge import known
 
     entries = known.load()
     for impl_id in impl_ids:

@@ -61,5 +61,5 @@ def test_entry_points_license_file_and_data_are_in_the_wheel(wheel):
     assert "[pytest11]" in entry_points and "conformance.pytest_plugin = conformance.pytest_plugin" in entry_points
     names = set(wheel.namelist())
     assert "MIT License" in _dist_file(wheel, "LICENSE")
-    assert {"conformance/py.typed", "reference/py.typed", "conformance/schema/results.schema.json",
-            "conformance/known_divergences.toml", "conformance/pytest_plugin.py"} <= names
+    assert {"conformance/py.typed", "reference/py.typed", "conformance/results/schema/results.schema.json",
+            "conformance/judge/known_divergences.toml", "conformance/pytest_plugin.py"} <= names

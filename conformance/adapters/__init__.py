@@ -39,14 +39,14 @@ def plugins() -> dict:
     `ce_conformance.implementations`: {"plugin:<entry point name>": entry point}."""
     from importlib.metadata import entry_points
 
-    from conformance.custom import ENTRY_POINT_GROUP
+    from conformance.adapters.custom import ENTRY_POINT_GROUP
 
     return {PLUGIN_PREFIX + ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def implementations_for(framework: str, custom_specs=()) -> list:
     """Every implementation a worker for `framework` serves: the built-in ones, a plugin's ones, plus
-    custom ones whose signature is this framework (conformance.custom)."""
+    custom ones whose signature is this framework (conformance.adapters.custom)."""
     if framework in FRAMEWORKS:
         impls = list(adapter(framework).implementations())
     elif framework.startswith(PLUGIN_PREFIX):
@@ -54,7 +54,7 @@ def implementations_for(framework: str, custom_specs=()) -> list:
     else:
         impls = []
     if custom_specs:
-        from conformance.custom import build_custom
+        from conformance.adapters.custom import build_custom
 
         impls += [build_custom(spec) for spec in custom_specs if spec.worker == framework]
     return impls

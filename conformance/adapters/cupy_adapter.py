@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 
 
-from conformance.implementation import Implementation, Observed
+from conformance.adapters.implementation import Implementation, Observed
 
 FRAMEWORK = "cupy"
 DOCS = "https://docs.cupy.dev/en/stable/reference/generated/"

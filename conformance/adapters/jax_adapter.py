@@ -12,7 +12,7 @@ params (label smoothing, alpha, gamma) are Python floats, so they stay weakly ty
 float16 computation. Gradients: out, pullback = jax.vjp(f, *wanted); grads = pullback(ones_like(out)),
 i.e. grad[x] = d sum(out) / dx.
 
-Custom kernels (conformance/custom.py, --signature jax): each row's function is called through a named
+Custom kernels (conformance/adapters/custom.py, --signature jax): each row's function is called through a named
 library function (ROW_FUNCTIONS); `call(..., fn=user_fn)` runs the row with the user's function in its place,
 called exactly as the row calls the library function (e.g. fn(logits, labels) for
 optax.losses.softmax_cross_entropy), under the same jit and vjp.
@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from conformance.implementation import DTYPES, Convention, Implementation, Observed
+from conformance.adapters.implementation import DTYPES, Convention, Implementation, Observed
 
 FRAMEWORK = "jax"
 

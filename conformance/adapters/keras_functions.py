@@ -13,7 +13,7 @@ itself exactly (sum of one term, divided by 1), so each element is compared ("[p
 from __future__ import annotations
 
 from conformance.adapters import tensorflow_adapter as tfa
-from conformance.implementation import DTYPES, Convention, Implementation
+from conformance.adapters.implementation import DTYPES, Convention, Implementation
 
 KERAS_OPS_DOCS = "https://keras.io/api/ops/"
 

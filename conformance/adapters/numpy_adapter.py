@@ -1,5 +1,5 @@
 """NumPy-ecosystem adapter: scipy.special, scipy.stats.entropy and sklearn.metrics.log_loss as
-Implementations (contract: conformance/implementation.py; ops: docs/ops.md).
+Implementations (contract: conformance/adapters/implementation.py; ops: docs/ops.md).
 
 Value only: these functions have no autodiff, so every implementation declares grads=(). The inputs are
 passed exactly as the case gives them (numpy arrays in the case dtype, bfloat16 as ml_dtypes.bfloat16); what
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from conformance.implementation import Convention, Implementation, Observed
+from conformance.adapters.implementation import Convention, Implementation, Observed
 from reference.dtypes import DTYPE_NAMES
 
 FRAMEWORK = "numpy"

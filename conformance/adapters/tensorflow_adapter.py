@@ -26,7 +26,7 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 import numpy as np  # noqa: E402
 
 from conformance.floats import round_to_dtype
-from conformance.implementation import DTYPES, Convention, Implementation, Observed  # noqa: E402
+from conformance.adapters.implementation import DTYPES, Convention, Implementation, Observed  # noqa: E402
 
 FRAMEWORK = "tensorflow"
 
@@ -105,7 +105,7 @@ def _run(fn, inputs: dict, grads: tuple, device: str) -> Observed:
 
 def _tf_call(lib, row):
     """An Implementation.call for row(tensors, params, dtype, f) -> tensor, which calls the library function
-    `lib` as f; a custom kernel (conformance/custom.py, --signature tf) is called in its place (fn=)."""
+    `lib` as f; a custom kernel (conformance/adapters/custom.py, --signature tf) is called in its place (fn=)."""
 
     def call(inputs, params, dtype, device, grads, fn=None):
         f = lib if fn is None else fn

@@ -1,5 +1,5 @@
 """PyTorch adapter: torch.nn.functional's cross-entropy family as Implementations (see
-conformance/implementation.py for the contract and docs/ops.md for the ops).
+conformance/adapters/implementation.py for the contract and docs/ops.md for the ops).
 
 Every call converts the case's numpy inputs to tensors of exactly the case dtype on the requested device
 (bfloat16 bit for bit through an int16 view), calls the torch function with the params translated,
@@ -16,7 +16,7 @@ import ml_dtypes
 import numpy as np
 
 from conformance.floats import round_to_dtype
-from conformance.implementation import Convention, Implementation, Observed
+from conformance.adapters.implementation import Convention, Implementation, Observed
 from reference.dtypes import DTYPE_NAMES
 
 FRAMEWORK = "torch"
@@ -107,7 +107,7 @@ def class_axis_is_1(params: dict) -> None:
 
 # ---------------------------------------------------------------------------------------------------------
 # calls (inputs and params in the vocabulary of docs/ops.md); `fn` replaces torch's own function with a
-# custom one called the same way (conformance/custom.py)
+# custom one called the same way (conformance/adapters/custom.py)
 
 
 def call_softmax(inputs, params, dtype, device, grads, fn=None):

@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.corpus import record_key
+from conformance.cases.corpus import record_key
 
 from .compare_measure import behaviour_kind, part_errors, same_output
 from .load import load_results

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..strict_json import dumps
+from conformance.results.strict_json import dumps
 from .compare import Change, CompareResult
 from .numbers import fmt_metric
 

@@ -1,5 +1,5 @@
 """Read a run's results: results.json (the whole run) or results.jsonl (streamed), validated against
-conformance/schema/results.schema.json.
+conformance/results/schema/results.schema.json.
 
 results.jsonl: the first line is the header {"kind": "header", ...run fields...}; every later line is one
 object: a record ({"kind": "record", ...} or no kind; read without its kind, exactly as results.json holds
@@ -24,7 +24,7 @@ from typing import Any
 
 from .errors import ReportInputError
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "results.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "results" / "schema" / "results.schema.json"
 SUPPORTED_SCHEMA_VERSION = 1
 RUN_FIELDS_FROM_FOOTER = ("finished", "duration_s")
 

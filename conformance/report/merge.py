@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..strict_json import dumps, finite
+from conformance.results.strict_json import dumps, finite
 from .errors import ReportInputError
 from .load import load_results, summarize, validate
 

@@ -1,7 +1,7 @@
 """Copy-paste reproduction of one record: the replay command, and a Python snippet that rebuilds the exact
 inputs (every float printed with repr, which round-trips; values of narrower dtypes are exact in float64,
 so `np.array([...], float64).astype(dtype)` is exact) and calls the implementation through its adapter
-(conformance/implementation.py: impl.call(inputs, params, dtype, device, grads)), followed by the lines
+(conformance/adapters/implementation.py: impl.call(inputs, params, dtype, device, grads)), followed by the lines
 that turn the same inputs into the framework's own tensors.
 
 A results file may come from someone else, so nothing in it is pasted into code as it stands: the snippet is
@@ -152,7 +152,7 @@ def _snippet(record: dict) -> str:
         # built-in adapters only; custom:... implementations and plugins use the replay command
         lines += [
             "from conformance.adapters import implementations_for",
-            "from conformance.refcache import op_defaults",
+            "from conformance.execute.reference_cache import op_defaults",
             f"params = {{**op_defaults({str(record.get('op'))!r}), **{_data(record.get('params') or {})}}}",
             f"impl = next(i for i in implementations_for({framework!r}) "
             f"if i.id == {str(record.get('implementation'))!r})",

@@ -156,21 +156,21 @@ def _part_words(part: str) -> str:
 
 def known_entries(results: dict) -> tuple[dict[str, dict], str]:
     """{id: entry} with reason, link and scope: from results.json when the run recorded them, else from the
-    bundled conformance/known_divergences.toml (read as data). Second item: where they came from."""
+    bundled conformance/judge/known_divergences.toml (read as data). Second item: where they came from."""
     recorded = (results.get("known_divergences") or {}).get("entries")
     if recorded:
         return {e["id"]: e for e in recorded if isinstance(e, dict) and e.get("id")}, "results.json"
     try:
-        from conformance import known
+        from conformance.judge import known
 
         entries = known.load(known.DEFAULT_PATH)
     except Exception:  # the report still renders without reasons
         return {}, ""
-    return {e.id: entry_json(e) for e in entries}, "conformance/known_divergences.toml (bundled)"
+    return {e.id: entry_json(e) for e in entries}, "conformance/judge/known_divergences.toml (bundled)"
 
 
 def entry_json(e) -> dict:
-    """A conformance.known.Divergence as data (what results.json carries under known_divergences.entries)."""
+    """A conformance.judge.known.Divergence as data (what results.json carries under known_divergences.entries)."""
     return {k: getattr(e, k) for k in ("id", "implementation", "op", "dtypes", "devices", "versions", "cases",
                                        "verdicts", "parts", "detail", "relation", "reason", "link")
             if getattr(e, k, None) not in (None, "*")}

@@ -3,7 +3,7 @@
     python -m conformance timeline RUN1 RUN2 ... --framework jax --out docs/timeline-jax.md
 
 A finding is one failing part (value, grad:NAME) of one case -- matched across runs by content (implementation,
-dtype, device, params, exact input bits; conformance.corpus.record_key) -- with a failing verdict. For each
+dtype, device, params, exact input bits; conformance.cases.corpus.record_key) -- with a failing verdict. For each
 finding the timeline records the releases in which it fails, and from that the first release that shows it
 and the first later release that no longer does (the case ran and that part passed). A case that did not run
 in a release (an implementation the release lacks) leaves that release blank. Findings with the same
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from conformance.corpus import record_key
-from conformance.verdicts import FAILING
+from conformance.cases.corpus import record_key
+from conformance.judge.severity import FAILING
 
 from .errors import ReportInputError
 from .load import load_results

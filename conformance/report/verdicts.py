@@ -17,7 +17,7 @@ from typing import Iterable
 
 import reference
 from reference.dtypes import DTYPE_NAMES
-from conformance import verdicts as _verdicts
+from conformance.judge import severity as _verdicts
 
 SEVERITY = tuple(v for v in _verdicts.SEVERITY if v != "unsupported")
 COMPARE_ORDER = ("crashed", "timeout", "error_behaviour_mismatch", "special_value_mismatch", "inaccurate",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from conformance.results import EXACT_ROWS, shown_elements
+from conformance.results.stream import EXACT_ROWS, shown_elements
 
 from .numbers import fmt, fmt_metric, same, to_float, ulp_distance
 from .repro import python_snippet, replay_command
@@ -146,7 +146,7 @@ def _part_view(name: str, ref: dict | None, obs: dict | None, ulp, ratio, verdic
         differs = o is not None and r is not None and not same(r, o)
         scored.append((i, d, dc, differs))
     # the MAX_ROWS worst (differing first, then by ULPs): the same choice the runner made for the exact
-    # strings it stored (conformance.results.shown_elements), so every row shown has its exact digits
+    # strings it stored (conformance.results.stream.shown_elements), so every row shown has its exact digits
     chosen = [scored[i] for i in shown_elements(rounded, observed, dtype, MAX_ROWS)] if n > MAX_ROWS else scored
     rows = []
     for i, d, dc, differs in chosen:

@@ -68,7 +68,7 @@ reference.certify.EXACT_BITS): the very balls and strings the arb path itself pr
 certified in float arithmetic that evaluation is deferred until .exact or .cond is first read
 (LazyRefArray): code that needs only the correctly rounded values (`rounded`, `certified`) never pays for
 it; the conformance run reads every exact string (records store them), so there it runs once per case
-(conformance/refcache.py materialises before caching). The deferred evaluation skips what the arb path
+(conformance/execute/reference_cache.py materialises before caching). The deferred evaluation skips what the arb path
 needs and the fast path does not: the second (IEEE-semantics) run, which cannot differ on finite inputs,
 and rounding every element in integer arithmetic.
 

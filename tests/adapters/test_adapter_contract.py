@@ -6,7 +6,7 @@ import pytest
 
 import reference
 from conformance.adapters import FRAMEWORKS, availability, implementations_for
-from conformance.implementation import DTYPES
+from conformance.adapters.implementation import DTYPES
 
 IMPLS = [impl for name in FRAMEWORKS if availability(name)[0] for impl in implementations_for(name)]
 

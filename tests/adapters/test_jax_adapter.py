@@ -1,4 +1,4 @@
-"""The JAX/optax adapter keeps the contract of conformance/implementation.py and declares what JAX does.
+"""The JAX/optax adapter keeps the contract of conformance/adapters/implementation.py and declares what JAX does.
 
 Expected values are exact-arithmetic facts (softmax of equal logits is 1/C, cross-entropy of equal logits is
 log C), never another framework's output.
@@ -16,7 +16,7 @@ optax = pytest.importorskip("optax")
 
 from conformance.adapters import jax_adapter as adapter  # noqa: E402
 from conformance.floats import np_dtype  # noqa: E402
-from conformance.implementation import DTYPES  # noqa: E402
+from conformance.adapters.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
 

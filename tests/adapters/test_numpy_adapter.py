@@ -1,4 +1,4 @@
-"""The numpy/scipy/sklearn adapter keeps the contract of conformance/implementation.py and declares only what
+"""The numpy/scipy/sklearn adapter keeps the contract of conformance/adapters/implementation.py and declares only what
 those functions do. Expected values are exact-arithmetic facts, never another framework's output.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ pytest.importorskip("sklearn")
 
 from conformance.adapters import numpy_adapter as adapter  # noqa: E402
 from conformance.floats import np_dtype  # noqa: E402
-from conformance.implementation import DTYPES  # noqa: E402
+from conformance.adapters.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
 LOG_LOSS = "sklearn.metrics.log_loss"

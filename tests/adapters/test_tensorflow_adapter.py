@@ -1,4 +1,4 @@
-"""The TensorFlow/Keras adapter keeps the contract of conformance/implementation.py and declares what TF does.
+"""The TensorFlow/Keras adapter keeps the contract of conformance/adapters/implementation.py and declares what TF does.
 
 Expected values are exact-arithmetic facts (softmax of equal logits is 1/C, cross-entropy of equal logits is
 log C, -log of a clip bound), never another framework's output.
@@ -18,7 +18,7 @@ from conformance.adapters import tensorflow_adapter as adapter  # noqa: E402  (s
 
 keras = pytest.importorskip("keras")
 from conformance.floats import np_dtype  # noqa: E402
-from conformance.implementation import DTYPES  # noqa: E402
+from conformance.adapters.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
 # the Loss classes (keras.losses.CategoricalCrossentropy, ...); the function forms and keras.ops do not reduce

@@ -1,4 +1,4 @@
-"""The torch adapter keeps the contract of conformance/implementation.py and declares only what torch does.
+"""The torch adapter keeps the contract of conformance/adapters/implementation.py and declares only what torch does.
 
 The expected values here are exact-arithmetic facts (softmax of equal logits is 1/C, cross-entropy of equal
 logits is log C, a log clamped at -100 gives 100), never another framework's output.
@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 from conformance.adapters import torch_adapter as adapter  # noqa: E402
 from conformance.floats import np_dtype  # noqa: E402
-from conformance.implementation import DTYPES  # noqa: E402
+from conformance.adapters.implementation import DTYPES  # noqa: E402
 
 IMPLS = {impl.id: impl for impl in adapter.implementations()}
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from conformance.compare import ULP_BUDGET, compare, compare_part
-from conformance.implementation import Convention, Implementation, Observed
-from conformance.verdicts import FAILING, failing
+from conformance.judge.verdict import ULP_BUDGET, compare, compare_part
+from conformance.adapters.implementation import Convention, Implementation, Observed
+from conformance.judge.severity import FAILING, failing
 from reference.result import RefArray, RefResult
 
 
@@ -64,7 +64,7 @@ def test_ieee_alternative_is_its_own_verdict_not_a_convention():
 
 
 def test_ieee_special_fails_only_under_strict(tmp_path):
-    from conformance import known
+    from conformance.judge import known
 
     record = {"implementation": "torch.sigmoid", "framework": "torch", "op": "sigmoid", "dtype": "float32",
               "device": "cpu", "case_id": "c", "verdict": "ieee_special", "part": "value", "detail": ""}

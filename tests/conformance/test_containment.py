@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from conformance import cli
-from conformance.custom import CustomSpec
-from conformance.worker import OUTPUT_LIMIT, Worker
+from conformance.adapters.custom import CustomSpec
+from conformance.execute.worker import OUTPUT_LIMIT, Worker
 
 ROOT = Path(__file__).resolve().parents[2]
 X = {"x": np.asarray([[0.0, 1.0]], np.float32)}

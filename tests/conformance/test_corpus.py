@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance import corpus
-from conformance.results import tensor_json
+from conformance.cases import corpus
+from conformance.results.stream import tensor_json
 
 ROOT = Path(__file__).resolve().parents[2]
 

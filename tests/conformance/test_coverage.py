@@ -1,14 +1,14 @@
 """docs/coverage.md's machinery: every public name of the family in the installed packages is decided (covered,
-gap, out of scope), and a new name that is none of these is reported (conformance/coverage.py)."""
+gap, out of scope), and a new name that is none of these is reported (conformance/adapters/coverage.py)."""
 from __future__ import annotations
 
 import types
 
 import pytest
 
-from conformance import coverage
+from conformance.adapters import coverage
 from conformance.cli import main
-from conformance.implementation import Implementation
+from conformance.adapters.implementation import Implementation
 
 
 @pytest.fixture(scope="module")

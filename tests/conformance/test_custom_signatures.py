@@ -1,4 +1,4 @@
-"""Custom kernels on every signature (conformance/custom.py, conformance/baseline.py).
+"""Custom kernels on every signature (conformance/adapters/custom.py, conformance/judge/baseline.py).
 
 A faithful wrapper around a framework's own function passes with --baseline that function and fails without
 it (the framework's own findings are reported honestly: known divergences never reach a custom kernel); a

@@ -4,10 +4,10 @@ half precision is held to the float32 accumulation the major frameworks' kernels
 import numpy as np
 import pytest
 
-from conformance.compare import compare_part, error_bound, n_terms_for
+from conformance.judge.verdict import compare_part, error_bound, n_terms_for
 from conformance.floats import np_dtype
-from conformance.refcache import ReferenceCache, op_defaults
-from conformance.verdicts import PASSING
+from conformance.execute.reference_cache import ReferenceCache, op_defaults
+from conformance.judge.severity import PASSING
 
 REFS = ReferenceCache(None)
 

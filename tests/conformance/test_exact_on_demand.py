@@ -6,9 +6,9 @@ import json
 import numpy as np
 
 import reference
-from conformance.compare import compare_part
+from conformance.judge.verdict import compare_part
 from conformance.report.views import MAX_ROWS, _part_view
-from conformance.results import EXACT_ROWS, reference_json, shown_elements, tensor_json
+from conformance.results.stream import EXACT_ROWS, reference_json, shown_elements, tensor_json
 
 ROWS, C = 2, 4096
 

@@ -1,8 +1,8 @@
 """A crash, a hang or an exception kills only its own case; the worker comes back for the next one."""
 import numpy as np
 
-from conformance.custom import CustomSpec
-from conformance.worker import Worker
+from conformance.adapters.custom import CustomSpec
+from conformance.execute.worker import Worker
 
 X = {"x": np.asarray([[0.0, 1.0]], np.float32)}
 PARAMS = {"axis": -1}

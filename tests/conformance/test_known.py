@@ -1,8 +1,8 @@
 """Known divergences: matched failures are known, vanished ones are fixed upstream, stray entries warned."""
 import pytest
 
-from conformance import known
-from conformance.verdicts import FAILING
+from conformance.judge import known
+from conformance.judge.severity import FAILING
 
 TOML = '''
 [[divergence]]

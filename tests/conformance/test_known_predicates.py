@@ -8,9 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from conformance import known, known_predicates
-from conformance.results import tensor_json
-from conformance.verdicts import FAILING
+from conformance.judge import known
+
+from conformance.judge import known_predicates
+from conformance.results.stream import tensor_json
+from conformance.judge.severity import FAILING
 
 
 def ref_json(exact, dtype):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import known
+from conformance.judge import known
 from conformance.report import load_results
-from conformance.verdicts import FAILING
+from conformance.judge.severity import FAILING
 
 ROOT = Path(__file__).resolve().parents[2]
 UPGRADE = sorted((ROOT / "reports" / "upgrade").glob("*/results.json.gz"))

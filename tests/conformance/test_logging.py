@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from conformance.api import check
-from conformance.run import log_to_logging
+from conformance.execute.run import log_to_logging
 
 
 def test_check_logs_through_the_conformance_logger_and_prints_nothing(tmp_path, caplog, capsys):
@@ -14,7 +14,7 @@ def test_check_logs_through_the_conformance_logger_and_prints_nothing(tmp_path, 
                  dtypes=("float32",), examples=1, report=False)
     assert code == 0
     assert capsys.readouterr().out == ""
-    messages = [r.getMessage() for r in caplog.records if r.name == "conformance.run"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "conformance.execute.run"]
     assert any(m.startswith("wrote ") and "results.json" in m for m in messages), messages
     assert any("[1/1]" in m for m in messages)  # the progress lines too
 

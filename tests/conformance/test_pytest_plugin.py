@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from conformance.strict_json import strict_loads
+from conformance.results.strict_json import strict_loads
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _real_entries(*ids: str) -> str:
     """The bundled known_divergences.toml's entries with these ids, as TOML text (kept in step with it)."""
-    text = (ROOT / "conformance" / "known_divergences.toml").read_text()
+    text = (ROOT / "conformance" / "judge" / "known_divergences.toml").read_text()
     blocks = ["[[divergence]]" + b for b in text.split("[[divergence]]")[1:]]
     found = [b for b in blocks if any(f'id = "{i}"' in b for i in ids)]
     assert len(found) == len(ids), ids
@@ -122,9 +122,11 @@ def test_the_plugin_is_registered_once_with_the_checkout_conftest():
 
 
 def test_the_light_choices_module_agrees_with_the_suite():
-    """conformance/choices.py (imported by the plugin before anything heavy) lists what the suite runs."""
-    from conformance import choices, run, runner
-    from conformance.custom import SIGNATURES
+    """conformance/plan/choices.py (imported by the plugin before anything heavy) lists what the suite runs."""
+    from conformance.plan import choices
+    from conformance.execute import run
+    from conformance.execute import cell_runner as runner
+    from conformance.adapters.custom import SIGNATURES
     from reference.dtypes import DTYPE_NAMES
 
     assert choices.ALL_DTYPES == DTYPE_NAMES == run.ALL_DTYPES

@@ -10,8 +10,8 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="ray is not installed (optional extra: pip install 'ce-conformance[ray]')")
 
-from conformance.custom import parse_spec  # noqa: E402
-from conformance.run import RunConfig, execute  # noqa: E402
+from conformance.adapters.custom import parse_spec  # noqa: E402
+from conformance.execute.run import RunConfig, execute  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMING_FIELDS = ("elapsed_s", "timing")

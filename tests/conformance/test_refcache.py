@@ -6,12 +6,12 @@ import time
 import numpy as np
 import pytest
 
-from conformance import refstore
+from conformance.execute import reference_store as refstore
 from conformance.adapters import implementations_for
 from conformance.cases.case import Case
-from conformance.implementation import Observed
-from conformance.refcache import ReferenceCache, op_defaults
-from conformance.runner import CellContext, evaluate_case
+from conformance.adapters.implementation import Observed
+from conformance.execute.reference_cache import ReferenceCache, op_defaults
+from conformance.execute.cell_runner import CellContext, evaluate_case
 
 SOFTMAX = ("softmax", "float32", {"x": np.asarray([[0.5, -1.0, 3.0]], np.float32)})
 BAD_LABEL = ("cross_entropy", "float32", {"logits": np.asarray([[0.5, -1.0]], np.float32),
@@ -73,7 +73,7 @@ def test_every_bit_flip_of_an_entry_is_caught_and_no_verdict_changes(case_spec, 
     reference in the record) are checked on every 17th flip (every bit position), with the real reference."""
     import copy
 
-    from conformance import refcache
+    from conformance.execute import reference_cache as refcache
 
     impl, observations = _observations()
     op, dtype, inputs = case_spec

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conformance.report import ReportInputError, load_results
-from conformance.results import ResultsError, ResultsWriter, read_jsonl, tensor_from_json, tensor_json
+from conformance.results.stream import ResultsError, ResultsWriter, read_jsonl, tensor_from_json, tensor_json
 
 
 def rec(cell, verdict="accurate"):

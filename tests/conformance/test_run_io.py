@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli, run_io
+from conformance import cli
+
+from conformance.results import output_dir as run_io
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ["run", "--frameworks", "numpy", "--ops", "softmax", "--dtypes", "float64,float32,float16", "--profile",

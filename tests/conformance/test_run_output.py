@@ -4,7 +4,7 @@
   when a cell starts shrinking a failure; numpy warnings of the main process go into the records;
 * a selection that matches nothing: one line, exit 2, nothing run;
 * the same seed on a slow machine (an implementation slowed by a sleep) gives identical records apart from
-  timings: shrinking is bounded by steps, not wall-clock time (conformance/runner.py).
+  timings: shrinking is bounded by steps, not wall-clock time (conformance/execute/cell_runner.py).
 """
 import json
 import os

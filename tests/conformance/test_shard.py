@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.shard import ShardError, assign, load_timing, parse_shard, shard_cells
+from conformance.plan.shard import ShardError, assign, load_timing, parse_shard, shard_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMING_FIELDS = ("elapsed_s", "timing")

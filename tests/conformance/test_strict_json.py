@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance.strict_json import dumps, finite, strict_loads
+from conformance.results.strict_json import dumps, finite, strict_loads
 
 ROOT = Path(__file__).resolve().parents[2]
 

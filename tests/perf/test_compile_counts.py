@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.cases import strategies
-from conformance.worker import Worker, _compile_counter
+from conformance.execute.worker import Worker, _compile_counter
 
 
 def test_jax_counter_counts_backend_compiles():

@@ -41,4 +41,4 @@ def test_parallel_run_gives_the_serial_records(tmp_path):
     for cell in serial:
         assert parallel[cell] == serial[cell], cell
     assert code_parallel == code_serial
-    assert any(cache.rglob("*.json")) and not list(cache.rglob("*.tmp"))  # conformance/refstore.py entries
+    assert any(cache.rglob("*.json")) and not list(cache.rglob("*.tmp"))  # conformance/execute/reference_store.py entries

@@ -29,11 +29,11 @@ from conformance.cases.build import catalog_cases
 from conformance.cases.case import Case
 from conformance.cases.layout import applicable
 from conformance.cases.strategies import draw_case
-from conformance.choices import PROFILES
-from conformance.compare import Comparison, compare, n_terms_for
-from conformance.refcache import ReferenceCache, op_defaults
-from conformance.results import reference_json, tensor_json
-from conformance.verdicts import FAILING
+from conformance.plan.choices import PROFILES
+from conformance.judge.verdict import Comparison, compare, n_terms_for
+from conformance.execute.reference_cache import ReferenceCache, op_defaults
+from conformance.results.stream import reference_json, tensor_json
+from conformance.judge.severity import FAILING
 
 
 
@@ -49,7 +49,7 @@ class CellContext:
     profile: str = "ci"
     seed: int = 0
     examples: int | None = None
-    corpus: list = field(default_factory=list)  # conformance.corpus.load(): cases replayed before Hypothesis
+    corpus: list = field(default_factory=list)  # conformance.cases.corpus.load(): cases replayed before Hypothesis
     records: list = field(default_factory=list)
     # what the cell's cases cost, every evaluated case counted (Hypothesis' shrinking steps too)
     calls: int = 0
@@ -61,7 +61,7 @@ class CellContext:
     shrink_steps: int = 0     # shrink candidates evaluated in this cell
     shrink_elements: int = 0  # ... and their input elements
     pending_warnings: list = field(default_factory=list)  # main-process warnings for the next record
-    baseline: tuple | None = None  # (built-in Implementation, its Worker, version): conformance/baseline.py
+    baseline: tuple | None = None  # (built-in Implementation, its Worker, version): conformance/judge/baseline.py
 
     @property
     def cell(self) -> str:
@@ -177,7 +177,7 @@ def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
     _keep_convention_values(record, comparison, conv_refs)
     if ctx.baseline is not None:
-        from conformance import baseline
+        from conformance.judge import baseline
 
         baseline.evaluate(ctx, case, ref, record)
     record["timing"] = _timing(ctx)
@@ -395,7 +395,7 @@ def run_cell(ctx: CellContext) -> list[dict]:
 def replay_corpus(ctx: CellContext, done: list[dict]) -> list[dict]:
     """The corpus cases of the cell's op and dtype that the implementation accepts, each once (a case the
     catalog already ran, by content, is not repeated)."""
-    from conformance.corpus import cases_for, content_key, record_key
+    from conformance.cases.corpus import cases_for, content_key, record_key
 
     seen = {record_key(r) for r in done}
     ids = {r["case_id"] for r in done}

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from conformance import strict_json
+from conformance.results import strict_json
 from conformance.cases.case import Case
-from conformance.results import tensor_from_json
-from conformance.verdicts import FAILING
+from conformance.results.stream import tensor_from_json
+from conformance.judge.severity import FAILING
 
 CORPUS_VERSION = 1
 FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from conformance.strict_json import dumps
+from conformance.results.strict_json import dumps
 
 STREAM_GLOB = "results-*.jsonl"
 
@@ -28,7 +28,7 @@ def _worker_id() -> str:
 
 
 def _header(options, config) -> dict:
-    from conformance.run import environment
+    from conformance.execute.run import environment
 
     meta = SimpleNamespace(profile=options.profile, seed=options.seed, tf32=False,
                            argv=["pytest", *map(str, config.invocation_params.args)])
@@ -47,7 +47,7 @@ class WorkerStream:
         self._flush()
 
     def write(self, impl, version, records) -> None:
-        from conformance.run import implementation_json
+        from conformance.execute.run import implementation_json
 
         if impl.id not in self.seen:
             self.seen.add(impl.id)
@@ -70,7 +70,7 @@ def _counters() -> tuple:
     """The tallies a known-divergence entry accumulates while records are classified."""
     from dataclasses import fields
 
-    from conformance import known
+    from conformance.judge import known
 
     return tuple(f.name for f in fields(known.Divergence) if f.name not in known.KEYS)
 
@@ -83,7 +83,7 @@ def known_counts(entries) -> dict:
 
 def _known_status(config, counts_list: list[dict], implementations_run: set, frameworks_run: set,
                   strict: bool) -> dict:
-    from conformance import known
+    from conformance.judge import known
     from conformance.pytest_plugin import known_entries
 
     entries = known_entries(config)

@@ -16,9 +16,9 @@ import time
 
 from conformance.cases.case import Case
 from conformance.cases.layout import applicable
-from conformance.refcache import op_defaults
-from conformance.results import tensor_json
-from conformance.verdicts import STRICT_SPECIAL, rank
+from conformance.execute.reference_cache import op_defaults
+from conformance.results.stream import tensor_json
+from conformance.judge.severity import STRICT_SPECIAL, rank
 
 
 class BaselineError(Exception):
@@ -62,7 +62,7 @@ def evaluate(ctx, case: Case, ref, record: dict) -> None:
     record["baseline"] = out
     if ctx.dtype not in impl.dtypes or not _takes(impl, case):
         return
-    from conformance.runner import call_and_compare
+    from conformance.execute.cell_runner import call_and_compare
 
     started = time.perf_counter()
     outcome, payload, comparison, _ = call_and_compare(impl, worker, ctx.refs, case, ref, ctx.device)

@@ -30,7 +30,7 @@ from decimal import Decimal, localcontext
 import numpy as np
 
 from conformance.floats import np_dtype, ulp_distance, unit_roundoff
-from conformance.verdicts import FAILING, PASSING, worst
+from conformance.judge.severity import FAILING, PASSING, worst
 
 ULP_BUDGET = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
 HALF_DTYPES = ("float16", "bfloat16")

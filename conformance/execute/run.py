@@ -10,25 +10,29 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance import baseline, choices, known
+from conformance.judge import baseline
+
+from conformance.plan import choices
+
+from conformance.judge import known
 from conformance.adapters import FRAMEWORKS, adapter, availability
-from conformance.refcache import ReferenceCache
-from conformance.results import ResultsWriter, summarise
-from conformance.progress import Progress, selection_text
-from conformance.runner import PROFILES, CellContext, run_cell
-from conformance.verdicts import failing
-from conformance.worker import Worker
+from conformance.execute.reference_cache import ReferenceCache
+from conformance.results.stream import ResultsWriter, summarise
+from conformance.execute.progress import Progress, selection_text
+from conformance.execute.cell_runner import PROFILES, CellContext, run_cell
+from conformance.judge.severity import failing
+from conformance.execute.worker import Worker
 from reference.dtypes import DTYPE_NAMES
 
 ALL_DTYPES = DTYPE_NAMES
 ALL_DEVICES = choices.ALL_DEVICES
 
 
-logger = logging.getLogger("conformance.run")
+logger = logging.getLogger("conformance.execute.run")
 
 
 def log_to_logging(message: str) -> None:
-    """The default `log` of execute(): run lines to the "conformance.run" logger, "warning: ..." and
+    """The default `log` of execute(): run lines to the "conformance.execute.run" logger, "warning: ..." and
     "error: ..." lines at those levels, everything else at INFO."""
     head = message.split(":", 1)[0].strip().lower()
     level = {"warning": logging.WARNING, "error": logging.ERROR}.get(head, logging.INFO)
@@ -54,20 +58,20 @@ class RunConfig:
     implementations: tuple | None = None  # fnmatch patterns on implementation ids
     examples: int | None = None
     timeout: float | None = None
-    custom: list = field(default_factory=list)  # conformance.custom.CustomSpec
+    custom: list = field(default_factory=list)  # conformance.adapters.custom.CustomSpec
     known_path: Path = known.DEFAULT_PATH
     tf32: bool = False
     argv: list = field(default_factory=list)
     quiet: bool = False
-    cache_dir: Path | None = None  # reference results on disk (conformance.refcache); None: memory only
-    max_worker_memory: int | None = None  # bytes of address space per worker (conformance.worker); None: no cap
-    corpus_path: Path | None = None  # replay this regression corpus in every cell (conformance.corpus)
+    cache_dir: Path | None = None  # reference results on disk (conformance.execute.reference_cache); None: memory only
+    max_worker_memory: int | None = None  # bytes of address space per worker (conformance.execute.worker); None: no cap
+    corpus_path: Path | None = None  # replay this regression corpus in every cell (conformance.cases.corpus)
     write_corpus: Path | None = None  # write (merge) the run's interesting cases into this corpus file
     strict_known: bool = False  # a known divergence whose scope ran but that no longer occurs fails the run
-    junit: Path | None = None  # also write the run as JUnit XML (conformance.junit)
-    shard: tuple | None = None  # (K, N): only the K-th of N parts of the cells (conformance.shard)
+    junit: Path | None = None  # also write the run as JUnit XML (conformance.results.junit)
+    shard: tuple | None = None  # (K, N): only the K-th of N parts of the cells (conformance.plan.shard)
     shard_weights: dict | None = None  # cell id -> seconds in an earlier run, to balance the parts
-    executor: str = "local"  # "local": cells in this process's workers; "ray": Ray tasks (conformance.ray_executor)
+    executor: str = "local"  # "local": cells in this process's workers; "ray": Ray tasks (conformance.execute.ray_executor)
     ray_address: str | None = None  # an existing Ray cluster ("auto", "ray://host:10001"); None: a local one
     strict_special_values: bool = False  # ieee_special fails the run too
 
@@ -101,7 +105,7 @@ def validate(config: RunConfig) -> None:
 def _load_corpus(path) -> list:
     if path is None:
         return []
-    from conformance import corpus
+    from conformance.cases import corpus
 
     try:
         return corpus.load(path)
@@ -205,7 +209,7 @@ def _groups(config: RunConfig):
     for spec in config.custom:
         by_worker.setdefault(spec.worker, []).append(spec)
     for worker_name, specs in by_worker.items():
-        from conformance.custom import build_custom
+        from conformance.adapters.custom import build_custom
 
         impls = [build_custom(s) for s in specs]
         groups.append((worker_name, None, specs[0].version(), impls, specs))
@@ -236,10 +240,10 @@ def _baseline_for(impl, specs, workers: dict, timeout: float):
 
 def execute(config: RunConfig, log=None) -> int:
     """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise. Holds the output directory's lock
-    (conformance.run_io: run_io.OutputLocked when another run holds it; run_io.ResultsIOError when results
+    (conformance.results.output_dir: run_io.OutputLocked when another run holds it; run_io.ResultsIOError when results
     cannot be written). `log` receives every line of output (header, progress, warnings, summary); by
-    default they go to the "conformance.run" logger (log_to_logging)."""
-    from conformance.run_io import out_dir_lock
+    default they go to the "conformance.execute.run" logger (log_to_logging)."""
+    from conformance.results.output_dir import out_dir_lock
 
     log = log or log_to_logging
 
@@ -270,7 +274,7 @@ def _execute(config: RunConfig, log) -> int:
                              f"{', '.join(name for name, *_ in groups)} (see: python -m conformance list)")
     cells = _cells(groups, config)
     if config.shard:
-        from conformance.shard import shard_cells
+        from conformance.plan.shard import shard_cells
 
         cells = shard_cells(cells, *config.shard, key=_cell_id, weights=config.shard_weights)
     versions = {name: version for name, _, version, _, _ in groups}
@@ -318,7 +322,7 @@ def _execute(config: RunConfig, log) -> int:
             for _, base_worker, _ in base_workers.values():
                 base_worker.stop()
     if config.executor == "ray":
-        from conformance.ray_executor import progress_context, run_cells
+        from conformance.execute.ray_executor import progress_context, run_cells
 
         def on_result(cell, result):
             ctx = progress_context(cell, result)
@@ -359,8 +363,8 @@ def _execute(config: RunConfig, log) -> int:
         **({"shard": f"{config.shard[0]}/{config.shard[1]}"} if config.shard else {}),
     })
     if config.junit is not None:
-        from conformance import junit
-        from conformance.run_io import ResultsIOError
+        from conformance.results import junit
+        from conformance.results.output_dir import ResultsIOError
 
         try:
             junit.write(config.junit, writer.records, entries, path, writer.header, status["strict_failures"],
@@ -369,7 +373,7 @@ def _execute(config: RunConfig, log) -> int:
             raise ResultsIOError(f"cannot write {config.junit}: {exc.strerror or exc}") from None
         log(f"junit: {config.junit}")
     if config.write_corpus is not None:
-        from conformance import corpus
+        from conformance.cases import corpus
 
         total, added = corpus.write(config.write_corpus, writer.records)
         log(f"corpus {config.write_corpus}: {total} cases ({added} new)")

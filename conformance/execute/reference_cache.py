@@ -4,7 +4,7 @@ A case the reference rejects as malformed (reference.errors.CaseError that is no
 generator bug, not a verdict: `rejects` lets the runner skip it. UndefinedError (e.g. an out-of-range
 label) is kept: the expected behaviour is an error.
 
-On disk (cache_dir; conformance/refstore.py): one plain-data entry per case key (Case.key(): op, dtype,
+On disk (cache_dir; conformance/execute/reference_store.py): one plain-data entry per case key (Case.key(): op, dtype,
 params and the exact input bits) under cache_dir/<fingerprint>/, where the fingerprint hashes the
 reference's source files and python-flint's version, so a changed reference never reads an old answer.
 Every entry carries its key and a SHA-256 checksum, verified on every read: a damaged entry is discarded,
@@ -29,7 +29,7 @@ import reference
 from reference.errors import CaseError, UndefinedError
 
 from conformance.cases.case import Case
-from conformance.refstore import DiskStore, ReferenceFailure
+from conformance.execute.reference_store import DiskStore, ReferenceFailure
 
 CACHE_FORMAT = 2
 __all__ = ["ReferenceCache", "ReferenceFailure", "default_cache_dir", "op_defaults", "reference_fingerprint"]

@@ -1,6 +1,6 @@
 """Known divergences: failures that are understood, each with a reason and an upstream link.
 
-conformance/known_divergences.toml holds [[divergence]] tables:
+conformance/judge/known_divergences.toml holds [[divergence]] tables:
 
     id = "torch-bce-log-clamp"           # unique
     implementation = "torch.nn.functional.binary_cross_entropy*"   # fnmatch pattern, or a list of them
@@ -49,7 +49,7 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance import known_predicates
+from conformance.judge import known_predicates
 
 DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
 REQUIRED = ("id", "implementation", "verdicts", "reason", "link")
@@ -74,7 +74,7 @@ class Divergence:
     parts: list | None = None  # optional: "value", "grad:NAME" (fnmatch patterns)
     detail: str | list = "*"  # optional fnmatch pattern(s) on the record's detail
     relation: str | None = None  # a metamorphic relation (conformance/test_metamorphic.py) known to fail
-    predicate: str | list | None = None  # named element predicates (conformance/known_predicates.py)
+    predicate: str | list | None = None  # named element predicates (conformance/judge/known_predicates.py)
     frameworks: list | None = None  # the frameworks whose built-in rows a wildcard scope covers
     matched: int = field(default=0)
     in_scope: int = field(default=0)

@@ -20,7 +20,7 @@ and expects the value, or (value, {input name: gradient}). Its gradients come fr
 or it is value-only: the record's implementation lists no grads and says "value only".
 
 Known divergences never reach a custom kernel (not even wildcard entries); with --baseline ID the built-in
-row ID runs on the same cases and the kernel is judged relative to it (conformance/baseline.py).
+row ID runs on the same cases and the kernel is judged relative to it (conformance/judge/baseline.py).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from conformance.implementation import Implementation, Observed
+from conformance.adapters.implementation import Implementation, Observed
 from reference.dtypes import DTYPE_NAMES
 
 SIGNATURES = {"torch": "torch", "jax": "jax", "tf": "tensorflow", "tensorflow": "tensorflow", "numpy": "numpy"}

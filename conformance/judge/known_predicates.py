@@ -1,6 +1,6 @@
 """Predicates of known divergences: the mechanism an entry documents, checked on the record's elements.
 
-A known divergence (conformance/known_divergences.toml) may name a predicate, as data:
+A known divergence (conformance/judge/known_divergences.toml) may name a predicate, as data:
 
     predicate = "observed_zero_reference_subnormal"            # one name
     predicate = ["observed_nan_where_input_infinite", "observed_inf_where_input_near_max"]   # any of them

@@ -1,5 +1,5 @@
 """results.jsonl (streamed, append-only, flushed per cell) and results.json (the whole run), per
-conformance/schema/results.schema.json."""
+conformance/results/schema/results.schema.json."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from conformance import run_io
+from conformance.results import output_dir as run_io
 from conformance.floats import dtype_name
-from conformance.strict_json import dumps
+from conformance.results.strict_json import dumps
 from reference.jsonio import case_number_json
 
 SCHEMA_VERSION = 1
@@ -159,7 +159,7 @@ class ResultsWriter:
 
     Each cell's records are followed by an end marker {"kind": "cell_end", "cell": ..., "records": n}, written
     with them in one append. --resume keeps exactly the cells whose marker is there with its n records and
-    re-runs every other cell (its partial records are dropped). Writes go through conformance.run_io: an I/O
+    re-runs every other cell (its partial records are dropped). Writes go through conformance.results.output_dir: an I/O
     error raises ResultsIOError and leaves results.jsonl whole up to its last complete line, and no *.tmp."""
 
     def __init__(self, out_dir: Path, header: dict, resume: bool = False):

@@ -36,7 +36,7 @@ import time
 import traceback
 import warnings
 
-from conformance.implementation import Observed
+from conformance.adapters.implementation import Observed
 
 _CTX = mp.get_context("spawn")
 START_TIMEOUT_S = 300.0

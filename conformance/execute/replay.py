@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from conformance.cases.case import Case
 from conformance.report import ReportInputError, load_results
-from conformance.results import ResultsError, tensor_from_json
+from conformance.results.stream import ResultsError, tensor_from_json
 from reference.dtypes import DTYPE_NAMES
 
 DTYPES = DTYPE_NAMES
@@ -24,7 +24,7 @@ class ReplayError(Exception):
 
 def _custom(record: dict, impls: tuple, signature: str | None):
     from conformance.adapters import implementations_for
-    from conformance.custom import SIGNATURES, CustomSpecError, parse_spec
+    from conformance.adapters.custom import SIGNATURES, CustomSpecError, parse_spec
 
     target = record["implementation"][len("custom:"):]
     if target not in impls:
@@ -88,11 +88,11 @@ def replay(case_id: str, results_path, implementation: str | None = None, dtype:
     impls: the `package.module:function` targets given with --impl (the only code replay may import).
     exact: flat element indices whose exact decimals are printed for the value and each gradient,
     recomputed from the stored inputs (a record keeps only the ones a reader looks at)."""
-    from conformance import known
-    from conformance.refcache import ReferenceCache
-    from conformance.runner import CellContext, evaluate_case
-    from conformance.verdicts import FAILING
-    from conformance.worker import Worker
+    from conformance.judge import known
+    from conformance.execute.reference_cache import ReferenceCache
+    from conformance.execute.cell_runner import CellContext, evaluate_case
+    from conformance.judge.severity import FAILING
+    from conformance.execute.worker import Worker
 
     try:
         doc = load_results(results_path)

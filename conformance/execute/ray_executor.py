@@ -2,7 +2,7 @@
 local one (optional extra: `pip install 'ce-conformance[ray]'`).
 
 Each actor is what a framework's worker is in a local run, one per framework (and device kind) per node:
-it owns an isolated worker process (conformance.worker: a segfault or abort is recorded as `crashed`, a hang
+it owns an isolated worker process (conformance.execute.worker: a segfault or abort is recorded as `crashed`, a hang
 past the per-case timeout as `timeout`, and the worker restarts) and a reference cache (the run's --cache
 directory on that node), and runs whole cells there (run_cell). Actors of CUDA cells ask Ray for a GPU
 (num_gpus=1), so they land on GPU nodes. The driver receives each cell's records as it finishes and does
@@ -35,8 +35,8 @@ class CellActor:
                  seed: int, examples, corpus, tf32: bool):
         os.environ["CE_CONFORMANCE_TF32"] = "1" if tf32 else "0"
         from conformance.adapters import implementations_for
-        from conformance.refcache import ReferenceCache
-        from conformance.worker import Worker
+        from conformance.execute.reference_cache import ReferenceCache
+        from conformance.execute.worker import Worker
 
         self.impls = {i.id: i for i in implementations_for(worker_name, specs)}
         self.specs, self.timeout = specs, timeout
@@ -46,8 +46,8 @@ class CellActor:
         self.profile, self.seed, self.examples, self.corpus = profile, seed, examples, corpus
 
     def run(self, impl_id: str, version, dtype: str, device: str) -> dict:
-        from conformance.run import _baseline_for
-        from conformance.runner import CellContext, run_cell
+        from conformance.execute.run import _baseline_for
+        from conformance.execute.cell_runner import CellContext, run_cell
 
         impl = self.impls[impl_id]
         ctx = CellContext(impl, impl.framework, version, dtype, device, self.worker, self.refs, self.profile,
@@ -83,7 +83,7 @@ def connect(address: str | None):
         return ray
     kwargs = {"include_dashboard": False, "log_to_driver": False}
     if address is None:  # a local cluster: its workers import this checkout's conformance/ and reference/
-        root = str(Path(__file__).resolve().parents[1])
+        root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
     try:
@@ -101,7 +101,7 @@ def _nodes(ray) -> int:
 def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
     """Run `cells` ((group index, impl, device, dtype), as run._cells gives them) on Ray actors; call
     on_result(cell tuple, result dict) in the driver as each finishes (result: run()'s dict)."""
-    from conformance.runner import PROFILES
+    from conformance.execute.cell_runner import PROFILES
 
     ray = connect(config.ray_address)
     remote = ray.remote(CellActor)

@@ -1,0 +1,1 @@
+"""Execution: runs cells through isolated workers, memoises the reference, replays one case."""

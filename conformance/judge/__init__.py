@@ -1,0 +1,1 @@
+"""Judging: ULP error, conditioning-aware bound, special values, known divergences -> verdict."""
