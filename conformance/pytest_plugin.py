@@ -157,16 +157,12 @@ def pytest_configure(config):
 def _check_selection_matches(o: CeOptions) -> None:
     """A selection (--ce-implementations / --ce-ops) that matches no implementation of the installed
     frameworks is a usage error, as it is for `run` (not a session that runs nothing and passes)."""
-    import fnmatch
+    from conformance.plan.cells import groups_for, installed_frameworks
 
-    from conformance.adapters import FRAMEWORKS, availability, implementations_for
-
-    installed = [f for f in (o.frameworks or tuple(FRAMEWORKS)) if availability(f)[0]]
-    for framework in installed:
-        for impl in implementations_for(framework):
-            if (not o.ops or impl.op in o.ops) and (
-                    not o.implementations or any(fnmatch.fnmatchcase(impl.id, p) for p in o.implementations)):
-                return
+    installed = installed_frameworks(o.frameworks)
+    groups, _ = groups_for(installed, o.ops, o.implementations)
+    if any(g.implementations for g in groups):
+        return
     what = " ".join(filter(None, [
         "--ce-implementations " + " ".join(repr(p) for p in o.implementations) if o.implementations else "",
         "--ce-ops " + ",".join(o.ops) if o.ops else ""]))
@@ -206,12 +202,11 @@ def pytest_generate_tests(metafunc):
     if "ce_cell" not in metafunc.fixturenames:
         return
     from conformance.adapters import FRAMEWORKS
-    from conformance.plan.cells import select_cells
+    from conformance.plan.cells import plan
 
     o = ce_options(metafunc.config)
     frameworks = o.frameworks or (() if o.custom else tuple(FRAMEWORKS))
-    cells = select_cells(frameworks=frameworks, ops=o.ops, dtypes=o.dtypes, devices=o.devices,
-                         patterns=o.implementations, custom_specs=o.custom)
+    cells = plan(frameworks, o.ops, o.dtypes, o.devices, o.implementations, o.custom).cells
     if o.shard:
         from conformance.plan.shard import shard_cells
 

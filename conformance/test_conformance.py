@@ -9,19 +9,11 @@ import shlex
 import pytest
 
 from conformance.judge import known
-from conformance.adapters import implementations_for
 from conformance.pytest_plugin import STATE_KEY, ce_options
 from conformance.execute.cell_runner import PROFILES, CellContext, run_cell
 from conformance.judge.severity import failing
 
-_IMPLS: dict = {}
 MAX_LISTED = 12
-
-
-def _impl(framework: str, impl_id: str, specs):
-    if framework not in _IMPLS:
-        _IMPLS[framework] = {i.id: i for i in implementations_for(framework, specs)}
-    return _IMPLS[framework][impl_id]
 
 
 def rerun_command(cell, options) -> str:
@@ -50,7 +42,7 @@ def test_cell(ce_cell, request, ce_references, ce_workers, ce_known_entries, ce_
     cell, config = ce_cell, request.config
     options = ce_options(config)
     specs = [s for s in options.custom if s.worker == cell.framework]
-    impl = _impl(cell.framework, cell.impl_id, specs)
+    impl = cell.impl
     worker = ce_workers(cell.framework, PROFILES[options.profile]["timeout"], specs)
     ctx = CellContext(impl, cell.framework, cell.version, cell.dtype, cell.device, worker, ce_references,
                       options.profile, options.seed)

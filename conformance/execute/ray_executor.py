@@ -99,7 +99,7 @@ def _nodes(ray) -> int:
 
 
 def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
-    """Run `cells` ((group index, impl, device, dtype), as run._cells gives them) on Ray actors; call
+    """Run `cells` (conformance.plan.cells.Cell) on Ray actors; call
     on_result(cell tuple, result dict) in the driver as each finishes (result: run()'s dict)."""
     from conformance.execute.cell_runner import PROFILES
 
@@ -112,11 +112,11 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
     pending: dict = {}  # object ref -> cell tuple
     turn: dict = {}
     for cell in cells:
-        g, impl, device, dtype = cell
+        g, impl, device, dtype = cell.group, cell.impl, cell.device, cell.dtype
         key = (g, "cuda" if device == "cuda" else "cpu")
         if key not in actors:
             worker_name, _, _, _, specs = groups[g]
-            n = min(nodes, sum(1 for c in cells if c[0] == g and (c[2] == "cuda") == (key[1] == "cuda")))
+            n = min(nodes, sum(1 for c in cells if c.group == g and (c.device == "cuda") == (key[1] == "cuda")))
             options = {"num_cpus": 1, "num_gpus": 1 if key[1] == "cuda" else 0, "scheduling_strategy": "SPREAD",
                        "max_restarts": 0}
             actors[key] = [remote.options(**options).remote(
@@ -136,7 +136,7 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
             try:
                 result = ray.get(ready[0])
             except Exception as exc:  # the actor itself died (not the isolated worker): an internal error
-                result = {"cell": f"{cell[1].id}|{cell[3]}|{cell[2]}", "wall_s": 0.0,
+                result = {"cell": cell.id, "wall_s": 0.0,
                           "error": f"Ray actor failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
             on_result(cell, result)
     finally:
@@ -149,9 +149,9 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
                 ray.kill(actor)
 
 
-def progress_context(cell: tuple, result: dict) -> SimpleNamespace:
+def progress_context(cell, result: dict) -> SimpleNamespace:
     """What run's progress lines and timings read from a CellContext, for a cell run on Ray."""
-    _, impl, device, dtype = cell
+    impl, device, dtype = cell.impl, cell.device, cell.dtype
     return SimpleNamespace(cell=result["cell"], impl=impl, dtype=dtype, device=device,
                            calls=result.get("calls", 0), call_s=result.get("call_s", 0.0),
                            reference_s=result.get("reference_s", 0.0), compiles=result.get("compiles", {}))

@@ -10,6 +10,7 @@ checked against allow-lists before anything runs.
 from __future__ import annotations
 
 from conformance.cases.case import Case
+from conformance.plan.cells import find_implementation
 from conformance.report import ReportInputError, load_results
 from conformance.results.stream import ResultsError, tensor_from_json
 from reference.dtypes import DTYPE_NAMES
@@ -23,7 +24,6 @@ class ReplayError(Exception):
 
 
 def _custom(record: dict, impls: tuple, signature: str | None):
-    from conformance.adapters import implementations_for
     from conformance.adapters.custom import SIGNATURES, CustomSpecError, parse_spec
 
     target = record["implementation"][len("custom:"):]
@@ -41,11 +41,11 @@ def _custom(record: dict, impls: tuple, signature: str | None):
         spec = parse_spec(target, record["op"], signature)
     except CustomSpecError as exc:
         raise ReplayError(str(exc))
-    return spec.worker, [spec], next(iter(implementations_for(spec.worker, [spec])))
+    return spec.worker, [spec], find_implementation(spec.worker, spec.id, [spec])
 
 
 def _implementation(record: dict, impls: tuple = (), signature: str | None = None):
-    from conformance.adapters import FRAMEWORKS, availability, implementations_for
+    from conformance.adapters import FRAMEWORKS, availability
 
     framework = record["framework"]
     if framework.startswith("custom:") or record["implementation"].startswith("custom:"):
@@ -59,9 +59,9 @@ def _implementation(record: dict, impls: tuple = (), signature: str | None = Non
     ok, info = availability(framework)
     if not ok:
         raise ReplayError(info)
-    for impl in implementations_for(framework):
-        if impl.id == record["implementation"]:
-            return framework, [], impl
+    impl = find_implementation(framework, record["implementation"])
+    if impl is not None:
+        return framework, [], impl
     raise ReplayError(f"{record['implementation']!r} is not an implementation of the installed {info}")
 
 

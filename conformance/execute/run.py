@@ -15,7 +15,8 @@ from conformance.judge import baseline
 from conformance.plan import choices
 
 from conformance.judge import known
-from conformance.adapters import FRAMEWORKS, adapter, availability
+from conformance.adapters import FRAMEWORKS, availability
+from conformance.plan.cells import plan
 from conformance.execute.reference_cache import ReferenceCache
 from conformance.results.stream import ResultsWriter, summarise
 from conformance.execute.progress import Progress, selection_text
@@ -172,61 +173,6 @@ def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
             "reference_s": round(ctx.reference_s, 4), "compiles": dict(ctx.compiles)}
 
 
-def _cell_id(cell: tuple) -> str:
-    _, impl, device, dtype = cell
-    return f"{impl.id}|{dtype}|{device}"
-
-
-def _selected(impl, config: RunConfig) -> bool:
-    import fnmatch
-
-    if config.ops and impl.op not in config.ops:
-        return False
-    if config.implementations and not any(fnmatch.fnmatchcase(impl.id, p) for p in config.implementations):
-        return False
-    return True
-
-
-def _groups(config: RunConfig):
-    """(worker name, adapter module or None, version, implementations) for every framework and custom group."""
-    from conformance.adapters import implementations_for
-
-    skipped, groups = {}, []
-    for name in config.frameworks:
-        ok, info = availability(name)
-        if not ok:
-            skipped[name] = info
-            continue
-        impls = [i for i in implementations_for(name) if _selected(i, config)]
-        groups.append((name, adapter(name), info, impls, []))
-    from conformance.adapters import plugins
-
-    for name, entry_point in plugins().items():
-        impls = [i for i in implementations_for(name) if _selected(i, config)]
-        dist = entry_point.dist
-        groups.append((name, None, f"{dist.name} {dist.version}" if dist else None, impls, []))
-    by_worker: dict[str, list] = {}
-    for spec in config.custom:
-        by_worker.setdefault(spec.worker, []).append(spec)
-    for worker_name, specs in by_worker.items():
-        from conformance.adapters.custom import build_custom
-
-        impls = [build_custom(s) for s in specs]
-        groups.append((worker_name, None, specs[0].version(), impls, specs))
-    return groups, skipped
-
-
-def _cells(groups, config: RunConfig) -> list[tuple]:
-    """Every (group index, implementation, device, dtype) the run will visit, in order."""
-    out = []
-    for g, (_, module, _, impls, _) in enumerate(groups):
-        devices = module.devices() if module is not None else ["cpu"]
-        for impl in impls:
-            for device in (d for d in impl.devices if d in config.devices and d in devices):
-                out += [(g, impl, device, dtype) for dtype in config.dtypes]
-    return out
-
-
 def _baseline_for(impl, specs, workers: dict, timeout: float):
     """(built-in Implementation, Worker, version) for a custom kernel run with --baseline, else None."""
     spec = next((s for s in specs if s.id == impl.id and s.baseline), None)
@@ -268,22 +214,22 @@ def _execute(config: RunConfig, log) -> int:
     def classify(record):
         known.classify(record, entries, fails)
         baseline.judge(record, classify_baseline)
-    groups, skipped = _groups(config)
-    if groups and not any(impls for _, _, _, impls, _ in groups):
+    groups, cells, skipped = plan(config.frameworks, config.ops, config.dtypes, config.devices,
+                                  config.implementations, config.custom)
+    if groups and not any(g.implementations for g in groups):
         raise RunConfigError(f"nothing to run: {selection_text(config)} matches no implementation of "
                              f"{', '.join(name for name, *_ in groups)} (see: python -m conformance list)")
-    cells = _cells(groups, config)
     if config.shard:
         from conformance.plan.shard import shard_cells
 
-        cells = shard_cells(cells, *config.shard, key=_cell_id, weights=config.shard_weights)
+        cells = shard_cells(cells, *config.shard, key=lambda c: c.id, weights=config.shard_weights)
     versions = {name: version for name, _, version, _, _ in groups}
     versions.update({name: None for name in skipped})
     writer = ResultsWriter(config.out_dir, environment(config, versions, skipped), resume=config.resume)
     if writer.dropped:
         log(f"resume: {writer.dropped} records of unfinished cells dropped; those cells run again")
     refs = ReferenceCache(config.cache_dir, warn=log)
-    progress = Progress(len(cells), sum(1 for c in cells if _cell_id(c) in writer.done_cells), log, config.quiet)
+    progress = Progress(len(cells), sum(1 for c in cells if c.id in writer.done_cells), log, config.quiet)
     progress.header(config, groups, skipped, refs)
     for _, _, _, impls, specs in groups:
         for impl in impls:
@@ -294,13 +240,13 @@ def _execute(config: RunConfig, log) -> int:
     for g, (worker_name, module, version, impls, specs) in enumerate(groups):
         implementations += [implementation_json(i, version) for i in impls]
         timeout = config.timeout or PROFILES[config.profile]["timeout"]
-        todo = [c for c in cells if c[0] == g and _cell_id(c) not in writer.done_cells]
+        todo = [c for c in cells if c.group == g and c.id not in writer.done_cells]
         if not todo or config.executor == "ray":
             continue
         worker = Worker(worker_name, specs, timeout=timeout, max_memory=config.max_worker_memory)
         base_workers: dict = {}
         try:
-            for _, impl, device, dtype in todo:
+            for impl, device, dtype in ((c.impl, c.device, c.dtype) for c in todo):
                 ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
                                   config.profile, config.seed, config.examples, corpus_cases,
                                   on_shrink=progress.shrinking,
@@ -337,7 +283,7 @@ def _execute(config: RunConfig, log) -> int:
             cell_timing[ctx.cell] = dict(_cell_timing(ctx, records, result["wall_s"]), node=result.get("node"))
             progress.cell_done(ctx, records, result["wall_s"])
 
-        run_cells(config, groups, [c for c in cells if _cell_id(c) not in writer.done_cells], corpus_cases,
+        run_cells(config, groups, [c for c in cells if c.id not in writer.done_cells], corpus_cases,
                   on_result)
     known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
     for r in writer.records:

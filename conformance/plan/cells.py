@@ -1,48 +1,111 @@
-"""Which cells (implementation x dtype x device) a run covers, from the user's choices."""
+"""The one planning path: the user's choices -> (worker groups, cells), for `run`, the pytest plugin and `replay`.
+
+A group is what one worker process serves: a framework's built-in rows, an installed plugin's rows (entry
+point group `ce_conformance.implementations`), or the custom kernels of one calling convention (`--impl`).
+A cell is one implementation x device x dtype of a group, visited in the order of the groups, then the
+implementations as declared, then the devices, then the dtypes. A device the machine lacks gives no cells
+(cuda cells are skipped cleanly where there is no GPU); a framework that is not installed is `skipped`.
+"""
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from conformance.adapters import adapter, availability, implementations_for
+from conformance.adapters import FRAMEWORKS, adapter, availability, implementations_for, plugins
 
 
-@dataclass(frozen=True)
-class Cell:
-    framework: str
-    version: str
-    impl_id: str
-    dtype: str
+class Group(NamedTuple):
+    worker: str             # framework name, "plugin:<entry point>" or "custom:<framework>"
+    module: object | None   # the adapter module of a built-in framework (its devices()), else None
+    version: str | None
+    implementations: tuple
+    specs: tuple            # the custom kernels (conformance.adapters.custom.CustomSpec) the worker loads
+
+
+class Cell(NamedTuple):
+    group: int
+    impl: object            # conformance.adapters.implementation.Implementation
     device: str
+    dtype: str
+    framework: str          # the group's worker name
+    version: str | None
+
+    @property
+    def impl_id(self) -> str:
+        return self.impl.id
 
     @property
     def id(self) -> str:
-        return f"{self.impl_id}|{self.dtype}|{self.device}"
+        return f"{self.impl.id}|{self.dtype}|{self.device}"
 
 
-def select_cells(frameworks, ops=(), dtypes=(), devices=(), patterns=(), custom_specs=()) -> list[Cell]:
-    """Every selected cell of every installed framework, and of each custom implementation; a device the
-    machine lacks gives no cells (cuda cells are skipped cleanly where there is no GPU)."""
-    cells = []
-    for spec in custom_specs:
-        impl = next(i for i in implementations_for(spec.worker, [spec]) if i.id == spec.id)
-        present = adapter(spec.worker.split(":", 1)[1]).devices() if spec.signature != "numpy" else ["cpu"]
-        for device in (d for d in impl.devices if d in present and (not devices or d in devices)):
-            cells += [Cell(spec.worker, spec.version(), spec.id, dtype, device) for dtype in dtypes
-                      if dtype in spec.dtypes]
-    for framework in frameworks:
-        ok, version = availability(framework)
+class Plan(NamedTuple):
+    groups: list
+    cells: list
+    skipped: dict           # framework -> why it is not run
+
+
+def selected(impl, ops=(), patterns=()) -> bool:
+    """Whether an implementation is in a selection: its op among `ops` (all when empty) and its id matching
+    one of the glob `patterns` (all when empty)."""
+    return (not ops or impl.op in ops) and (not patterns or any(fnmatch.fnmatchcase(impl.id, p) for p in patterns))
+
+
+def groups_for(frameworks, ops=(), patterns=(), custom_specs=(), with_plugins: bool = True) -> tuple[list, dict]:
+    """(groups, skipped): the installed frameworks among `frameworks`, the installed plugins, then the custom
+    kernels grouped by their worker; each group's implementations filtered by the selection."""
+    groups, skipped = [], {}
+    for name in frameworks:
+        ok, info = availability(name)
         if not ok:
+            skipped[name] = info
             continue
-        present = adapter(framework).devices()
-        for impl in implementations_for(framework):
-            if ops and impl.op not in ops:
-                continue
-            if patterns and not any(fnmatch.fnmatchcase(impl.id, p) for p in patterns):
-                continue
-            for device in impl.devices:
-                if device not in present or (devices and device not in devices):
-                    continue
-                for dtype in dtypes:
-                    cells.append(Cell(framework, version, impl.id, dtype, device))
-    return cells
+        impls = tuple(i for i in implementations_for(name) if selected(i, ops, patterns))
+        groups.append(Group(name, adapter(name), info, impls, ()))
+    for name, entry_point in (plugins().items() if with_plugins else ()):
+        impls = tuple(i for i in implementations_for(name) if selected(i, ops, patterns))
+        dist = entry_point.dist
+        groups.append(Group(name, None, f"{dist.name} {dist.version}" if dist else None, impls, ()))
+    by_worker: dict[str, list] = {}
+    for spec in custom_specs:
+        by_worker.setdefault(spec.worker, []).append(spec)
+    for worker, specs in by_worker.items():
+        impls = tuple(i for i in implementations_for(worker, specs) if i.id in {s.id for s in specs})
+        groups.append(Group(worker, None, specs[0].version(), impls, tuple(specs)))
+    return groups, skipped
+
+
+def _devices(group: Group) -> list:
+    if group.module is not None:
+        return list(group.module.devices())
+    if group.worker.startswith("custom:") and group.worker != "custom:numpy":
+        return list(adapter(group.worker.split(":", 1)[1]).devices())
+    return ["cpu"]
+
+
+def cells_of(groups: list, dtypes, devices) -> list[Cell]:
+    """Every (group, implementation, device, dtype) the plan visits, in order (a dtype an implementation does
+    not declare is still a cell: its records say `unsupported`)."""
+    out = []
+    for g, group in enumerate(groups):
+        present = _devices(group)
+        for impl in group.implementations:
+            for device in (d for d in impl.devices if d in present and (not devices or d in devices)):
+                out += [Cell(g, impl, device, dtype, group.worker, group.version) for dtype in dtypes]
+    return out
+
+
+def plan(frameworks, ops=(), dtypes=(), devices=(), patterns=(), custom_specs=(), with_plugins: bool = True) -> Plan:
+    """The groups and cells of a run (see the module docstring)."""
+    groups, skipped = groups_for(frameworks, ops, patterns, custom_specs, with_plugins)
+    return Plan(groups, cells_of(groups, dtypes, devices), skipped)
+
+
+def find_implementation(framework: str, impl_id: str, specs=()):
+    """The implementation `impl_id` of a worker group (built-in, plugin or custom); None when it has none."""
+    return next((i for i in implementations_for(framework, specs) if i.id == impl_id), None)
+
+
+def installed_frameworks(frameworks=()) -> list:
+    """The built-in frameworks among `frameworks` (all when empty) that are installed here."""
+    return [f for f in (frameworks or tuple(FRAMEWORKS)) if availability(f)[0]]
