@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,13 +24,38 @@ def run_ci(out: Path, cache: Path, extra: list[str]) -> dict:
     cmd = [sys.executable, "-m", "conformance", "run", "--profile", "ci", "--out", str(out), "--no-report",
            "--cache", str(cache), "-q", *extra]
     t = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    env = {**os.environ, "CE_CONFORMANCE_JAX_CACHE": str(cache / "jax")}  # cold run: empty caches, both
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
     path = out / "results.json"
     if not path.exists():
         raise RuntimeError(f"ci run failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
     doc = json.loads(path.read_text())
     return {"process_wall_s": wall, "exit_code": proc.returncode, "doc": doc}
+
+
+def time_split(run: dict, cells: dict) -> dict:
+    """Where a run's wall time went, in parts that add up to it: framework calls (their compiles apart),
+    reference (its exact strings and cond apart), judging + Hypothesis (drawing, its engine, shrinking's own
+    overhead, records: the rest of the cells' time), writing records, and outside the cells (start-up,
+    imports, planning, workers starting, the final results.json). `shrinking (all its work)` overlaps them:
+    the wall time of the cells' shrinking phases, calls and reference included."""
+    wall = float(run.get("duration_s") or 0.0)
+    sums = {k: sum(float(c.get(k) or 0.0) for c in cells.values())
+            for k in ("wall_s", "call_s", "reference_s", "shrink_s", "io_s")}
+    compile_s = sum(float((c.get("compiles") or {}).get("jax_compile_s", 0.0)) for c in cells.values())
+    exact = float((run.get("reference_cache") or {}).get("exact_seconds") or 0.0)
+    return {
+        "wall_s": wall,
+        "framework calls": sums["call_s"] - compile_s,
+        "jax compiles": compile_s,
+        "reference": sums["reference_s"] - exact,
+        "exact strings + cond": exact,
+        "judging + Hypothesis": sums["wall_s"] - sums["call_s"] - sums["reference_s"] - sums["io_s"],
+        "writing records": sums["io_s"],
+        "outside cells": wall - sums["wall_s"],
+        "shrinking (all its work)": sums["shrink_s"],
+    }
 
 
 def summarise(doc: dict) -> dict:
@@ -53,6 +79,9 @@ def summarise(doc: dict) -> dict:
     totals = {k: sum(s[k] for s in impls.values()) for k in ("wall_s", "calls", "records", "call_s", "reference_s")}
     inside = totals["call_s"] + totals["reference_s"]
     return {
+        "split": time_split(run, cells),
+        "largest_cell": max(({"cell": c, "wall_s": t["wall_s"], "share": t["wall_s"] / run["duration_s"]}
+                             for c, t in cells.items()), key=lambda d: d["wall_s"], default=None),
         "duration_s": run.get("duration_s"),
         "records": doc["summary"]["total"],
         "unexpected": doc["summary"]["unexpected"],
@@ -69,7 +98,12 @@ def run(frameworks: list[str] | None = None, keep: Path | None = None) -> dict:
         cache = Path(tmp) / "cache"
         cold = run_ci(base / "ci-cold", cache, extra)
         warm = run_ci(base / "ci-warm", cache, extra)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "conformance", "report", str(base / "ci-cold" / "results.json"),
+                        "--out", str(base / "ci-cold-report")], cwd=ROOT, capture_output=True, text=True)
+        report_s = time.perf_counter() - t
     c, w = summarise(cold["doc"]), summarise(warm["doc"])
+    c["split"]["report (separate command)"] = report_s
     ref_cold, ref_warm = c["reference_cache"]["seconds"], w["reference_cache"]["seconds"]
     return {
         "frameworks": frameworks or "all installed",

@@ -55,7 +55,38 @@ def table(rows: list[list], header: list[str]) -> str:
 
 
 def report(doc: dict) -> str:
-    return "\n".join([report_machine(doc), report_reference(doc), report_ci(doc), report_scaling(doc)]).strip()
+    return "\n".join([report_machine(doc), report_reference(doc), report_floor(doc), report_ci(doc),
+                      report_split(doc), report_scaling(doc)]).strip()
+
+
+def report_floor(doc: dict) -> str:
+    fl = doc.get("floor")
+    if not fl:
+        return ""
+    rows = [[f"{t['rows']} x {t['classes']}", t["numpy_float64_floor_s"], t["certified_float32_s"],
+             t["certified_float64_s"], t["float32_over_floor"], t["float64_over_float32"], t["load_average_1m"]]
+            for t in fl["throughput"]]
+    out = ["\ncertified cross_entropy value + logits gradient vs the uncertified float64 NumPy floor "
+           "(same batch, same process; targets: float32 <= 10x floor, float64 <= 4x float32):",
+           table(rows, ["batch", "numpy f64 s", "certified f32 s", "certified f64 s", "f32 / floor", "f64 / f32",
+                        "load"])]
+    e = fl["end_to_end"]
+    sp = e["last_split"]
+    out.append(f"\none float32 cross_entropy case, C = {e['classes']}: certification {e['certification_s']:.4f} s, "
+               f"end to end {e['end_to_end_s']:.3f} s ({e['end_to_end_over_certification']:.1f}x; target 2x; "
+               f"load {e['load_average_1m']:.2f}): exact strings + cond {sp['exact_strings_and_cond_s']:.3f} s, "
+               f"judge {sp['judge_s']:.3f} s, record JSON {sp['record_json_s']:.3f} s "
+               f"({sp['record_bytes']:,} bytes), write {sp['write_s']:.4f} s")
+    return "\n".join(out)
+
+
+def report_split(doc: dict) -> str:
+    ci = doc.get("ci")
+    split = (ci or {}).get("cold", {}).get("split")
+    if not split:
+        return ""
+    rows = [[k, v, 100 * v / split["wall_s"] if split["wall_s"] else None] for k, v in split.items() if k != "wall_s"]
+    return "\nwhere the cold ci run's time goes (seconds, % of its wall time):\n" + table(rows, ["part", "seconds", "%"])
 
 
 def report_scaling(doc: dict) -> str:
@@ -143,6 +174,10 @@ def main(argv=None) -> int:
 
         doc["reference"] = reference_bench.run(quick=args.quick)
         print(report_reference(doc), flush=True)
+        from benchmarks import floor_bench
+
+        doc["floor"] = floor_bench.run(quick=args.quick)
+        print(report_floor(doc), flush=True)
     if not args.skip_ci:
         from benchmarks import ci_bench
 

@@ -41,7 +41,28 @@ def _jax():
     # TF32 / bf16 matmul passes stay off unless the run asked for them (--tf32)
     tf32 = os.environ.get("CE_CONFORMANCE_TF32") == "1"
     jax.config.update("jax_default_matmul_precision", "tensorfloat32" if tf32 else "highest")
+    cache = compile_cache_dir(jax.__version__)
+    if cache is not None:  # compiled programs persist across runs and workers (same results, less compiling)
+        jax.config.update("jax_compilation_cache_dir", str(cache))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return jax
+
+
+def compile_cache_dir(jax_version: str):
+    """JAX's persistent compilation cache for this jax version: CE_CONFORMANCE_JAX_CACHE (a directory, or 0
+    to turn it off), else ~/.cache/ce-conformance/jax-compile-<version> ($XDG_CACHE_HOME respected). It is
+    JAX's own cache of programs this user's runs compiled (like ~/.cache/jax), never data from a results
+    file; a new jax version gets a new directory."""
+    from pathlib import Path
+
+    setting = os.environ.get("CE_CONFORMANCE_JAX_CACHE")
+    if setting is not None and setting.strip() in ("", "0"):
+        return None
+    if setting:
+        return Path(setting).expanduser() / f"jax-{jax_version}"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "ce-conformance" / f"jax-compile-{jax_version}"
 
 
 @functools.lru_cache(maxsize=None)

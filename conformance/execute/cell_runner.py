@@ -58,6 +58,8 @@ class CellContext:
     compiles: dict = field(default_factory=dict)
     mark: float = field(default_factory=time.perf_counter)  # end of the previous case (or the cell's start)
     on_shrink: object = None  # called once with (ctx, record) when Hypothesis starts shrinking a failure
+    shrink_s: float = 0.0     # wall time of the cell's shrinking (everything after the first failure)
+    io_s: float = 0.0         # writing the cell's records (set by the run)
     shrink_steps: int = 0     # shrink candidates evaluated in this cell
     shrink_elements: int = 0  # ... and their input elements
     pending_warnings: list = field(default_factory=list)  # main-process warnings for the next record
@@ -321,6 +323,7 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
         return []
     budget, element_budget = shrink_budget(ctx), shrink_element_budget(ctx)
     clock = _StepClock(time)
+    found_at = [0.0]  # when the first failure was met: shrinking starts there
 
     _no_source_constants()
 
@@ -345,18 +348,23 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
         if record["verdict"] in FAILING:
             if not failures and ctx.on_shrink is not None:
                 ctx.on_shrink(ctx, record)
+            if not failures:
+                found_at[0] = time.perf_counter()
             failed_by_key[key] = record
             failures.append(record)
             raise _Failed(record)  # one raise site: Hypothesis tells failures apart by where they were raised
         if not failures:
             kept.append(record)
 
+    finished = time.perf_counter
     try:
         with _shrinking_by_steps(clock):
             prop()
     except _Failed as final:
+        ctx.shrink_s += finished() - found_at[0]
         kept += _with_minimal(failures[0], [final])
     except BaseExceptionGroup as group:  # Hypothesis found several distinct failures: keep each minimal one
+        ctx.shrink_s += finished() - found_at[0]
         found, rest = group.split(_Failed)
         if rest is not None:
             raise rest

@@ -73,7 +73,7 @@ class Progress:
             what = error
         else:
             bad = sum(1 for r in records if r.get("unexpected"))
-            compiled = sum(ctx.compiles.values())
+            compiled = sum(v for k, v in ctx.compiles.items() if not k.endswith("_s"))
             what = (f"{len(records)} records, {bad} unexpected, {ctx.calls} calls"
                     + (f", {compiled} compiles" if ctx.compiles else ""))
         self.log(f"[{self.done}/{self.total}] {ctx.cell}: {what} ({seconds:.1f} s; elapsed {clock(elapsed)}{eta})")

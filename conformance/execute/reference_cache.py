@@ -64,6 +64,7 @@ class ReferenceCache:
         self.misses = 0  # computed by the reference
         self.seconds = 0.0  # time spent answering (computing or reading the disk)
         self.compute_seconds = 0.0
+        self.exact_seconds = 0.0  # of compute_seconds: the exact strings and cond (one arb evaluation)
         self._unclaimed = 0.0
         self.store = DiskStore(Path(cache_dir), reference_fingerprint(), max_bytes) if cache_dir else None
         self._warn = warn  # called once, at the first damaged entry
@@ -84,7 +85,9 @@ class ReferenceCache:
             self.disk_hits += 1
         else:
             self.misses += 1
+            before = EXACT_CLOCK[0]
             result = _compute(op, dtype, inputs, params)
+            self.exact_seconds += EXACT_CLOCK[0] - before
             self.compute_seconds += time.perf_counter() - started
             if self.store is not None:
                 self.store.save(key, result)
@@ -102,6 +105,7 @@ class ReferenceCache:
     def stats(self) -> dict:
         return {"hits": self.hits, "disk_hits": self.disk_hits, "misses": self.misses,
                 "seconds": round(self.seconds, 3), "compute_seconds": round(self.compute_seconds, 3),
+                "exact_seconds": round(self.exact_seconds, 3),
                 "dir": str(self.store.dir) if self.store is not None else None,
                 "discarded": self.store.discarded if self.store is not None else 0,
                 "pruned": self.store.pruned if self.store is not None else 0,
@@ -112,11 +116,19 @@ class ReferenceCache:
         return isinstance(result, CaseError) and not isinstance(result, UndefinedError)
 
 
+EXACT_CLOCK = [0.0]  # seconds spent making exact strings and cond (plain()), in this process
+
+
 def _compute(op: str, dtype: str, inputs: dict, params: dict):
     from reference.fastpath import plain
 
     try:
-        return plain(reference.evaluate(op, dtype, inputs, params))  # exact strings now: the records need them
+        result = reference.evaluate(op, dtype, inputs, params)
+        started = time.perf_counter()
+        try:
+            return plain(result)  # exact strings and cond now: the judge and the records need them
+        finally:
+            EXACT_CLOCK[0] += time.perf_counter() - started
     except UndefinedError as exc:
         return exc
     except CaseError as exc:

@@ -170,7 +170,8 @@ def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
     and in the reference, compilations (JAX backend compiles / jaxpr traces, TF traces)."""
     return {"implementation": ctx.impl.id, "dtype": ctx.dtype, "device": ctx.device, "wall_s": round(wall_s, 4),
             "records": len(records), "calls": ctx.calls, "call_s": round(ctx.call_s, 4),
-            "reference_s": round(ctx.reference_s, 4), "compiles": dict(ctx.compiles)}
+            "reference_s": round(ctx.reference_s, 4), "compiles": dict(ctx.compiles),
+            "shrink_s": round(ctx.shrink_s, 4), "io_s": round(ctx.io_s, 4)}
 
 
 def _baseline_for(impl, specs, workers: dict, timeout: float):
@@ -260,7 +261,9 @@ def _execute(config: RunConfig, log) -> int:
                     continue
                 for r in records:
                     classify(r)
+                t_io = time.perf_counter()
                 writer.write_cell(records, ctx.cell)
+                ctx.io_s = time.perf_counter() - t_io
                 cell_timing[ctx.cell] = _cell_timing(ctx, records, time.perf_counter() - t0)
                 progress.cell_done(ctx, records, time.perf_counter() - t0)
         finally:

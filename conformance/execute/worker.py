@@ -55,9 +55,13 @@ def _compile_counter(framework: str) -> dict:
         names = {"/jax/core/compile/backend_compile_duration": "jax_compiles",
                  "/jax/core/compile/jaxpr_trace_duration": "jax_traces"}
 
+        counts["jax_compile_s"] = 0.0  # seconds in backend compiles (not a count)
+
         def listener(event, duration, **kwargs):
             if event in names:
                 counts[names[event]] += 1
+            if event == "/jax/core/compile/backend_compile_duration":
+                counts["jax_compile_s"] += duration
 
         jax.monitoring.register_event_duration_secs_listener(listener)
     elif framework == "tensorflow":

@@ -25,12 +25,22 @@ def number_json(x) -> float | str:
     return case_number_json(float(x))
 
 
+def numbers_json(a) -> list:
+    """number_json of every element (float64 values), vectorised: tolist() gives the same Python floats;
+    the non-finite ones are then spelled "inf" / "-inf" / "nan"."""
+    v = np.asarray(a).astype(np.float64).ravel()
+    out = v.tolist()
+    for i in np.flatnonzero(~np.isfinite(v)):
+        out[i] = number_json(v[i])
+    return out
+
+
 def tensor_json(a) -> dict:
     a = np.asarray(a)
     if a.dtype.kind in "iub":
         data = [int(v) for v in a.ravel()]
     else:
-        data = [number_json(v) for v in a.astype(np.float64).ravel()]
+        data = numbers_json(a)
     return {"dtype": dtype_name(a.dtype), "shape": list(a.shape), "data": data}
 
 
@@ -121,12 +131,11 @@ def ref_array_json(r, shown=None, rounded: list | None = None) -> dict:
         "dtype": dtype_name(np.asarray(r.rounded).dtype),
         "shape": list(np.asarray(r.rounded).shape),
         "exact": exact_kept(r.exact, shown),
-        "rounded": rounded if rounded is not None else [number_json(v) for v in
-                                                        np.asarray(r.rounded).astype(np.float64).ravel()],
+        "rounded": rounded if rounded is not None else numbers_json(r.rounded),
         "ieee": None,
     }
     if r.ieee is not None:
-        out["ieee"] = [number_json(v) for v in np.asarray(r.ieee).astype(np.float64).ravel()]
+        out["ieee"] = numbers_json(r.ieee)
     return out
 
 
@@ -142,7 +151,7 @@ def reference_json(ref, observed: dict | None = None, failing: dict | None = Non
     def one(key: str, r) -> dict:
         if all_exact:
             return ref_array_json(r)
-        rounded = [number_json(v) for v in np.asarray(r.rounded).astype(np.float64).ravel()]
+        rounded = numbers_json(r.rounded)
         obs = (observed or {}).get("value") if key == "value" else ((observed or {}).get("grad") or {}).get(key[5:])
         shown = shown_elements(rounded, (obs or {}).get("data"), dtype_name(np.asarray(r.rounded).dtype))
         return ref_array_json(r, sorted(set(shown) | set(failing.get(key) or ())), rounded)

@@ -105,3 +105,13 @@ def test_replay_recomputes_the_exact_digits_a_record_does_not_keep(tmp_path, cap
     want = reference.evaluate("softmax", "float32", {"x": x}, {"axis": -1}).value.exact.ravel()[37]
     assert f"value[37]: exact {want}, correctly rounded" in out
     assert "value[40]: no such element (40 elements)" in out
+
+
+def test_numbers_json_is_number_json_of_every_element():
+    from conformance.results.stream import number_json, numbers_json
+
+    a = np.array([1.5, -0.0, np.inf, -np.inf, np.nan, 5e-324, 1e308, 0.1], dtype=np.float64)
+    for arr in (a, a.astype(np.float32), a.reshape(2, 4)):
+        got = numbers_json(arr)
+        want = [number_json(v) for v in np.asarray(arr).astype(np.float64).ravel()]
+        assert json.dumps(got) == json.dumps(want)

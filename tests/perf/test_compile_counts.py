@@ -66,3 +66,29 @@ def test_drawn_shapes_come_from_the_fixed_sets(data):
     assert x.shape[0] in sets["batch"]
     assert x.shape[-1 if op == "log_softmax" else 1] in sets["classes"] + strategies.PROFILE_LIMITS[profile]["vocab"]
     assert all(d in strategies.EXTRA_DIMS for d in x.shape[2:])
+
+
+def test_the_jax_compilation_cache_is_keyed_by_the_jax_version(monkeypatch, tmp_path):
+    from conformance.adapters.jax_adapter import compile_cache_dir
+
+    monkeypatch.delenv("CE_CONFORMANCE_JAX_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert compile_cache_dir("0.10.2") == tmp_path / "ce-conformance" / "jax-compile-0.10.2"
+    assert compile_cache_dir("0.10.2") != compile_cache_dir("0.4.38")
+    monkeypatch.setenv("CE_CONFORMANCE_JAX_CACHE", "0")
+    assert compile_cache_dir("0.10.2") is None
+    monkeypatch.setenv("CE_CONFORMANCE_JAX_CACHE", str(tmp_path / "c"))
+    assert compile_cache_dir("0.10.2") == tmp_path / "c" / "jax-0.10.2"
+
+
+def test_a_worker_compiles_into_the_persistent_cache(monkeypatch, tmp_path):
+    pytest.importorskip("jax")
+    monkeypatch.setenv("CE_CONFORMANCE_JAX_CACHE", str(tmp_path))
+    worker = Worker("jax", timeout=300)
+    try:
+        outcome, _ = worker.call("jax.nn.log_softmax", {"x": np.ones((2, 7), np.float32)}, {"axis": -1}, "float32",
+                                 "cpu", ("x",))
+    finally:
+        worker.stop()
+    assert outcome == "ok"
+    assert any(p.is_file() for p in tmp_path.rglob("*"))  # the compiled program was written there
