@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.findings_table", description=__doc__.splitlines()[0])
     p.add_argument("results")
     args = p.parse_args(argv)
-    from conformance.report.load import load_results
+    from conformance.results.load import load_results
 
     results = load_results(args.results)
     print(table(results["records"]))

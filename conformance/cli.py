@@ -297,7 +297,7 @@ def cmd_run(args, argv) -> int:
         raise UsageError(f"--resume: no results.jsonl in {config.out_dir} to continue")
     if args.known and not args.known.exists():
         raise UsageError(f"--known: no such file {args.known}")
-    from conformance.results.stream import ResultsError
+    from conformance.results.errors import ResultsError
     from conformance.results.output_dir import OutputLocked, ResultsIOError, out_dir_lock
 
     try:

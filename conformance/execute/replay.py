@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from conformance.cases.case import Case
 from conformance.plan.cells import find_implementation
-from conformance.report import ReportInputError, load_results
-from conformance.results.stream import ResultsError, tensor_from_json
+from conformance.results.load import load_results
+from conformance.results.errors import ResultsError
+from conformance.results.stream import tensor_from_json
 from reference.dtypes import DTYPE_NAMES
 
 DTYPES = DTYPE_NAMES
@@ -96,7 +97,7 @@ def replay(case_id: str, results_path, implementation: str | None = None, dtype:
 
     try:
         doc = load_results(results_path)
-    except ReportInputError as exc:
+    except ResultsError as exc:
         raise ReplayError(str(exc))
     matches = [r for r in doc["records"] if r["case_id"] == case_id
                and (implementation is None or r["implementation"] == implementation)

@@ -18,7 +18,7 @@ from conformance.judge import known
 from conformance.adapters import FRAMEWORKS, availability
 from conformance.plan.cells import plan
 from conformance.execute.reference_cache import ReferenceCache
-from conformance.results.stream import ResultsWriter, summarise
+from conformance.results.stream import ResultsWriter, summarize
 from conformance.execute.progress import Progress, selection_text
 from conformance.execute.cell_runner import PROFILES, CellContext, run_cell
 from conformance.judge.severity import failing
@@ -291,7 +291,7 @@ def _execute(config: RunConfig, log) -> int:
     known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
     for r in writer.records:
         classify(r)
-    summary = summarise(writer.records)
+    summary = summarize(writer.records)
     status = known.status(entries, {r["implementation"] for r in writer.records}, strict=config.strict_known,
                           frameworks_run={r["framework"] for r in writer.records})
     from conformance.report.summary import entry_json

@@ -11,7 +11,7 @@ See docs/report.md.
 from .compare import CompareResult, compare_runs
 from .errors import ReportInputError
 from .html import write_report
-from .load import load_results
+from conformance.results.load import load_results
 from .merge import merge_runs
 
 __all__ = ["write_report", "compare_runs", "CompareResult", "merge_runs", "load_results", "ReportInputError"]

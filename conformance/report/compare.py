@@ -33,7 +33,7 @@ from pathlib import Path
 from conformance.cases.corpus import record_key
 
 from .compare_measure import behaviour_kind, part_errors, same_output
-from .load import load_results
+from conformance.results.load import load_results
 from .numbers import fmt_metric
 from .verdicts import compare_rank, worst
 

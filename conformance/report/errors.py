@@ -1,14 +1,11 @@
 """The errors the report commands raise: bad input (exit 2), and output that cannot be written (exit 3)."""
 from __future__ import annotations
 
+from conformance.results.errors import ResultsError
 
-class ReportInputError(Exception):
-    """Bad input to report/compare/merge: a missing, malformed, truncated or incompatible results file, or an
-    output path that cannot be written. str(err) is one line meant for a human; the CLI prints it and exits 2.
-    """
-
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))
+# Bad input to report/compare/merge (a missing, malformed, truncated or incompatible results file, or an output
+# path that cannot be written) is the results stage's error: one class, so every reader fails the same way.
+ReportInputError = ResultsError
 
 
 class ReportOutputError(ReportInputError):

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 
 from .analysis import build_matrix, verdict_totals
 from .errors import ReportInputError, ReportOutputError
-from .load import load_results
+from conformance.results.load import load_results
 from .plots import agreement_plots, ulp_distribution_plots
 from .peers import summary as peers_summary
 from .summary import (MAX_WORST_FINDINGS, cell_json, known_entries, known_rows, summary_rows, verdict_classes,

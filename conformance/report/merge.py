@@ -20,7 +20,7 @@ from pathlib import Path
 
 from conformance.results.strict_json import dumps, finite
 from .errors import ReportInputError
-from .load import load_results, summarize, validate
+from conformance.results.load import load_results, summarize, validate
 
 TIMING_FIELDS = ("elapsed_s", "timing")
 

@@ -18,7 +18,7 @@ from conformance.cases.corpus import record_key
 from conformance.judge.severity import FAILING
 
 from .errors import ReportInputError
-from .load import load_results
+from conformance.results.load import load_results
 
 
 def _release(run: dict, framework: str | None) -> str:

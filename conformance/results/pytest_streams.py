@@ -117,7 +117,7 @@ def finish_session(session, own_counts: dict, state) -> None:
 
 def write_results(out: Path, known_status: dict) -> Path | None:
     """DIR/results.json from every DIR/results-*.jsonl of the session."""
-    from conformance.report.load import load_results, summarize, validate
+    from conformance.results.load import load_results, summarize, validate
 
     streams = sorted(out.glob(STREAM_GLOB))
     if not streams:

@@ -12,12 +12,8 @@ from conformance.floats import dtype_name
 from conformance.results.strict_json import dumps
 from reference.jsonio import case_number_json
 
-SCHEMA_VERSION = 1
-SCHEMA_PATH = Path(__file__).parent / "schema" / "results.schema.json"
-
-
-class ResultsError(Exception):
-    """A results file that cannot be used (missing, truncated, wrong schema version)."""
+from conformance.results import SCHEMA_VERSION
+from conformance.results.errors import ResultsError
 
 
 def number_json(x) -> float | str:
@@ -242,23 +238,38 @@ def read_cells(path: Path) -> tuple[dict, dict[str, list[dict]], int]:
     return header, cells, sum(len(v) for v in pending.values())
 
 
-def read_jsonl(path: Path, markers: bool = False) -> tuple[dict, list[dict]]:
-    """Header and records of a streamed file; a torn (partially written) last line is dropped. markers: keep
-    the cells' end markers too (with their "kind": "cell_end"), in order."""
-    header, records = None, []
-    with open(path) as f:
-        lines = f.read().split("\n")
+def parse_lines(text: str, name: str) -> tuple[list[tuple[int, dict]], list[str]]:
+    """[(line number, object)] of a results stream's non-blank lines, and warnings. A last line that is not
+    JSON (a run killed mid-write) is dropped with a warning; a bad line anywhere else, or a line that is not a
+    JSON object, raises ResultsError naming the file and the line. Shared by every reader of results.jsonl."""
+    lines = text.split("\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    if last < 0:
+        raise ResultsError(f"{name}: empty file")
+    objects, warnings = [], []
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
-            if i >= len(lines) - 2:
-                break  # the run was killed mid-write
-            raise ResultsError(f"{path}: line {i + 1} is not JSON")
+        except json.JSONDecodeError as e:
+            if i == last and i > 0:
+                warnings.append(f"line {i + 1} is incomplete (an interrupted run?) and was ignored")
+                continue
+            raise ResultsError(f"{name}: line {i + 1} is not valid JSON: {e.msg} at column {e.colno}") from None
         if not isinstance(obj, dict):
-            raise ResultsError(f"{path}: line {i + 1} is not a JSON object")
+            raise ResultsError(f"{name}: line {i + 1} is not a JSON object")
+        objects.append((i + 1, obj))
+    return objects, warnings
+
+
+def read_jsonl(path: Path, markers: bool = False) -> tuple[dict, list[dict]]:
+    """Header and records of a streamed file; a torn (partially written) last line is dropped. markers: keep
+    the cells' end markers too (with their "kind": "cell_end"), in order."""
+    header, records = None, []
+    with open(path) as f:
+        objects, _ = parse_lines(f.read(), str(path))
+    for _, obj in objects:
         kind = obj.pop("kind", None)
         if kind == "header":
             header = obj
@@ -273,7 +284,8 @@ def read_jsonl(path: Path, markers: bool = False) -> tuple[dict, list[dict]]:
     return header, records
 
 
-def summarise(records: list[dict]) -> dict:
+def summarize(records: list[dict]) -> dict:
+    """summary = {total, by_verdict, unexpected}, computed from the records (results.json's "summary")."""
     by_verdict: dict[str, int] = {}
     for r in records:
         by_verdict[r["verdict"]] = by_verdict.get(r["verdict"], 0) + 1

@@ -55,6 +55,6 @@ def test_no_file_the_suite_writes_holds_a_bare_nan_or_infinity(tmp_path):
     ulps = [r["ulp"].get("value") for r in records if r.get("ulp")]
     observed = [v for r in records if r.get("observed") for v in r["observed"]["value"]["data"]]
     assert "inf" in ulps and "nan" in observed  # the run did produce non-finite numbers, encoded as strings
-    from conformance.report.load import validate
+    from conformance.results.load import validate
 
     validate(strict_loads((tmp_path / "merged.json").read_text()), "merged")  # and the schema accepts them

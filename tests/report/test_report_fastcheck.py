@@ -9,8 +9,8 @@ import json
 import jsonschema
 import pytest
 
-from conformance.report.fastcheck import Unsupported, compile_schema
-from conformance.report.load import SCHEMA_PATH
+from conformance.results.fastcheck import Unsupported, compile_schema
+from conformance.results.load import SCHEMA_PATH
 from report_fixtures import build_results
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from conformance.report import ReportInputError, load_results
-from conformance.report.load import SCHEMA_PATH
+from conformance.results.load import SCHEMA_PATH
 from report_fixtures import MARKUP, build_results, to_jsonl
 
 

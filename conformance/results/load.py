@@ -11,21 +11,19 @@ incomplete (a killed run) is dropped and noted in `load_warnings`; a malformed l
 error. Missing sections are derived from the records: implementations (id, framework, op, version) and the
 summary (total, by_verdict, unexpected).
 
-Every problem raises ReportInputError with one line naming the file and what is wrong.
+Every problem raises ResultsError (the report calls it ReportInputError) with one line naming the file and what is wrong.
 """
 from __future__ import annotations
 
 import gzip
 import json
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .errors import ReportInputError
-
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "results" / "schema" / "results.schema.json"
-SUPPORTED_SCHEMA_VERSION = 1
+from conformance.results import SCHEMA_PATH, SCHEMA_VERSION as SUPPORTED_SCHEMA_VERSION
+from conformance.results.errors import ResultsError
+from conformance.results.stream import parse_lines, summarize
 RUN_FIELDS_FROM_FOOTER = ("finished", "duration_s")
 
 
@@ -36,7 +34,7 @@ def _validator():
     try:
         schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     except OSError as e:  # pragma: no cover - a broken install
-        raise ReportInputError(f"cannot read the results schema {SCHEMA_PATH}: {e.strerror}") from None
+        raise ResultsError(f"cannot read the results schema {SCHEMA_PATH}: {e.strerror}") from None
     return jsonschema.Draft202012Validator(schema)
 
 
@@ -49,7 +47,7 @@ def _short(text: str, limit: int = 160) -> str:
 def _fast_checks():
     """(check of the document without its records, check of one record), compiled from the schema file;
     None when the schema uses keywords fastcheck does not cover."""
-    from .fastcheck import Unsupported, compile_schema
+    from conformance.results.fastcheck import Unsupported, compile_schema
 
     schema = _validator().schema
     try:
@@ -67,7 +65,7 @@ def _schema_error(data: dict, name: str, index_map: tuple[int, int] | None = Non
     where = error.json_path if error.json_path != "$" else "top level"
     if index_map is not None:
         where = where.replace(f"$.records[{index_map[0]}]", f"$.records[{index_map[1]}]", 1)
-    raise ReportInputError(f"{name}: does not match the results schema at {where}: {_short(error.message)}")
+    raise ResultsError(f"{name}: does not match the results schema at {where}: {_short(error.message)}")
 
 
 def validate(data: Any, name: str = "results") -> dict:
@@ -75,11 +73,11 @@ def validate(data: Any, name: str = "results") -> dict:
     compiled check of every record (fastcheck.py), and jsonschema for the message about the first part that
     fails it (or for everything when the fast check is unavailable)."""
     if not isinstance(data, dict):
-        raise ReportInputError(f"{name}: expected a JSON object with the run's results, got {type(data).__name__}")
+        raise ResultsError(f"{name}: expected a JSON object with the run's results, got {type(data).__name__}")
     version = data.get("schema_version", None)
     if version != SUPPORTED_SCHEMA_VERSION:
         shown = "missing" if "schema_version" not in data else json.dumps(version)
-        raise ReportInputError(
+        raise ResultsError(
             f"{name}: incompatible results schema_version {shown} (this version reads {SUPPORTED_SCHEMA_VERSION})")
     fast = _fast_checks()
     records = data.get("records")
@@ -98,15 +96,15 @@ def validate(data: Any, name: str = "results") -> dict:
 
 def _parse_json(text: str, name: str) -> Any:
     if not text.strip():
-        raise ReportInputError(f"{name}: empty file")
+        raise ResultsError(f"{name}: empty file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         stripped = text.rstrip()
         if not stripped.endswith(("}", "]")) or e.pos >= len(stripped) - 1:
-            raise ReportInputError(f"{name}: truncated JSON: the file ends before the JSON does "
+            raise ResultsError(f"{name}: truncated JSON: the file ends before the JSON does "
                                    f"({e.msg}, line {e.lineno}, column {e.colno})") from None
-        raise ReportInputError(f"{name}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
+        raise ResultsError(f"{name}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
 
 
 def _derive_implementations(records: list[dict]) -> list[dict]:
@@ -122,35 +120,11 @@ def _derive_implementations(records: list[dict]) -> list[dict]:
     return list(seen.values())
 
 
-def summarize(records: list[dict]) -> dict:
-    """summary = {total, by_verdict, unexpected}, computed from the records."""
-    return {
-        "total": len(records),
-        "by_verdict": dict(Counter(r["verdict"] for r in records)),
-        "unexpected": sum(1 for r in records if r.get("unexpected")),
-    }
-
-
 def _assemble_jsonl(text: str, name: str) -> dict:
-    lines = text.splitlines()
-    warnings: list[str] = []
-    objects: list[tuple[int, Any]] = []
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    if last < 0:
-        raise ReportInputError(f"{name}: empty file")
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            objects.append((i + 1, json.loads(line)))
-        except json.JSONDecodeError as e:
-            if i == last and i > 0:
-                warnings.append(f"line {i + 1} is incomplete (an interrupted run?) and was ignored")
-                continue
-            raise ReportInputError(f"{name}: line {i + 1} is not valid JSON: {e.msg} at column {e.colno}") from None
+    objects, warnings = parse_lines(text, name)
     lineno, header = objects[0]
     if not isinstance(header, dict) or header.get("kind") != "header":
-        raise ReportInputError(f"{name}: the first line of a results.jsonl must be the header object "
+        raise ResultsError(f"{name}: the first line of a results.jsonl must be the header object "
                                '{"kind": "header", ...}')
     header = dict(header)
     data: dict[str, Any] = {"schema_version": header.get("schema_version", SUPPORTED_SCHEMA_VERSION)}
@@ -159,8 +133,6 @@ def _assemble_jsonl(text: str, name: str) -> dict:
     summary = None
     records: list[dict] = []
     for lineno, obj in objects[1:]:
-        if not isinstance(obj, dict):
-            raise ReportInputError(f"{name}: line {lineno} is not a JSON object")
         kind = obj.get("kind", "record")
         if kind == "record":
             records.append({k: v for k, v in obj.items() if k != "kind"})  # as results.json holds it
@@ -197,16 +169,16 @@ def resolve_path(path: str | Path) -> Path:
         for candidate in ("results.json", "results.json.gz", "results.jsonl"):
             if (p / candidate).is_file():
                 return p / candidate
-        raise ReportInputError(f"{p}: directory holds no results.json, results.json.gz or results.jsonl")
+        raise ResultsError(f"{p}: directory holds no results.json, results.json.gz or results.jsonl")
     if not p.exists():
-        raise ReportInputError(f"{p}: no such file")
+        raise ResultsError(f"{p}: no such file")
     return p
 
 
 def load_results(source: str | Path | dict) -> dict:
     """Load and validate a run: a path (results.json, results.jsonl, or a directory holding one) or an
     already-parsed dict. Returns the results dict (a new dict when read from a file; `source_path` is set
-    to the file read). Raises ReportInputError on any problem."""
+    to the file read). Raises ResultsError on any problem."""
     if isinstance(source, dict):
         return validate(source, "results")
     path = resolve_path(source)
@@ -215,11 +187,11 @@ def load_results(source: str | Path | dict) -> dict:
     try:
         text = gzip.decompress(path.read_bytes()).decode("utf-8") if compressed else path.read_text(encoding="utf-8")
     except (EOFError, gzip.BadGzipFile):
-        raise ReportInputError(f"{name}: not a gzip file, or truncated") from None
+        raise ResultsError(f"{name}: not a gzip file, or truncated") from None
     except UnicodeDecodeError:
-        raise ReportInputError(f"{name}: not a text file (expected UTF-8 JSON)") from None
+        raise ResultsError(f"{name}: not a text file (expected UTF-8 JSON)") from None
     except OSError as e:
-        raise ReportInputError(f"{name}: cannot read: {e.strerror or e}") from None
+        raise ResultsError(f"{name}: cannot read: {e.strerror or e}") from None
     if compressed:
         path = path.with_suffix("")
     try:
@@ -228,7 +200,7 @@ def load_results(source: str | Path | dict) -> dict:
         else:
             data = _parse_json(text, name)
     except RecursionError:
-        raise ReportInputError(f"{name}: JSON nested too deeply") from None
+        raise ResultsError(f"{name}: JSON nested too deeply") from None
     _check_depth(data, name)
     validate(data, name)
     data["source_path"] = name
@@ -243,7 +215,7 @@ def _check_depth(data, name: str) -> None:
     while stack:
         obj, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise ReportInputError(f"{name}: JSON nested more than {MAX_DEPTH} deep; not a results file")
+            raise ResultsError(f"{name}: JSON nested more than {MAX_DEPTH} deep; not a results file")
         if isinstance(obj, dict):
             stack += [(v, depth + 1) for v in obj.values() if isinstance(v, (dict, list))]
         elif isinstance(obj, list):
