@@ -174,6 +174,15 @@ FOCAL = [
      {"gamma": 0, "alpha": None}),
 ]
 
+FOCAL += [
+    ("binary_focal(p=0.25,y=1)", "binary_focal_loss", {"p": [0.25], "y": [1]}, {}),
+    ("binary_focal(gamma=0)=bce", "binary_focal_loss", {"p": [0.25, 0.75], "y": [1, 0]}, {"gamma": 0}),
+    ("binary_focal(p=0,y=0)", "binary_focal_loss", {"p": [0], "y": [0]}, {}),
+    ("binary_focal(p=0,y=1,clip)", "binary_focal_loss", {"p": [0], "y": [1]}, {"clip": [1e-7, 1 - 1e-7]}),
+    ("binary_focal(alpha,smoothing)", "binary_focal_loss", {"p": [0.5, 0.125], "y": [1, 0]},
+     {"alpha": 0.25, "label_smoothing": 0.1}),
+]
+
 POLY = [
     ("poly(equal logits,one-hot)=ln4+1.5", "poly_loss", {"logits": [[0, 0, 0, 0]], "target": [[1, 0, 0, 0]]}, {}),
     ("poly(epsilon=-1)", "poly_loss", {"logits": [[1, 2, 3]], "target": [[0.25, 0.25, 0.5]]}, {"epsilon": -1}),

@@ -261,6 +261,8 @@ def implementations() -> list[Implementation]:
         OPTAX_DOCS + "kl_divergence_with_log_targets", fixed={"reduction": "sum", "log_target": True},
         accepts=_vectors_only)
 
+    _optax_issue17_rows(row, optax, jax, ce, nan_at_neg_inf, soft, kl_link)
+
     # jax.scipy.special: elementwise, differentiated by jax (custom JVPs where jax defines them).
     jss = jax.scipy.special
     special = JAX_DOCS + "jax.scipy.special."
@@ -275,4 +277,51 @@ def implementations() -> list[Implementation]:
     row("jax.scipy.special.log_softmax", "log_softmax", jss.log_softmax, lambda a, s, f: f(a["x"], axis=-1),
         ("x",), special + "log_softmax.html", fixed=axis)
     row("jax.scipy.special.expit", "sigmoid", jss.expit, lambda a, s, f: f(a["x"]), ("x",), special + "expit.html")
+    row("jax.scipy.special.entr", "entr", jss.entr, lambda a, s, f: f(a["x"]), ("x",), special + "entr.html")
     return rows
+
+
+def _masked_pad(jnp, a, where_value=float("nan")):
+    """a with one more class (last axis) holding NaN, and the where= mask that leaves it out: a correct
+    where= gives exactly the unpadded answer, and the NaN shows any leak of a masked element."""
+    pad = jnp.full(a.shape[:-1] + (1,), where_value, dtype=a.dtype)
+    keep = jnp.concatenate([jnp.ones(a.shape, dtype=bool), jnp.zeros(a.shape[:-1] + (1,), dtype=bool)], axis=-1)
+    return jnp.concatenate([a, pad], axis=-1), keep
+
+
+def _optax_issue17_rows(row, optax, jax, ce, nan_at_neg_inf, soft, kl_link):
+    """optax's poly loss, generalized KL and the axis= / where= arguments (issue 17)."""
+    losses, jnp = optax.losses, jax.numpy
+
+    def where_call(a, s, f, **kw):
+        logits, keep = _masked_pad(jnp, a["logits"])
+        target, _ = _masked_pad(jnp, a["target"])
+        return f(logits, target, where=keep, **kw)
+
+    row("optax.losses.softmax_cross_entropy(axis=0)", "cross_entropy", losses.softmax_cross_entropy,
+        lambda a, s, f: f(a["logits"], a["target"], axis=0), ("logits", "target"),
+        OPTAX_DOCS + "softmax_cross_entropy", fixed={"axis": 0, "reduction": "none"},
+        conventions=(nan_at_neg_inf,), **soft)
+    row("optax.losses.softmax_cross_entropy(where=)", "cross_entropy", losses.softmax_cross_entropy,
+        where_call, ("logits", "target"), OPTAX_DOCS + "softmax_cross_entropy", fixed=ce,
+        conventions=(nan_at_neg_inf,), **soft)
+    # Poly-1: softmax_cross_entropy + epsilon * sum(labels * (1 - softmax)) over the class axis.
+    eps = {"epsilon": None}
+    row("optax.losses.poly_loss_cross_entropy", "poly_loss", losses.poly_loss_cross_entropy,
+        lambda a, s, f: f(a["logits"], a["target"], epsilon=s["epsilon"]), ("logits", "target"),
+        OPTAX_DOCS + "poly_loss_cross_entropy", static_keys=("epsilon",), params=eps,
+        fixed={"axis": -1, "reduction": "none"}, conventions=(nan_at_neg_inf,))
+    row("optax.losses.poly_loss_cross_entropy(where=)", "poly_loss", losses.poly_loss_cross_entropy,
+        lambda a, s, f: where_call(a, s, f, epsilon=s["epsilon"]), ("logits", "target"),
+        OPTAX_DOCS + "poly_loss_cross_entropy", static_keys=("epsilon",), params=eps,
+        fixed={"axis": -1, "reduction": "none"}, conventions=(nan_at_neg_inf,))
+    # generalized_kl_divergence(log_predictions, targets) = kl_divergence + sum(exp(log_predictions) - targets);
+    # convex_kl_divergence is its deprecated name (a wrapper that warns).
+    for name in ("generalized_kl_divergence", "convex_kl_divergence"):
+        row(f"optax.losses.{name}", "kl_div", getattr(losses, name),
+            lambda a, s, f: f(a["input"], a["target"]), ("input", "target"), OPTAX_DOCS + name,
+            fixed={"reduction": "sum", "log_target": False, "generalized": True}, accepts=_vectors_only,
+            conventions=(Convention(
+                key="zero_target_at_neg_inf_input_is_nan",
+                description="targets == 0 contributes 0 * (0 - log_predictions): NaN where log_predictions is -inf",
+                link=_optax_src(), applies=_any_neg_inf("input")),))

@@ -70,12 +70,15 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
     def bce_clip():
         return tfa._keras_clip("clip", "p", "p", False, nn_py)
 
-    def same_crossentropy_rows(prefix, module, doc):
+    def same_crossentropy_rows(prefix, module, doc, smoothing=False):
         """The rows keras.losses' and keras.ops' crossentropy functions share: categorical on probabilities,
-        sparse on logits and on probabilities (same call, conventions and bad-label behaviour)."""
+        sparse on logits and on probabilities (same call, conventions and bad-label behaviour). keras.losses'
+        categorical function also takes label_smoothing (p -> (1 - e) p + e/C before the clip path)."""
+        kw = (lambda p: {"label_smoothing": p.get("label_smoothing") or 0.0}) if smoothing else (lambda p: {})
         add(f"{prefix}.categorical_crossentropy(from_logits=False)", "cross_entropy_dist",
-            module.categorical_crossentropy, lambda t, p, d, f: f(t["p"], t["q"], from_logits=False), ("p", "q"),
-            doc + "categoricalcrossentropy-function", {"axis": -1}, conventions=normalize_then_clip(),
+            module.categorical_crossentropy, lambda t, p, d, f: f(t["p"], t["q"], from_logits=False, **kw(p)),
+            ("p", "q"), doc + "categoricalcrossentropy-function", {"axis": -1},
+            params={"label_smoothing": None} if smoothing else None, conventions=normalize_then_clip(),
             accepts=_is_float("p"))
         add(f"{prefix}.sparse_categorical_crossentropy(from_logits=True)", "cross_entropy",
             module.sparse_categorical_crossentropy, lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True),
@@ -94,7 +97,7 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
                              label_smoothing=p.get("label_smoothing") or 0.0),
         ("logits", "target"), losses_doc + "categoricalcrossentropy-function", ce_fixed, params=smoothing,
         accepts=_is_float("target"))
-    same_crossentropy_rows("keras.losses", L, losses_doc)
+    same_crossentropy_rows("keras.losses", L, losses_doc, smoothing=True)
     add("keras.losses.binary_crossentropy(from_logits=True)[per-element]", "binary_cross_entropy_with_logits",
         L.binary_crossentropy, lambda t, p, d, f: per_element(f, t["y"], t["x"], from_logits=True,
                                                               label_smoothing=p.get("label_smoothing") or 0.0),
@@ -117,6 +120,12 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
             description="from_logits=True computes sigmoid(x) with ops.sigmoid, whose _keras_logits tag makes the "
                         "bce term use tf.nn.sigmoid_cross_entropy_with_logits (no clip)",
             link=tfa._keras_src(nn_py)),))
+    add("keras.losses.binary_focal_crossentropy(from_logits=False)[per-element]", "binary_focal_loss",
+        L.binary_focal_crossentropy, lambda t, p, d, f: per_element(f, t["y"], t["p"], **tfa._binary_focal_kwargs(p)),
+        ("p", "y"), losses_doc + "binaryfocalcrossentropy-function", binary_fixed,
+        params={"alpha": None, "gamma": None, "label_smoothing": None},
+        conventions=tfa._keras_clip("clip", "p (in the bce term; the focal factor uses p as given)", "p", False,
+                                    nn_py))
     add("keras.losses.categorical_focal_crossentropy(from_logits=True)", "softmax_focal_loss",
         L.categorical_focal_crossentropy, lambda t, p, d, f: f(
             t["target"], t["logits"], from_logits=True, alpha=p.get("alpha", 0.25), gamma=p.get("gamma", 2.0)),

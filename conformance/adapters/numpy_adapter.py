@@ -104,6 +104,12 @@ def call_expit(inputs, params, dtype, device, grads):
     return Observed(np.asarray(special.expit(inputs["x"])))
 
 
+def call_entr(inputs, params, dtype, device, grads):
+    from scipy import special
+
+    return Observed(np.asarray(special.entr(inputs["x"])))
+
+
 def call_log_expit(inputs, params, dtype, device, grads):
     from scipy import special
 
@@ -234,6 +240,7 @@ def implementations() -> list[Implementation]:
             impl("scipy.special.expit", "sigmoid", call_expit, ALL_DTYPES, SCIPY_DOCS + "scipy.special.expit.html"),
             impl("scipy.special.log_expit", "log_sigmoid", call_log_expit, ALL_DTYPES,
                  SCIPY_DOCS + "scipy.special.log_expit.html"),
+            impl("scipy.special.entr", "entr", call_entr, ALL_DTYPES, SCIPY_DOCS + "scipy.special.entr.html"),
             impl("scipy.stats.entropy(pk)", "entropy", call_entropy, NUMPY_DTYPES, ENTROPY_DOCS,
                  params={"axis": None, "base": None, "normalize": (True,)}, conventions=(ENTROPY_NORMALIZES,)),
             impl("scipy.stats.entropy(pk, qk)", "kl_divergence", call_entropy_kl, NUMPY_DTYPES, ENTROPY_DOCS,

@@ -342,7 +342,7 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
 # ------------------------------------------------------------------------------------------- keras rows
 
 REDUCTIONS = ("none", "sum", "mean")
-BINARY_OPS = ("binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal_loss")
+BINARY_OPS = ("binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal_loss", "binary_focal_loss")
 
 
 def _keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
@@ -394,8 +394,9 @@ def _keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
         {"reduction": REDUCTIONS, "label_smoothing": None, "mean_denominator": ("weight_sum", "count")},
         _keras_common("logits") + (_count_mean(),), accepts=_is_float("target"))
     row("CategoricalCrossentropy", False, "cross_entropy_dist",
-        _keras_call("CategoricalCrossentropy", lambda p: {"from_logits": False}, "p", "q"),
-        ("p", "q"), {"reduction": REDUCTIONS},
+        _keras_call("CategoricalCrossentropy",
+                    lambda p: {"from_logits": False, "label_smoothing": p.get("label_smoothing", 0.0)}, "p", "q"),
+        ("p", "q"), {"reduction": REDUCTIONS, "label_smoothing": None},
         _keras_common("q") + _keras_clip(
             "normalize_then_clip", "q is renormalised along the class axis, then", "q", False, nn_py,
             {"normalize": "q"}),
@@ -452,7 +453,23 @@ def _keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
                         "bce term use tf.nn.sigmoid_cross_entropy_with_logits (no clip)",
             link=_keras_src(nn_py)),),
         accepts=_mean_only_or_last_axis_is_one("x"))
+    # BinaryFocalCrossentropy(from_logits=False): bce on clip(p) (the binary_crossentropy probability path),
+    # focal factor (1 - p_t)^gamma on the unclipped p: binary_focal_loss with the clip convention.
+    row("BinaryFocalCrossentropy", False, "binary_focal_loss",
+        _keras_call("BinaryFocalCrossentropy", _binary_focal_kwargs, "y", "p", drops_last_axis=True),
+        ("p", "y"), {"reduction": REDUCTIONS, "alpha": None, "gamma": None, "label_smoothing": None},
+        _keras_common("p") + _keras_clip("clip", "p (in the bce term; the focal factor uses p as given)", "p", False,
+                                         nn_py),
+        accepts=_mean_only_or_last_axis_is_one("p"))
     return rows
+
+
+def _binary_focal_kwargs(p: dict) -> dict:
+    """Keras's focal arguments for reference params: alpha null = apply_class_balancing=False."""
+    alpha = p.get("alpha")
+    return {"from_logits": False, "apply_class_balancing": alpha is not None,
+            "alpha": 0.25 if alpha is None else alpha, "gamma": p.get("gamma", 2.0),
+            "label_smoothing": p.get("label_smoothing") or 0.0}
 
 
 def implementations() -> list[Implementation]:

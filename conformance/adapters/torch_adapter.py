@@ -396,19 +396,20 @@ def call_soft_margin_loss(inputs, params, dtype, device, grads, fn=None):
 
 
 def call_multilabel_soft_margin_loss(inputs, params, dtype, device, grads, fn=None):
-    """multilabel_soft_margin_loss averages bce_with_logits over the class axis; each element is given as its
-    own item with one class (shape (n, 1)), where that mean is the element itself, exactly."""
+    """multilabel_soft_margin_loss(x, y, weight=) takes the class axis last (reference axis -1)."""
     import torch.nn.functional as F
 
     fn = fn or F.multilabel_soft_margin_loss
+    weight = param_tensor(params.get("weight"), dtype, device)
     reduction = params.get("reduction", "mean")
-    shape = inputs["x"].shape
+    return run(lambda x, y: fn(x, y, weight=weight, reduction=reduction), inputs, device, grads)
 
-    def f(x, y):
-        out = fn(x.reshape(-1, 1), y.reshape(-1, 1), reduction=reduction)
-        return out.reshape(shape) if reduction == "none" else out
 
-    return run(f, inputs, device, grads)
+def call_entr(inputs, params, dtype, device, grads, fn=None):
+    import torch
+
+    fn = fn or torch.special.entr
+    return run(lambda x: fn(x), inputs, device, grads)
 
 
 def _top(name: str) -> Callable:
@@ -490,12 +491,15 @@ def _module_and_special_rows(impl: Callable, class_target_params: dict) -> list[
         impl("torch.nn.SoftMarginLoss[y=2t-1]", "binary_cross_entropy_with_logits",
              _with(call_soft_margin_loss, module_as_function("SoftMarginLoss")), DOCS + "torch.nn.SoftMarginLoss.html",
              params={"reduction": REDUCTIONS}, grads=("x",), accepts=_is_binary("y")),
-        impl("torch.nn.functional.multilabel_soft_margin_loss[one class per item]", "binary_cross_entropy_with_logits",
+        impl("torch.nn.functional.multilabel_soft_margin_loss", "multilabel_soft_margin_loss",
              call_multilabel_soft_margin_loss, DOCS + "torch.nn.functional.multilabel_soft_margin_loss.html",
-             params={"reduction": REDUCTIONS}, grads=("x", "y")),
-        impl("torch.nn.MultiLabelSoftMarginLoss[one class per item]", "binary_cross_entropy_with_logits",
+             params={"weight": None, "reduction": REDUCTIONS}, fixed_params={"axis": -1}, grads=("x", "y")),
+        impl("torch.nn.MultiLabelSoftMarginLoss", "multilabel_soft_margin_loss",
              _with(call_multilabel_soft_margin_loss, module_as_function("MultiLabelSoftMarginLoss")),
-             DOCS + "torch.nn.MultiLabelSoftMarginLoss.html", params={"reduction": REDUCTIONS}, grads=("x", "y")),
+             DOCS + "torch.nn.MultiLabelSoftMarginLoss.html", params={"weight": None, "reduction": REDUCTIONS},
+             fixed_params={"axis": -1}, grads=("x", "y")),
+        impl("torch.special.entr", "entr", call_entr,
+             "https://docs.pytorch.org/docs/stable/special.html#torch.special.entr", grads=("x",)),
         impl("torch.xlogy", "xlogy", _with(call_xlogy, _top("xlogy")),
              DOCS + "torch.xlogy.html", grads=("x", "y")),
     ]

@@ -275,6 +275,12 @@ NEW_OPS = [
     ("kl_div(generalized,p=q)", "kl_div", {"input": [0, 0], "target": [1, 1]}, {"generalized": True}),
     ("H(p,q)(label_smoothing=0.1)", "cross_entropy_dist", {"p": [[0, 1, 0]], "q": [[0.2, 0.5, 0.3]]},
      {"label_smoothing": 0.1}),
+    ("binary_focal(p=0.25,y=1)", "binary_focal_loss", {"p": [0.25], "y": [1]}, {}),
+    ("binary_focal(p=0,y=0)", "binary_focal_loss", {"p": [0], "y": [0]}, {}),
+    ("binary_focal(p=0,y=1)", "binary_focal_loss", {"p": [0], "y": [1]}, {}),
+    ("binary_focal(p=1-ulp,y=0)", "binary_focal_loss", {"p": ["1-ulp"], "y": [0]}, {}),
+    ("binary_focal(alpha,smoothing)", "binary_focal_loss", {"p": [0.5, 0.125], "y": [1, 0]},
+     {"alpha": 0.25, "label_smoothing": 0.1}),
     ("H(p,q)(label_smoothing=1,q=0)", "cross_entropy_dist", {"p": [[0, 1]], "q": [[1, 0]]}, {"label_smoothing": 1.0}),
 ]
 

@@ -20,7 +20,7 @@ from conformance.floats import named_value, nextafter, np_dtype
 # real, logp, prob, binary (a target in [0, 1]), label, target (labels or probabilities)
 OP_INPUTS = {name: [(i.name, i.domain) for i in spec.inputs] for name, spec in reference.OPS.items()}
 ELEMENTWISE = {"sigmoid", "log_sigmoid", "entr", "xlogy", "rel_entr", "generalized_kl", "binary_cross_entropy",
-               "binary_cross_entropy_with_logits", "sigmoid_focal_loss"}
+               "binary_cross_entropy_with_logits", "sigmoid_focal_loss", "binary_focal_loss"}
 
 PROFILE_LIMITS = {  # max batch, max classes, chance-free big vocabulary sizes allowed
     "quick": {"batch": 3, "classes": 8, "vocab": ()},

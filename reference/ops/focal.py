@@ -1,12 +1,13 @@
-"""Focal losses: sigmoid_focal_loss (torchvision) and softmax_focal_loss."""
+"""Focal losses: sigmoid_focal_loss (torchvision), binary_focal_loss (on probabilities, Keras's
+from_logits=False path) and softmax_focal_loss."""
 from __future__ import annotations
 
 import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import X, full, xsum
-from reference.ops.common import class_axis, cond_abs, from_rows, fvals, same_shape, target_abs, to_rows
-from reference.ops.params import check_number
+from reference.ops.common import clamp, class_axis, cond_abs, from_rows, fvals, same_shape, target_abs, to_rows
+from reference.ops.params import check_clip, check_number
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
 from reference.ops.softmax import softmax_rows
@@ -98,6 +99,81 @@ def sigmoid_focal_loss(x, y, *, gamma=2.0, alpha=0.25, reduction="mean", want_co
     return OpOutput(Part(value, cvr), {"x": Part(g1, c1), "y": Part(g2, c2)})
 
 
+@scalar_safe
+def binary_focal_loss(p, y, *, gamma=2.0, alpha=None, clip=None, label_smoothing=0.0, reduction="mean",
+                      want_cond=True) -> OpOutput:
+    """l = a_t m^gamma bce elementwise, from probabilities (keras.losses.binary_focal_crossentropy with
+    from_logits=False), with y' = (1 - e) y + e/2 (e = label_smoothing), p' = clamp(p) (clip; bce only):
+        bce = -(y' log p' + (1 - y') log(1 - p')),   m = 1 - p_t = y' (1 - p) + (1 - y') p  (unclipped p),
+        a_t = alpha y' + (1 - alpha)(1 - y')  (1 when alpha is null; Keras's apply_class_balancing).
+    grads, with P = m^gamma, P' = gamma m^(gamma-1), m_p = 1 - 2y', m_y = 1 - 2p, c = 1 inside the clip,
+        bce_p = -c (y'/p' - (1-y')/(1-p')), bce_y = -(log p' - log(1 - p')), a_y = 2 alpha - 1 (0 if null):
+        d/dp = a_t (P' m_p bce + P bce_p),   d/dy = (1 - e) [a_y P bce + a_t (P' m_y bce + P bce_y)].
+    cond(grad): from the exact second derivatives (m_py = -2, bce_pp = c (y'/p'^2 + (1-y')/(1-p')^2),
+        bce_py = -c (1/p' + 1/(1-p')), P'' = gamma (gamma-1) m^(gamma-2); chain and product rules), float64.
+    """
+    same_shape(p, y, ("p", "y"))
+    check_reduction(reduction)
+    g, alpha = _gamma_alpha(gamma, alpha)
+    e = check_number("label_smoothing", label_smoothing, lo=0, hi=1)
+    bounds = check_clip(clip)
+    denom = count_x(p.size)
+    if not p.size:
+        z = full(p.shape, 0)
+        value, cv = reduce_value(z, np.zeros(p.shape), reduction, denom)
+        return OpOutput(Part(value, cv), {"p": Part(z, np.zeros(p.shape)), "y": Part(z, np.zeros(p.shape))})
+    one_e = 1 - X.from_float(e)
+    ys = one_e * y + X.from_float(e / 2) if e > 0 else y
+    p1, c = clamp(p, bounds)
+    la, lb = np.log(p1), np.log1p(-p1)
+    bce = -(ys * la + (1 - ys) * lb)
+    m = ys * (1 - p) + (1 - ys) * p
+    P, P1 = m ** g, pow_minus_one(m, g)
+    a = alpha * ys + (1 - alpha) * (1 - ys) if alpha is not None else full(p.shape, 1)
+    a_y = 2 * alpha - 1 if alpha is not None else 0.0
+    m_p, m_y = 1 - 2 * ys, 1 - 2 * p
+    bce_p = -(c * (ys / p1 - (1 - ys) / (1 - p1)))
+    bce_y = -(la - lb)
+    loss = a * P * bce
+    gp = a * (P1 * m_p * bce + P * bce_p)
+    gy = one_e * (X.from_float(a_y) * P * bce + a * (P1 * m_y * bce + P * bce_y))
+    poison(loss, gp, gy)
+    cv = cp = cy = np.zeros(p.shape)
+    if want_cond:
+        cv, cp, cy = _binary_focal_conds(p, y, p1, c, ys, m, bce, a, a_y, g, e, gp, gy, loss)
+    value, cvr = reduce_value(loss, cv, reduction, denom)
+    g1, c1 = reduce_grad(gp, cp, reduction, denom)
+    g2, c2 = reduce_grad(gy, cy, reduction, denom)
+    return OpOutput(Part(value, cvr), {"p": Part(g1, c1), "y": Part(g2, c2)})
+
+
+def _binary_focal_conds(p, y, p1, c, ys, m, bce, a, a_y, g, e, gp, gy, loss):
+    pf, yf, cf, mf, bf, af = fvals(p), fl(ys), fl(c), fl(m), fl(bce), fl(a)
+    qf = fl(p1)
+    with np.errstate(all="ignore"):
+        la, lb = np.log(qf), np.log1p(-qf)
+        Pf = _pow_f(mf, g)
+        P1f = g * _pow_f(mf, g - 1) if g else np.zeros(p.shape)
+        P2f = g * (g - 1) * _pow_f(mf, g - 2) if g not in (0.0, 1.0) else np.zeros(p.shape)
+        mp_, my_ = 1 - 2 * yf, 1 - 2 * pf
+        bp = -cf * (yf / qf - (1 - yf) / (1 - qf))
+        by = -(la - lb)
+        bpp = cf * (yf / qf ** 2 + (1 - yf) / (1 - qf) ** 2)
+        bpy = -cf * (1 / qf + 1 / (1 - qf))
+        Fp, Fy = P1f * mp_ * bf + Pf * bp, P1f * my_ * bf + Pf * by
+        Fpp = P2f * mp_ ** 2 * bf + 2 * P1f * mp_ * bp + Pf * bpp
+        Fpy = P2f * mp_ * my_ * bf - 2 * P1f * bf + P1f * mp_ * by + P1f * my_ * bp + Pf * bpy
+        Fyy = P2f * my_ ** 2 * bf + 2 * P1f * my_ * by
+        k = 1 - e
+        lpp, lpy, lyy = af * Fpp, k * (a_y * Fp + af * Fpy), k * k * (2 * a_y * Fy + af * Fyy)
+        ap_, ay_ = cond_abs(p), target_abs(y)
+        bad = ~np.isfinite(pf) | ~np.isfinite(fvals(y))
+        cv = _keep(np.abs(fl(gp)) * ap_ + np.abs(fl(gy)) * ay_, bad, loss)
+        cp = _keep(np.abs(lpp) * ap_ + np.abs(lpy) * ay_, bad, gp)
+        cy = _keep(np.abs(lpy) * ap_ + np.abs(lyy) * ay_, bad, gy)
+    return cv, cp, cy
+
+
 def _keep(c, bad, part):
     return np.where(bad | ~np.isfinite(fl(part)) | np.isnan(c), 0.0, c)
 
@@ -176,6 +252,9 @@ _DEFAULTS = {"gamma": 2.0, "alpha": 0.25, "reduction": "mean"}
 
 SPECS = [
     spec("sigmoid_focal_loss", [Input("x"), Input("y", domain="binary")], _DEFAULTS, sigmoid_focal_loss, "focal"),
+    spec("binary_focal_loss", [Input("p", domain="prob"), Input("y", domain="binary")],
+         {"gamma": 2.0, "alpha": None, "clip": None, "label_smoothing": 0.0, "reduction": "mean"},
+         binary_focal_loss, "focal"),
     spec("softmax_focal_loss", [Input("logits", class_axis=True), Input("target", domain="prob", class_axis=True)], {"axis": -1, **_DEFAULTS}, softmax_focal_loss,
          "focal"),
 ]

@@ -34,8 +34,13 @@ def sample(impl_id: str, dtype: str):
     params = {"reduction": "none", "alpha": 0.25, "gamma": 2.0, "label_smoothing": 0.25}
     if impl.op in ("softmax", "log_softmax", "sigmoid", "log_sigmoid"):
         return {"x": x}, params, (2, 3)
+    if impl.op == "entr":
+        return {"x": probs}, params, (2, 3)
+    if impl.op == "poly_loss":
+        return {"logits": x, "target": probs}, {**params, "epsilon": 2.0}, (2,)
     if impl.op == "cross_entropy":
-        return {"logits": x, "target": labels if impl.accepts({"target": labels}, {}) else probs}, params, (2,)
+        shape = (3,) if impl.fixed_params.get("axis") == 0 else (2,)  # axis=0: one loss per column
+        return {"logits": x, "target": labels if impl.accepts({"target": labels}, {}) else probs}, params, shape
     if impl.op == "kl_div":
         return {"input": arr([-1.0, -2.0, -0.5, -4.0], dtype), "target": arr([0.25, 0.5, 0.0, 0.25], dtype)}, params, ()
     return {"x": x, "y": probs}, params, (2, 3)
@@ -53,7 +58,7 @@ def test_module_interface():
     assert jax.config.jax_enable_x64  # float64 cases need it
     assert adapter.devices()[0] == "cpu"
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 20
+    assert len({impl.id for impl in impls}) == len(impls) == 27
     assert all(impl.framework == "jax" and impl.link.startswith("https://") for impl in impls)
 
 

@@ -33,7 +33,7 @@ PAIRS = {
     F + "sigmoid": "torch.sigmoid",
     "torch.xlogy": "torch.special.xlogy",
     "torch.nn.SoftMarginLoss[y=2t-1]": F + "soft_margin_loss[y=2t-1]",
-    "torch.nn.MultiLabelSoftMarginLoss[one class per item]": F + "multilabel_soft_margin_loss[one class per item]",
+    "torch.nn.MultiLabelSoftMarginLoss": F + "multilabel_soft_margin_loss",
 }
 ROWS = {impl.id: impl for impl in torch_adapter.implementations()}
 
@@ -54,6 +54,7 @@ def _inputs(op: str, dtype: str, rng, probs_target: bool) -> dict:
         "nll_loss": {"logp": round_to_dtype(-np.abs(x.astype(np.float64)), dtype), "target": labels},
         "binary_cross_entropy": {"p": p, "y": y},
         "binary_cross_entropy_with_logits": {"x": x, "y": y},
+        "multilabel_soft_margin_loss": {"x": x, "y": y},
         "kl_div": {"input": round_to_dtype(-np.abs(x.astype(np.float64)), dtype), "target": dist},
         "xlogy": {"x": p, "y": round_to_dtype(p[::-1].astype(np.float64), dtype)},
     }[op]

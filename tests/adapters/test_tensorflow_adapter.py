@@ -43,7 +43,7 @@ def sample(impl_id: str, dtype: str):
         inputs, shape = {"p": labels if impl.accepts({"p": labels}, {}) else probs, "q": probs}, (2,)
     elif impl.op == "kl_divergence":
         inputs, shape = {"p": probs, "q": arr([[0.5, 0.25, 0.25]] * 2, dtype)}, (2,)
-    elif impl.op == "binary_cross_entropy":
+    elif impl.op in ("binary_cross_entropy", "binary_focal_loss"):
         inputs, shape = {"p": probs, "y": arr([[0.0, 1.0, 0.5], [1.0, 0.25, 0.0]], dtype)}, (2, 3)
     elif impl.op == "softmax_focal_loss":
         inputs, shape = {"logits": x, "target": probs}, (2,)
@@ -70,7 +70,7 @@ def test_module_interface():
     assert adapter.devices()[0] == "cpu"
     assert ("cuda" in adapter.devices()) == bool(tf.config.list_physical_devices("GPU"))
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 37
+    assert len({impl.id for impl in impls}) == len(impls) == 39
     assert all(impl.framework == "tensorflow" and impl.link.startswith("https://") for impl in impls)
 
 

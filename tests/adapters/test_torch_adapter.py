@@ -49,10 +49,13 @@ def sample(impl_id: str, dtype: str):
             {"x": x, "y": probs}, {"reduction": "none"}, (2, 3)),
         "torch.nn.functional.kl_div": ({"input": -x * x, "target": probs}, {"reduction": "none"}, (2, 3)),
         "torch.special.xlogy": ({"x": probs, "y": probs[::-1].copy()}, {}, (2, 3)),
+        "torch.special.entr": ({"x": probs}, {}, (2, 3)),
     }
     binary = arr([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]], dtype)
     if impl_id in SAME_CALL_AS:  # issue 17's module forms and aliases take their functional row's case
         return cases[SAME_CALL_AS[impl_id]]
+    if "multilabel" in impl_id.lower():  # the class mean: one loss per item
+        return {"x": x, "y": probs}, {"reduction": "none", "weight": [0.5, 1.0, 2.0]}, (2,)
     if "soft_margin" in impl_id.lower() or "softmargin" in impl_id.lower():
         return {"x": x, "y": binary}, {"reduction": "none"}, (2, 3)
     return cases[impl_id]
@@ -83,7 +86,7 @@ def test_module_interface():
     assert adapter.devices()[0] == "cpu"
     assert ("cuda" in adapter.devices()) == torch.cuda.is_available()
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 32
+    assert len({impl.id for impl in impls}) == len(impls) == 33
     assert all(impl.framework == "torch" and impl.link.startswith("https://") for impl in impls)
     assert all(tuple(impl.devices) == tuple(adapter.devices()) for impl in impls)
 

@@ -238,6 +238,22 @@ def sigmoid_focal_loss(x, y, gamma=2.0, alpha=0.25, reduction="mean"):
     return _reduce(items, reduction, items.size)
 
 
+def binary_focal_loss(p, y, gamma=2.0, alpha=None, clip=None, label_smoothing=0.0, reduction="mean"):
+    e = mp.mpf(label_smoothing)
+
+    def one(pv, yv):
+        ys = (1 - e) * yv + e / 2
+        pc = min(max(pv, mp.mpf(clip[0])), mp.mpf(clip[1])) if clip is not None else pv
+        bce = -(ys * mp.log(pc) + (1 - ys) * mp.log(1 - pc))
+        loss = bce * (1 - (ys * pv + (1 - ys) * (1 - pv))) ** mp.mpf(gamma)
+        if alpha is not None:
+            loss *= mp.mpf(alpha) * ys + (1 - mp.mpf(alpha)) * (1 - ys)
+        return loss
+
+    items = np.vectorize(one, otypes=[object])(p, y)
+    return _reduce(items, reduction, items.size)
+
+
 def softmax_focal_loss(logits, target, axis=-1, gamma=2.0, alpha=0.25, reduction="mean"):
     p = softmax(logits, axis)
     prow, outer = _rows(p, axis)

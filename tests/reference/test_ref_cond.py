@@ -40,6 +40,8 @@ CASES = [
     ("softmax_focal_loss", {"logits": X, "target": P2}, {}),
     ("softmax_focal_loss", {"logits": X, "target": P2}, {"gamma": 1.5, "alpha": None, "reduction": "sum"}),
     ("entr", {"x": P}, {}),
+    ("binary_focal_loss", {"p": P2, "y": Q2}, {"alpha": 0.25, "label_smoothing": 0.1}),
+    ("binary_focal_loss", {"p": P2, "y": Q2}, {"gamma": 0.5, "clip": [0.1, 0.9], "reduction": "sum"}),
     ("poly_loss", {"logits": X, "target": P2}, {}),
     ("poly_loss", {"logits": X, "target": P}, {"epsilon": -1.0, "reduction": "mean"}),
     ("multilabel_soft_margin_loss", {"x": X, "y": P2}, {"weight": [1, 2, 0.5]}),

@@ -149,3 +149,31 @@ def test_new_ops_are_in_the_catalog():
     assert reference.OPS["kl_div"].defaults["generalized"] is False
     assert reference.OPS["cross_entropy_dist"].defaults["label_smoothing"] == 0.0
     assert "label_smoothing" not in reference.OPS["kl_divergence"].defaults
+
+
+@SETTINGS
+@given(data=st.data())
+def test_binary_focal_loss(data):
+    p = data.draw(prob_rows_strategy(1, 4), label="p") * 0.96875  # keeps p < 1
+    y = data.draw(prob_rows_strategy(1, 4), label="y")
+    params = {"gamma": data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]), label="gamma"),
+              "alpha": data.draw(st.sampled_from([None, 0.25]), label="alpha"),
+              "label_smoothing": data.draw(st.sampled_from([0.0, 0.25]), label="label_smoothing"),
+              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction")}
+    if data.draw(st.booleans(), label="clip"):
+        params["clip"] = [0.1, 0.9]  # off the 1/64 grid: no input sits on a kink
+    check_against_mpmath("binary_focal_loss", data.draw(DT, label="dtype"), {"p": p, "y": y}, params)
+
+
+def test_binary_focal_loss_gamma_0_is_bce_and_matches_sigmoid_focal_at_sigmoid_points():
+    p, y = np.array([0.25, 0.5, 0.75]), np.array([1.0, 0.0, 0.5])
+    f = evaluate("binary_focal_loss", "float64", {"p": p, "y": y}, {"gamma": 0.0, "reduction": "none"})
+    b = evaluate("binary_cross_entropy", "float64", {"p": p, "y": y}, {"reduction": "none"})
+    assert f.value.exact.tolist() == b.value.exact.tolist()
+    # sigma(0) = 1/2 exactly: the probability path at p = 1/2 is the logits path at x = 0 (value; d/dy too)
+    fl_ = evaluate("binary_focal_loss", "float64", {"p": [0.5, 0.5], "y": [1.0, 0.25]}, {"alpha": 0.25})
+    sg = evaluate("sigmoid_focal_loss", "float64", {"x": [0.0, 0.0], "y": [1.0, 0.25]}, {"alpha": 0.25})
+    with mp.workprec(200):
+        assert abs(mp.mpf(fl_.value.exact[()]) - mp.mpf(sg.value.exact[()])) < mp.mpf("1e-40")
+        for i in range(2):
+            assert abs(mp.mpf(fl_.grads["y"].exact[i]) - mp.mpf(sg.grads["y"].exact[i])) < mp.mpf("1e-40")
