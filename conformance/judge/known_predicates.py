@@ -193,6 +193,34 @@ def input_nonpositive_at_mismatch(e: Element) -> bool:
     return any(bool((a <= 0).any()) for a in e.inputs())
 
 
+def input_subnormal_at_mismatch(e: Element) -> bool:
+    """Some input element the failing element depends on is subnormal (nonzero, below the dtype's smallest
+    normal number): what a denormals-are-zero mode reads as 0."""
+    tiny = float(_finfo(e.dtype).tiny)
+    return any(bool(((a != 0) & (np.abs(a) < tiny)).any()) for a in e.inputs())
+
+
+def observed_finite_reference_overflows(e: Element) -> bool:
+    """The observed element is finite where the exact value is finite but its correct rounding into the case
+    dtype overflows to +-inf: computed and returned in a wider format."""
+    ref = e.ref_tensor["exact"][e.index]
+    return (math.isfinite(e.observed) and math.isinf(e.reference) and e.exact is not None
+            and str(ref) not in ("inf", "-inf"))
+
+
+def probability_p_at_an_end_at_mismatch(e: Element) -> bool:
+    """The probability input `p` the failing element depends on is exactly 0 or >= 1: where a clip to
+    [eps, 1 - eps] replaces it (its gradient 0), log(1 - p) is -inf once 1 - eps rounds to 1, and a focal
+    base y (1 - p) + (1 - y) p can be 0 (pow's gradient gamma m^(gamma - 1) = 0 * inf there)."""
+    t = (e.record.get("inputs") or {}).get("p")
+    if t is None or t["dtype"].startswith(("int", "uint")) or not t["data"] or e.index is None:
+        return False
+    a = np.asarray([float(v) for v in t["data"]], dtype=np.float64).reshape(t["shape"])
+    idx = np.unravel_index(e.index, e.shape) if e.shape else ()
+    related = _related(a, tuple(idx), e.shape, (e.record.get("params") or {}).get("axis"))
+    return bool(((related == 0) | (related >= 1)).any())
+
+
 def observed_shape_differs(e: Element) -> bool:
     """The part failed as a whole because its shape differs from the reference's (no element compared)."""
     if e.obs_tensor is None or e.ref_tensor is None:
@@ -206,6 +234,7 @@ PREDICATES = {f.__name__: f for f in (
     observed_inf_reference_finite, input_infinite_at_mismatch, observed_nan_where_input_infinite,
     observed_inf_where_input_near_max, reference_zero_observed_within_row_rounding, observed_shape_differs,
     input_nonpositive_at_mismatch, observed_nan_where_input_near_max, observed_nan_where_exp_of_input_overflows,
+    input_subnormal_at_mismatch, observed_finite_reference_overflows, probability_p_at_an_end_at_mismatch,
 )}
 
 

@@ -285,3 +285,68 @@ def test_nan_gradient_where_exp_overflows_is_known(entries):
 def test_nan_gradient_without_overflow_or_a_wrong_finite_gradient_is_not_known(entries, x, observed):
     rec = soft_margin(x, observed)
     assert classified(rec, entries) is None and rec["unexpected"]
+
+
+# ------------------------------------------------------------------------ issue 17: entr, multilabel soft margin
+
+def entr_grad(x, observed, exact, dtype="float64", impl="jax.scipy.special.entr"):
+    return record(impl, "entr", dtype, "special_value_mismatch", "grad:x", {"x": [x]}, [observed], [exact], [0],
+                  framework="jax")
+
+
+def test_infinite_entr_gradient_at_a_subnormal_input_is_known(entries):
+    assert classified(entr_grad(5e-324, math.inf, "743.44007192138126"), entries) == \
+        "jax-cpu-subnormal-inputs-read-as-zero"
+
+
+@pytest.mark.parametrize("x, exact", [(1e-300, "689.77552789821368"), (0.0, "inf")])
+def test_infinite_entr_gradient_at_a_normal_input_or_zero_is_not_known(entries, x, exact):
+    rec = entr_grad(x, math.inf if exact != "inf" else -math.inf, exact)
+    assert classified(rec, entries) is None and rec["unexpected"]
+
+
+def scipy_entr_half(observed, exact, rounded):
+    rec = record("scipy.special.entr", "entr", "float16", "special_value_mismatch", "value", {"x": [65504.0]},
+                 [observed], [exact], [0], framework="numpy")
+    rec["reference"]["value"]["rounded"] = [rounded]
+    return rec
+
+
+def test_a_finite_float32_result_where_float16_overflows_is_known(entries):
+    rec = scipy_entr_half(-726430.625, "-726430.61446015039705", -math.inf)
+    assert classified(rec, entries) == "scipy-special-float16-computed-in-float32"
+
+
+@pytest.mark.parametrize("observed, exact, rounded", [(-7.0, "-5.5", -5.5), (math.nan, "-726430.6", -math.inf)])
+def test_a_wrong_finite_value_or_nan_is_not_known(entries, observed, exact, rounded):
+    rec = scipy_entr_half(observed, exact, rounded)
+    assert classified(rec, entries) is None and rec["unexpected"]
+
+
+def test_multilabel_class_sum_overflow_is_known_and_a_finite_error_is_not(entries):
+    impl = "torch.nn.functional.multilabel_soft_margin_loss"
+    inputs = {"x": [1.7976931348623157e308, -1.7976931348623157e308], "y": [0.0, 1.0]}
+    rec = record(impl, "multilabel_soft_margin_loss", "float64", "special_value_mismatch", "value", inputs,
+                 [math.inf], ["1.7976931348623157e308"], [0], framework="torch")
+    assert classified(rec, entries) == "torch-multilabel-soft-margin-class-sum-overflows"
+    rec = record(impl, "multilabel_soft_margin_loss", "float64", "special_value_mismatch", "value", inputs,
+                 [math.nan], ["1.7976931348623157e308"], [0], framework="torch")
+    assert classified(rec, entries) is None and rec["unexpected"]
+
+
+def keras_focal_grad(p, y, observed, exact, part="grad:p"):
+    impl = "keras.losses.binary_focal_crossentropy(from_logits=False)[per-element]"
+    return record(impl, "binary_focal_loss", "float32", "special_value_mismatch", part, {"p": [p], "y": [y]},
+                  [observed], [exact], [0], params={"gamma": 0.0}, framework="tensorflow")
+
+
+@pytest.mark.parametrize("p, observed", [(0.0, math.nan), (1.0, math.nan), (1.5, 0.0)])
+def test_special_focal_gradient_at_a_probability_end_is_known(entries, p, observed):
+    assert classified(keras_focal_grad(p, 0.0, observed, "-inf"), entries) == "keras-binary-focal-probability-ends"
+
+
+def test_the_probability_end_predicate_needs_p_at_0_or_1():
+    holds = known_predicates.PREDICATES["probability_p_at_an_end_at_mismatch"]
+    for p, want in ((0.0, True), (1.0, True), (2.0, True), (0.5, False), (1e-7, False)):
+        rec = keras_focal_grad(p, 0.0, math.nan, "0")
+        assert holds(known_predicates.Element(rec, "grad:p", 0)) is want, p
