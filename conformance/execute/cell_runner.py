@@ -64,6 +64,8 @@ class CellContext:
     shrink_elements: int = 0  # ... and their input elements
     pending_warnings: list = field(default_factory=list)  # main-process warnings for the next record
     baseline: tuple | None = None  # (built-in Implementation, its Worker, version): conformance/judge/baseline.py
+    explains: object = None  # record -> the known divergence that explains it, or None (the run's entries)
+    shrinks_skipped: int = 0  # failures not shrunk: explained like a catalog case of the cell (run_hypothesis)
 
     @property
     def cell(self) -> str:
@@ -312,9 +314,11 @@ def shrink_element_budget(ctx: CellContext) -> int:
     return int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("shrink_elements", 100_000))
 
 
-def run_hypothesis(ctx: CellContext) -> list[dict]:
+def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dict]:
     """Hypothesis examples for the cell; the first failure is shrunk (within a step budget) and its minimal
-    input kept."""
+    input kept. A first failure that a known divergence explains which also explains a failing catalog case
+    of the cell (`twins`: their ids; the catalog case is its readable minimal witness) is kept as found,
+    unshrunk: shrinking it would only find that mechanism again."""
     kept, failures = [], []
     failed_by_key: dict[str, dict] = {}  # every failing input met, by Case.key(): replayed from memory
     value = cell_seed(ctx.seed, ctx.cell)
@@ -324,6 +328,7 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
     budget, element_budget = shrink_budget(ctx), shrink_element_budget(ctx)
     clock = _StepClock(time)
     found_at = [0.0]  # when the first failure was met: shrinking starts there
+    no_shrink = [False]
 
     _no_source_constants()
 
@@ -338,7 +343,7 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
         record = failed_by_key.get(key) if failures else None  # a failure met before: from memory
         if record is None:
             if failures:  # shrinking: count the step; once the budget is spent, reject and stop the shrinker
-                if ctx.shrink_steps >= budget or ctx.shrink_elements >= element_budget:
+                if no_shrink[0] or ctx.shrink_steps >= budget or ctx.shrink_elements >= element_budget:
                     clock.spent = True
                     assume(False)
                 ctx.shrink_steps += 1
@@ -350,6 +355,9 @@ def run_hypothesis(ctx: CellContext) -> list[dict]:
                 ctx.on_shrink(ctx, record)
             if not failures:
                 found_at[0] = time.perf_counter()
+                if twins and ctx.explains is not None and ctx.explains(record) in twins:
+                    no_shrink[0] = True
+                    ctx.shrinks_skipped += 1
             failed_by_key[key] = record
             failures.append(record)
             raise _Failed(record)  # one raise site: Hypothesis tells failures apart by where they were raised
@@ -396,8 +404,16 @@ def run_cell(ctx: CellContext) -> list[dict]:
         if _usable(ctx, case):
             records.append(evaluate_case(ctx, case))
     records += replay_corpus(ctx, records)
-    records += run_hypothesis(ctx)
+    records += run_hypothesis(ctx, catalog_twins(ctx, records))
     return records
+
+
+def catalog_twins(ctx: CellContext, records: list[dict]) -> frozenset:
+    """The known divergences that explain a failing catalog record of the cell (none without ctx.explains)."""
+    if ctx.explains is None:
+        return frozenset()
+    found = {ctx.explains(r) for r in records if r.get("source") == "catalog" and r["verdict"] in FAILING}
+    return frozenset(found - {None})
 
 
 def replay_corpus(ctx: CellContext, done: list[dict]) -> list[dict]:

@@ -171,7 +171,8 @@ def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
     return {"implementation": ctx.impl.id, "dtype": ctx.dtype, "device": ctx.device, "wall_s": round(wall_s, 4),
             "records": len(records), "calls": ctx.calls, "call_s": round(ctx.call_s, 4),
             "reference_s": round(ctx.reference_s, 4), "compiles": dict(ctx.compiles),
-            "shrink_s": round(ctx.shrink_s, 4), "io_s": round(ctx.io_s, 4)}
+            "shrink_s": round(ctx.shrink_s, 4), "io_s": round(ctx.io_s, 4),
+            "shrinks_skipped": ctx.shrinks_skipped}
 
 
 def _baseline_for(impl, specs, workers: dict, timeout: float):
@@ -215,6 +216,15 @@ def _execute(config: RunConfig, log) -> int:
     def classify(record):
         known.classify(record, entries, fails)
         baseline.judge(record, classify_baseline)
+
+    def explains(record):  # the entry that explains a record (cell_runner.catalog_twins); tallies untouched
+        saved = [(e.matched, e.in_scope, e.scope_ran) for e in entries]
+        probe = dict(record)
+        known.classify(probe, entries, fails)
+        for e, (matched, in_scope, scope_ran) in zip(entries, saved):
+            e.matched, e.in_scope, e.scope_ran = matched, in_scope, scope_ran
+        return probe["known_divergence"]
+
     groups, cells, skipped = plan(config.frameworks, config.ops, config.dtypes, config.devices,
                                   config.implementations, config.custom)
     if groups and not any(g.implementations for g in groups):
@@ -251,7 +261,7 @@ def _execute(config: RunConfig, log) -> int:
                 ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
                                   config.profile, config.seed, config.examples, corpus_cases,
                                   on_shrink=progress.shrinking,
-                                  baseline=_baseline_for(impl, specs, base_workers, timeout))
+                                  baseline=_baseline_for(impl, specs, base_workers, timeout), explains=explains)
                 t0 = time.perf_counter()
                 try:
                     records = run_cell(ctx)

@@ -1,0 +1,42 @@
+"""A failure explained by a known divergence that also explains a failing catalog case of the cell is not
+shrunk (the catalog case is its readable minimal witness); every other failure still is. The run's time
+split fields (shrink_s, io_s, shrinks_skipped, jax_compile_s) are filled."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(tmp_path, *args):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--profile", "ci", "--no-report",
+                           "--no-cache", "--seed", "0", "--out", str(out), "-q", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    return json.loads((out / "results.json").read_text())
+
+
+def test_a_known_divergence_with_a_catalog_twin_is_not_shrunk(tmp_path):
+    pytest.importorskip("torch")
+    doc = _run(tmp_path, "--frameworks", "torch", "--implementations", "torch.log_softmax", "--dtypes", "float32")
+    cell = doc["run"]["timing"]["cells"]["torch.log_softmax|float32|cpu"]
+    records = doc["records"]
+    catalog = {r["known_divergence"] for r in records if r["source"] == "catalog" and r["known_divergence"]}
+    found = [r for r in records if r["source"] == "hypothesis" and r["verdict"] in ("inaccurate",)]
+    assert found and all(r["known_divergence"] in catalog for r in found)
+    assert cell["shrinks_skipped"] == 1
+    assert cell["calls"] == cell["records"]  # no shrink candidate was evaluated
+    assert all(r["minimal"] for r in found) and len(found) == 1  # kept as found, and marked minimal
+    assert {"shrink_s", "io_s"} <= set(cell)
+
+
+def test_a_failure_without_a_catalog_twin_is_still_shrunk(tmp_path):
+    doc = _run(tmp_path, "--impl", "tests.slow_impls:half_softmax", "--op", "softmax", "--signature", "numpy",
+               "--dtypes", "float32")
+    cell = next(iter(doc["run"]["timing"]["cells"].values()))
+    assert cell["shrinks_skipped"] == 0
+    assert cell["calls"] > cell["records"] and cell["shrink_s"] > 0
