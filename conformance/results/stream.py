@@ -64,6 +64,11 @@ def _floats(data: list, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(float64 values, present) of a stored number list padded to n (report.numbers.to_float's reading)."""
     vals = np.zeros(n)
     present = np.zeros(n, dtype=bool)
+    head = data[:n]
+    if all(type(v) is float for v in head):  # the common case, at C speed
+        vals[:len(head)] = head
+        present[:len(head)] = True
+        return vals, present
     special = {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}
     for i, v in enumerate(data[:n]):
         if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -99,24 +104,32 @@ def shown_elements(rounded: list, observed: list | None, dtype: str, limit: int 
     return sorted(int(i) for i in order[:limit])
 
 
-def exact_kept(exact, shown) -> list:
-    """The exact strings a record stores (docs/results.md, "Exact strings"): those of the `shown` indices
+def exact_kept(exact, shown, rounded=None) -> list:
+    """The exact strings a record stores (README, "What a result holds"): those of the `shown` indices
     (None: all) and of every element whose exact value reads as 0 in float64 or is not finite (short, and
-    what the report's run-to-run comparison and the special-value checks read); null elsewhere."""
-    flat = [str(e) for e in np.asarray(exact, dtype=object).ravel()]
+    what the report's run-to-run comparison and the special-value checks read); null elsewhere. `rounded`
+    (the correctly rounded values) narrows the search: such an element rounds to 0 or a non-finite value."""
+    flat = np.asarray(exact, dtype=object).ravel()
     if shown is None:
-        return flat
-    keep = set(shown)
-    out = []
-    for i, e in enumerate(flat):
-        if i in keep:
-            out.append(e)
+        return [str(e) for e in flat]
+    out = [None] * flat.size
+    for i in shown:
+        out[i] = str(flat[i])
+    if rounded is None:
+        candidates = range(flat.size)
+    else:
+        r = np.asarray(rounded).astype(np.float64).ravel()
+        candidates = np.flatnonzero((r == 0) | ~np.isfinite(r))
+    for i in candidates:
+        if out[i] is not None:
             continue
+        e = str(flat[i])
         try:
             v = float(e)
         except ValueError:
             v = np.nan
-        out.append(e if v == 0.0 or not np.isfinite(v) else None)
+        if v == 0.0 or not np.isfinite(v):
+            out[i] = e
     return out
 
 
@@ -126,7 +139,7 @@ def ref_array_json(r, shown=None, rounded: list | None = None) -> dict:
     out = {
         "dtype": dtype_name(np.asarray(r.rounded).dtype),
         "shape": list(np.asarray(r.rounded).shape),
-        "exact": exact_kept(r.exact, shown),
+        "exact": exact_kept(r.exact, shown, r.rounded),
         "rounded": rounded if rounded is not None else numbers_json(r.rounded),
         "ieee": None,
     }

@@ -26,8 +26,13 @@ def finite(x):
 
 
 def dumps(obj, **kwargs) -> str:
-    """json.dumps of `finite(obj)` with allow_nan=False."""
-    return json.dumps(finite(obj), allow_nan=False, **kwargs)
+    """json.dumps of `finite(obj)` with allow_nan=False. Most documents hold no non-finite float and no NumPy
+    scalar other than float64: the C encoder writes those directly, the same text finite() would give
+    (it returns such values unchanged); anything else takes the walk through finite()."""
+    try:
+        return json.dumps(obj, allow_nan=False, **kwargs)
+    except (ValueError, TypeError):
+        return json.dumps(finite(obj), allow_nan=False, **kwargs)
 
 
 def _reject_constant(name: str):

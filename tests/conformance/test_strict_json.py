@@ -58,3 +58,15 @@ def test_no_file_the_suite_writes_holds_a_bare_nan_or_infinity(tmp_path):
     from conformance.results.load import validate
 
     validate(strict_loads((tmp_path / "merged.json").read_text()), "merged")  # and the schema accepts them
+
+
+def test_the_direct_encoding_is_the_text_finite_gives():
+    import numpy as np
+
+    from conformance.results.strict_json import dumps, finite
+
+    docs = [{"a": [1.5, -0.0, 5e-324, 1e308], "b": (1, True, None, "x"), "c": {"d": np.float64(0.1)}},
+            {"a": [float("nan"), 1.0], "b": np.float32(2.5)}, [np.float16(1.0), {"inf": float("-inf")}]]
+    for doc in docs:
+        assert dumps(doc) == json.dumps(finite(doc), allow_nan=False)
+        assert dumps(doc, indent=1) == json.dumps(finite(doc), allow_nan=False, indent=1)
