@@ -48,7 +48,9 @@ def implementations_for(framework: str, custom_specs=()) -> list:
     """Every implementation a worker for `framework` serves: the built-in ones, a plugin's ones, plus
     custom ones whose signature is this framework (conformance.adapters.custom)."""
     if framework in FRAMEWORKS:
-        impls = list(adapter(framework).implementations())
+        from conformance.adapters import modes
+
+        impls = modes.declare(list(adapter(framework).implementations()), framework)
     elif framework.startswith(PLUGIN_PREFIX):
         impls = list(plugins()[framework].load()())
     else:

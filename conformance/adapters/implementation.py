@@ -67,6 +67,7 @@ class Observed:
     value: np.ndarray
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the framework warned about (kept as data)
+    derivs: dict[str, np.ndarray] = field(default_factory=dict)  # mode cases: "vjp:IN", "jvp:IN", "hvp:IN"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class Implementation:
                    params (e.g. sklearn log_loss needs one-hot p).
     devices:       devices it can run on.
     link:          URL of its documentation.
+    modes:         the differentiation modes it supports beyond the gradient ("vjp", "jvp", "hvp"; see
+                   conformance/adapters/modes.py, which fills them in per framework).
     """
 
     id: str
@@ -106,3 +109,4 @@ class Implementation:
     accepts: Callable[[dict, dict], bool] | None = None
     devices: tuple[str, ...] = ("cpu",)
     link: str = ""
+    modes: tuple[str, ...] = ()

@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from conformance.adapters import jax_modes, modes
 from conformance.adapters.implementation import DTYPES, Convention, Implementation, Observed
 
 FRAMEWORK = "jax"
@@ -140,8 +141,15 @@ def _call(row_id: str, static_keys: tuple[str, ...] = ()):
         static = tuple((key, params.get(key)) for key in static_keys)
         run = _compiled(row_id, static, names, tuple(grads), fn)
         where = _device(device)
-        value, got = run(*(jax.device_put(inputs[name], where) for name in names))
-        return Observed(np.asarray(value), {name: np.asarray(g) for name, g in zip(grads, got)})
+        arrays = tuple(jax.device_put(inputs[name], where) for name in names)
+        value, got = run(*arrays)
+        observed = Observed(np.asarray(value), {name: np.asarray(g) for name, g in zip(grads, got)})
+        request = modes.current()
+        if request is not None and grads:  # a mode case (conformance/adapters/jax_modes.py)
+            lib = fn if fn is not None else ROW_FUNCTIONS[row_id]
+            observed.derivs = jax_modes.derivs(jax, ROWS[row_id], static, lib, names, tuple(grads), arrays,
+                                               request, where)
+        return observed
 
     return call
 

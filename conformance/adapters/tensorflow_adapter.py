@@ -25,6 +25,7 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 
 import numpy as np  # noqa: E402
 
+from conformance.adapters import modes, tf_modes  # noqa: E402
 from conformance.floats import round_to_dtype
 from conformance.adapters.implementation import DTYPES, Convention, Implementation, Observed  # noqa: E402
 
@@ -100,6 +101,9 @@ def _run(fn, inputs: dict, grads: tuple, device: str) -> Observed:
                 unconnected_gradients=tf.UnconnectedGradients.ZERO,
             )
             observed.grads = {name: np.asarray(g.numpy()) for name, g in zip(grads, got)}
+        request = modes.current()
+        if request is not None and grads:  # a mode case (conformance/adapters/tf_modes.py)
+            observed.derivs = tf_modes.derivs(tf, fn, inputs, grads, request)
     return observed
 
 

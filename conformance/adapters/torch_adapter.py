@@ -15,6 +15,7 @@ from typing import Any, Callable
 import ml_dtypes
 import numpy as np
 
+from conformance.adapters import modes, torch_modes
 from conformance.floats import round_to_dtype
 from conformance.adapters.implementation import Convention, Implementation, Observed
 from reference.dtypes import DTYPE_NAMES
@@ -97,6 +98,9 @@ def run(fn: Callable, inputs: dict, device: str, grads: tuple[str, ...]) -> Obse
         result = torch.autograd.grad(out, wanted, grad_outputs=torch.ones_like(out), allow_unused=True,
                                      materialize_grads=True)
         observed.grads = {name: to_numpy(g) for name, g in zip(grads, result)}
+    request = modes.current()
+    if request is not None and grads:  # a mode case: vjp / jvp / hvp (conformance/adapters/torch_modes.py)
+        observed.derivs = torch_modes.derivs(fn, inputs, device, grads, request, to_tensor, to_numpy)
     return observed
 
 

@@ -36,6 +36,7 @@ import time
 import traceback
 import warnings
 
+from conformance.adapters import modes
 from conformance.adapters.implementation import Observed
 
 _CTX = mp.get_context("spawn")
@@ -155,19 +156,20 @@ def _serve(conn, framework: str, custom_specs: list, max_memory: int | None = No
             return
         if request is None:
             return
-        impl_id, inputs, params, dtype, device, grads = request
+        impl_id, inputs, params, dtype, device, grads, *rest = request
+        mode_request = rest[0] if rest else None  # a mode case's cotangent / tangents / hvp
         started = time.perf_counter()
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    with capture:
+                    with capture, modes.requested(mode_request):
                         observed = impls[impl_id].call(inputs, params, dtype, device, tuple(grads))
                 finally:
                     stats = {"call_s": time.perf_counter() - started, "compiles": dict(counts),
                              "output": capture.output}
             observed.warnings = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-            conn.send(("ok", (observed.value, observed.grads, observed.warnings), stats))
+            conn.send(("ok", (observed.value, observed.grads, observed.warnings, observed.derivs), stats))
         except BaseException as exc:  # framework errors are data
             etype = f"{type(exc).__module__}.{type(exc).__qualname__}".replace("builtins.", "")
             stats = {"call_s": time.perf_counter() - started, "compiles": dict(counts), "output": capture.output}
@@ -229,7 +231,8 @@ class Worker:
             raise RuntimeError(f"{self.framework} worker could not load its adapter: {payload}")
         self.impl_ids = payload
 
-    def call(self, impl_id, inputs, params, dtype, device, grads, timeout: float | None = None):
+    def call(self, impl_id, inputs, params, dtype, device, grads, timeout: float | None = None,
+             mode_request: dict | None = None):
         if self.process is None or not self.process.is_alive():
             if self.process is not None:
                 self.restarts += 1
@@ -237,7 +240,7 @@ class Worker:
         limit = self.timeout if timeout is None else timeout
         self.last_call_s, self.last_compiles, self.last_output = None, {}, None
         try:
-            self.conn.send((impl_id, inputs, params, dtype, device, tuple(grads)))
+            self.conn.send((impl_id, inputs, params, dtype, device, tuple(grads), mode_request))
             if not self.conn.poll(limit):
                 self._kill()
                 return "timeout", f"no answer within {limit:g} s; worker killed and restarted"
@@ -252,8 +255,8 @@ class Worker:
         if extra:
             self._note(extra[0])
         if status == "ok":
-            value, grads_out, caught = payload
-            return "ok", Observed(value, grads_out, caught)
+            value, grads_out, caught, *derivs = payload
+            return "ok", Observed(value, grads_out, caught, derivs[0] if derivs else {})
         if status == "memory":
             self._kill()  # a process that ran out of memory may be in any state: start afresh next call
             cap = f"; the worker's memory cap is {self.max_memory / 2**20:g} MiB" if self.max_memory else ""

@@ -1,0 +1,55 @@
+"""vjp, jvp and hvp the way TensorFlow users compute them (conformance/adapters/modes.py):
+
+    vjp: tf.GradientTape().gradient(out, xs, output_gradients=v)
+    jvp: tf.autodiff.ForwardAccumulator(primals=x, tangents=t).jvp(out)
+    hvp: nested tapes: g = inner.gradient(out, xs, output_gradients=v or ones), then
+         outer.gradient(g, xs, output_gradients=t)
+Unconnected gradients are zeros (tf.UnconnectedGradients.ZERO), as for the plain gradient.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def derivs(tf, fn, inputs: dict, names: tuple, request: dict) -> dict:
+    """{part: numpy array} for the request; fn(tensors) -> output tensor."""
+    zero = tf.UnconnectedGradients.ZERO
+    out = {}
+    cot = request.get("cotangent")
+    tangents = request.get("tangents", {})
+
+    def fresh():
+        return {name: tf.constant(array) for name, array in inputs.items()}
+
+    if cot is not None:
+        t = fresh()
+        with tf.GradientTape() as tape:
+            for n in names:
+                tape.watch(t[n])
+            y = fn(t)
+        got = tape.gradient(y, [t[n] for n in names], output_gradients=tf.reshape(tf.constant(cot), tf.shape(y)),
+                            unconnected_gradients=zero)
+        out.update({f"vjp:{n}": np.asarray(g.numpy()) for n, g in zip(names, got)})
+    for name in names:
+        if name not in tangents:
+            continue
+        t = fresh()
+        with tf.autodiff.ForwardAccumulator(primals=t[name], tangents=tf.constant(tangents[name])) as acc:
+            y = fn(t)
+        out[f"jvp:{name}"] = np.asarray(acc.jvp(y, unconnected_gradients=zero).numpy())
+    if request.get("hvp"):
+        t = fresh()
+        xs = [t[n] for n in names]
+        with tf.GradientTape() as outer:
+            for x in xs:
+                outer.watch(x)
+            with tf.GradientTape() as inner:
+                for x in xs:
+                    inner.watch(x)
+                y = fn(t)
+            v = tf.reshape(tf.constant(cot), tf.shape(y)) if cot is not None else tf.ones_like(y)
+            g = inner.gradient(y, xs, output_gradients=v, unconnected_gradients=zero)
+        h = outer.gradient(g, xs, output_gradients=[tf.constant(tangents[n]) for n in names],
+                           unconnected_gradients=zero)
+        out.update({f"hvp:{n}": np.asarray(hi.numpy()) for n, hi in zip(names, h)})
+    return out
