@@ -16,6 +16,7 @@ class Case:
     inputs: dict[str, np.ndarray]
     params: dict = field(default_factory=dict)
     source: str = "catalog"
+    modes: dict | None = None  # a mode case: {"cotangent": array or None, "tangents": {input: array}, "hvp": bool}
 
     def key(self) -> str:
         """A digest of the exact input bits, op, dtype and params (cache key, reproducible ids)."""
@@ -27,4 +28,25 @@ class Case:
             h.update(str(a.dtype).encode())
             h.update(str(a.shape).encode())
             h.update(a.tobytes())
+        if self.modes:  # a mode case's cotangent, tangents and hvp are part of its identity
+            h.update(json.dumps(mode_request_json(self.modes), sort_keys=True).encode())
         return h.hexdigest()
+
+
+def mode_request_json(request: dict) -> dict:
+    """A mode request as JSON data (the record's `derivative_request`): arrays as nested lists of float64."""
+    def arr(a):
+        return None if a is None else [str(v) for v in np.asarray(a, dtype=np.float64).ravel().tolist()] + \
+            [f"shape={list(np.shape(a))}"]
+    return {"cotangent": arr(request.get("cotangent")),
+            "tangents": {k: arr(v) for k, v in sorted(request.get("tangents", {}).items())},
+            "hvp": bool(request.get("hvp"))}
+
+
+def mode_request_record(request: dict) -> dict:
+    """A mode request as the record's `derivative_request`: tensors like the record's inputs."""
+    from conformance.results.stream import tensor_json
+
+    return {"cotangent": None if request.get("cotangent") is None else tensor_json(request["cotangent"]),
+            "tangents": {k: tensor_json(v) for k, v in sorted((request.get("tangents") or {}).items())},
+            "hvp": bool(request.get("hvp"))}

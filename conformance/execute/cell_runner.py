@@ -26,9 +26,10 @@ from hypothesis import HealthCheck, Phase, assume, given, seed, settings
 from hypothesis import strategies as st
 
 from conformance.cases.build import catalog_cases
-from conformance.cases.case import Case
+from conformance.cases.case import Case, mode_request_record
 from conformance.cases.layout import applicable
 from conformance.cases.strategies import draw_case
+from conformance.execute.mode_cases import run_modes
 from conformance.plan.choices import PROFILES
 from conformance.judge.verdict import Comparison, compare, n_terms_for
 from conformance.execute.reference_cache import ReferenceCache, op_defaults
@@ -84,11 +85,13 @@ def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, compar
         observed = {"value": tensor_json(payload.value),
                     "grad": {k: tensor_json(v) for k, v in payload.grads.items()},
                     "warnings": list(payload.warnings)}
+        if payload.derivs:  # a mode case's parts (conformance/execute/mode_cases.py)
+            observed["derivs"] = {k: tensor_json(v) for k, v in payload.derivs.items()}
     elif outcome == "raised":
         exception = {"type": payload[0], "message": payload[1]}
     elif outcome in ("crashed", "timeout"):
         exception = {"type": outcome, "message": str(payload)}
-    return {
+    record = {
         "cell": ctx.cell,
         "implementation": ctx.impl.id,
         "framework": ctx.framework,
@@ -116,6 +119,9 @@ def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, compar
         "seed": seed_value,
         "elapsed_s": round(elapsed, 6),
     }
+    if case.modes:
+        record["derivative_request"] = mode_request_record(case.modes)
+    return record
 
 
 def _applies(conv, case: Case) -> bool:
@@ -405,6 +411,7 @@ def run_cell(ctx: CellContext) -> list[dict]:
             records.append(evaluate_case(ctx, case))
     records += replay_corpus(ctx, records)
     records += run_hypothesis(ctx, catalog_twins(ctx, records))
+    records += run_modes(ctx)  # vjp / jvp / hvp cases for rows that declare modes
     return records
 
 

@@ -49,11 +49,10 @@ class Element:
     def __init__(self, record: dict, part: str, index: int | None):
         self.record, self.part, self.index = record, part, index
         self.dtype = record["dtype"]
-        key = "value" if part == "value" else part[5:]
-        obs = record.get("observed") or {}
-        ref = record.get("reference") or {}
-        self.obs_tensor = obs.get("value") if part == "value" else (obs.get("grad") or {}).get(key)
-        self.ref_tensor = ref.get("value") if part == "value" else (ref.get("grad") or {}).get(key)
+        from conformance.results.stream import part_of
+
+        self.obs_tensor = part_of(record.get("observed") or {}, part)
+        self.ref_tensor = part_of(record.get("reference") or {}, part)
 
     @property
     def shape(self) -> tuple:
@@ -287,7 +286,8 @@ def derive_failing(record: dict) -> dict:
 
     out: dict = {}
     ratios = record.get("bound_ratio") or {}
-    parts = {"value": ratios.get("value"), **{f"grad:{k}": v for k, v in (ratios.get("grad") or {}).items()}}
+    parts = {"value": ratios.get("value"), **{f"grad:{k}": v for k, v in (ratios.get("grad") or {}).items()},
+             **(ratios.get("derivs") or {})}
     for part, ratio in parts.items():
         if (ratio is None or float(ratio) <= 1.0) and part != record.get("part"):
             continue

@@ -178,6 +178,10 @@ def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str 
     for name, g in observed.grads.items():
         if name in ref.grads and only in (None, f"grad:{name}"):
             parts[f"grad:{name}"] = compare_part(ref.grads[name], g, dtype, n_terms.get(name, 1))
+    ref_derivs = getattr(ref, "derivs", None) or {}
+    for key, d in (getattr(observed, "derivs", None) or {}).items():  # mode cases: vjp:IN, jvp:IN, hvp:IN
+        if key in ref_derivs and only in (None, key):
+            parts[key] = compare_part(ref_derivs[key], d, dtype, n_terms.get(key.split(":", 1)[1], 1))
     return parts
 
 
@@ -194,6 +198,9 @@ def _combine(parts: dict) -> Comparison:
     for key, p in parts.items():
         if key == "value":
             out.ulp["value"], out.bound_ratio["value"] = p.ulp, p.bound_ratio
+        elif not key.startswith("grad:"):  # a derivative mode's part (vjp:IN, jvp:IN, hvp:IN)
+            out.ulp.setdefault("derivs", {})[key] = p.ulp
+            out.bound_ratio.setdefault("derivs", {})[key] = p.bound_ratio
         else:
             out.ulp["grad"][key[5:]] = p.ulp
             out.bound_ratio["grad"][key[5:]] = p.bound_ratio

@@ -161,7 +161,7 @@ def reference_json(ref, observed: dict | None = None, failing: dict | None = Non
         if all_exact:
             return ref_array_json(r)
         rounded = numbers_json(r.rounded)
-        obs = (observed or {}).get("value") if key == "value" else ((observed or {}).get("grad") or {}).get(key[5:])
+        obs = part_of(observed or {}, key)
         shown = shown_elements(rounded, (obs or {}).get("data"), dtype_name(np.asarray(r.rounded).dtype))
         return ref_array_json(r, sorted(set(shown) | set(failing.get(key) or ())), rounded)
 
@@ -169,7 +169,18 @@ def reference_json(ref, observed: dict | None = None, failing: dict | None = Non
         "certified": bool(ref.certified),
         "value": one("value", ref.value),
         "grad": {name: one(f"grad:{name}", g) for name, g in ref.grads.items()},
+        **({"derivs": {key: one(key, d) for key, d in ref.derivs.items()}} if getattr(ref, "derivs", None) else {}),
     }
+
+
+def part_of(container: dict, part: str):
+    """A part's tensor in a record's observed or reference object: "value", "grad:NAME", or a derivative
+    mode's part ("vjp:NAME", "jvp:NAME", "hvp:NAME", kept under "derivs"); None when absent."""
+    if part == "value":
+        return container.get("value")
+    if part.startswith("grad:"):
+        return (container.get("grad") or {}).get(part[5:])
+    return (container.get("derivs") or {}).get(part)
 
 
 class ResultsWriter:

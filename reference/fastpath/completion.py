@@ -206,4 +206,5 @@ def plain(result: RefResult) -> RefResult:
         return RefArray(exact=a.exact, rounded=a.rounded, cond=a.cond, certified=a.certified, ieee=a.ieee)
 
     return RefResult(op=result.op, dtype=result.dtype, value=one(result.value),
-                     grads={k: one(g) for k, g in result.grads.items()}, precision_bits=result.precision_bits)
+                     grads={k: one(g) for k, g in result.grads.items()}, precision_bits=result.precision_bits,
+                     derivs=dict(result.derivs))

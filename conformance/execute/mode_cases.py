@@ -1,0 +1,108 @@
+"""The mode cases of a cell (implementations that declare vjp / jvp / hvp: conformance/adapters/modes.py).
+
+After the cell's plain cases: MODE_CATALOG_CASES readable mode cases derived from the op's catalog, then the
+profile's `mode_examples` Hypothesis examples (a case and its cotangent / tangents, every draw labelled;
+generation only, no shrinking: each failure is kept as drawn). Each mode case is one call asking for every
+mode the row declares; its record carries the parts vjp:IN / jvp:IN / hvp:IN beside the value and gradient,
+judged by the same comparison (ULP error, bound ratio, special values), and `derivative_request`.
+The reference's mode answers are memoised in memory per run (not in the disk cache).
+"""
+from __future__ import annotations
+
+import time
+
+from hypothesis import HealthCheck, Phase, assume, given, seed, settings
+from hypothesis import strategies as st
+
+from conformance.cases.build import catalog_cases
+from conformance.cases.modes import draw_request, float_grads, readable_request, with_request
+from conformance.cases.strategies import draw_case
+from conformance.execute.reference_cache import op_defaults
+from conformance.judge.verdict import compare, n_terms_for
+from conformance.plan.choices import PROFILES
+
+MODE_CATALOG_CASES = 3  # readable mode cases per cell (the op's first usable catalog cases)
+MAX_ELEMENTS = 256  # catalog cases larger than this are left to the plain cells
+
+
+def run_modes(ctx) -> list[dict]:
+    """Every mode record of the cell ([] for a row without modes)."""
+    from conformance.execute.cell_runner import _usable, cell_seed
+
+    impl = ctx.impl
+    if not impl.modes or ctx.dtype not in impl.dtypes:
+        return []
+    records = []
+    for case in catalog_cases(impl.op, ctx.dtype, ctx.profile, impl.fixed_params.get("axis")):
+        if len(records) >= MODE_CATALOG_CASES:
+            break
+        case.params = {**impl.fixed_params, **case.params}
+        if sum(int(a.size) for a in case.inputs.values()) > MAX_ELEMENTS or not _usable(ctx, case):
+            continue
+        record = _readable(ctx, case)
+        if record is not None:
+            records.append(record)
+    n = int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("mode_examples", 0)) if ctx.examples is None else \
+        min(ctx.examples, 2)
+    if n <= 0:
+        return records
+
+    @seed(cell_seed(ctx.seed, ctx.cell + "|modes"))
+    @settings(max_examples=n, database=None, deadline=None, derandomize=False, print_blob=False,
+              suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+    @given(st.data())
+    def prop(data):
+        case = draw_case(data, impl.op, ctx.dtype, impl.params, impl.fixed_params, ctx.profile)
+        assume(_usable(ctx, case))
+        case.params = {**op_defaults(case.op), **case.params}
+        base = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
+        names = float_grads(impl, case)
+        assume(not isinstance(base, Exception) and names)
+        request = draw_request(data, case, base.value.shape, names, impl.modes)
+        mode_case = with_request(case, request, "")
+        mode_case.id = f"hyp-modes-{mode_case.key()[:12]}"
+        records.append(evaluate_mode_case(ctx, mode_case))
+
+    prop()
+    return records
+
+
+def _readable(ctx, case):
+    case.params = {**op_defaults(case.op), **case.params}
+    base = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
+    names = float_grads(ctx.impl, case)
+    if isinstance(base, Exception) or not names:
+        return None
+    request, suffix = readable_request(case, base.value.shape, names, ctx.impl.modes)
+    return evaluate_mode_case(ctx, with_request(case, request, f"{case.id} {suffix}"))
+
+
+def evaluate_mode_case(ctx, case) -> dict:
+    """Reference with the modes, one call asking for them, the comparison: one record."""
+    from conformance.execute.cell_runner import _timing, make_record, raising_conventions
+
+    started = time.perf_counter()
+    case.params = {**op_defaults(case.op), **case.params}
+    ref = ctx.refs.get_modes(case.op, case.dtype, case.inputs, case.params, case.modes)
+    grads = float_grads(ctx.impl, case)
+    outcome, payload = ctx.worker.call(ctx.impl.id, case.inputs, case.params, case.dtype, ctx.device, grads,
+                                       mode_request=case.modes)
+    from conformance.judge.verdict import Comparison
+
+    if outcome in ("crashed", "timeout"):
+        comparison = Comparison(outcome, part="value", detail=str(payload))
+    else:
+        observed = payload if outcome == "ok" else None
+        exception = payload if outcome == "raised" else None
+        conv_refs = []
+        if observed is not None:
+            for conv in ctx.impl.conventions:
+                if conv.ref_params and not conv.raises and (conv.applies is None or conv.applies(case.inputs, case.params)):
+                    conv_refs.append((conv, ctx.refs.get_modes(case.op, case.dtype, case.inputs,
+                                                               {**case.params, **conv.ref_params}, case.modes)))
+        value_shape = ref.value.shape if not isinstance(ref, Exception) else ()
+        comparison = compare(ref, observed, exception, ctx.impl, case.dtype, n_terms_for(case.inputs, value_shape),
+                             conv_refs, raising_conventions(ctx.impl, case) if exception is not None else ())
+    record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started)
+    record["timing"] = _timing(ctx)
+    return record
