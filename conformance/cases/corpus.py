@@ -46,15 +46,20 @@ def content_key(op: str, dtype: str, params: dict, inputs: dict) -> str:
 
 
 def record_key(record: dict) -> str:
-    return content_key(record["op"], record["dtype"], record.get("params") or {}, record.get("inputs") or {})
+    """The record's case by content; a mode case's cotangent and tangents are part of it."""
+    key = content_key(record["op"], record["dtype"], record.get("params") or {}, record.get("inputs") or {})
+    request = record.get("derivative_request")
+    if request:
+        key = hashlib.sha256((key + json.dumps(request, sort_keys=True)).encode()).hexdigest()
+    return key
 
 
 def interesting(record: dict) -> bool:
     """Catalog cases, replayed corpus cases, minimal failing examples and every other failing example
     (records with inputs). The unshrunk first failure is kept too: shrinking can turn one failure into
     another mechanism, and the first may be the only witness of a known divergence."""
-    if not record.get("inputs"):
-        return False  # e.g. "(float16 not declared)": no case was run
+    if not record.get("inputs") or record.get("derivative_request"):
+        return False  # e.g. "(float16 not declared)": no case was run; mode cases are drawn anew each run
     return (record.get("source") in ("catalog", "corpus") or bool(record.get("minimal"))
             or record.get("verdict") in FAILING)
 

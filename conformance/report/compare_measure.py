@@ -27,6 +27,7 @@ def _observed_parts(record: dict) -> dict:
         out["value"] = obs["value"]
     for name, t in (obs.get("grad") or {}).items():
         out[f"grad:{name}"] = t
+    out.update(obs.get("derivs") or {})  # mode cases: vjp:IN, jvp:IN, hvp:IN
     return out
 
 
@@ -37,6 +38,7 @@ def _reference_parts(record: dict) -> dict:
         out["value"] = ref["value"]
     for name, t in (ref.get("grad") or {}).items():
         out[f"grad:{name}"] = t
+    out.update(ref.get("derivs") or {})
     return out
 
 
@@ -67,7 +69,8 @@ def behaviour_kind(record: dict) -> str:
 def _record_ulps(record: dict) -> dict[str, float]:
     ulp = record.get("ulp") or {}
     out = {}
-    for part, v in [("value", ulp.get("value"))] + [(f"grad:{k}", g) for k, g in (ulp.get("grad") or {}).items()]:
+    for part, v in ([("value", ulp.get("value"))] + [(f"grad:{k}", g) for k, g in (ulp.get("grad") or {}).items()]
+                    + list((ulp.get("derivs") or {}).items())):
         f = to_float(v)
         if f is not None:
             out[part] = math.inf if math.isnan(f) else f

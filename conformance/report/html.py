@@ -18,7 +18,7 @@ from .errors import ReportInputError, ReportOutputError
 from conformance.results.load import load_results
 from .plots import agreement_plots, ulp_distribution_plots
 from .peers import summary as peers_summary
-from .summary import (MAX_WORST_FINDINGS, cell_json, known_entries, known_rows, summary_rows, verdict_classes,
+from .summary import (MAX_WORST_FINDINGS, cell_json, derivative_modes, known_entries, known_rows, summary_rows, verdict_classes,
                       worst_findings)
 from .verdicts import CONFORMING, FAILING, NOT_APPLICABLE, SEVERITY, STYLE
 from .views import record_view
@@ -204,6 +204,7 @@ def render_pages(results: dict, results_file: str = "results.json") -> dict[str,
         entries_source=entries_source,
         cells_json=[cell_json(c, cell_href(c)) for c in matrix.cells],
         modes=sorted({str(r["mode"]) for r in records if r.get("mode")}),
+        derivative_modes=derivative_modes(records),
         frameworks=sorted({c.framework for c in matrix.cells}),
         ops=[op for op, _ in matrix.ops],
         dtypes=[dt for _, dt in matrix.columns],

@@ -55,6 +55,7 @@ def _part_ulps(record: dict) -> dict:
     for name, v in (ulp.get("grad") or {}).items():
         if v is not None:
             out[f"grad:{name}"] = v
+    out.update({k: v for k, v in (ulp.get("derivs") or {}).items() if v is not None})
     return {k: _num(v) for k, v in out.items()}
 
 

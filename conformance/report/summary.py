@@ -229,6 +229,7 @@ def cell_json(cell: Cell, href: str) -> dict:
         "a": cell.anchor, "h": href, "i": cell.implementation, "f": cell.framework, "o": cell.op,
         "t": cell.dtype, "d": cell.device,
         "m": sorted({str(r["mode"]) for r in cell.records if r.get("mode")}),
+        "dm": derivative_modes(cell.records),
         "n": len(cell.records), "u": cell.unexpected, "k": cell.known, "kk": dict(known_kinds),
         "cv": sum(1 for r in cell.records if r["verdict"] == "convention"),
         "ok": cell.conforming, "ap": cell.applicable,
@@ -242,3 +243,8 @@ def verdict_classes() -> list[tuple[str, str, str]]:
     """(css class, background, text colour) per verdict, for the stylesheet: one place to add a verdict."""
     order = list(SEVERITY) + [v for v in STYLE if v not in SEVERITY]
     return [(f"v-{v}", STYLE[v][0], STYLE[v][1]) for v in order if v in STYLE]
+
+
+def derivative_modes(records) -> list[str]:
+    """The derivative modes (vjp, jvp, hvp) the records' parts were judged in (mode cases)."""
+    return sorted({part.split(":", 1)[0] for r in records for part in ((r.get("ulp") or {}).get("derivs") or {})})

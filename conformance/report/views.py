@@ -208,6 +208,13 @@ def record_view(record: dict, implementation: dict | None, results_file: str) ->
         data = t.get("data", [])
         inputs.append(InputView(name, t.get("dtype", ""), "×".join(map(str, t.get("shape", []))) or "scalar",
                                 [fmt(x, t.get("dtype", "float64")) for x in data[:MAX_INPUT_VALUES]], len(data)))
+    request = record.get("derivative_request") or {}  # a mode case: its cotangent and tangents beside the inputs
+    extra = ([("cotangent v", request["cotangent"])] if request.get("cotangent") else []) + \
+        [(f"tangent t[{k}]", t) for k, t in (request.get("tangents") or {}).items()]
+    for name, t in extra:
+        data = t.get("data", [])
+        inputs.append(InputView(name, t.get("dtype", ""), "×".join(map(str, t.get("shape", []))) or "scalar",
+                                [fmt(x, t.get("dtype", "float64")) for x in data[:MAX_INPUT_VALUES]], len(data)))
     conv = convention_refs(record)
     conv_key, conv_ref = conv[0] if conv else (None, {})
     parts = []
@@ -222,6 +229,13 @@ def record_view(record: dict, implementation: dict | None, results_file: str) ->
                                     ((obs or {}).get("grad") or {}).get(g), (ulp.get("grad") or {}).get(g),
                                     (ratio.get("grad") or {}).get(g), record.get("part"), record["dtype"],
                                     (conv_ref.get("grad") or {}).get(g), conv_key))
+        deriv_names = list(((ref or {}).get("derivs") or {}).keys())  # mode cases: vjp:IN, jvp:IN, hvp:IN
+        deriv_names += [d for d in ((obs or {}).get("derivs") or {}) if d not in deriv_names]
+        for d in deriv_names:
+            parts.append(_part_view(d, ((ref or {}).get("derivs") or {}).get(d),
+                                    ((obs or {}).get("derivs") or {}).get(d), (ulp.get("derivs") or {}).get(d),
+                                    (ratio.get("derivs") or {}).get(d), record.get("part"), record["dtype"],
+                                    None, conv_key))
     conventions = []
     if record.get("convention") and implementation:
         keys = {k.strip() for k in str(record["convention"]).replace(",", " ").split()}
@@ -241,7 +255,8 @@ def worst_metric(section: dict | None) -> float | None:
     """Largest value over 'value' and every gradient of a record's ulp or bound_ratio (inf for inf/nan)."""
     if not section:
         return None
-    values = [section.get("value"), *((section.get("grad") or {}).values())]
+    values = [section.get("value"), *((section.get("grad") or {}).values()),
+              *((section.get("derivs") or {}).values())]
     floats = [to_float(v) for v in values if v is not None]
     floats = [float("inf") if f is not None and f != f else f for f in floats if f is not None]
     return max(floats) if floats else None
