@@ -399,7 +399,8 @@ def cmd_list(args, argv) -> int:
             continue
         print(f"{name}: {info}")
         for impl in implementations_for(name):
-            print(f"  {impl.id}  op={impl.op}  dtypes={','.join(impl.dtypes)}  grads={','.join(impl.grads) or '-'}")
+            print(f"  {impl.id}  op={impl.op}  dtypes={','.join(impl.dtypes)}  grads={','.join(impl.grads) or '-'}"
+                  f"  modes={','.join(impl.modes) or '-'}")
     return 0
 
 

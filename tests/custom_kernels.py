@@ -84,3 +84,73 @@ def optax_sigmoid_focal(logits, labels, alpha=None, gamma=2.0):
     import optax
 
     return optax.losses.sigmoid_focal_loss(logits, labels, alpha=alpha, gamma=gamma)
+
+
+# ----------------------------------------------------------------------------- derivative-mode mutants
+# torch.autograd.Functions computing sigmoid with their own backward, forward-mode (jvp) and double-backward
+# rules: one correct, three each wrong in exactly one mode (tests/conformance/test_mode_mutants.py).
+
+def _sigmoid_prime():
+    """d(x) = sigmoid(x) sigmoid(-x) with its own derivative d' = -d tanh(x/2): accurate at tiny x, where
+    autograd's product rule s'(x) s(-x) - s(x) s'(-x) cancels to 0 (the truth is about -x/8)."""
+    import torch
+
+    class SigmoidPrime(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return torch.sigmoid(x) * torch.sigmoid(-x)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return -g * torch.sigmoid(x) * torch.sigmoid(-x) * torch.tanh(x / 2)
+
+    return SigmoidPrime.apply
+
+
+def _sigmoid_function(backward_rule: str = "right", jvp_rule: str = "right"):
+    import torch
+
+    prime = _sigmoid_prime()
+
+    class Sigmoid(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            ctx.save_for_forward(x)
+            return torch.sigmoid(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            d = prime(x)  # s(1 - s) without cancellation, differentiable again (accurately)
+            if backward_rule == "ignores_cotangent":  # right with a cotangent of ones, wrong otherwise
+                return d * g.mean()
+            if backward_rule == "no_double_backward":  # first order right; its own derivative dropped
+                return g * d.detach()
+            return g * d
+
+        @staticmethod
+        def jvp(ctx, t):
+            (x,) = ctx.saved_tensors
+            d = torch.sigmoid(x) * torch.sigmoid(-x)
+            return t * (torch.sigmoid(x) if jvp_rule == "wrong" else d)
+
+    return Sigmoid.apply
+
+
+def torch_sigmoid_custom(x):
+    return _sigmoid_function()(x)
+
+
+def torch_sigmoid_ignores_cotangent(x):
+    return _sigmoid_function(backward_rule="ignores_cotangent")(x)
+
+
+def torch_sigmoid_wrong_jvp(x):
+    return _sigmoid_function(jvp_rule="wrong")(x)
+
+
+def torch_sigmoid_wrong_double_backward(x):
+    return _sigmoid_function(backward_rule="no_double_backward")(x)

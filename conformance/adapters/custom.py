@@ -240,7 +240,7 @@ def build_custom(spec: CustomSpec) -> Implementation:
     if not rows:
         return Implementation(id=spec.id, framework=spec.worker, op=spec.op, call=_generic_call(framework, fn),
                               dtypes=spec.dtypes, params=every_param, grads=op_spec.differentiable,
-                              link=spec.target)
+                              link=spec.target, modes=_modes(framework))
     params: dict = {}
     for row in rows:
         for name, allowed in row.params.items():
@@ -253,7 +253,15 @@ def build_custom(spec: CustomSpec) -> Implementation:
                           dtypes=spec.dtypes, params=params, fixed_params=rows[0].fixed_params, grads=grads,
                           conventions=conventions, devices=rows[0].devices,
                           bad_labels=next((r.bad_labels for r in rows if r.bad_labels), None),
-                          accepts=_any_row_accepts(rows), link=spec.target)
+                          accepts=_any_row_accepts(rows), link=spec.target, modes=_modes(framework))
+
+
+def _modes(framework: str) -> tuple:
+    """A custom kernel is checked in every differentiation mode its signature's framework supports
+    (conformance/adapters/modes.py): vjp with random cotangents, jvp, hvp / double backward."""
+    from conformance.adapters.modes import MODES
+
+    return tuple(MODES.get(framework, ()))
 
 
 def _any_row_accepts(rows: list[Implementation]):

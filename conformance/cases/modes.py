@@ -18,6 +18,33 @@ from hypothesis import strategies as st
 from conformance.cases.case import Case
 from conformance.floats import finfo, np_dtype
 
+# Readable mode cases: several items (a cotangent's per-item values matter), reduction "none" where the op has
+# one, edges the catalog has (0, large logits, a zero target); ids name the mode patterns when run.
+MODE_CATALOG = [
+    ("sigmoid[-3,0,2,20]", "sigmoid", {"x": [-3.0, 0.0, 2.0, 20.0]}, {}),
+    ("log_sigmoid[-20,-1,0,3]", "log_sigmoid", {"x": [-20.0, -1.0, 0.0, 3.0]}, {}),
+    ("softmax[[1,2,3],[0,0,-4]]", "softmax", {"x": [[1.0, 2.0, 3.0], [0.0, 0.0, -4.0]]}, {"axis": -1}),
+    ("log_softmax[[1,2,3],[0,0,-4]]", "log_softmax", {"x": [[1.0, 2.0, 3.0], [0.0, 0.0, -4.0]]}, {"axis": -1}),
+    ("ce labels none", "cross_entropy", {"logits": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [5.0, -1.0, 0.5]],
+                                         "target": [0, 1, 2]}, {"reduction": "none"}),
+    ("ce probs none", "cross_entropy", {"logits": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]],
+                                        "target": [[0.25, 0.25, 0.5], [1.0, 0.0, 0.0]]}, {"reduction": "none"}),
+    ("nll none", "nll_loss", {"logp": [[-0.5, -1.0, -2.0], [-3.0, -0.25, -1.5]], "target": [2, 1]},
+     {"reduction": "none"}),
+    ("bce none", "binary_cross_entropy", {"p": [0.25, 0.5, 0.875, 0.0625], "y": [0.0, 1.0, 0.5, 1.0]},
+     {"reduction": "none"}),
+    ("bcel x=20 none", "binary_cross_entropy_with_logits", {"x": [20.0, -3.0, 0.0, 1.5], "y": [1.0, 0.0, 0.5, 1.0]},
+     {"reduction": "none"}),
+    ("kl_div none", "kl_div", {"input": [-0.5, -1.0, -2.0, -0.125], "target": [0.25, 0.5, 0.0, 0.125]},
+     {"reduction": "none"}),
+    ("sigmoid focal none", "sigmoid_focal_loss", {"x": [2.0, -1.0, 0.0, 4.0], "y": [1.0, 0.0, 1.0, 0.0]},
+     {"reduction": "none"}),
+    ("softmax focal none", "softmax_focal_loss", {"logits": [[1.0, 2.0, 3.0], [0.0, 0.0, -1.0]],
+                                                  "target": [[0.0, 0.0, 1.0], [0.5, 0.5, 0.0]]}, {"reduction": "none"}),
+    ("entropy rows", "entropy", {"p": [[0.25, 0.25, 0.5], [0.125, 0.75, 0.125]]}, {}),
+    ("xlogy", "xlogy", {"x": [0.5, 2.0, 0.0, 1.0], "y": [0.25, 1.5, 0.5, 3.0]}, {}),
+]
+
 REGIMES = ["signs", "with-zeros", "uneven", "uneven", "huge-tiny", "ones"]
 READABLE_COTANGENT = (1.0, -2.0, 0.0, 0.5, 3.0, -1.0)
 READABLE_TANGENT = (1.0, -0.5, 2.0, 0.0, -3.0, 0.25)
@@ -83,4 +110,21 @@ def readable_request(case: Case, value_shape: tuple, names: tuple, modes: tuple)
 def with_request(case: Case, request: dict, case_id: str) -> Case:
     out = Case(id=case_id, op=case.op, dtype=case.dtype, inputs=case.inputs, params=case.params,
                source=case.source, modes=request)
+    return out
+
+
+def mode_catalog_cases(op: str, dtype: str, axis: int | None) -> list[Case]:
+    """MODE_CATALOG's cases of `op` in `dtype` (class axis moved to `axis`), without their requests yet."""
+    from conformance.cases.build import resolve_input
+    from conformance.cases.layout import move_class_axis
+
+    out = []
+    for case_id, entry_op, inputs, params in MODE_CATALOG:
+        if entry_op != op:
+            continue
+        case = Case(id=case_id, op=op, dtype=dtype, inputs={k: resolve_input(v, dtype)
+                                                          for k, v in inputs.items()}, params=dict(params))
+        if any(k in ("target",) and all(isinstance(x, int) for x in v) for k, v in inputs.items()):
+            case.inputs["target"] = np.asarray(inputs["target"], dtype=np.int64)
+        out.append(move_class_axis(case, axis) if axis is not None else case)
     return out

@@ -138,15 +138,23 @@ def convention_refs(impl, refs: ReferenceCache, case: Case):
         if not conv.ref_params or conv.raises or not _applies(conv, case):
             continue
         params = {**case.params, **conv.ref_params}
-        out.append((conv, refs.get(case.op, case.dtype, case.inputs, params)))
+        out.append((conv, reference_for(refs, case, params)))
     return out
+
+
+def reference_for(refs: ReferenceCache, case: Case, params: dict):
+    """The reference's answer for the case with `params`: with the derivative parts for a mode case."""
+    if case.modes:
+        return refs.get_modes(case.op, case.dtype, case.inputs, params, case.modes)
+    return refs.get(case.op, case.dtype, case.inputs, params)
 
 
 def call_and_compare(impl, worker, refs: ReferenceCache, case: Case, ref, device: str):
     """Call `impl` on the case in its worker and judge what it did against the reference:
     (outcome, payload, Comparison, the convention references it was compared with)."""
     grads = tuple(g for g in impl.grads if g in case.inputs and case.inputs[g].dtype.kind != "i")
-    outcome, payload = worker.call(impl.id, case.inputs, case.params, case.dtype, device, grads)
+    outcome, payload = worker.call(impl.id, case.inputs, case.params, case.dtype, device, grads,
+                                   mode_request=case.modes)
     if outcome in ("crashed", "timeout"):
         return outcome, payload, Comparison(outcome, part="value", detail=str(payload)), ()
     observed = payload if outcome == "ok" else None
@@ -181,7 +189,7 @@ def _warning_text(w) -> str:
 def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     started = time.perf_counter()
     case.params = {**op_defaults(case.op), **case.params}  # every param spelled out, defaults included
-    ref = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
+    ref = reference_for(ctx.refs, case, case.params)
     outcome, payload, comparison, conv_refs = call_and_compare(ctx.impl, ctx.worker, ctx.refs, case, ref,
                                                                ctx.device)
     record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)

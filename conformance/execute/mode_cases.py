@@ -1,6 +1,6 @@
 """The mode cases of a cell (implementations that declare vjp / jvp / hvp: conformance/adapters/modes.py).
 
-After the cell's plain cases: MODE_CATALOG_CASES readable mode cases derived from the op's catalog, then the
+After the cell's plain cases: MODE_CATALOG_CASES readable mode cases derived from the op's largest catalog cases, then the
 profile's `mode_examples` Hypothesis examples (a case and its cotangent / tangents, every draw labelled;
 generation only, no shrinking: each failure is kept as drawn). Each mode case is one call asking for every
 mode the row declares; its record carries the parts vjp:IN / jvp:IN / hvp:IN beside the value and gradient,
@@ -9,16 +9,14 @@ The reference's mode answers are memoised in memory per run (not in the disk cac
 """
 from __future__ import annotations
 
-import time
-
 from hypothesis import HealthCheck, Phase, assume, given, seed, settings
 from hypothesis import strategies as st
 
 from conformance.cases.build import catalog_cases
-from conformance.cases.modes import draw_request, float_grads, readable_request, with_request
+from conformance.cases.modes import (draw_request, float_grads, mode_catalog_cases, readable_request,
+                                     with_request)
 from conformance.cases.strategies import draw_case
 from conformance.execute.reference_cache import op_defaults
-from conformance.judge.verdict import compare, n_terms_for
 from conformance.plan.choices import PROFILES
 
 MODE_CATALOG_CASES = 3  # readable mode cases per cell (the op's first usable catalog cases)
@@ -33,11 +31,18 @@ def run_modes(ctx) -> list[dict]:
     if not impl.modes or ctx.dtype not in impl.dtypes:
         return []
     records = []
-    for case in catalog_cases(impl.op, ctx.dtype, ctx.profile, impl.fixed_params.get("axis")):
+    axis = impl.fixed_params.get("axis")
+    candidates = catalog_cases(impl.op, ctx.dtype, ctx.profile, axis)
+    size = {id(c): sum(int(a.size) for a in c.inputs.values()) for c in candidates}
+    # the mode catalog's cases, then the largest catalog cases (a cotangent's per-item values only matter
+    # with several items), in catalog order
+    ordered = mode_catalog_cases(impl.op, ctx.dtype, axis) + sorted(
+        (c for c in candidates if size[id(c)] <= MAX_ELEMENTS), key=lambda c: -size[id(c)])
+    for case in ordered:
         if len(records) >= MODE_CATALOG_CASES:
             break
         case.params = {**impl.fixed_params, **case.params}
-        if sum(int(a.size) for a in case.inputs.values()) > MAX_ELEMENTS or not _usable(ctx, case):
+        if not _usable(ctx, case):
             continue
         record = _readable(ctx, case)
         if record is not None:
@@ -78,31 +83,8 @@ def _readable(ctx, case):
 
 
 def evaluate_mode_case(ctx, case) -> dict:
-    """Reference with the modes, one call asking for them, the comparison: one record."""
-    from conformance.execute.cell_runner import _timing, make_record, raising_conventions
+    """Reference with the modes, one call asking for them, the comparison (and the baseline's, for a custom
+    kernel run with --baseline): one record, as for a plain case (cell_runner.evaluate_case)."""
+    from conformance.execute.cell_runner import evaluate_case
 
-    started = time.perf_counter()
-    case.params = {**op_defaults(case.op), **case.params}
-    ref = ctx.refs.get_modes(case.op, case.dtype, case.inputs, case.params, case.modes)
-    grads = float_grads(ctx.impl, case)
-    outcome, payload = ctx.worker.call(ctx.impl.id, case.inputs, case.params, case.dtype, ctx.device, grads,
-                                       mode_request=case.modes)
-    from conformance.judge.verdict import Comparison
-
-    if outcome in ("crashed", "timeout"):
-        comparison = Comparison(outcome, part="value", detail=str(payload))
-    else:
-        observed = payload if outcome == "ok" else None
-        exception = payload if outcome == "raised" else None
-        conv_refs = []
-        if observed is not None:
-            for conv in ctx.impl.conventions:
-                if conv.ref_params and not conv.raises and (conv.applies is None or conv.applies(case.inputs, case.params)):
-                    conv_refs.append((conv, ctx.refs.get_modes(case.op, case.dtype, case.inputs,
-                                                               {**case.params, **conv.ref_params}, case.modes)))
-        value_shape = ref.value.shape if not isinstance(ref, Exception) else ()
-        comparison = compare(ref, observed, exception, ctx.impl, case.dtype, n_terms_for(case.inputs, value_shape),
-                             conv_refs, raising_conventions(ctx.impl, case) if exception is not None else ())
-    record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started)
-    record["timing"] = _timing(ctx)
-    return record
+    return evaluate_case(ctx, case)

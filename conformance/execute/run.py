@@ -158,6 +158,7 @@ def implementation_json(impl, version) -> dict:
     return {
         "id": impl.id, "framework": impl.framework, "version": version, "op": impl.op,
         "dtypes": list(impl.dtypes), "devices": list(impl.devices), "grads": list(impl.grads),
+        "modes": list(impl.modes),
         "fixed_params": impl.fixed_params, "bad_labels": impl.bad_labels, "link": impl.link,
         "value_only": not impl.grads,
         "conventions": [{"key": c.key, "description": c.description, "link": c.link,

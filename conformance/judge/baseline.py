@@ -69,6 +69,8 @@ def evaluate(ctx, case: Case, ref, record: dict) -> None:
     if outcome == "ok":
         out["observed"] = {"value": tensor_json(payload.value),
                            "grad": {k: tensor_json(v) for k, v in payload.grads.items()}}
+        if payload.derivs:
+            out["observed"]["derivs"] = {k: tensor_json(v) for k, v in payload.derivs.items()}
     out.update(verdict=comparison.verdict, part=comparison.part, detail=comparison.detail,
                convention=comparison.convention, failing_elements=comparison.failing,
                elapsed_s=round(time.perf_counter() - started, 6))

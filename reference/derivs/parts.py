@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.derivs.dual import D, seed, tangent
-from reference.ext import full, xsum, xs
-from reference.ops.common import class_axis, cond_abs, from_rows, target_abs, to_rows
+from reference.derivs.dual import seed, tangent
+from reference.ext import xsum, xs
+from reference.ops.common import class_axis, cond_abs, target_abs
 from reference.ops.spec import Part
-from reference.ops.xlog import finite_or_zero, fl
 from reference.precision import run_op
 
 VECTOR_OPS = ("softmax", "log_softmax")
@@ -131,10 +130,6 @@ def perturbed_abs(case, name: str) -> np.ndarray:
     inp = next(i for i in case.spec.inputs if i.name == name)
     arr = case.floats[name]
     return target_abs(arr) if inp.domain in _TARGET_DOMAINS else cond_abs(arr)
-
-
-def ones_like(a) -> np.ndarray:
-    return np.ones(np.shape(a))
 
 
 def compute(case, req, want_cond: bool) -> dict:

@@ -1,0 +1,48 @@
+"""Kernels passed with --impl are checked in every differentiation mode their signature supports
+(conformance/adapters/modes.py): mutants of a custom torch.autograd.Function sigmoid, each wrong in one mode
+only, are caught (exit 1, the failing part named), and the correct one is not flagged."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+K = "tests.custom_kernels:"
+
+
+def run(tmp_path, kernel):
+    out = tmp_path / kernel
+    cmd = [sys.executable, "-m", "conformance", "run", "--profile", "quick", "--examples", "2", "--no-report",
+           "--no-cache", "--out", str(out), "--impl", K + kernel, "--op", "sigmoid", "--signature", "torch",
+           "--dtypes", "float64", "--devices", "cpu"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    data = json.loads((out / "results.json").read_text())
+    return result, data
+
+
+def test_correct_custom_function_passes_in_every_mode(tmp_path):
+    result, data = run(tmp_path, "torch_sigmoid_custom")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert data["implementations"][0]["modes"] == ["vjp", "jvp", "hvp"]
+    modes = [r for r in data["records"] if r.get("derivative_request")]
+    assert len(modes) >= 3
+    parts = set().union(*((r["ulp"].get("derivs") or {}).keys() for r in modes))
+    assert parts == {"vjp:x", "jvp:x", "hvp:x"}
+    assert all(r["verdict"] in ("accurate", "stable") for r in modes)
+
+
+@pytest.mark.parametrize("kernel,mode", [
+    ("torch_sigmoid_ignores_cotangent", "vjp"),
+    ("torch_sigmoid_wrong_jvp", "jvp"),
+    ("torch_sigmoid_wrong_double_backward", "hvp"),
+])
+def test_mutant_is_caught_in_its_mode(tmp_path, kernel, mode):
+    result, data = run(tmp_path, kernel)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    bad = [r for r in data["records"] if r["unexpected"]]
+    assert bad and all(r.get("derivative_request") for r in bad)  # plain cases (cotangent ones) all pass
+    assert {r["part"] for r in bad} == {f"{mode}:x"}
