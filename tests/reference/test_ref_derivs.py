@@ -243,29 +243,3 @@ def test_softmax_focal_loss(data):
               "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction")}
     run_modes("softmax_focal_loss", data, {"logits": x, "target": t}, params, _reduced(params, (2,)))
 
-
-@SETTINGS
-@given(data=st.data())
-def test_entr(data):
-    x = data.draw(prob_rows_strategy(1, 4), label="x")
-    run_modes("entr", data, {"x": x}, {}, x.shape)
-
-
-@SETTINGS
-@given(data=st.data())
-def test_poly_loss(data):
-    x = data.draw(logits_strategy(2, 3), label="logits")
-    t = data.draw(prob_rows_strategy(2, 3), label="target")
-    params = {"epsilon": data.draw(st.sampled_from([2.0, -1.0, 0.5]), label="epsilon"),
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction")}
-    run_modes("poly_loss", data, {"logits": x, "target": t}, params, _reduced(params, (2,)))
-
-
-@SETTINGS
-@given(data=st.data())
-def test_multilabel_soft_margin_loss(data):
-    x = data.draw(logits_strategy(2, 3, -12, 12), label="x")
-    y = data.draw(prob_rows_strategy(2, 3), label="y")
-    params = {"reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction"),
-              "weight": data.draw(st.sampled_from([None, [0.5, 1.0, 2.0]]), label="weight")}
-    run_modes("multilabel_soft_margin_loss", data, {"x": x, "y": y}, params, _reduced(params, (2,)))
