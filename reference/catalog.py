@@ -35,6 +35,16 @@ SOFTMAX = [
     ("log_softmax(x=[-40,0,40])", "log_softmax", {"x": [[-40, 0, 40]]}, {}),
 ]
 
+LOGSUMEXP = [
+    ("logsumexp(x=[1,2,3])", "logsumexp", {"x": [[1, 2, 3]]}, {}),
+    ("logsumexp(equal,C=4)=ln4", "logsumexp", {"x": [[0, 0, 0, 0]]}, {}),
+    ("logsumexp(x=[inf,0])", "logsumexp", {"x": [[INF, 0]]}, {}),
+    ("logsumexp(all -inf)", "logsumexp", {"x": [[NINF, NINF]]}, {}),
+    ("logsumexp(x=[nan,0])", "logsumexp", {"x": [[NAN, 0]]}, {}),
+    ("logsumexp(axis=0)", "logsumexp", {"x": [[1, 2], [3, 5]]}, {"axis": 0}),
+    ("logsumexp(no classes)", "logsumexp", {"x": {"shape": [2, 0], "data": []}}, {}),
+]
+
 SIGMOID = [
     (f"{op}(x={v})", op, {"x": [v]}, {})
     for op in ("sigmoid", "log_sigmoid")
@@ -76,6 +86,11 @@ INFORMATION = [
     ("generalized_kl(1,1)=0", "generalized_kl", {"x": [1], "y": [1]}, {}),
     ("generalized_kl(0,2)", "generalized_kl", {"x": [0], "y": [2]}, {}),
     ("generalized_kl(inf,1)", "generalized_kl", {"x": [INF], "y": [1]}, {}),
+    ("xlog1py(0,-1)=0", "xlog1py", {"x": [0], "y": [-1]}, {}),
+    ("xlog1py(2,-1)=-inf", "xlog1py", {"x": [2], "y": [-1]}, {}),
+    ("xlog1py(1,-2)=nan", "xlog1py", {"x": [1], "y": [-2]}, {}),
+    ("xlog1py(2,0.5)", "xlog1py", {"x": [2], "y": [0.5]}, {}),
+    ("xlog1py(0,nan)", "xlog1py", {"x": [0], "y": [NAN]}, {}),
     ("entr(0)=0", "entr", {"x": [0]}, {}),
     ("entr(0.5)", "entr", {"x": [0.5]}, {}),
     ("entr(1)=0", "entr", {"x": [1]}, {}),
@@ -183,6 +198,14 @@ FOCAL += [
      {"alpha": 0.25, "label_smoothing": 0.1}),
 ]
 
+GCE = [
+    ("gce(q=0.5)", "generalized_cross_entropy", {"p": [[0.25, 0.75]], "target": [1]}, {}),
+    ("gce(q=1)=1-p", "generalized_cross_entropy", {"p": [[0.25, 0.75], [0.5, 0.5]], "target": [0, 1]},
+     {"q": 1.0, "reduction": "mean"}),
+    ("gce(p_y=0)", "generalized_cross_entropy", {"p": [[0, 1]], "target": [0]}, {"q": 0.7}),
+    ("gce(label=C)", "generalized_cross_entropy", {"p": [[0.5, 0.5]], "target": [2]}, {}),
+]
+
 POLY = [
     ("poly(equal logits,one-hot)=ln4+1.5", "poly_loss", {"logits": [[0, 0, 0, 0]], "target": [[1, 0, 0, 0]]}, {}),
     ("poly(epsilon=-1)", "poly_loss", {"logits": [[1, 2, 3]], "target": [[0.25, 0.25, 0.5]]}, {"epsilon": -1}),
@@ -198,4 +221,4 @@ POLY = [
                                                          "y": {"shape": [2, 0], "data": []}}, {"reduction": "none"}),
 ]
 
-CATALOG = SOFTMAX + SIGMOID + INFORMATION + CROSS_ENTROPY + POLY + BINARY + KL_DIV + FOCAL
+CATALOG = SOFTMAX + LOGSUMEXP + SIGMOID + INFORMATION + CROSS_ENTROPY + GCE + POLY + BINARY + KL_DIV + FOCAL

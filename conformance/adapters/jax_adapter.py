@@ -286,6 +286,12 @@ def implementations() -> list[Implementation]:
         ("x",), special + "log_softmax.html", fixed=axis)
     row("jax.scipy.special.expit", "sigmoid", jss.expit, lambda a, s, f: f(a["x"]), ("x",), special + "expit.html")
     row("jax.scipy.special.entr", "entr", jss.entr, lambda a, s, f: f(a["x"]), ("x",), special + "entr.html")
+    row("jax.scipy.special.xlog1py", "xlog1py", jss.xlog1py, lambda a, s, f: f(a["x"], a["y"]), ("x", "y"),
+        special + "xlog1py.html")
+    row("jax.scipy.special.logsumexp", "logsumexp", jss.logsumexp, lambda a, s, f: f(a["x"], axis=-1), ("x",),
+        special + "logsumexp.html", fixed=axis)
+    row("jax.nn.logsumexp", "logsumexp", jnn.logsumexp, lambda a, s, f: f(a["x"], axis=-1), ("x",),
+        JAX_DOCS + "jax.nn.logsumexp.html", fixed=axis)
     return rows
 
 

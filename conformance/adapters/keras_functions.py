@@ -26,12 +26,25 @@ def _is_float(name):
     return lambda inputs, params: inputs[name].dtype.kind not in "iu"
 
 
+GCE_Q = (0.5, 0.7)  # Keras raises for q outside the open interval (0, 1): q = 1 is not expressible
+GCE_BAD_LABEL = Convention(
+    key="bad_label_zero_row",
+    description="ops.one_hot maps a label outside [0, C) to a zero row: p_y is 0 and the loss silently 1/q",
+    link="https://github.com/keras-team/keras/blob/v3.15.1/keras/src/losses/losses.py")
+
+
 def tf_math_rows(devs: tuple[str, ...]) -> list[Implementation]:
     tf = tfa._tf()
     return [Implementation(
         id="tf.math.xlogy", framework=tfa.FRAMEWORK, op="xlogy",
         call=tfa._tf_call(tf.math.xlogy, lambda t, p, d, f: f(t["x"], t["y"])), dtypes=DTYPES,
-        grads=("x", "y"), devices=devs, link=tfa.TF_DOCS + "tf/math/xlogy")]
+        grads=("x", "y"), devices=devs, link=tfa.TF_DOCS + "tf/math/xlogy"), Implementation(
+        id="tf.math.xlog1py", framework=tfa.FRAMEWORK, op="xlog1py",
+        call=tfa._tf_call(tf.math.xlog1py, lambda t, p, d, f: f(t["x"], t["y"])), dtypes=DTYPES,
+        grads=("x", "y"), devices=devs, link=tfa.TF_DOCS + "tf/math/xlog1py"), Implementation(
+        id="tf.math.reduce_logsumexp", framework=tfa.FRAMEWORK, op="logsumexp",
+        call=tfa._tf_call(tf.math.reduce_logsumexp, lambda t, p, d, f: f(t["x"], axis=-1)), dtypes=DTYPES,
+        fixed_params={"axis": -1}, grads=("x",), devices=devs, link=tfa.TF_DOCS + "tf/math/reduce_logsumexp")]
 
 
 def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
@@ -137,6 +150,12 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
             link=tfa._keras_src(losses_py)),),
         accepts=lambda inputs, params: params.get("alpha") is not None)
 
+    # generalized cross entropy: one_hot(labels) picks p_y from the probabilities; (1 - p_y^q) / q.
+    add("keras.losses.categorical_generalized_cross_entropy", "generalized_cross_entropy",
+        L.categorical_generalized_cross_entropy, lambda t, p, d, f: f(t["target"], t["p"], p.get("q", 0.5)), ("p",),
+        "https://keras.io/api/losses/", {"axis": -1, "reduction": "none"}, params={"q": GCE_Q},
+        conventions=(GCE_BAD_LABEL,), bad_labels="zero")
+
     # keras.ops ----------------------------------------------------------------------------------------------
     ops_doc = KERAS_OPS_DOCS + "nn/#"
     add("keras.ops.categorical_crossentropy(from_logits=True)", "cross_entropy", K.categorical_crossentropy,
@@ -155,6 +174,8 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
         ops_doc + "logsoftmax-function", {"axis": -1})
     add("keras.ops.sigmoid", "sigmoid", K.sigmoid, lambda t, p, d, f: f(t["x"]), ("x",), ops_doc + "sigmoid-function",
         {})
+    add("keras.ops.logsumexp", "logsumexp", K.logsumexp, lambda t, p, d, f: f(t["x"], axis=-1), ("x",),
+        KERAS_OPS_DOCS + "core/#logsumexp-function", {"axis": -1})
     add("keras.ops.log_sigmoid", "log_sigmoid", K.log_sigmoid, lambda t, p, d, f: f(t["x"]), ("x",),
         ops_doc + "logsigmoid-function", {})
     return rows

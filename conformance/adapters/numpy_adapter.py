@@ -110,6 +110,18 @@ def call_entr(inputs, params, dtype, device, grads):
     return Observed(np.asarray(special.entr(inputs["x"])))
 
 
+def call_xlog1py(inputs, params, dtype, device, grads):
+    from scipy import special
+
+    return Observed(np.asarray(special.xlog1py(inputs["x"], inputs["y"])))
+
+
+def call_logsumexp(inputs, params, dtype, device, grads):
+    from scipy import special
+
+    return Observed(np.asarray(special.logsumexp(inputs["x"], axis=_axis(params))))
+
+
 def call_log_expit(inputs, params, dtype, device, grads):
     from scipy import special
 
@@ -241,6 +253,10 @@ def implementations() -> list[Implementation]:
             impl("scipy.special.log_expit", "log_sigmoid", call_log_expit, ALL_DTYPES,
                  SCIPY_DOCS + "scipy.special.log_expit.html"),
             impl("scipy.special.entr", "entr", call_entr, ALL_DTYPES, SCIPY_DOCS + "scipy.special.entr.html"),
+            impl("scipy.special.xlog1py", "xlog1py", call_xlog1py, ALL_DTYPES,
+                 SCIPY_DOCS + "scipy.special.xlog1py.html"),
+            impl("scipy.special.logsumexp", "logsumexp", call_logsumexp, ALL_DTYPES,
+                 SCIPY_DOCS + "scipy.special.logsumexp.html", params={"axis": None}),
             impl("scipy.stats.entropy(pk)", "entropy", call_entropy, NUMPY_DTYPES, ENTROPY_DOCS,
                  params={"axis": None, "base": None, "normalize": (True,)}, conventions=(ENTROPY_NORMALIZES,)),
             impl("scipy.stats.entropy(pk, qk)", "kl_divergence", call_entropy_kl, NUMPY_DTYPES, ENTROPY_DOCS,

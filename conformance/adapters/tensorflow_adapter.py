@@ -457,6 +457,11 @@ def _keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
                         "bce term use tf.nn.sigmoid_cross_entropy_with_logits (no clip)",
             link=_keras_src(nn_py)),),
         accepts=_mean_only_or_last_axis_is_one("x"))
+    # CategoricalGeneralizedCrossEntropy(q): (1 - p_y^q) / q with p_y = sum(p * one_hot(labels)).
+    from conformance.adapters.keras_functions import GCE_BAD_LABEL, GCE_Q
+    row("CategoricalGeneralizedCrossEntropy", None, "generalized_cross_entropy",
+        _keras_call("CategoricalGeneralizedCrossEntropy", lambda p: {"q": p.get("q", 0.5)}, "target", "p"),
+        ("p",), {"reduction": REDUCTIONS, "q": GCE_Q}, _keras_common("p") + (GCE_BAD_LABEL,), bad_labels="zero")
     # BinaryFocalCrossentropy(from_logits=False): bce on clip(p) (the binary_crossentropy probability path),
     # focal factor (1 - p_t)^gamma on the unclipped p: binary_focal_loss with the clip convention.
     row("BinaryFocalCrossentropy", False, "binary_focal_loss",

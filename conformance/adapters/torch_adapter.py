@@ -15,7 +15,7 @@ from typing import Any, Callable
 import ml_dtypes
 import numpy as np
 
-from conformance.adapters import modes, torch_modes
+from conformance.adapters import modes, torch_modes, torch_reductions
 from conformance.floats import round_to_dtype
 from conformance.adapters.implementation import Convention, Implementation, Observed
 from reference.dtypes import DTYPE_NAMES
@@ -341,7 +341,7 @@ def implementations() -> list[Implementation]:
         impl("torch.nn.functional.kl_div", "kl_div", call_kl_div, DOCS + "torch.nn.functional.kl_div.html",
              params={"log_target": (False, True), "reduction": ("none", "sum", "mean", "batchmean")},
              grads=("input", "target")),
-    ] + _module_and_special_rows(impl, class_target_params)
+    ] + _module_and_special_rows(impl, class_target_params) + torch_reductions.rows(impl)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from conformance.floats import named_value, nextafter, np_dtype
 # op -> [(input name, generation domain)], from the reference's op catalog (reference/ops/spec.py: Input.domain):
 # real, logp, prob, binary (a target in [0, 1]), label, target (labels or probabilities)
 OP_INPUTS = {name: [(i.name, i.domain) for i in spec.inputs] for name, spec in reference.OPS.items()}
-ELEMENTWISE = {"sigmoid", "log_sigmoid", "entr", "xlogy", "rel_entr", "generalized_kl", "binary_cross_entropy",
+ELEMENTWISE = {"sigmoid", "log_sigmoid", "entr", "xlogy", "xlog1py", "rel_entr", "generalized_kl", "binary_cross_entropy",
                "binary_cross_entropy_with_logits", "sigmoid_focal_loss", "binary_focal_loss"}
 
 PROFILE_LIMITS = {  # max batch, max classes, chance-free big vocabulary sizes allowed
@@ -52,6 +52,7 @@ PARAM_CHOICES = {
     "base": (math.e, 2.0),
     "normalize": (False, True),
     "epsilon": (2.0, -1.0, 0.0, 0.5),
+    "q": (0.5, 0.7, 1.0),
 }
 
 

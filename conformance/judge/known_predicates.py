@@ -220,6 +220,30 @@ def probability_p_at_an_end_at_mismatch(e: Element) -> bool:
     return bool(((related == 0) | (related >= 1)).any())
 
 
+def observed_nan_where_label_probability_vanishes(e: Element) -> bool:
+    """The observed element is NaN and, in its row, the probability `p` at the integer label `target` is 0 or
+    below the dtype's smallest normal number (an infinite derivative there, spread by a one-hot product)."""
+    t, lab = (e.record.get("inputs") or {}).get("p"), (e.record.get("inputs") or {}).get("target")
+    if not math.isnan(e.observed) or t is None or lab is None or e.index is None or not t["data"]:
+        return False
+    if not lab["dtype"].startswith(("int", "uint")):
+        return False
+    p = np.asarray([float(v) for v in t["data"]], dtype=np.float64).reshape(t["shape"])
+    labels = np.asarray(lab["data"], dtype=np.int64).reshape(lab["shape"])
+    if p.ndim < 1 or tuple(p.shape) != tuple(e.shape):
+        return False
+    idx = np.unravel_index(e.index, e.shape)
+    axis = (e.record.get("params") or {}).get("axis", -1) % p.ndim
+    rest = tuple(i for k, i in enumerate(idx) if k != axis)
+    y = int(labels[rest]) if labels.ndim else int(labels)
+    if not 0 <= y < p.shape[axis]:
+        return False
+    at = list(idx)
+    at[axis] = y
+    py = abs(float(p[tuple(at)]))
+    return py < float(_finfo(e.dtype).tiny)
+
+
 def observed_shape_differs(e: Element) -> bool:
     """The part failed as a whole because its shape differs from the reference's (no element compared)."""
     if e.obs_tensor is None or e.ref_tensor is None:
@@ -234,6 +258,7 @@ PREDICATES = {f.__name__: f for f in (
     observed_inf_where_input_near_max, reference_zero_observed_within_row_rounding, observed_shape_differs,
     input_nonpositive_at_mismatch, observed_nan_where_input_near_max, observed_nan_where_exp_of_input_overflows,
     input_subnormal_at_mismatch, observed_finite_reference_overflows, probability_p_at_an_end_at_mismatch,
+    observed_nan_where_label_probability_vanishes,
 )}
 
 

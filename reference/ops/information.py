@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference.ext import NAN, NEG, POS, UND, X, full, xsum
-from reference.ops.common import class_axis, cond_abs, from_rows, fvals, same_shape, to_rows
+from reference.ops.common import class_axis, cond_abs, from_rows, fvals, is_limit, same_shape, to_rows
 from reference.ops.params import check_bool, log_base
 from reference.ops.reduce import poison
 from reference.ops.normalize import normalize_rows
@@ -80,6 +80,47 @@ def xlogy_op(x, y, *, want_cond=True) -> OpOutput:
     gy = as_obj(x / y) if y.size else full(y.shape, 0)
     return _elementwise(value, gx, gy, x, y, want_cond,
                         lambda fy, fgx, fgy: (np.where(fy != 0, 1.0, 0.0), 2 * np.abs(finite_or_zero(fgy))))
+
+
+def _xlog1py1(x: X, y: X) -> X:
+    if x.k == NAN or y.k == NAN:
+        return X(NAN)
+    if x.is_zero():
+        return X.from_float(0.0)
+    return x * y.log1p()
+
+
+def _xlog1py_dy1(x: X, y: X) -> X:
+    if x.k == NAN or y.k == NAN:
+        return X(NAN)
+    if x.is_zero() and is_limit():
+        return X.from_float(0.0)  # the function is 0 along x = 0
+    return x / (1 + y)
+
+
+@scalar_safe
+def xlog1py_op(x, y, *, want_cond=True) -> OpOutput:
+    """xlog1py(x, y) = x log(1 + y), 0 where x = 0 (y not NaN); NaN for y < -1 (x != 0).
+
+    grads: d/dx = log1p(y);  d/dy = x / (1 + y) (0 where x = 0: limit).
+    Hessian: d2/dx2 = 0, d2/dxdy = 1/(1 + y), d2/dy2 = -x/(1 + y)^2.
+    cond(value) = |log1p y||x| + |x/(1+y)||y|;  cond(grad x) = |y/(1+y)|;
+    cond(grad y) = |x/(1+y)| (1 + |y/(1+y)|).
+    """
+    same_shape(x, y, ("x", "y"))
+    if not x.size:
+        z = full(x.shape, 0)
+        return _elementwise(z, z, z, x, y, want_cond, lambda fy, fgx, fgy: (np.zeros(fy.shape),) * 2)
+    value = as_obj(np.frompyfunc(_xlog1py1, 2, 1)(x, y))
+    gx = as_obj(np.log1p(y))
+    gy = as_obj(np.frompyfunc(_xlog1py_dy1, 2, 1)(x, y))
+
+    def grad_cond(fy, fgx, fgy):
+        with np.errstate(all="ignore"):
+            r = np.abs(fy / (1 + fy))
+        return finite_or_zero(r), finite_or_zero(np.abs(fgy) * (1 + r))
+
+    return _elementwise(value, gx, gy, x, y, want_cond, grad_cond)
 
 
 @scalar_safe
@@ -237,6 +278,7 @@ SPECS = [  # in the report's order (docs/ops.md)
          _DIST_DEFAULTS, kl_divergence, "information"),
     spec("entr", [Input("x", domain="prob")], {}, entr, "information"),
     spec("xlogy", [Input("x", domain="prob"), Input("y", domain="prob")], {}, xlogy_op, "information"),
+    spec("xlog1py", [Input("x", domain="prob"), Input("y", domain="prob")], {}, xlog1py_op, "information"),
     spec("rel_entr", [Input("x", domain="prob"), Input("y", domain="prob")], {}, rel_entr_op, "information"),
     spec("generalized_kl", [Input("x", domain="prob"), Input("y", domain="prob")], {}, generalized_kl, "information"),
 ]

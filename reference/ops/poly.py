@@ -1,11 +1,13 @@
-"""poly_loss: the Poly-1 loss (Leng et al. 2022; optax.losses.poly_loss_cross_entropy) from logits."""
+"""Cross-entropy variants: poly_loss (the Poly-1 loss, Leng et al. 2022; optax.losses.poly_loss_cross_entropy)
+from logits, and generalized_cross_entropy (Zhang & Sabuncu 2018; Keras) from probabilities and labels."""
 from __future__ import annotations
 
 import numpy as np
 
 from reference.errors import CaseError
-from reference.ext import X, full, xsum
-from reference.ops.common import class_axis, from_rows, fvals, target_abs, to_rows
+from reference.ext import NAN, X, full, xsum
+from reference.ops.common import (check_labels, class_axis, cond_abs, from_rows, fvals, label_shape_check,
+                                  target_abs, to_rows)
 from reference.ops.params import check_number
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.softmax import softmax_rows
@@ -83,7 +85,57 @@ def _conds(sm, trows, D, gx, gt, loss, eps):
     return cv, cx, ct
 
 
+def generalized_cross_entropy(p, target, *, axis=-1, q=0.5, reduction="none", want_cond=True) -> OpOutput:
+    """Generalized cross entropy per item: loss = (1 - p_y^q) / q, p_y the probability at the integer label y
+    (keras.losses.categorical_generalized_cross_entropy); q in (0, 1] (q -> 0 is -log p_y). A label outside
+    [0, C) is undefined. Reductions over items: "none", "sum", "mean" (the number of items).
+
+    grad: d/dp_y = -p_y^(q-1) (-inf at p_y = 0 for q < 1), 0 at the other classes.
+    Hessian: d2/dp_y2 = (1 - q) p_y^(q-2):  cond(loss) = |p_y^(q-1)| |p_y| = p_y^q;
+    cond(grad p_y) = (1 - q) p_y^(q-1).  p_y < 0: NaN (a non-integer power of a negative number).
+    """
+    ax = class_axis(axis, p.ndim)
+    qv = check_number("q", q, lo=0, hi=1, lo_open=True)
+    check_reduction(reduction)
+    if target.dtype == object:
+        raise CaseError("generalized_cross_entropy: target must be integer class labels")
+    label_shape_check(target, p.shape, ax, "generalized_cross_entropy")
+    rows, outer = to_rows(p, ax)
+    R, C = rows.shape
+    check_labels(target, C, None)
+    y = np.asarray(target, dtype=np.int64).reshape(-1)
+    qx = X.from_float(qv)
+    loss, grad = full((R,), 0), full((R, C), 0)
+    cv, cg = np.zeros(R), np.zeros((R, C))
+    for r in range(R):
+        py = rows[r, int(y[r])]
+        loss[r] = (1 - py ** qv) / qx if py.sign() != -1 else X(NAN)
+        grad[r, int(y[r])] = -(_pow_minus(py, qv)) if py.sign() != -1 else X(NAN)
+    poison(loss, grad)
+    if want_cond and R and C:
+        pf = np.array([fvals(rows[r:r + 1, int(y[r])])[0] for r in range(R)])
+        with np.errstate(all="ignore"):
+            cv = np.where(np.isfinite(pf) & (pf > 0), np.abs(pf) ** qv, 0.0)
+            gy = np.where(np.isfinite(pf) & (pf > 0), (1 - qv) * np.abs(pf) ** (qv - 1), 0.0)
+        cg[np.arange(R), y] = finite_or_zero(gy)
+        cv = np.where(np.isfinite(fl(loss)), cv, 0.0)
+    denom = count_x(R)
+    value, cvr = reduce_value(loss.reshape(outer), cv.reshape(outer), reduction, denom)
+    g, c = reduce_grad(from_rows(grad, outer, ax), from_rows(cg, outer, ax), reduction, denom)
+    return OpOutput(Part(value, cvr), {"p": Part(g, c)})
+
+
+def _pow_minus(x: X, qv: float) -> X:
+    """x^(q-1) for q in (0, 1]: 1 for q = 1; (1/x)^(1-q) otherwise (+inf at x = 0)."""
+    if qv == 1:
+        return X.from_float(1.0)
+    return (1 / x) ** (1 - qv)
+
+
 SPECS = [
     spec("poly_loss", [Input("logits", class_axis=True), Input("target", domain="prob", class_axis=True)],
          {"axis": -1, "epsilon": 2.0, "reduction": "none"}, poly_loss, "cross_entropy"),
+    spec("generalized_cross_entropy", [Input("p", domain="prob", class_axis=True),
+                                       Input("target", "labels", differentiable=False, domain="label")],
+         {"axis": -1, "q": 0.5, "reduction": "none"}, generalized_cross_entropy, "cross_entropy"),
 ]

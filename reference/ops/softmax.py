@@ -1,4 +1,5 @@
-"""softmax and log_softmax over a class axis, and the row decomposition the other softmax-based ops share."""
+"""softmax, log_softmax and logsumexp over a class axis, and the row decomposition the other softmax-based ops
+share."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from flint import arb
 
-from reference.ext import FIN, NAN, NEG, X, full, xsum
+from reference.ext import FIN, NAN, NEG, POS, X, full, xsum
 from reference.ops.common import class_axis, from_rows, fvals, is_limit, to_rows
 from reference.ops.spec import Input, OpOutput, Part, spec
 
@@ -160,7 +161,41 @@ def log_softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
     )
 
 
+def logsumexp(x, *, axis=-1, want_cond=True) -> OpOutput:
+    """logsumexp(x) = log sum_j exp(x_j) over `axis` (the axis removed), computed as m + log1p(T) (SoftmaxRows).
+
+    grad: d/dx_j = s_j (softmax).  Hessian: d g_j / d x_k = s_j (delta_jk - s_k).
+    cond(value) = sum_j s_j |x_j|;  cond(grad_j) = cond(softmax_j) = s_j ((1 - s_j)|x_j| + sum_{k != j} s_k |x_k|).
+    Special rows: C = 0 or every entry -inf: -inf (log 0), gradient NaN (0/0; none for C = 0); a +inf and no
+    NaN: +inf under both semantics (frameworks mask the infinite max), gradient one-hot at a single +inf
+    (limit; NaN under IEEE), NaN for two or more; a NaN entry: NaN.
+    """
+    ax, rows, outer = _rows_of(x, axis)
+    R, C = rows.shape
+    sm = softmax_rows(rows)
+    f = fvals(rows)
+    value = full((R,), 0)
+    for r in range(R):
+        row = f[r]
+        if np.isnan(row).any():
+            value[r] = X(NAN)
+        elif np.isposinf(row).any():
+            value[r] = X(POS)
+        elif C == 0 or np.isneginf(row).all():
+            value[r] = X(NEG)
+        else:
+            value[r] = X.split(X.from_float(float(np.max(row))), sm.T[r].log1p())
+    grad = sm.s.copy() if C else full((R, C), 0)
+    cond_v, cond_g = np.zeros(R), np.zeros((R, C))
+    if want_cond and C:
+        cond_v = np.where(sm.ok, np.sum(fvals(sm.s) * sm.absx, axis=1), 0.0)
+        cond_g = softmax_cond(sm)
+    return OpOutput(Part(value.reshape(outer), cond_v.reshape(outer)),
+                    {"x": Part(from_rows(grad, outer, ax), from_rows(cond_g, outer, ax))})
+
+
 SPECS = [
     spec("softmax", [Input("x", class_axis=True)], {"axis": -1}, softmax, "softmax"),
     spec("log_softmax", [Input("x", class_axis=True)], {"axis": -1}, log_softmax, "softmax"),
+    spec("logsumexp", [Input("x", class_axis=True)], {"axis": -1}, logsumexp, "softmax"),
 ]

@@ -36,6 +36,8 @@ def sample(impl_id: str, dtype: str):
         return {"x": x}, params, (2, 3)
     if impl.op == "entr":
         return {"x": probs}, params, (2, 3)
+    if impl.op == "logsumexp":
+        return {"x": x}, params, (2,)
     if impl.op == "poly_loss":
         return {"logits": x, "target": probs}, {**params, "epsilon": 2.0}, (2,)
     if impl.op == "cross_entropy":
@@ -58,7 +60,7 @@ def test_module_interface():
     assert jax.config.jax_enable_x64  # float64 cases need it
     assert adapter.devices()[0] == "cpu"
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 27
+    assert len({impl.id for impl in impls}) == len(impls) == 30
     assert all(impl.framework == "jax" and impl.link.startswith("https://") for impl in impls)
 
 

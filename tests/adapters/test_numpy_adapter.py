@@ -40,6 +40,8 @@ def sample(impl_id: str, dtype: str):
         "scipy.special.expit": ({"x": x}, {}, (2, 3)),
         "scipy.special.log_expit": ({"x": x}, {}, (2, 3)),
         "scipy.special.entr": ({"x": p}, {}, (2, 3)),
+        "scipy.special.xlog1py": ({"x": p, "y": q}, {}, (2, 3)),
+        "scipy.special.logsumexp": ({"x": x}, {"axis": -1}, (2,)),
         "scipy.stats.entropy(pk)": ({"p": p}, {"axis": -1, "base": "e"}, (2,)),
         "scipy.stats.entropy(pk, qk)": ({"p": p, "q": q}, {"axis": -1, "base": 2}, (2,)),
         LOG_LOSS: ({"p": np.array([2, 0], dtype=np.int64), "q": q}, {"axis": -1, "reduction": "mean"}, ()),
@@ -58,7 +60,7 @@ def test_module_interface():
     assert "scipy " in adapter.version() and "scikit-learn " in adapter.version()
     assert adapter.devices() == ["cpu"]
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 11
+    assert len({impl.id for impl in impls}) == len(impls) == 13
     assert all(impl.framework == "numpy" and impl.link.startswith("https://") for impl in impls)
     assert all(impl.grads == () for impl in impls)  # value only: no autodiff here
 

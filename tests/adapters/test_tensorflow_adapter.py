@@ -47,6 +47,10 @@ def sample(impl_id: str, dtype: str):
         inputs, shape = {"p": probs, "y": arr([[0.0, 1.0, 0.5], [1.0, 0.25, 0.0]], dtype)}, (2, 3)
     elif impl.op == "softmax_focal_loss":
         inputs, shape = {"logits": x, "target": probs}, (2,)
+    elif impl.op == "logsumexp":
+        inputs, shape = {"x": x}, (2,)
+    elif impl.op == "generalized_cross_entropy":
+        inputs, shape = {"p": probs, "target": labels}, (2,)
     else:  # binary_cross_entropy_with_logits, sigmoid_focal_loss
         inputs, shape = {"x": x, "y": probs}, (2, 3)
     params = {"reduction": "none", "alpha": 0.25, "gamma": 2.0, "label_smoothing": 0.0, "ignore_index": None,
@@ -70,7 +74,7 @@ def test_module_interface():
     assert adapter.devices()[0] == "cpu"
     assert ("cuda" in adapter.devices()) == bool(tf.config.list_physical_devices("GPU"))
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 39
+    assert len({impl.id for impl in impls}) == len(impls) == 44
     assert all(impl.framework == "tensorflow" and impl.link.startswith("https://") for impl in impls)
 
 

@@ -50,6 +50,9 @@ def sample(impl_id: str, dtype: str):
         "torch.nn.functional.kl_div": ({"input": -x * x, "target": probs}, {"reduction": "none"}, (2, 3)),
         "torch.special.xlogy": ({"x": probs, "y": probs[::-1].copy()}, {}, (2, 3)),
         "torch.special.entr": ({"x": probs}, {}, (2, 3)),
+        "torch.special.xlog1py": ({"x": probs, "y": probs[::-1].copy()}, {}, (2, 3)),
+        "torch.logsumexp": ({"x": x}, {"axis": -1}, (2,)),
+        "torch.special.logsumexp": ({"x": x}, {"axis": 0}, (3,)),
     }
     binary = arr([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]], dtype)
     if impl_id in SAME_CALL_AS:  # issue 17's module forms and aliases take their functional row's case
@@ -86,7 +89,7 @@ def test_module_interface():
     assert adapter.devices()[0] == "cpu"
     assert ("cuda" in adapter.devices()) == torch.cuda.is_available()
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 33
+    assert len({impl.id for impl in impls}) == len(impls) == 36
     assert all(impl.framework == "torch" and impl.link.startswith("https://") for impl in impls)
     assert all(tuple(impl.devices) == tuple(adapter.devices()) for impl in impls)
 

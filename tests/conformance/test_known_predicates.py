@@ -350,3 +350,35 @@ def test_the_probability_end_predicate_needs_p_at_0_or_1():
     for p, want in ((0.0, True), (1.0, True), (2.0, True), (0.5, False), (1e-7, False)):
         rec = keras_focal_grad(p, 0.0, math.nan, "0")
         assert holds(known_predicates.Element(rec, "grad:p", 0)) is want, p
+
+
+def gce_grad(p_row, label, observed_row):
+    n = len(p_row)
+    rec = record("keras.losses.categorical_generalized_cross_entropy", "generalized_cross_entropy", "float64",
+                 "special_value_mismatch", "grad:p", {"p": [p_row]}, observed_row, ["0"] * n,
+                 [i for i, v in enumerate(observed_row) if math.isnan(v)], params={"axis": -1, "q": 0.7},
+                 framework="tensorflow", shape=(1, n))
+    rec["inputs"]["target"] = tensor_json(np.array([label], dtype=np.int64))
+    rec["reference"]["grad"]["p"]["shape"] = [1, n]
+    return rec
+
+
+def test_nan_gradient_beside_a_zero_label_probability_is_known(entries):
+    rec = gce_grad([0.0, 1.0], 0, [-math.inf, math.nan])
+    assert classified(rec, entries) == "keras-generalized-ce-nan-gradient-at-zero-label-probability"
+
+
+def test_nan_gradient_with_a_positive_label_probability_is_not_known(entries):
+    rec = gce_grad([0.0, 1.0], 1, [math.nan, -1.0])  # the label's probability is 1: nothing infinite
+    assert classified(rec, entries) is None and rec["unexpected"]
+
+
+def test_xlog1py_masked_gradients_are_known_only_at_x_zero(entries):
+    def rec(impl, x, y, observed, exact):
+        return record(impl, "xlog1py", "float64", "special_value_mismatch", "grad:x", {"x": [x], "y": [y]},
+                      [observed], [exact], [0])
+    assert classified(rec("torch.special.xlog1py", 0.0, -1.0, 0.0, "-inf"), entries) == \
+        "torch-xlog1py-x-gradient-masked-at-x-zero"
+    assert classified(rec("tf.math.xlog1py", 0.0, -1.0, 0.0, "-inf"), entries) == "tf-xlog1py-x-gradient-zero-at-x-zero"
+    wrong = rec("torch.special.xlog1py", 0.5, 1.0, math.inf, "0.6931471805599453")
+    assert classified(wrong, entries) is None and wrong["unexpected"]

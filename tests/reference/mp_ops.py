@@ -107,6 +107,21 @@ def kl_divergence(p, q, axis=-1, base="e", normalize="none", clip=None, reductio
     return _reduce(items, reduction, items.size)
 
 
+def logsumexp(x, axis=-1):
+    rows, outer = _rows(x, axis)
+    return np.array([mp.log(mp.fsum(mp.exp(v) for v in row)) for row in rows], dtype=object).reshape(outer)
+
+
+def xlog1py(x, y):
+    return np.vectorize(lambda a, b: mp.mpf(0) if a == 0 else a * mp.log1p(b), otypes=[object])(x, y)
+
+
+def generalized_cross_entropy(p, target, axis=-1, q=0.5, reduction="none"):
+    rows, outer = _rows(p, axis)
+    items = [(1 - row[int(y)] ** mp.mpf(q)) / mp.mpf(q) for row, y in zip(rows, np.asarray(target).reshape(-1))]
+    return _reduce(np.array(items, dtype=object).reshape(outer), reduction, len(items))
+
+
 def entr(x):
     return np.vectorize(lambda v: mp.mpf(0) if v == 0 else -v * mp.log(v), otypes=[object])(x)
 

@@ -177,3 +177,55 @@ def test_binary_focal_loss_gamma_0_is_bce_and_matches_sigmoid_focal_at_sigmoid_p
         assert abs(mp.mpf(fl_.value.exact[()]) - mp.mpf(sg.value.exact[()])) < mp.mpf("1e-40")
         for i in range(2):
             assert abs(mp.mpf(fl_.grads["y"].exact[i]) - mp.mpf(sg.grads["y"].exact[i])) < mp.mpf("1e-40")
+
+
+@SETTINGS
+@given(data=st.data())
+def test_logsumexp(data):
+    x = data.draw(logits_strategy(2, 3), label="x")
+    check_against_mpmath("logsumexp", data.draw(DT, label="dtype"), {"x": x},
+                         {"axis": data.draw(st.sampled_from([0, 1, -1]), label="axis")})
+
+
+def test_logsumexp_closed_forms_and_special_rows():
+    r = evaluate("logsumexp", "float64", {"x": [[0.0, 0.0, 0.0, 0.0], [-math.inf, 1.0, -math.inf, -math.inf]]})
+    assert r.value.rounded[0] == pytest.approx(math.log(4), rel=1e-16) and r.value.rounded[1] == 1.0
+    assert r.grads["x"].rounded.tolist() == [[0.25] * 4, [0.0, 1.0, 0.0, 0.0]]
+    s = evaluate("logsumexp", "float64", {"x": [[-math.inf, -math.inf], [math.inf, 0.0], [math.nan, 0.0]]})
+    assert s.value.rounded[0] == -math.inf and s.value.rounded[1] == math.inf and math.isnan(s.value.rounded[2])
+    assert s.grads["x"].rounded[1].tolist() == [1.0, 0.0] and np.isnan(s.grads["x"].rounded[0]).all()
+
+
+@SETTINGS
+@given(data=st.data())
+def test_xlog1py(data):
+    x = data.draw(prob_rows_strategy(1, 3), label="x") * 4
+    y = data.draw(prob_rows_strategy(1, 3), label="y") - 0.5
+    check_against_mpmath("xlog1py", data.draw(DT, label="dtype"), {"x": x, "y": y}, {})
+
+
+def test_xlog1py_special_values():
+    r = evaluate("xlog1py", "float64", {"x": [0.0, 0.0, 2.0, 1.0, 0.0], "y": [-1.0, -2.0, -1.0, -2.0, math.nan]})
+    v = r.value.rounded
+    assert v[0] == 0 and v[1] == 0 and v[2] == -math.inf and math.isnan(v[3]) and math.isnan(v[4])
+    assert r.grads["y"].rounded[0] == 0 and r.grads["x"].rounded[0] == -math.inf
+
+
+@SETTINGS
+@given(data=st.data())
+def test_generalized_cross_entropy(data):
+    p = data.draw(prob_rows_strategy(3, 4), label="p")
+    y = np.array([data.draw(st.integers(0, 3), label=f"label {i}") for i in range(3)])
+    params = {"q": data.draw(st.sampled_from([0.5, 0.7, 1.0]), label="q"),
+              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction")}
+    check_against_mpmath("generalized_cross_entropy", data.draw(DT, label="dtype"), {"p": p, "target": y}, params)
+
+
+def test_generalized_cross_entropy_closed_forms():
+    # q = 1 is 1 - p_y (mean absolute error on the label); a label outside [0, C) is undefined
+    r = evaluate("generalized_cross_entropy", "float64", {"p": [[0.25, 0.75]], "target": [1]}, {"q": 1.0})
+    assert r.value.rounded.tolist() == [0.25] and r.grads["p"].rounded.tolist() == [[0.0, -1.0]]
+    z = evaluate("generalized_cross_entropy", "float64", {"p": [[0.0, 1.0]], "target": [0]}, {"q": 0.5})
+    assert z.value.rounded.tolist() == [2.0] and z.grads["p"].rounded[0, 0] == -math.inf
+    with pytest.raises(reference.errors.CaseError):
+        evaluate("generalized_cross_entropy", "float64", {"p": [[0.5, 0.5]], "target": [2]}, {})

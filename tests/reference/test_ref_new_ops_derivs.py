@@ -66,3 +66,26 @@ def test_cross_entropy_dist_label_smoothing_derivs(data):
     q = data.draw(prob_rows_strategy(2, 3), label="q")
     params = {"label_smoothing": 0.25, "normalize": data.draw(st.sampled_from(["none", "q"]), label="normalize")}
     run_modes("cross_entropy_dist", data, {"p": p, "q": q}, params, (2,))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_logsumexp_derivs(data):
+    x = data.draw(logits_strategy(2, 3), label="x")
+    run_modes("logsumexp", data, {"x": x}, {}, (2,))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_xlog1py_derivs(data):
+    x = data.draw(prob_rows_strategy(1, 3), label="x") * 2
+    y = data.draw(prob_rows_strategy(1, 3), label="y")
+    run_modes("xlog1py", data, {"x": x, "y": y}, {}, x.shape)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_generalized_cross_entropy_derivs(data):
+    p = data.draw(prob_rows_strategy(2, 3), label="p")
+    y = np.array([data.draw(st.integers(0, 2), label=f"label {i}") for i in range(2)])
+    run_modes("generalized_cross_entropy", data, {"p": p, "target": y}, {"q": 0.7}, (2,))
