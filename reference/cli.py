@@ -4,7 +4,7 @@
                                                one JSON case (stdin by default) -> JSON result on stdout
                                                (with "cotangent", "tangents", "hvp": the derivative modes)
     python -m reference golden [--check] [--dir DIR]
-                                               regenerate reference/golden/ from reference/catalog.py, or
+                                               regenerate reference/golden/ from reference/catalog.py (its golden entries), or
                                                check it (exit 1 on a mismatch)
 Bad input prints one line on stderr and exits 2, never a traceback. Inputs are bounded so that every answer
 comes in bounded time and memory: at most --max-elements numbers (default 100,000; about 30 s and 300 MB),

@@ -32,11 +32,9 @@ def _entry(case_id, op, dtype, inputs, params) -> dict:
 def generate() -> dict[str, str]:
     """File name -> text, for every golden file and the manifest."""
     by_op: dict[str, list] = {}
-    for entry in CATALOG:
-        case_id, op, inputs, params = entry[:4]
-        dtypes = entry[4] if len(entry) > 4 else DTYPES
-        for dtype in dtypes:
-            by_op.setdefault(op, []).append(_entry(case_id, op, dtype, inputs, params))
+    for entry in (e for e in CATALOG if e.golden):
+        for dtype in DTYPES:
+            by_op.setdefault(entry.op, []).append(_entry(entry.id, entry.op, dtype, entry.plain_inputs(), entry.params))
     files = {f"{op}.json": dumps(entries) for op, entries in sorted(by_op.items())}
     files[MANIFEST] = "".join(f"{hashlib.sha256(text.encode()).hexdigest()}  {name}\n"
                               for name, text in sorted(files.items()))

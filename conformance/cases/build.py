@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from conformance.cases.case import Case
-from conformance.cases.catalog import CATALOG, Empty, Labels, Random, RandomLabels
+from reference.catalog import CATALOG, Empty, Labels, Random, RandomLabels
 from conformance.cases.layout import move_class_axis
 from conformance.floats import named_value, np_dtype
 
@@ -55,16 +55,14 @@ def catalog_cases(op: str, dtype: str, profile: str = "ci", axis: int | None = N
     """Every catalog case of `op` for `dtype` allowed in `profile`, with the class axis at `axis`."""
     cases = []
     for entry in CATALOG:
-        case_id, entry_op, inputs, params = entry[:4]
-        min_profile = entry[4] if len(entry) > 4 else "quick"
-        if entry_op != op or PROFILE_ORDER.index(profile) < PROFILE_ORDER.index(min_profile):
+        if entry.op != op or PROFILE_ORDER.index(profile) < PROFILE_ORDER.index(entry.min_profile):
             continue
         case = Case(
-            id=case_id,
+            id=entry.id,
             op=op,
             dtype=dtype,
-            inputs={name: resolve_input(spec, dtype) for name, spec in inputs.items()},
-            params=resolve_params(params, dtype),
+            inputs={name: resolve_input(spec, dtype) for name, spec in entry.inputs.items()},
+            params=resolve_params(entry.params, dtype),
             source="catalog",
         )
         if axis is not None:
