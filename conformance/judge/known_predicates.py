@@ -220,11 +220,12 @@ def probability_p_at_an_end_at_mismatch(e: Element) -> bool:
     return bool(((related == 0) | (related >= 1)).any())
 
 
-def observed_nan_where_label_probability_vanishes(e: Element) -> bool:
-    """The observed element is NaN and, in its row, the probability `p` at the integer label `target` is 0 or
-    below the dtype's smallest normal number (an infinite derivative there, spread by a one-hot product)."""
+def observed_nonfinite_where_label_probability_vanishes(e: Element) -> bool:
+    """The observed element is NaN or +-inf and, in its row, the probability `p` at the integer label `target`
+    is 0 or below the dtype's smallest normal number (read as 0 by a flushing kernel): an infinite derivative
+    there, spread by a one-hot product as 0 * inf."""
     t, lab = (e.record.get("inputs") or {}).get("p"), (e.record.get("inputs") or {}).get("target")
-    if not math.isnan(e.observed) or t is None or lab is None or e.index is None or not t["data"]:
+    if math.isfinite(e.observed) or t is None or lab is None or e.index is None or not t["data"]:
         return False
     if not lab["dtype"].startswith(("int", "uint")):
         return False
@@ -258,7 +259,7 @@ PREDICATES = {f.__name__: f for f in (
     observed_inf_where_input_near_max, reference_zero_observed_within_row_rounding, observed_shape_differs,
     input_nonpositive_at_mismatch, observed_nan_where_input_near_max, observed_nan_where_exp_of_input_overflows,
     input_subnormal_at_mismatch, observed_finite_reference_overflows, probability_p_at_an_end_at_mismatch,
-    observed_nan_where_label_probability_vanishes,
+    observed_nonfinite_where_label_probability_vanishes,
 )}
 
 

@@ -331,6 +331,10 @@ def test_multilabel_class_sum_overflow_is_known_and_a_finite_error_is_not(entrie
     assert classified(rec, entries) == "torch-multilabel-soft-margin-class-sum-overflows"
     rec = record(impl, "multilabel_soft_margin_loss", "float64", "special_value_mismatch", "value", inputs,
                  [math.nan], ["1.7976931348623157e308"], [0], framework="torch")
+    assert classified(rec, entries) == "torch-multilabel-soft-margin-class-sum-overflows"  # inf - inf near max
+    moderate = {"x": [1.0, -1.0], "y": [0.0, 1.0]}
+    rec = record(impl, "multilabel_soft_margin_loss", "float64", "special_value_mismatch", "value", moderate,
+                 [math.nan], ["1.3132616875182228"], [0], framework="torch")
     assert classified(rec, entries) is None and rec["unexpected"]
 
 
