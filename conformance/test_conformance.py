@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from conformance.judge import known
+from conformance.judge import baseline
 from conformance.pytest_plugin import STATE_KEY, ce_options
 from conformance.execute.cell_runner import PROFILES, CellContext, run_cell
 from conformance.judge.severity import failing
@@ -48,8 +48,7 @@ def test_cell(ce_cell, request, ce_references, ce_workers, ce_known_entries, ce_
                       options.profile, options.seed)
     records = run_cell(ctx)
     strict = bool(config.getoption("--ce-strict-special-values", False))  # ieee_special fails the cell too
-    for r in records:
-        known.classify(r, ce_known_entries, failing(strict))
+    baseline.classify_records(records, ce_known_entries, failing(strict))
     config.stash[STATE_KEY].implementations_run.add(impl.id)
     config.stash[STATE_KEY].frameworks_run.add(cell.framework)
     if ce_record_sink is not None:

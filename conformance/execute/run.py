@@ -208,22 +208,9 @@ def _execute(config: RunConfig, log) -> int:
     corpus_cases = _load_corpus(config.corpus_path)
     fails = failing(config.strict_special_values)
 
-    def classify_baseline(record):  # the baseline's own records do not count towards the entries' status
-        saved = [(e.matched, e.in_scope) for e in entries]
-        known.classify(record, entries, fails)
-        for e, (matched, in_scope) in zip(entries, saved):
-            e.matched, e.in_scope = matched, in_scope
-
-    def classify(record):
-        known.classify(record, entries, fails)
-        baseline.judge(record, classify_baseline)
-
     def explains(record):  # the entry that explains a record (cell_runner.catalog_twins); tallies untouched
-        saved = [(e.matched, e.in_scope, e.scope_ran) for e in entries]
         probe = dict(record)
-        known.classify(probe, entries, fails)
-        for e, (matched, in_scope, scope_ran) in zip(entries, saved):
-            e.matched, e.in_scope, e.scope_ran = matched, in_scope, scope_ran
+        known.classify_quietly(probe, entries, fails)
         return probe["known_divergence"]
 
     groups, cells, skipped = plan(config.frameworks, config.ops, config.dtypes, config.devices,
@@ -270,8 +257,7 @@ def _execute(config: RunConfig, log) -> int:
                     internal_errors.append(f"{ctx.cell}: {type(exc).__name__}: {exc}")
                     progress.cell_done(ctx, None, time.perf_counter() - t0, f"internal error: {internal_errors[-1]}")
                     continue
-                for r in records:
-                    classify(r)
+                baseline.classify_records(records, entries, fails)
                 t_io = time.perf_counter()
                 writer.write_cell(records, ctx.cell)
                 ctx.io_s = time.perf_counter() - t_io
@@ -291,8 +277,7 @@ def _execute(config: RunConfig, log) -> int:
                 progress.cell_done(ctx, None, result["wall_s"], f"internal error: {internal_errors[-1]}")
                 return
             records = result["records"]
-            for r in records:
-                classify(r)
+            baseline.classify_records(records, entries, fails)
             writer.write_cell(records, ctx.cell)
             cell_timing[ctx.cell] = dict(_cell_timing(ctx, records, result["wall_s"]), node=result.get("node"))
             progress.cell_done(ctx, records, result["wall_s"])
@@ -300,8 +285,7 @@ def _execute(config: RunConfig, log) -> int:
         run_cells(config, groups, [c for c in cells if c.id not in writer.done_cells], corpus_cases,
                   on_result)
     known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
-    for r in writer.records:
-        classify(r)
+    baseline.classify_records(writer.records, entries, fails)
     summary = summarize(writer.records)
     status = known.status(entries, {r["implementation"] for r in writer.records}, strict=config.strict_known,
                           frameworks_run={r["framework"] for r in writer.records})

@@ -18,6 +18,7 @@ from conformance.cases.case import Case
 from conformance.cases.layout import applicable
 from conformance.execute.reference_cache import op_defaults
 from conformance.results.stream import tensor_json
+from conformance.judge import known
 from conformance.judge.severity import STRICT_SPECIAL, rank
 
 
@@ -27,16 +28,14 @@ class BaselineError(Exception):
 
 def find(baseline_id: str, op: str):
     """(framework, Implementation) of a built-in row."""
-    from conformance.adapters import FRAMEWORKS, availability, implementations_for
+    from conformance.plan.cells import find_implementation, installed_frameworks
 
-    for name in FRAMEWORKS:
-        if not availability(name)[0]:
-            continue
-        for impl in implementations_for(name):
-            if impl.id == baseline_id:
-                if impl.op != op:
-                    raise BaselineError(f"--baseline {baseline_id}: computes {impl.op}, not {op}")
-                return name, impl
+    for name in installed_frameworks():
+        impl = find_implementation(name, baseline_id)
+        if impl is not None:
+            if impl.op != op:
+                raise BaselineError(f"--baseline {baseline_id}: computes {impl.op}, not {op}")
+            return name, impl
     raise BaselineError(f"--baseline {baseline_id!r}: no such built-in implementation (see python -m conformance list)")
 
 
@@ -74,6 +73,15 @@ def evaluate(ctx, case: Case, ref, record: dict) -> None:
     out.update(verdict=comparison.verdict, part=comparison.part, detail=comparison.detail,
                convention=comparison.convention, failing_elements=comparison.failing,
                elapsed_s=round(time.perf_counter() - started, 6))
+
+
+def classify_records(records: list, entries: list, failing: frozenset) -> None:
+    """The judging of one cell's records, for every path that runs cells (run, the Ray executor, the pytest
+    plugin): each record against the known divergences, then a --baseline kernel's record against its
+    baseline's (whose own classification does not count towards the entries' status)."""
+    for record in records:
+        known.classify(record, entries, failing)
+        judge(record, lambda base: known.classify_quietly(base, entries, failing))
 
 
 def judge(record: dict, classify) -> None:

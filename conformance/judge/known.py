@@ -243,6 +243,15 @@ def frameworks_of(entry: Divergence) -> set[str]:
     return out
 
 
+def classify_quietly(record: dict, entries: list[Divergence], failing: frozenset) -> None:
+    """classify(record) without counting it towards the entries' status (matched, in scope, scope ran): for a
+    --baseline row's own records and for probes."""
+    saved = [(e.matched, e.in_scope, e.scope_ran) for e in entries]
+    classify(record, entries, failing)
+    for e, (matched, in_scope, scope_ran) in zip(entries, saved):
+        e.matched, e.in_scope, e.scope_ran = matched, in_scope, scope_ran
+
+
 def reset(entries: list[Divergence]) -> None:
     """Forget the tallies (before classifying a run's records once more)."""
     for entry in entries:
