@@ -43,7 +43,8 @@ def time_split(run: dict, cells: dict) -> dict:
     wall = float(run.get("duration_s") or 0.0)
     sums = {k: sum(float(c.get(k) or 0.0) for c in cells.values())
             for k in ("wall_s", "call_s", "reference_s", "shrink_s", "io_s")}
-    compile_s = sum(float((c.get("compiles") or {}).get("jax_compile_s", 0.0)) for c in cells.values())
+    compile_s = sum(float(c.get("compile_s") or (c.get("compiles") or {}).get("jax_compile_s", 0.0))
+                    for c in cells.values())
     exact = float((run.get("reference_cache") or {}).get("exact_seconds") or 0.0)
     return {
         "wall_s": wall,

@@ -61,6 +61,7 @@ class CellContext:
     on_shrink: object = None  # called once with (ctx, record) when Hypothesis starts shrinking a failure
     shrink_s: float = 0.0     # wall time of the cell's shrinking (everything after the first failure)
     io_s: float = 0.0         # writing the cell's records (set by the run)
+    compile_s: float = 0.0    # JAX backend compile seconds inside the cell's calls
     shrink_steps: int = 0     # shrink candidates evaluated in this cell
     shrink_elements: int = 0  # ... and their input elements
     pending_warnings: list = field(default_factory=list)  # main-process warnings for the next record
@@ -227,15 +228,20 @@ def _timing(ctx: CellContext) -> dict:
     now = time.perf_counter()
     call_s = getattr(ctx.worker, "last_call_s", None)
     compiles = dict(getattr(ctx.worker, "last_compiles", None) or {})
+    compile_s = float(compiles.pop("jax_compile_s", 0.0))  # seconds, not a count: its own field
     ref_s = ctx.refs.take_seconds()
     total_s, ctx.mark = now - ctx.mark, now
     ctx.calls += 1
     ctx.call_s += call_s or 0.0
     ctx.reference_s += ref_s
+    ctx.compile_s += compile_s
     for k, v in compiles.items():
         ctx.compiles[k] = ctx.compiles.get(k, 0) + v
-    return {"call_s": None if call_s is None else round(call_s, 6), "reference_s": round(ref_s, 6),
-            "total_s": round(total_s, 6), "compiles": compiles}
+    out = {"call_s": None if call_s is None else round(call_s, 6), "reference_s": round(ref_s, 6),
+           "total_s": round(total_s, 6), "compiles": compiles}
+    if compile_s:
+        out["compile_s"] = round(compile_s, 6)
+    return out
 
 
 def _usable(ctx: CellContext, case: Case) -> bool:

@@ -172,7 +172,7 @@ def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
     return {"implementation": ctx.impl.id, "dtype": ctx.dtype, "device": ctx.device, "wall_s": round(wall_s, 4),
             "records": len(records), "calls": ctx.calls, "call_s": round(ctx.call_s, 4),
             "reference_s": round(ctx.reference_s, 4), "compiles": dict(ctx.compiles),
-            "shrink_s": round(ctx.shrink_s, 4), "io_s": round(ctx.io_s, 4),
+            "shrink_s": round(ctx.shrink_s, 4), "io_s": round(ctx.io_s, 4), "compile_s": round(ctx.compile_s, 4),
             "shrinks_skipped": ctx.shrinks_skipped}
 
 

@@ -40,3 +40,18 @@ def test_a_failure_without_a_catalog_twin_is_still_shrunk(tmp_path):
     cell = next(iter(doc["run"]["timing"]["cells"].values()))
     assert cell["shrinks_skipped"] == 0
     assert cell["calls"] > cell["records"] and cell["shrink_s"] > 0
+
+
+def test_a_jax_run_reports_compile_seconds_in_their_own_field_and_validates(tmp_path):
+    pytest.importorskip("jax")
+    out = tmp_path / "jaxrun"
+    proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--profile", "quick", "--no-report",
+                           "--no-cache", "--frameworks", "jax", "--implementations", "jax.nn.sigmoid", "--dtypes",
+                           "float32", "--out", str(out), "-q"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env={**__import__("os").environ, "CE_CONFORMANCE_JAX_CACHE": "0"})
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]  # a schema violation would exit otherwise
+    doc = json.loads((out / "results.json").read_text())
+    cell = next(iter(doc["run"]["timing"]["cells"].values()))
+    assert cell["compile_s"] > 0 and all(isinstance(v, int) for v in cell["compiles"].values())
+    timed = [r["timing"] for r in doc["records"] if r["timing"].get("compile_s")]
+    assert timed and all(isinstance(v, int) for t in timed for v in t["compiles"].values())
