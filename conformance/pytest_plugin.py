@@ -289,7 +289,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     from conformance.results.pytest_streams import finish_session
 
-    finish_session(session, counts, state)
+    finish_session(session, counts, state, ce_options(session.config), known_entries(session.config))
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -32,6 +32,7 @@ def availability(framework: str) -> tuple[bool, str]:
 
 
 PLUGIN_PREFIX = "plugin:"
+ENTRY_POINT_GROUP = "ce_conformance.implementations"  # installed packages' implementation rows (plugins)
 
 
 def plugins() -> dict:
@@ -39,24 +40,14 @@ def plugins() -> dict:
     `ce_conformance.implementations`: {"plugin:<entry point name>": entry point}."""
     from importlib.metadata import entry_points
 
-    from conformance.adapters.custom import ENTRY_POINT_GROUP
-
     return {PLUGIN_PREFIX + ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def implementations_for(framework: str, custom_specs=()) -> list:
-    """Every implementation a worker for `framework` serves: the built-in ones, a plugin's ones, plus
-    custom ones whose signature is this framework (conformance.adapters.custom)."""
+def implementations_for(framework: str) -> list:
+    """Every built-in implementation of a framework, or a plugin's ("plugin:<name>"); custom kernels (--impl)
+    are added by the planning path (conformance.plan.cells.implementations)."""
     if framework in FRAMEWORKS:
-        from conformance.adapters import modes
-
-        impls = modes.declare(list(adapter(framework).implementations()), framework)
-    elif framework.startswith(PLUGIN_PREFIX):
-        impls = list(plugins()[framework].load()())
-    else:
-        impls = []
-    if custom_specs:
-        from conformance.adapters.custom import build_custom
-
-        impls += [build_custom(spec) for spec in custom_specs if spec.worker == framework]
-    return impls
+        return list(adapter(framework).implementations())
+    if framework.startswith(PLUGIN_PREFIX):
+        return list(plugins()[framework].load()())
+    return []

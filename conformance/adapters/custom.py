@@ -30,12 +30,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from conformance.adapters import ENTRY_POINT_GROUP  # noqa: F401  (re-exported: the documented name)
 from conformance.adapters.implementation import Implementation, Observed
 from reference.dtypes import DTYPE_NAMES
 
 SIGNATURES = {"torch": "torch", "jax": "jax", "tf": "tensorflow", "tensorflow": "tensorflow", "numpy": "numpy"}
 ALL_DTYPES = DTYPE_NAMES
-ENTRY_POINT_GROUP = "ce_conformance.implementations"
 # rows that are another form of a function (modules, Keras function forms, keras.ops) or a reparametrisation
 # (soft_margin_loss as BCE-with-logits): not calling conventions a custom function follows
 NOT_CALLING_CONVENTIONS = ("torch.nn.[A-Z]*", "*soft_margin*", "keras.losses.[a-z]*", "keras.ops.*")

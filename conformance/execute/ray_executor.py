@@ -34,25 +34,25 @@ class CellActor:
     def __init__(self, worker_name: str, specs: list, timeout: float, max_memory, cache_dir, profile: str,
                  seed: int, examples, corpus, tf32: bool):
         os.environ["CE_CONFORMANCE_TF32"] = "1" if tf32 else "0"
-        from conformance.adapters import implementations_for
+        from conformance.plan.cells import implementations
         from conformance.execute.reference_cache import ReferenceCache
         from conformance.execute.worker import Worker
 
-        self.impls = {i.id: i for i in implementations_for(worker_name, specs)}
+        self.impls = {i.id: i for i in implementations(worker_name, specs)}
         self.specs, self.timeout = specs, timeout
-        self.base_workers: dict = {}  # --baseline rows of custom kernels (run._baseline_for)
+        self.base_workers: dict = {}  # --baseline rows of custom kernels (worker.baseline_worker)
         self.worker = Worker(worker_name, specs, timeout=timeout, max_memory=max_memory)
         self.refs = ReferenceCache(Path(cache_dir) if cache_dir else None)
         self.profile, self.seed, self.examples, self.corpus = profile, seed, examples, corpus
 
     def run(self, impl_id: str, version, dtype: str, device: str) -> dict:
-        from conformance.execute.run import _baseline_for
+        from conformance.execute.worker import baseline_worker
         from conformance.execute.cell_runner import CellContext, run_cell
 
         impl = self.impls[impl_id]
         ctx = CellContext(impl, impl.framework, version, dtype, device, self.worker, self.refs, self.profile,
                           self.seed, self.examples, self.corpus,
-                          baseline=_baseline_for(impl, self.specs, self.base_workers, self.timeout))
+                          baseline=baseline_worker(impl, self.specs, self.base_workers, self.timeout))
         t0 = time.perf_counter()
         try:
             records = run_cell(ctx)
@@ -60,6 +60,7 @@ class CellActor:
             return {"cell": ctx.cell, "error": f"{type(exc).__name__}: {exc}", "wall_s": time.perf_counter() - t0}
         return {"cell": ctx.cell, "records": records, "wall_s": time.perf_counter() - t0, "calls": ctx.calls,
                 "call_s": ctx.call_s, "reference_s": ctx.reference_s, "compiles": dict(ctx.compiles),
+                "shrink_s": ctx.shrink_s, "io_s": ctx.io_s, "shrinks_skipped": ctx.shrinks_skipped,
                 "node": os.uname().nodename}
 
     def stop(self) -> None:
@@ -154,4 +155,6 @@ def progress_context(cell, result: dict) -> SimpleNamespace:
     impl, device, dtype = cell.impl, cell.device, cell.dtype
     return SimpleNamespace(cell=result["cell"], impl=impl, dtype=dtype, device=device,
                            calls=result.get("calls", 0), call_s=result.get("call_s", 0.0),
-                           reference_s=result.get("reference_s", 0.0), compiles=result.get("compiles", {}))
+                           reference_s=result.get("reference_s", 0.0), compiles=result.get("compiles", {}),
+                           shrink_s=result.get("shrink_s", 0.0), io_s=result.get("io_s", 0.0),
+                           shrinks_skipped=result.get("shrinks_skipped", 0))

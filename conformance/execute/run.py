@@ -15,14 +15,14 @@ from conformance.judge import baseline
 from conformance.plan import choices
 
 from conformance.judge import known
-from conformance.adapters import FRAMEWORKS, availability
+from conformance.adapters import FRAMEWORKS
 from conformance.plan.cells import plan
 from conformance.execute.reference_cache import ReferenceCache
 from conformance.results.stream import ResultsWriter, summarize
 from conformance.execute.progress import Progress, selection_text
 from conformance.execute.cell_runner import PROFILES, CellContext, run_cell
 from conformance.judge.severity import failing
-from conformance.execute.worker import Worker
+from conformance.execute.worker import Worker, baseline_worker
 from reference.dtypes import DTYPE_NAMES
 
 ALL_DTYPES = DTYPE_NAMES
@@ -176,17 +176,6 @@ def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
             "shrinks_skipped": ctx.shrinks_skipped}
 
 
-def _baseline_for(impl, specs, workers: dict, timeout: float):
-    """(built-in Implementation, Worker, version) for a custom kernel run with --baseline, else None."""
-    spec = next((s for s in specs if s.id == impl.id and s.baseline), None)
-    if spec is None:
-        return None
-    if spec.baseline not in workers:
-        framework, base = baseline.find(spec.baseline, spec.op)
-        workers[spec.baseline] = (base, Worker(framework, [], timeout=timeout), availability(framework)[1])
-    return workers[spec.baseline]
-
-
 def execute(config: RunConfig, log=None) -> int:
     """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise. Holds the output directory's lock
     (conformance.results.output_dir: run_io.OutputLocked when another run holds it; run_io.ResultsIOError when results
@@ -249,7 +238,7 @@ def _execute(config: RunConfig, log) -> int:
                 ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
                                   config.profile, config.seed, config.examples, corpus_cases,
                                   on_shrink=progress.shrinking,
-                                  baseline=_baseline_for(impl, specs, base_workers, timeout), explains=explains)
+                                  baseline=baseline_worker(impl, specs, base_workers, timeout), explains=explains)
                 t0 = time.perf_counter()
                 try:
                     records = run_cell(ctx)

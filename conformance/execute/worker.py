@@ -136,9 +136,9 @@ def _serve(conn, framework: str, custom_specs: list, max_memory: int | None = No
     except OSError:
         pass
     try:
-        from conformance.adapters import implementations_for
+        from conformance.plan.cells import implementations
 
-        impls = {impl.id: impl for impl in implementations_for(framework, custom_specs)}
+        impls = {impl.id: impl for impl in implementations(framework, custom_specs)}
         counts = _compile_counter(framework)
         if max_memory:
             import resource
@@ -296,3 +296,18 @@ class Worker:
                 pass
         self._kill()
         self.process = None
+
+
+def baseline_worker(impl, specs, workers: dict, timeout: float):
+    """(built-in Implementation, Worker, version) for a custom kernel run with --baseline, else None; `workers`
+    keeps one Worker per baseline id for the run (the caller stops them)."""
+    spec = next((s for s in specs if s.id == impl.id and s.baseline), None)
+    if spec is None:
+        return None
+    if spec.baseline not in workers:
+        from conformance.adapters import availability
+        from conformance.judge import baseline
+
+        framework, base = baseline.find(spec.baseline, spec.op)
+        workers[spec.baseline] = (base, Worker(framework, [], timeout=timeout), availability(framework)[1])
+    return workers[spec.baseline]

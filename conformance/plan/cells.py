@@ -70,7 +70,7 @@ def groups_for(frameworks, ops=(), patterns=(), custom_specs=(), with_plugins: b
     for spec in custom_specs:
         by_worker.setdefault(spec.worker, []).append(spec)
     for worker, specs in by_worker.items():
-        impls = tuple(i for i in implementations_for(worker, specs) if i.id in {s.id for s in specs})
+        impls = tuple(i for i in implementations(worker, specs) if i.id in {s.id for s in specs})
         groups.append(Group(worker, None, specs[0].version(), impls, tuple(specs)))
     return groups, skipped
 
@@ -101,9 +101,17 @@ def plan(frameworks, ops=(), dtypes=(), devices=(), patterns=(), custom_specs=()
     return Plan(groups, cells_of(groups, dtypes, devices), skipped)
 
 
+def implementations(framework: str, specs=()) -> list:
+    """Every implementation a worker for `framework` serves: the built-in or plugin rows, plus the custom
+    kernels (--impl) whose signature is this framework."""
+    from conformance.adapters.custom import build_custom
+
+    return implementations_for(framework) + [build_custom(s) for s in specs if s.worker == framework]
+
+
 def find_implementation(framework: str, impl_id: str, specs=()):
     """The implementation `impl_id` of a worker group (built-in, plugin or custom); None when it has none."""
-    return next((i for i in implementations_for(framework, specs) if i.id == impl_id), None)
+    return next((i for i in implementations(framework, specs) if i.id == impl_id), None)
 
 
 def installed_frameworks(frameworks=()) -> list:

@@ -8,7 +8,8 @@
 Every bad input raises ReportInputError (one-line message). cli.py has the command-line mains.
 See docs/report.md.
 """
-from .compare import CompareResult, compare_runs
+from .compare import CompareResult
+from .compare_formats import compare_runs
 from .errors import ReportInputError
 from .html import write_report
 from conformance.results.load import load_results

@@ -115,7 +115,7 @@ def report_main(argv=None) -> int:
 
 
 def compare_main(argv=None) -> int:
-    from .compare import compare_runs
+    from .compare_formats import compare_runs
 
     def body(args):
         from .compare_formats import FORMATS

@@ -33,7 +33,6 @@ from pathlib import Path
 from conformance.cases.corpus import record_key
 
 from .compare_measure import behaviour_kind, part_errors, same_output
-from conformance.results.load import load_results
 from .numbers import fmt_metric
 from .verdicts import compare_rank, worst
 
@@ -253,25 +252,3 @@ def _cell_diffs(old: dict, new: dict, out: dict, ignore_device: bool) -> list[Ce
     cells.sort(key=lambda c: (-c.counts.get("regression", 0), -c.counts.get("improvement", 0), c.implementation,
                               c.dtype, c.device))
     return cells
-
-
-def compare_runs(old_path, new_path, out_dir=None, ulp_threshold: float = DEFAULT_ULP_THRESHOLD,
-                 ignore_device: bool = False) -> CompareResult:
-    """Load two runs (paths or dicts), compare them, and when out_dir is given write out_dir/compare.html
-    (and compare.md, compare.json, compare.txt beside it).
-    Raises ReportInputError for bad input or an unwritable out_dir."""
-    old, new = load_results(old_path), load_results(new_path)
-    result = compare_results(old, new, ulp_threshold, ignore_device,
-                             old.get("source_path") or "old", new.get("source_path") or "new")
-    if out_dir is not None:
-        from .html import prepare_out_dir, write_text
-        from .html_compare import render_compare
-
-        out = prepare_out_dir(out_dir)
-        from .compare_formats import to_json, to_markdown
-
-        result.html_path = write_text(out / "compare.html", render_compare(result))
-        write_text(out / "compare.md", to_markdown(result))
-        write_text(out / "compare.json", to_json(result) + "\n")
-        write_text(out / "compare.txt", result.text + "\n")
-    return result

@@ -1,4 +1,4 @@
-"""compare's outputs for people and machines: markdown (a pull-request comment) and JSON.
+"""compare's outputs for people and machines: compare_runs (load, compare, write), markdown (a pull-request comment) and JSON.
 
 Both hold the same facts as the text output: the versions, the counts, and each change grouped as
 regressions, behaviour changes, improvements, only-in-old and only-in-new, with the reasons. Markdown
@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 
 from conformance.results.strict_json import dumps
-from .compare import Change, CompareResult
+from conformance.results.load import load_results
+
+from .compare import DEFAULT_ULP_THRESHOLD, Change, CompareResult, compare_results
 from .numbers import fmt_metric
 
 MARKDOWN_ROWS = 50
@@ -76,3 +78,23 @@ def to_json(r: CompareResult) -> str:
 
 
 FORMATS = {"text": lambda r: r.text, "markdown": to_markdown, "json": to_json}
+
+
+def compare_runs(old_path, new_path, out_dir=None, ulp_threshold: float = DEFAULT_ULP_THRESHOLD,
+                 ignore_device: bool = False) -> CompareResult:
+    """Load two runs (paths or dicts), compare them, and when out_dir is given write out_dir/compare.html
+    (and compare.md, compare.json, compare.txt beside it).
+    Raises ReportInputError for bad input or an unwritable out_dir."""
+    old, new = load_results(old_path), load_results(new_path)
+    result = compare_results(old, new, ulp_threshold, ignore_device,
+                             old.get("source_path") or "old", new.get("source_path") or "new")
+    if out_dir is not None:
+        from .html import prepare_out_dir, write_text
+        from .html_compare import render_compare
+
+        out = prepare_out_dir(out_dir)
+        result.html_path = write_text(out / "compare.html", render_compare(result))
+        write_text(out / "compare.md", to_markdown(result))
+        write_text(out / "compare.json", to_json(result) + "\n")
+        write_text(out / "compare.txt", result.text + "\n")
+    return result

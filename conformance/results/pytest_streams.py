@@ -81,12 +81,10 @@ def known_counts(entries) -> dict:
     return {e.id: {n: getattr(e, n) for n in names} for e in entries if e.relation is None}
 
 
-def _known_status(config, counts_list: list[dict], implementations_run: set, frameworks_run: set,
+def _known_status(entries: list, counts_list: list[dict], implementations_run: set, frameworks_run: set,
                   strict: bool) -> dict:
     from conformance.judge import known
-    from conformance.pytest_plugin import known_entries
 
-    entries = known_entries(config)
     known.reset(entries)
     for counts in counts_list:
         for e in entries:
@@ -95,17 +93,15 @@ def _known_status(config, counts_list: list[dict], implementations_run: set, fra
     return known.status(entries, implementations_run, strict=strict, frameworks_run=frameworks_run)
 
 
-def finish_session(session, own_counts: dict, state) -> None:
-    """The controller's (or single process's) end of session: --ce-strict-known, and DIR/results.json."""
-    from conformance.pytest_plugin import ce_options
-
-    config = session.config
-    options = ce_options(config)
+def finish_session(session, own_counts: dict, state, options, entries: list) -> None:
+    """The controller's (or single process's) end of session: --ce-strict-known, and DIR/results.json.
+    `options` are the plugin's CeOptions and `entries` the session's known divergences (passed in by the
+    plugin, which owns them)."""
     counts = state.worker_known or ([own_counts] if own_counts else [])
     impls_run = state.worker_impls | state.implementations_run
     if not counts:
         return
-    status = _known_status(config, counts, impls_run, state.frameworks_run, options.strict_known)
+    status = _known_status(entries, counts, impls_run, state.frameworks_run, options.strict_known)
     if status["strict_failures"]:
         state.strict_failures = [f"known divergence {i!r} no longer occurs where it applies (fixed upstream?)"
                                  for i in status["strict_failures"]]
