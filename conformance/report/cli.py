@@ -68,7 +68,8 @@ def _timeline_parser() -> _Parser:
                 description="Per finding, the first release that shows it and the first that no longer does.")
     p.add_argument("runs", nargs="+", help="results of the same corpus on successive releases, oldest first")
     p.add_argument("--framework", default=None, help="the framework whose versions name the releases")
-    p.add_argument("--out", default=None, help="write the markdown table here (default: stdout only)")
+    p.add_argument("--out", default=None, help="write the table here: an HTML page when FILE ends in .html, else "
+                   "markdown (default: markdown on stdout only)")
     return p
 
 

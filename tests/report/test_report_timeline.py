@@ -47,3 +47,24 @@ def test_timeline_cli_writes_markdown(tmp_path, capsys):
     assert "| torch 2.12.0 | torch 2.13.0 |" in line and "`..x.`" in line
     assert timeline_main([str(paths[0]), "--out", str(out)]) == 2  # one run is not a timeline
     assert "at least two runs" in capsys.readouterr().err
+
+
+def test_timeline_cli_writes_an_html_page_with_the_same_rows_escaped(tmp_path):
+    runs = _runs()
+    hostile = "<script>alert(1)</script>"
+    for doc in runs:  # an implementation id from a results file is data: it must come out escaped
+        for r in doc["records"]:
+            if r["implementation"] == IMPL:
+                r["implementation"] = IMPL + hostile
+    paths = []
+    for i, doc in enumerate(runs):
+        paths.append(tmp_path / f"r{i}.json")
+        paths[-1].write_text(json.dumps(doc))
+    out = tmp_path / "timeline.html"
+    assert timeline_main([*map(str, paths), "--framework", "torch", "--out", str(out)]) == 0
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and hostile not in page and "&lt;script&gt;" in page
+    row = next(chunk for chunk in page.split("<tr>") if "grad:logits" in chunk)
+    assert "torch 2.12.0" in row and "torch 2.13.0" in row and "..x." in row
+    rows = timeline_rows(runs)
+    assert page.count('<td class="presence">') == len(rows)  # every row of the markdown table, once
