@@ -6,8 +6,7 @@ import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import NAN, X, full, xsum
-from reference.ops.common import (check_labels, class_axis, cond_abs, from_rows, fvals, label_shape_check,
-                                  target_abs, to_rows)
+from reference.ops.common import check_labels, class_axis, from_rows, fvals, label_shape_check, target_abs, to_rows
 from reference.ops.params import check_number
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.softmax import softmax_rows
@@ -40,7 +39,7 @@ def poly_loss(logits, target, *, axis=-1, epsilon=2.0, reduction="none", want_co
     ex = X.from_float(eps)
     if C:
         ts = trows * sm.s
-        T, St = xsum(trows, axis=1), xsum(ts, axis=1)
+        T = xsum(trows, axis=1)
         D = np.empty((R, C), dtype=object)
         for j in range(C):
             others = ts.copy()
@@ -51,7 +50,7 @@ def poly_loss(logits, target, *, axis=-1, epsilon=2.0, reduction="none", want_co
         gt = -sm.lp + ex * sm.sc
         poison(loss, gx, gt)
     else:
-        loss, gx, gt, St = full((R,), 0), full((R, C), 0), full((R, C), 0), full((R,), 0)
+        loss, gx, gt = full((R,), 0), full((R, C), 0), full((R, C), 0)
     cv, cx, ct = np.zeros(R), np.zeros((R, C)), np.zeros((R, C))
     if want_cond and R and C:
         cv, cx, ct = _conds(sm, trows, D, gx, gt, loss, eps)
