@@ -145,7 +145,8 @@ def report_ci(doc: dict) -> str:
             comp = s["compiles"]
             rows.append([impl_id[:60], s["calls"], s["records"], s["wall_s"], s["cases_per_s"], s["call_s"],
                          s["reference_s"], s["overhead_ratio"],
-                         ", ".join(f"{k}={v}" for k, v in sorted(comp.items())) or "-"])
+                         ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                                   for k, v in sorted(comp.items())) or "-"])
         t = c["totals"]
         rows.append(["TOTAL (run wall time)", t["calls"], t["records"], c["duration_s"],
                      t["calls"] / c["duration_s"] if c["duration_s"] else None, t["call_s"], t["reference_s"],
