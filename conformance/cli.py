@@ -103,6 +103,8 @@ def build_parser(prog: str = "python -m conformance") -> argparse.ArgumentParser
     run.add_argument("--ops", nargs="*", help="reference op names (default: all)")
     run.add_argument("--dtypes", nargs="*", help="float64,float32,float16,bfloat16 (default: all)")
     run.add_argument("--devices", nargs="*", help="cpu,cuda (default: both; cuda cells skip without a GPU)")
+    run.add_argument("--modes", nargs="*", help="execution modes: eager,compile,graph,xla,jit, default (each "
+                                                "framework's default), all (default: the profile's plan)")
     run.add_argument("--implementations", nargs="*", help="fnmatch patterns on implementation ids")
     run.add_argument("--profile", default="ci", choices=tuple(PROFILES), help="examples and timeouts (default ci)")
     run.add_argument("--seed", type=int, default=0)
@@ -162,6 +164,9 @@ def build_parser(prog: str = "python -m conformance") -> argparse.ArgumentParser
     cmp_.add_argument("--ulp-threshold", type=float, default=None)
     cmp_.add_argument("--ignore-device", action="store_true",
                       help="match cells across devices (compare a CPU run with a GPU run)")
+    cmp_.add_argument("--ignore-mode", action="store_true",
+                      help="eager vs compiled parity: OLD's default-mode records against NEW's other execution "
+                           "modes (OLD and NEW may be the same run)")
     cmp_.add_argument("--format", default="text", choices=("text", "markdown", "json"),
                       help="text (default), markdown (a PR comment) or json")
 
@@ -270,6 +275,7 @@ def cmd_run(args, argv) -> int:
         ops=_multi(args.ops) or ((args.op,) if custom else None),
         dtypes=_multi(args.dtypes) or ALL_DTYPES,
         devices=_multi(args.devices) or ALL_DEVICES,
+        modes=_multi(args.modes),
         profile=args.profile,
         seed=args.seed,
         resume=args.resume,
@@ -362,7 +368,8 @@ def cmd_compare(args, argv) -> int:
 
     extra = (["--out", str(args.out)] if args.out else []) + (
         ["--ulp-threshold", str(args.ulp_threshold)] if args.ulp_threshold is not None else []) + (
-        ["--ignore-device"] if args.ignore_device else []) + ["--format", args.format]
+        ["--ignore-device"] if args.ignore_device else []) + (
+        ["--ignore-mode"] if args.ignore_mode else []) + ["--format", args.format]
     return report_main(["compare", str(args.old), str(args.new), *extra])
 
 

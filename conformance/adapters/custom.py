@@ -235,12 +235,14 @@ def build_custom(spec: CustomSpec) -> Implementation:
         vjp = load_function(spec.vjp) if spec.vjp else None
         grads = op_spec.differentiable if vjp else tuple(spec.extra.get("grads", ()))
         return Implementation(id=spec.id, framework=spec.worker, op=spec.op, call=_numpy_call(fn, vjp),
-                              dtypes=spec.dtypes, params=every_param, grads=tuple(grads), link=spec.target)
+                              dtypes=spec.dtypes, params=every_param, grads=tuple(grads), link=spec.target,
+                              memory_layouts=_memory(framework))
     rows = _rows(framework, spec.op)
     if not rows:
         return Implementation(id=spec.id, framework=spec.worker, op=spec.op, call=_generic_call(framework, fn),
                               dtypes=spec.dtypes, params=every_param, grads=op_spec.differentiable,
-                              link=spec.target, modes=_modes(framework))
+                              link=spec.target, modes=_modes(framework),
+                              memory_layouts=_memory(framework))
     params: dict = {}
     for row in rows:
         for name, allowed in row.params.items():
@@ -253,7 +255,8 @@ def build_custom(spec: CustomSpec) -> Implementation:
                           dtypes=spec.dtypes, params=params, fixed_params=rows[0].fixed_params, grads=grads,
                           conventions=conventions, devices=rows[0].devices,
                           bad_labels=next((r.bad_labels for r in rows if r.bad_labels), None),
-                          accepts=_any_row_accepts(rows), link=spec.target, modes=_modes(framework))
+                          accepts=_any_row_accepts(rows), link=spec.target, modes=_modes(framework),
+                          memory_layouts=_memory(framework))
 
 
 def _modes(framework: str) -> tuple:
@@ -262,6 +265,13 @@ def _modes(framework: str) -> tuple:
     from conformance.adapters.modes import MODES
 
     return tuple(MODES.get(framework, ()))
+
+
+def _memory(framework: str) -> tuple:
+    """The memory layouts a custom kernel's inputs are drawn in: its framework's (conformance/adapters/execution.py)."""
+    from conformance.adapters.execution import FRAMEWORK_MEMORY
+
+    return FRAMEWORK_MEMORY.get(framework, ("contiguous",))
 
 
 def _any_row_accepts(rows: list[Implementation]):

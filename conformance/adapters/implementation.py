@@ -94,6 +94,11 @@ class Implementation:
     link:          URL of its documentation.
     modes:         the differentiation modes it supports beyond the gradient ("vjp", "jvp", "hvp"; see
                    conformance/adapters/modes.py, which fills them in per framework).
+    unsupported_execution: {mode: reason} for the framework's execution modes it cannot run in
+                   (conformance/adapters/execution.py); such a cell is one "unsupported" record with the reason.
+    memory_layouts: the memory layouts its inputs are drawn in (execution.MEMORY_LAYOUTS: contiguous, transposed
+                   and strided views, torch channels_last); frameworks whose tensors are values (TF, JAX)
+                   have no strides to vary and keep ("contiguous",).
     """
 
     id: str
@@ -110,3 +115,5 @@ class Implementation:
     devices: tuple[str, ...] = ("cpu",)
     link: str = ""
     modes: tuple[str, ...] = ()
+    unsupported_execution: dict[str, str] = field(default_factory=dict)
+    memory_layouts: tuple[str, ...] = ("contiguous",)

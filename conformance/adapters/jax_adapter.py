@@ -1,7 +1,9 @@
 """JAX (jax.nn) and optax.losses as implementations under test.
 
-Layout: jax.nn and optax take the class axis last, like the reference's `axis=-1`; every class-axis row
-declares fixed_params {"axis": -1} and nothing is moved.
+Layout: jax.nn and optax take the class axis last by default, like the reference's `axis=-1`. Rows whose
+function takes `axis=` (jax.nn and jax.scipy.special softmax / log_softmax, optax.losses.softmax_cross_entropy
+and softmax_cross_entropy_with_integer_labels) declare params {"axis": None} and get the class axis at every
+position (a static argument of the jit); the others declare fixed_params {"axis": -1}. Nothing is moved.
 
 float64 needs `jax_enable_x64`, switched on when the adapter first imports jax. Inputs are placed on the
 case's device with jax.device_put, bit for bit in the case dtype (bfloat16 as ml_dtypes.bfloat16).
@@ -111,9 +113,22 @@ ROWS: dict[str, Callable] = {}  # implementation id -> f(arrays, static, lib) ->
 ROW_FUNCTIONS: dict[str, Callable] = {}  # implementation id -> the library function `lib` it calls
 
 
+MODES = ("jit", "eager")  # conformance/adapters/execution.py
+
+
+def _mode() -> str:
+    from conformance.adapters import execution
+
+    mode = execution.current() or MODES[0]
+    if mode not in MODES:
+        raise ValueError(f"jax has no execution mode {mode!r}; modes: {', '.join(MODES)}")
+    return mode
+
+
 @functools.lru_cache(maxsize=None)
-def _compiled(row_id: str, static_items: tuple, names: tuple, grads: tuple, custom=None):
-    """jit(arrays -> (value, grads)) for one row and static config; jit then caches per shape and dtype."""
+def _compiled(row_id: str, static_items: tuple, names: tuple, grads: tuple, custom=None, mode: str = "jit"):
+    """jit(arrays -> (value, grads)) for one row and static config; jit then caches per shape and dtype.
+    mode "eager": the same function un-jitted, to be called under jax.disable_jit() (op by op)."""
     jax = _jax()
     fn, static = ROWS[row_id], dict(static_items)
     lib = custom if custom is not None else ROW_FUNCTIONS[row_id]
@@ -129,7 +144,7 @@ def _compiled(row_id: str, static_items: tuple, names: tuple, grads: tuple, cust
         out, pullback = jax.vjp(f, *(given[name] for name in grads))
         return out, pullback(jax.numpy.ones_like(out))
 
-    return jax.jit(value_and_grads)
+    return jax.jit(value_and_grads) if mode == "jit" else value_and_grads
 
 
 def _call(row_id: str, static_keys: tuple[str, ...] = ()):
@@ -139,10 +154,12 @@ def _call(row_id: str, static_keys: tuple[str, ...] = ()):
         jax = _jax()
         names = tuple(sorted(inputs))
         static = tuple((key, params.get(key)) for key in static_keys)
-        run = _compiled(row_id, static, names, tuple(grads), fn)
+        mode = _mode()
+        run = _compiled(row_id, static, names, tuple(grads), fn, mode)
         where = _device(device)
         arrays = tuple(jax.device_put(inputs[name], where) for name in names)
-        value, got = run(*arrays)
+        with jax.disable_jit(mode == "eager"):
+            value, got = run(*arrays)
         observed = Observed(np.asarray(value), {name: np.asarray(g) for name, g in zip(grads, got)})
         request = modes.current()
         if request is not None and grads:  # a mode case (conformance/adapters/jax_modes.py)
@@ -176,6 +193,19 @@ def _any_neg_inf(name: str):
 
 # ------------------------------------------------------------------------------------------------ rows
 
+def _axis(static: dict) -> int:
+    """The class axis of a row that takes any (-1 when the case does not say)."""
+    axis = static.get("axis")
+    return -1 if axis is None else axis
+
+
+def _axis_kw(static: dict) -> dict:
+    """axis= for optax's losses when the class axis is not the last (a custom kernel called like the row
+    need not take axis= for the default)."""
+    axis = static.get("axis", -1)
+    return {} if axis in (None, -1) else {"axis": axis}
+
+
 def _register(row_id: str, fn: Callable, lib: Callable, static_keys: tuple[str, ...] = ()):
     ROWS[row_id], ROW_FUNCTIONS[row_id] = fn, lib
     return _call(row_id, static_keys)
@@ -195,11 +225,13 @@ def implementations() -> list[Implementation]:
 
     axis, ce = {"axis": -1}, {"axis": -1, "reduction": "none"}
     smoothing = {"label_smoothing": None}
+    no_reduction = {"reduction": "none"}
 
-    row("jax.nn.softmax", "softmax", jnn.softmax, lambda a, s, f: f(a["x"], axis=-1), ("x",),
-        JAX_DOCS + "jax.nn.softmax.html", fixed=axis)
-    row("jax.nn.log_softmax", "log_softmax", jnn.log_softmax, lambda a, s, f: f(a["x"], axis=-1), ("x",),
-        JAX_DOCS + "jax.nn.log_softmax.html", fixed=axis)
+    any_axis = {"axis": None}
+    row("jax.nn.softmax", "softmax", jnn.softmax, lambda a, s, f: f(a["x"], axis=_axis(s)), ("x",),
+        JAX_DOCS + "jax.nn.softmax.html", static_keys=("axis",), params=any_axis)
+    row("jax.nn.log_softmax", "log_softmax", jnn.log_softmax, lambda a, s, f: f(a["x"], axis=_axis(s)), ("x",),
+        JAX_DOCS + "jax.nn.log_softmax.html", static_keys=("axis",), params=any_axis)
     row("jax.nn.sigmoid", "sigmoid", jnn.sigmoid, lambda a, s, f: f(a["x"]), ("x",), JAX_DOCS + "jax.nn.sigmoid.html")
     row("jax.nn.log_sigmoid", "log_sigmoid", jnn.log_sigmoid, lambda a, s, f: f(a["x"]), ("x",),
         JAX_DOCS + "jax.nn.log_sigmoid.html")
@@ -212,8 +244,9 @@ def implementations() -> list[Implementation]:
         link=OPTAX_DOCS + "softmax_cross_entropy", applies=_any_neg_inf("logits"))
     soft = dict(accepts=_is_float("target"))
     row("optax.losses.softmax_cross_entropy", "cross_entropy", losses.softmax_cross_entropy,
-        lambda a, s, f: f(a["logits"], a["target"]), ("logits", "target"),
-        OPTAX_DOCS + "softmax_cross_entropy", fixed=ce, conventions=(nan_at_neg_inf,), **soft)
+        lambda a, s, f: f(a["logits"], a["target"], **_axis_kw(s)), ("logits", "target"),
+        OPTAX_DOCS + "softmax_cross_entropy", static_keys=("axis",), params=any_axis, fixed=no_reduction,
+        conventions=(nan_at_neg_inf,), **soft)
     row("optax.losses.softmax_cross_entropy∘smooth_labels", "cross_entropy", losses.softmax_cross_entropy,
         lambda a, s, f: f(a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
         ("logits", "target"), OPTAX_DOCS + "smooth_labels", static_keys=("label_smoothing",), params=smoothing,
@@ -229,8 +262,9 @@ def implementations() -> list[Implementation]:
 
     # Integer labels: logsumexp(logits) - take_along_axis(logits, label).
     row("optax.losses.softmax_cross_entropy_with_integer_labels", "cross_entropy",
-        losses.softmax_cross_entropy_with_integer_labels, lambda a, s, f: f(a["logits"], a["target"]), ("logits",),
-        OPTAX_DOCS + "softmax_cross_entropy_with_integer_labels", fixed=ce, accepts=_is_int("target"),
+        losses.softmax_cross_entropy_with_integer_labels, lambda a, s, f: f(a["logits"], a["target"], **_axis_kw(s)),
+        ("logits",), OPTAX_DOCS + "softmax_cross_entropy_with_integer_labels", static_keys=("axis",),
+        params=any_axis, fixed=no_reduction, accepts=_is_int("target"),
         bad_labels="garbage", conventions=(Convention(
             key="bad_label_unchecked",
             description="Labels are assumed in [0, C) and never checked: take_along_axis gives NaN for a label "
@@ -280,10 +314,11 @@ def implementations() -> list[Implementation]:
         special + "rel_entr.html")
     row("jax.scipy.special.kl_div", "generalized_kl", jss.kl_div, lambda a, s, f: f(a["x"], a["y"]), ("x", "y"),
         special + "kl_div.html")
-    row("jax.scipy.special.softmax", "softmax", jss.softmax, lambda a, s, f: f(a["x"], axis=-1), ("x",),
-        special + "softmax.html", fixed=axis)
-    row("jax.scipy.special.log_softmax", "log_softmax", jss.log_softmax, lambda a, s, f: f(a["x"], axis=-1),
-        ("x",), special + "log_softmax.html", fixed=axis)
+    row("jax.scipy.special.softmax", "softmax", jss.softmax, lambda a, s, f: f(a["x"], axis=_axis(s)), ("x",),
+        special + "softmax.html", static_keys=("axis",), params=any_axis)
+    row("jax.scipy.special.log_softmax", "log_softmax", jss.log_softmax,
+        lambda a, s, f: f(a["x"], axis=_axis(s)), ("x",), special + "log_softmax.html", static_keys=("axis",),
+        params=any_axis)
     row("jax.scipy.special.expit", "sigmoid", jss.expit, lambda a, s, f: f(a["x"]), ("x",), special + "expit.html")
     row("jax.scipy.special.entr", "entr", jss.entr, lambda a, s, f: f(a["x"]), ("x",), special + "entr.html")
     row("jax.scipy.special.xlog1py", "xlog1py", jss.xlog1py, lambda a, s, f: f(a["x"], a["y"]), ("x", "y"),

@@ -109,9 +109,9 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
     # keras.losses functions -------------------------------------------------------------------------------
     add("keras.losses.categorical_crossentropy(from_logits=True)", "cross_entropy", L.categorical_crossentropy,
         lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True,
-                             label_smoothing=p.get("label_smoothing") or 0.0),
-        ("logits", "target"), losses_doc + "categoricalcrossentropy-function", ce_fixed, params=smoothing,
-        accepts=_is_float("target"))
+                             label_smoothing=p.get("label_smoothing") or 0.0, axis=p.get("axis", -1)),
+        ("logits", "target"), losses_doc + "categoricalcrossentropy-function", {"reduction": "none"},
+        params={**smoothing, "axis": None}, accepts=_is_float("target"))
     same_crossentropy_rows("keras.losses", L, losses_doc, smoothing=True)
     add("keras.losses.binary_crossentropy(from_logits=True)[per-element]", "binary_cross_entropy_with_logits",
         L.binary_crossentropy, lambda t, p, d, f: per_element(f, t["y"], t["x"], from_logits=True,
@@ -161,8 +161,9 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
     # keras.ops ----------------------------------------------------------------------------------------------
     ops_doc = KERAS_OPS_DOCS + "nn/#"
     add("keras.ops.categorical_crossentropy(from_logits=True)", "cross_entropy", K.categorical_crossentropy,
-        lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True), ("logits", "target"),
-        ops_doc + "categoricalcrossentropy-function", ce_fixed, accepts=_is_float("target"))
+        lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True, axis=p.get("axis", -1)), ("logits", "target"),
+        ops_doc + "categoricalcrossentropy-function", {"reduction": "none"}, params={"axis": None},
+        accepts=_is_float("target"))
     same_crossentropy_rows("keras.ops", K, ops_doc)
     add("keras.ops.binary_crossentropy(from_logits=True)", "binary_cross_entropy_with_logits",
         K.binary_crossentropy, lambda t, p, d, f: f(t["y"], t["x"], from_logits=True), ("x", "y"),
@@ -170,10 +171,10 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
     add("keras.ops.binary_crossentropy(from_logits=False)", "binary_cross_entropy", K.binary_crossentropy,
         lambda t, p, d, f: f(t["y"], t["p"], from_logits=False), ("p", "y"), ops_doc + "binarycrossentropy-function",
         binary_fixed, conventions=bce_clip())
-    add("keras.ops.softmax", "softmax", K.softmax, lambda t, p, d, f: f(t["x"], axis=-1), ("x",),
-        ops_doc + "softmax-function", {"axis": -1})
-    add("keras.ops.log_softmax", "log_softmax", K.log_softmax, lambda t, p, d, f: f(t["x"], axis=-1), ("x",),
-        ops_doc + "logsoftmax-function", {"axis": -1})
+    add("keras.ops.softmax", "softmax", K.softmax, lambda t, p, d, f: f(t["x"], axis=p.get("axis", -1)), ("x",),
+        ops_doc + "softmax-function", {}, params={"axis": None})
+    add("keras.ops.log_softmax", "log_softmax", K.log_softmax, lambda t, p, d, f: f(t["x"], axis=p.get("axis", -1)),
+        ("x",), ops_doc + "logsoftmax-function", {}, params={"axis": None})
     add("keras.ops.sigmoid", "sigmoid", K.sigmoid, lambda t, p, d, f: f(t["x"]), ("x",), ops_doc + "sigmoid-function",
         {})
     add("keras.ops.logsumexp", "logsumexp", K.logsumexp, lambda t, p, d, f: f(t["x"], axis=-1), ("x",),

@@ -235,7 +235,10 @@ ENTROPY_KL_NORMALIZES = Convention(
 
 def implementations() -> list[Implementation]:
     def impl(id, op, call, dtypes, link, **fields) -> Implementation:
-        return Implementation(id=id, framework=FRAMEWORK, op=op, call=call, dtypes=dtypes, link=link, **fields)
+        from conformance.adapters.execution import FRAMEWORK_MEMORY
+
+        return Implementation(id=id, framework=FRAMEWORK, op=op, call=call, dtypes=dtypes, link=link,
+                              memory_layouts=FRAMEWORK_MEMORY["numpy"], **fields)
 
     impls = []
     if _has("scipy"):

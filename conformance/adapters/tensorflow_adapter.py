@@ -1,7 +1,9 @@
 """TensorFlow (tf.nn, tf.math) and Keras 3 losses on the TensorFlow backend, as implementations under test.
 
-Layout: TF, Keras and the reference's `axis=-1` agree (class axis last), so every class-axis row declares
-fixed_params {"axis": -1} and no axes are moved.
+Layout: TF, Keras and the reference's `axis=-1` agree (class axis last). Rows whose function takes `axis=`
+(tf.nn.softmax, log_softmax, softmax_cross_entropy_with_logits, keras.ops.softmax / log_softmax /
+categorical_crossentropy, keras.losses.categorical_crossentropy) declare params {"axis": None} and get the
+class axis at every position; the others declare fixed_params {"axis": -1}. No axes are moved.
 
 Gradients come from tf.GradientTape: grad[x] = tape.gradient(out, x, output_gradients=ones_like(out)),
 the vector-Jacobian product with a cotangent of ones that docs/ops.md defines. An input the tape finds
@@ -83,11 +85,77 @@ def _np_dtype(dtype: str) -> np.dtype:
 
 # ----------------------------------------------------------------------------------------------- running
 
-def _run(fn, inputs: dict, grads: tuple, device: str) -> Observed:
-    """value = fn(tensors); grad[g] = d sum(value) / d g via GradientTape with a cotangent of ones."""
+MODES = ("eager", "graph", "xla")  # conformance/adapters/execution.py
+
+
+def _mode() -> str:
+    from conformance.adapters import execution
+
+    mode = execution.current() or MODES[0]
+    if mode not in MODES:
+        raise ValueError(f"tensorflow has no execution mode {mode!r}; modes: {', '.join(MODES)}")
+    return mode
+
+
+_TRACED: dict = {}  # (key, input names, grads, mode) -> tf.function
+
+
+@functools.lru_cache(maxsize=None)
+def _quiet_retracing_warning() -> None:
+    """tf.function warns when it retraces often; here it retraces once per input shape by design (the worker
+    would keep that warning as the implementation's output)."""
+    import logging
+
+    class _NoRetracing(logging.Filter):
+        def filter(self, record):
+            return "triggered tf.function retracing" not in record.getMessage()
+
+    _tf().get_logger().addFilter(_NoRetracing())
+
+
+def _traced(key, fn, names: tuple, grads: tuple, mode: str):
+    """tf.function (jit_compile=True for "xla") of the whole call, forward and GradientTape, for one row and
+    its params (`key`, which stands for fn); tf.function traces it once per input shape and dtype."""
+    try:
+        cache_key = None if key is None else (key, names, grads, mode)
+        hash(cache_key)
+    except TypeError:  # params that cannot be a key: a function of its own (traced on every call)
+        cache_key = None
+    if cache_key in _TRACED:
+        return _TRACED[cache_key]
     tf = _tf()
+
+    def graph(*arrays):
+        tensors = dict(zip(names, arrays))
+        with tf.GradientTape() as tape:
+            for name in grads:
+                tape.watch(tensors[name])
+            out = fn(tensors)
+        got = tape.gradient(out, [tensors[name] for name in grads], output_gradients=tf.ones_like(out),
+                            unconnected_gradients=tf.UnconnectedGradients.ZERO) if grads else []
+        return out, got
+
+    _quiet_retracing_warning()
+    traced = tf.function(graph, jit_compile=mode == "xla")
+    if cache_key is not None:
+        _TRACED[cache_key] = traced
+    return traced
+
+
+def _run(fn, inputs: dict, grads: tuple, device: str, key=None) -> Observed:
+    """value = fn(tensors); grad[g] = d sum(value) / d g via GradientTape with a cotangent of ones.
+
+    Mode "graph" / "xla" (conformance/adapters/execution.py): the same inside one tf.function, cached by `key`
+    (what fn computes: the row, its params and dtype; None: traced afresh on every call)."""
+    tf = _tf()
+    mode = _mode()
     with tf.device("/GPU:0" if device == "cuda" else "/CPU:0"):
         tensors = {name: tf.constant(array) for name, array in inputs.items()}
+        if mode != "eager":
+            names = tuple(sorted(tensors))
+            traced = _traced(key, fn, names, tuple(grads), mode)
+            out, got = traced(*(tensors[name] for name in names))
+            return Observed(np.asarray(out.numpy()), {name: np.asarray(g.numpy()) for name, g in zip(grads, got)})
         with tf.GradientTape() as tape:
             for name in grads:
                 tape.watch(tensors[name])
@@ -113,7 +181,8 @@ def _tf_call(lib, row):
 
     def call(inputs, params, dtype, device, grads, fn=None):
         f = lib if fn is None else fn
-        return _run(lambda t: row(t, params, dtype, f), inputs, tuple(grads), device)
+        return _run(lambda t: row(t, params, dtype, f), inputs, tuple(grads), device,
+                    key=(row, f, _freeze(params), dtype))
 
     return call
 
@@ -145,7 +214,8 @@ def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last
         else:  # a custom kernel takes the loss's constructor arguments with the call's (y_true, y_pred)
             def loss(a, b):
                 return fn(a, b, **kwargs)
-        observed = _run(lambda t: loss(t[y_true], t[y_pred]), inputs, tuple(grads), device)
+        observed = _run(lambda t: loss(t[y_true], t[y_pred]), inputs, tuple(grads), device,
+                        key=(class_name, dtype, _freeze(kwargs), y_true, y_pred, fn))
         if drops_last_axis and params["reduction"] == "none":
             observed.value = np.expand_dims(observed.value, -1)
         return observed
@@ -286,9 +356,9 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
         return tf.constant(round_to_dtype(1.0 if value is None else value, dtype))
 
     elementwise = [
-        ("tf.nn.softmax", "softmax", tf.nn.softmax, lambda t, p, d, f: f(t["x"], axis=p["axis"]), "tf/nn/softmax",
+        ("tf.nn.softmax", "softmax", tf.nn.softmax, lambda t, p, d, f: f(t["x"], axis=p.get("axis", -1)), "tf/nn/softmax",
          True),
-        ("tf.nn.log_softmax", "log_softmax", tf.nn.log_softmax, lambda t, p, d, f: f(t["x"], axis=p["axis"]),
+        ("tf.nn.log_softmax", "log_softmax", tf.nn.log_softmax, lambda t, p, d, f: f(t["x"], axis=p.get("axis", -1)),
          "tf/nn/log_softmax", True),
         ("tf.math.sigmoid", "sigmoid", tf.math.sigmoid, lambda t, p, d, f: f(t["x"]), "tf/math/sigmoid", False),
         ("tf.math.log_sigmoid", "log_sigmoid", tf.math.log_sigmoid, lambda t, p, d, f: f(t["x"]),
@@ -296,7 +366,7 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
     ]
     rows = [
         Implementation(id=name, framework=FRAMEWORK, op=op, call=_tf_call(lib, fn), dtypes=dense_dtypes,
-                       fixed_params={"axis": -1} if has_axis else {}, grads=("x",), devices=devs,
+                       params={"axis": None} if has_axis else {}, grads=("x",), devices=devs,
                        link=TF_DOCS + path)
         for name, op, lib, fn, path, has_axis in elementwise
     ]
@@ -318,8 +388,9 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
         Implementation(
             id="tf.nn.softmax_cross_entropy_with_logits", framework=FRAMEWORK, op="cross_entropy",
             call=_tf_call(tf.nn.softmax_cross_entropy_with_logits, lambda t, p, d, f: f(
-                labels=t["target"], logits=t["logits"], axis=-1)),
-            dtypes=dense_dtypes, fixed_params={"axis": -1, "reduction": "none"}, grads=("logits", "target"),
+                labels=t["target"], logits=t["logits"], axis=p.get("axis", -1))),
+            dtypes=dense_dtypes, params={"axis": None}, fixed_params={"reduction": "none"},
+            grads=("logits", "target"),
             accepts=_is_float("target"),
             devices=devs, link=TF_DOCS + "tf/nn/softmax_cross_entropy_with_logits",
         ),

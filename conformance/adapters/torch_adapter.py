@@ -18,6 +18,7 @@ import numpy as np
 from conformance.adapters import modes, torch_modes, torch_reductions
 from conformance.floats import round_to_dtype
 from conformance.adapters.implementation import Convention, Implementation, Observed
+from conformance.adapters.execution import FRAMEWORK_MEMORY
 from reference.dtypes import DTYPE_NAMES
 
 FRAMEWORK = "torch"
@@ -87,10 +88,15 @@ def run(fn: Callable, inputs: dict, device: str, grads: tuple[str, ...]) -> Obse
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = tf32
 
+    from conformance.adapters import execution
+
+    layout = execution.memory()
     tensors = {name: to_tensor(array, device) for name, array in inputs.items()}
     for name in grads:
         tensors[name].requires_grad_(True)
-    out = fn(**tensors)
+    # the same values in the case's memory layout (a non-leaf view of the leaf the gradient is taken for)
+    viewed = {name: execution.torch_view(t, layout) for name, t in tensors.items()}
+    out = in_mode(fn)(**viewed)
     observed = Observed(value=to_numpy(out))
     if grads:
         wanted = [tensors[name] for name in grads]
@@ -102,6 +108,31 @@ def run(fn: Callable, inputs: dict, device: str, grads: tuple[str, ...]) -> Obse
     if request is not None and grads:  # a mode case: vjp / jvp / hvp (conformance/adapters/torch_modes.py)
         observed.derivs = torch_modes.derivs(fn, inputs, device, grads, request, to_tensor, to_numpy)
     return observed
+
+
+MODES = ("eager", "compile")  # conformance/adapters/execution.py
+
+
+def in_mode(fn: Callable) -> Callable:
+    """fn as the current execution mode runs it: itself (eager) or torch.compile(fn, dynamic=False) with
+    inductor. Dynamo caches compiled code on fn's code object (the same lambda of a row on every call),
+    guarded on the input shapes and dtypes and on the values its closure holds (params): it compiles once
+    per shape and params, never per call. The recompile limit is lifted and hitting it raises, so a cell never
+    falls back to eager unnoticed."""
+    from conformance.adapters import execution
+
+    mode = execution.current() or MODES[0]
+    if mode == "eager":
+        return fn
+    if mode != "compile":
+        raise ValueError(f"torch has no execution mode {mode!r}; modes: {', '.join(MODES)}")
+    import torch
+    import torch._dynamo.config as dynamo_config
+
+    dynamo_config.recompile_limit = 1 << 20
+    dynamo_config.accumulated_recompile_limit = 1 << 20
+    dynamo_config.fail_on_recompile_limit_hit = True
+    return torch.compile(fn, dynamic=False, backend="inductor")
 
 
 def class_axis_is_1(params: dict) -> None:
@@ -302,7 +333,7 @@ def implementations() -> list[Implementation]:
 
     def impl(id: str, op: str, call: Callable, link: str, **fields) -> Implementation:
         return Implementation(id=id, framework=FRAMEWORK, op=op, call=call, dtypes=ALL_DTYPES, devices=devs,
-                              link=link, **fields)
+                              link=link, memory_layouts=FRAMEWORK_MEMORY["torch"], **fields)
 
     class_target_params = {"weight": None, "ignore_index": None, "reduction": REDUCTIONS,
                            "mean_denominator": ("weight_sum",)}

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from conformance.cases.case import Case
-from reference.catalog import CATALOG, Empty, Labels, Random, RandomLabels
+from conformance.cases.catalog_layouts import LAYOUT_CASES
+from reference.catalog import CATALOG, Empty, Entry, Labels, Random, RandomLabels
 from conformance.cases.layout import move_class_axis
 from conformance.floats import named_value, np_dtype
 
@@ -54,7 +55,7 @@ def _map_nested(value, fn):
 def catalog_cases(op: str, dtype: str, profile: str = "ci", axis: int | None = None) -> list[Case]:
     """Every catalog case of `op` for `dtype` allowed in `profile`, with the class axis at `axis`."""
     cases = []
-    for entry in CATALOG:
+    for entry in [*CATALOG, *(Entry(*t) for t in LAYOUT_CASES)]:
         if entry.op != op or PROFILE_ORDER.index(profile) < PROFILE_ORDER.index(entry.min_profile):
             continue
         case = Case(

@@ -17,11 +17,14 @@ class Case:
     params: dict = field(default_factory=dict)
     source: str = "catalog"
     modes: dict | None = None  # a mode case: {"cotangent": array or None, "tangents": {input: array}, "hvp": bool}
+    memory: str = "contiguous"  # the inputs' memory layout (conformance/adapters/execution.py MEMORY_LAYOUTS)
 
     def key(self) -> str:
         """A digest of the exact input bits, op, dtype and params (cache key, reproducible ids)."""
         h = hashlib.sha256()
         h.update(json.dumps([self.op, self.dtype, self.params], sort_keys=True, default=str).encode())
+        if self.memory != "contiguous":
+            h.update(self.memory.encode())
         for name in sorted(self.inputs):
             a = np.ascontiguousarray(self.inputs[name])
             h.update(name.encode())

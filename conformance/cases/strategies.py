@@ -37,7 +37,8 @@ SHAPE_SETS = {
     "thorough": {"batch": (1, 2, 3, 6, 0), "classes": (1, 2, 3, 4, 5, 8, 13, 17, 40, 100, 300)},
 }
 ELEMENTWISE_BATCHES = (1, 2, 3, 5, 8, 0)
-EXTRA_DIMS = (1, 3)
+EXTRA_DIMS = (1, 3)  # sizes of the extra (spatial / sequence) dims of class-axis inputs
+MAX_EXTRA_DIMS = 3   # (N, C), (N, C, L), (N, C, H, W), (N, C, D, H, W): 2 to 5 dims
 
 REAL_REGIMES = ["moderate"] * 4 + ["huge-close", "wide", "specials", "subnormal", "near-max"]
 PROB_REGIMES = ["simplex"] * 3 + ["one-hot", "with-zeros", "edges", "unnormalised"]
@@ -172,7 +173,48 @@ def draw_params(data, op: str, allowed: dict, fixed: dict, classes: int, dtype: 
     return params
 
 
-def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: str = "ci") -> Case:
+def draw_extra_dims(data, op: str) -> tuple:
+    """Extra dims of a class-axis input beyond (N, C): none (4 in 5), else 1 to MAX_EXTRA_DIMS of them."""
+    if data.draw(st.integers(0, 4), label="extra dims?") != 0:
+        return ()
+    first = data.draw(st.sampled_from(EXTRA_DIMS), label="d1")
+    more = data.draw(st.integers(0, MAX_EXTRA_DIMS - 1), label="more extra dims")
+    return (first, *(data.draw(st.sampled_from(EXTRA_DIMS), label=f"d{i + 2}") for i in range(more)))
+
+
+def draw_axis(data, ndim: int, options) -> int:
+    """The class axis of an `ndim`-dim input, at any position the API allows: every position, as a
+    non-negative or a negative index (options: the implementation's allowed axis values, None for any)."""
+    every = [a for a in range(-ndim, ndim) if options is None or a in options]
+    if not every:
+        return -1
+    # the last axis first (where shrinking heads), then channels-first, then every other position
+    preferred = [a for a in (-1, 1) if a in every]
+    return data.draw(st.sampled_from(preferred + [a for a in every if a not in preferred]), label="axis")
+
+
+def class_axis_shapes(batch: int, classes: int, extra: tuple, axis: int) -> tuple[tuple, tuple]:
+    """(shape of the class-axis inputs, shape of the labels): (batch, *extra) with the classes inserted at
+    `axis` (1: channels first; -1: last)."""
+    label_shape = (batch, *extra)
+    ndim = len(label_shape) + 1
+    position = axis % ndim
+    full = label_shape[:position] + (classes,) + label_shape[position:]
+    return full, label_shape
+
+
+def draw_memory(data, layouts: tuple, ndim: int) -> str:
+    """The inputs' memory layout: contiguous (2 in 3), else one of the implementation's other layouts that
+    the inputs' rank allows (channels_last needs 4 or 5 dims, transposed 2 or more)."""
+    usable = [m for m in layouts if m != "contiguous" and (m != "channels_last" or ndim in (4, 5))
+              and (m != "transposed" or ndim >= 2)]
+    if not usable or data.draw(st.integers(0, 2), label="non-contiguous?") != 0:
+        return "contiguous"
+    return data.draw(st.sampled_from(usable), label="memory layout")
+
+
+def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: str = "ci",
+              memory_layouts: tuple = ("contiguous",)) -> Case:
     limits, sizes = PROFILE_LIMITS[profile], SHAPE_SETS[profile]
     batch = data.draw(st.sampled_from(sizes["batch"] if op not in ELEMENTWISE else ELEMENTWISE_BATCHES),
                       label="batch size")
@@ -180,14 +222,13 @@ def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: st
     if classes > 1000:
         batch = min(batch, 2)
     params = draw_params(data, op, allowed, fixed, classes, dtype)
-    axis = params.get("axis", default_axis(op))
     has_class_axis = op in CLASS_AXIS_INPUTS
-    extra = ()
-    if op in ("cross_entropy", "nll_loss") and data.draw(st.integers(0, 4), label="extra dims?") == 0:
-        extra = (data.draw(st.sampled_from(EXTRA_DIMS), label="d1"),)
+    extra = draw_extra_dims(data, op) if has_class_axis else ()
+    if has_class_axis and "axis" not in fixed and "axis" in allowed:  # the API takes any class axis (dim=, axis=)
+        params["axis"] = draw_axis(data, 2 + len(extra), allowed["axis"])
+    axis = params.get("axis", default_axis(op))
     if has_class_axis:
-        full = (batch, classes, *extra) if axis == 1 else (batch, *extra, classes)
-        label_shape = (batch, *extra)
+        full, label_shape = class_axis_shapes(batch, classes, extra, axis)
     else:
         full = (batch, classes) if op in ("binary_cross_entropy_with_logits",) and "pos_weight" in params \
             else (batch,)
@@ -208,6 +249,7 @@ def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: st
             as_labels = data.draw(st.booleans(), label="integer target?")
             inputs[name] = (draw_labels(data, label_shape, classes, name, params.get("ignore_index")) if as_labels
                             else draw_probs(data, dtype, full, name, axis))
-    case = Case(id="", op=op, dtype=dtype, inputs=inputs, params=params, source="hypothesis")
+    memory = draw_memory(data, memory_layouts, len(full)) if len(memory_layouts) > 1 else "contiguous"
+    case = Case(id="", op=op, dtype=dtype, inputs=inputs, params=params, source="hypothesis", memory=memory)
     case.id = f"hyp-{case.key()[:12]}"
     return case

@@ -68,9 +68,24 @@ class CellContext:
     baseline: tuple | None = None  # (built-in Implementation, its Worker, version): conformance/judge/baseline.py
     explains: object = None  # record -> the known divergence that explains it, or None (the run's entries)
     shrinks_skipped: int = 0  # failures not shrunk: explained like a catalog case of the cell (run_hypothesis)
+    mode: str | None = None  # execution mode (conformance/adapters/execution.py); None: the framework's default
+
+    def __post_init__(self):
+        from conformance.adapters import execution
+
+        if self.mode is None:
+            self.mode = execution.default_mode(self.framework)
 
     @property
     def cell(self) -> str:
+        """IMPL|DTYPE|DEVICE, with |MODE appended for a mode other than the framework's default."""
+        from conformance.adapters import execution
+
+        return execution.cell_id(self.impl.id, self.dtype, self.device, self.mode, self.framework)
+
+    @property
+    def seed_cell(self) -> str:
+        """The cell without its mode: every mode of a cell draws the same examples (eager vs compiled parity)."""
         return f"{self.impl.id}|{self.dtype}|{self.device}"
 
 
@@ -100,6 +115,8 @@ def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, compar
         "op": ctx.impl.op,
         "dtype": ctx.dtype,
         "device": ctx.device,
+        "mode": ctx.mode,
+        "memory": case.memory,
         "case_id": case.id,
         "source": case.source,
         "params": case.params,
@@ -150,12 +167,17 @@ def reference_for(refs: ReferenceCache, case: Case, params: dict):
     return refs.get(case.op, case.dtype, case.inputs, params)
 
 
-def call_and_compare(impl, worker, refs: ReferenceCache, case: Case, ref, device: str):
-    """Call `impl` on the case in its worker and judge what it did against the reference:
-    (outcome, payload, Comparison, the convention references it was compared with)."""
+def call_and_compare(impl, worker, refs: ReferenceCache, case: Case, ref, device: str, mode: str | None = None):
+    """Call `impl` on the case in its worker (in execution mode `mode`, None: the framework's default) and
+    judge what it did against the reference: (outcome, payload, Comparison, the convention references it was
+    compared with)."""
     grads = tuple(g for g in impl.grads if g in case.inputs and case.inputs[g].dtype.kind != "i")
-    outcome, payload = worker.call(impl.id, case.inputs, case.params, case.dtype, device, grads,
-                                   mode_request=case.modes)
+    if mode is None and case.memory == "contiguous":
+        outcome, payload = worker.call(impl.id, case.inputs, case.params, case.dtype, device, grads,
+                                       mode_request=case.modes)
+    else:
+        outcome, payload = worker.call(impl.id, case.inputs, case.params, case.dtype, device, grads,
+                                       mode_request=case.modes, mode=mode, memory=case.memory)
     if outcome in ("crashed", "timeout"):
         return outcome, payload, Comparison(outcome, part="value", detail=str(payload)), ()
     observed = payload if outcome == "ok" else None
@@ -192,7 +214,7 @@ def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     case.params = {**op_defaults(case.op), **case.params}  # every param spelled out, defaults included
     ref = reference_for(ctx.refs, case, case.params)
     outcome, payload, comparison, conv_refs = call_and_compare(ctx.impl, ctx.worker, ctx.refs, case, ref,
-                                                               ctx.device)
+                                                               ctx.device, ctx.mode)
     record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
     _keep_convention_values(record, comparison, conv_refs)
     if ctx.baseline is not None:
@@ -341,7 +363,7 @@ def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dic
     unshrunk: shrinking it would only find that mechanism again."""
     kept, failures = [], []
     failed_by_key: dict[str, dict] = {}  # every failing input met, by Case.key(): replayed from memory
-    value = cell_seed(ctx.seed, ctx.cell)
+    value = cell_seed(ctx.seed, ctx.seed_cell)
     n = ctx.examples if ctx.examples is not None else PROFILES[ctx.profile]["examples"]
     if n <= 0:
         return []
@@ -358,7 +380,8 @@ def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dic
               phases=[Phase.generate, Phase.shrink])
     @given(st.data())
     def prop(data):
-        case = draw_case(data, ctx.impl.op, ctx.dtype, ctx.impl.params, ctx.impl.fixed_params, ctx.profile)
+        case = draw_case(data, ctx.impl.op, ctx.dtype, ctx.impl.params, ctx.impl.fixed_params, ctx.profile,
+                         getattr(ctx.impl, "memory_layouts", ("contiguous",)))
         key = case.key()
         record = failed_by_key.get(key) if failures else None  # a failure met before: from memory
         if record is None:
@@ -417,6 +440,11 @@ def run_cell(ctx: CellContext) -> list[dict]:
         case = Case(id=f"({ctx.dtype} not declared)", op=impl.op, dtype=ctx.dtype, inputs={}, params={})
         comparison = Comparison("unsupported", detail=f"{impl.id} does not declare {ctx.dtype}")
         return [make_record(ctx, case, None, "skipped", None, comparison, 0.0)]
+    if ctx.mode in impl.unsupported_execution:
+        case = Case(id=f"({ctx.mode} mode not supported)", op=impl.op, dtype=ctx.dtype, inputs={}, params={})
+        comparison = Comparison("unsupported", detail=f"{impl.id} does not run in mode {ctx.mode}: "
+                                                      f"{impl.unsupported_execution[ctx.mode]}")
+        return [make_record(ctx, case, None, "skipped", None, comparison, 0.0)]
     axis = impl.fixed_params.get("axis")
     records = []
     for case in catalog_cases(impl.op, ctx.dtype, ctx.profile, axis):
@@ -425,7 +453,10 @@ def run_cell(ctx: CellContext) -> list[dict]:
             records.append(evaluate_case(ctx, case))
     records += replay_corpus(ctx, records)
     records += run_hypothesis(ctx, catalog_twins(ctx, records))
-    records += run_modes(ctx)  # vjp / jvp / hvp cases for rows that declare modes
+    from conformance.adapters.execution import default_mode
+
+    if ctx.mode == default_mode(ctx.framework):  # derivative modes in the default execution mode only
+        records += run_modes(ctx)  # vjp / jvp / hvp cases for rows that declare modes
     return records
 
 

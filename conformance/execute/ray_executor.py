@@ -45,14 +45,14 @@ class CellActor:
         self.refs = ReferenceCache(Path(cache_dir) if cache_dir else None)
         self.profile, self.seed, self.examples, self.corpus = profile, seed, examples, corpus
 
-    def run(self, impl_id: str, version, dtype: str, device: str) -> dict:
+    def run(self, impl_id: str, version, dtype: str, device: str, mode: str | None = None) -> dict:
         from conformance.execute.worker import baseline_worker
         from conformance.execute.cell_runner import CellContext, run_cell
 
         impl = self.impls[impl_id]
         ctx = CellContext(impl, impl.framework, version, dtype, device, self.worker, self.refs, self.profile,
                           self.seed, self.examples, self.corpus,
-                          baseline=baseline_worker(impl, self.specs, self.base_workers, self.timeout))
+                          baseline=baseline_worker(impl, self.specs, self.base_workers, self.timeout), mode=mode)
         t0 = time.perf_counter()
         try:
             records = run_cell(ctx)
@@ -113,7 +113,7 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
     pending: dict = {}  # object ref -> cell tuple
     turn: dict = {}
     for cell in cells:
-        g, impl, device, dtype = cell.group, cell.impl, cell.device, cell.dtype
+        g, impl, device, dtype, mode = cell.group, cell.impl, cell.device, cell.dtype, cell.mode
         key = (g, "cuda" if device == "cuda" else "cpu")
         if key not in actors:
             worker_name, _, _, _, specs = groups[g]
@@ -127,7 +127,7 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
         i = turn.get(key, 0)
         turn[key] = i + 1
         version = groups[g][2]
-        pending[actors[key][i % len(actors[key])].run.remote(impl.id, version, dtype, device)] = cell
+        pending[actors[key][i % len(actors[key])].run.remote(impl.id, version, dtype, device, mode)] = cell
     logger.info("ray: %d node(s); %d cell(s) on %d actor(s)", nodes, len(pending),
                 sum(len(a) for a in actors.values()))
     try:
@@ -153,7 +153,7 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
 def progress_context(cell, result: dict) -> SimpleNamespace:
     """What run's progress lines and timings read from a CellContext, for a cell run on Ray."""
     impl, device, dtype = cell.impl, cell.device, cell.dtype
-    return SimpleNamespace(cell=result["cell"], impl=impl, dtype=dtype, device=device,
+    return SimpleNamespace(cell=result["cell"], impl=impl, dtype=dtype, device=device, mode=cell.mode,
                            calls=result.get("calls", 0), call_s=result.get("call_s", 0.0),
                            reference_s=result.get("reference_s", 0.0), compiles=result.get("compiles", {}),
                            shrink_s=result.get("shrink_s", 0.0), io_s=result.get("io_s", 0.0),

@@ -75,6 +75,7 @@ class RunConfig:
     executor: str = "local"  # "local": cells in this process's workers; "ray": Ray tasks (conformance.execute.ray_executor)
     ray_address: str | None = None  # an existing Ray cluster ("auto", "ray://host:10001"); None: a local one
     strict_special_values: bool = False  # ieee_special fails the run too
+    modes: tuple | None = None  # execution modes (adapters/execution.py), "default", "all"; None: the profile's plan
 
 
 def validate(config: RunConfig) -> None:
@@ -101,6 +102,11 @@ def validate(config: RunConfig) -> None:
             raise RunConfigError("--executor ray needs ray: pip install 'ce-conformance[ray]'")
     if config.profile not in PROFILES:
         raise RunConfigError(f"unknown profile {config.profile!r}; choose from {', '.join(PROFILES)}")
+    from conformance.plan.mode_plan import MODE_CHOICES
+
+    for name in config.modes or ():
+        if name not in MODE_CHOICES:
+            raise RunConfigError(f"unknown mode {name!r}; choose from {', '.join(MODE_CHOICES)}")
 
 
 def _load_corpus(path) -> list:
@@ -169,7 +175,8 @@ def implementation_json(impl, version) -> dict:
 def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
     """One cell's cost: wall time, cases evaluated (every Hypothesis step), seconds inside the implementation
     and in the reference, compilations (JAX backend compiles / jaxpr traces, TF traces)."""
-    return {"implementation": ctx.impl.id, "dtype": ctx.dtype, "device": ctx.device, "wall_s": round(wall_s, 4),
+    return {"implementation": ctx.impl.id, "dtype": ctx.dtype, "device": ctx.device, "mode": ctx.mode,
+            "wall_s": round(wall_s, 4),
             "records": len(records), "calls": ctx.calls, "call_s": round(ctx.call_s, 4),
             "reference_s": round(ctx.reference_s, 4), "compiles": dict(ctx.compiles),
             "shrink_s": round(ctx.shrink_s, 4), "io_s": round(ctx.io_s, 4), "compile_s": round(ctx.compile_s, 4),
@@ -203,7 +210,7 @@ def _execute(config: RunConfig, log) -> int:
         return probe["known_divergence"]
 
     groups, cells, skipped = plan(config.frameworks, config.ops, config.dtypes, config.devices,
-                                  config.implementations, config.custom)
+                                  config.implementations, config.custom, modes=config.modes, profile=config.profile)
     if groups and not any(g.implementations for g in groups):
         raise RunConfigError(f"nothing to run: {selection_text(config)} matches no implementation of "
                              f"{', '.join(name for name, *_ in groups)} (see: python -m conformance list)")
@@ -234,11 +241,12 @@ def _execute(config: RunConfig, log) -> int:
         worker = Worker(worker_name, specs, timeout=timeout, max_memory=config.max_worker_memory)
         base_workers: dict = {}
         try:
-            for impl, device, dtype in ((c.impl, c.device, c.dtype) for c in todo):
+            for impl, device, dtype, mode in ((c.impl, c.device, c.dtype, c.mode) for c in todo):
                 ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
                                   config.profile, config.seed, config.examples, corpus_cases,
                                   on_shrink=progress.shrinking,
-                                  baseline=baseline_worker(impl, specs, base_workers, timeout), explains=explains)
+                                  baseline=baseline_worker(impl, specs, base_workers, timeout), explains=explains,
+                                  mode=mode)
                 t0 = time.perf_counter()
                 try:
                     records = run_cell(ctx)

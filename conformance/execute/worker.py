@@ -7,7 +7,8 @@ time and waits at most `timeout` seconds. Outcomes:
   ("crashed", detail)         the process died (exit code / signal); the worker is restarted
   ("timeout", detail)         no answer in time; the process is killed and restarted
 Every answer also carries the seconds spent inside the implementation's call (measured in the worker) and
-the worker's running compile counts (JAX backend compiles and jaxpr traces, TF tf.function traces):
+the worker's running compile counts (JAX backend compiles and jaxpr traces, TF tf.function traces, torch.compile
+graphs), so a cell's compiles are counted per execution mode (a request names its mode: adapters/execution.py):
 Worker.last_call_s and Worker.last_compiles (the increase during the last call).
 
 Containment:
@@ -82,6 +83,18 @@ def _compile_counter(framework: str) -> dict:
     return counts
 
 
+def _counted(counts: dict) -> dict:
+    """The running compile counts now; torch.compile's are read from dynamo's own counters (graphs compiled,
+    once torch has compiled anything in this process)."""
+    out = dict(counts)
+    dynamo_utils = sys.modules.get("torch._dynamo.utils")
+    if dynamo_utils is not None:
+        graphs = dynamo_utils.counters["stats"].get("unique_graphs", 0)
+        if graphs:
+            out["torch_compiles"] = graphs
+    return out
+
+
 class _Capture:
     """File descriptors 1 and 2 redirected to one temporary file for the duration of a call."""
 
@@ -137,6 +150,7 @@ def _serve(conn, framework: str, custom_specs: list, max_memory: int | None = No
         pass
     try:
         from conformance.plan.cells import implementations
+        from conformance.adapters import execution
 
         impls = {impl.id: impl for impl in implementations(framework, custom_specs)}
         counts = _compile_counter(framework)
@@ -158,21 +172,25 @@ def _serve(conn, framework: str, custom_specs: list, max_memory: int | None = No
             return
         impl_id, inputs, params, dtype, device, grads, *rest = request
         mode_request = rest[0] if rest else None  # a mode case's cotangent / tangents / hvp
+        mode = rest[1] if len(rest) > 1 else None  # the execution mode (conformance/adapters/execution.py)
+        memory = rest[2] if len(rest) > 2 else None
+        if memory and execution.framework_of(framework) == "numpy":  # numpy functions take the arrays as given
+            inputs = {name: execution.numpy_view(a, memory) for name, a in inputs.items()}
         started = time.perf_counter()
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    with capture, modes.requested(mode_request):
+                    with capture, modes.requested(mode_request), execution.using(mode, memory):
                         observed = impls[impl_id].call(inputs, params, dtype, device, tuple(grads))
                 finally:
-                    stats = {"call_s": time.perf_counter() - started, "compiles": dict(counts),
+                    stats = {"call_s": time.perf_counter() - started, "compiles": _counted(counts),
                              "output": capture.output}
             observed.warnings = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
             conn.send(("ok", (observed.value, observed.grads, observed.warnings, observed.derivs), stats))
         except BaseException as exc:  # framework errors are data
             etype = f"{type(exc).__module__}.{type(exc).__qualname__}".replace("builtins.", "")
-            stats = {"call_s": time.perf_counter() - started, "compiles": dict(counts), "output": capture.output}
+            stats = {"call_s": time.perf_counter() - started, "compiles": _counted(counts), "output": capture.output}
             try:
                 message = str(exc)
             except Exception:
@@ -232,7 +250,7 @@ class Worker:
         self.impl_ids = payload
 
     def call(self, impl_id, inputs, params, dtype, device, grads, timeout: float | None = None,
-             mode_request: dict | None = None):
+             mode_request: dict | None = None, mode: str | None = None, memory: str | None = None):
         if self.process is None or not self.process.is_alive():
             if self.process is not None:
                 self.restarts += 1
@@ -240,7 +258,7 @@ class Worker:
         limit = self.timeout if timeout is None else timeout
         self.last_call_s, self.last_compiles, self.last_output = None, {}, None
         try:
-            self.conn.send((impl_id, inputs, params, dtype, device, tuple(grads), mode_request))
+            self.conn.send((impl_id, inputs, params, dtype, device, tuple(grads), mode_request, mode, memory))
             if not self.conn.poll(limit):
                 self._kill()
                 return "timeout", f"no answer within {limit:g} s; worker killed and restarted"

@@ -64,7 +64,7 @@ def evaluate(ctx, case: Case, ref, record: dict) -> None:
     from conformance.execute.cell_runner import call_and_compare
 
     started = time.perf_counter()
-    outcome, payload, comparison, _ = call_and_compare(impl, worker, ctx.refs, case, ref, ctx.device)
+    outcome, payload, comparison, _ = call_and_compare(impl, worker, ctx.refs, case, ref, ctx.device, ctx.mode)
     if outcome == "ok":
         out["observed"] = {"value": tensor_json(payload.value),
                            "grad": {k: tensor_json(v) for k, v in payload.grads.items()}}

@@ -136,6 +136,14 @@ def observed_zero_reference_nan(e: Element) -> bool:
     return e.observed == 0.0 and math.isnan(e.reference)
 
 
+def observed_finite_where_item_undefined(e: Element) -> bool:
+    """The observed element is finite where the reference is NaN because its item (the elements along the class
+    axis it belongs to) holds a NaN or +-inf input: the item's value is undefined, so is every derivative of it;
+    an autodiff that differentiates each element's term on its own returns a finite number."""
+    return (math.isfinite(e.observed) and math.isnan(e.reference)
+            and any(bool((~np.isfinite(a)).any()) for a in e.inputs()))
+
+
 def observed_inf_reference_finite(e: Element) -> bool:
     """Overflow: the observed element is +-inf where the correctly rounded value is finite."""
     return math.isinf(e.observed) and math.isfinite(e.reference)
@@ -260,6 +268,7 @@ PREDICATES = {f.__name__: f for f in (
     input_nonpositive_at_mismatch, observed_nan_where_input_near_max, observed_nan_where_exp_of_input_overflows,
     input_subnormal_at_mismatch, observed_finite_reference_overflows, probability_p_at_an_end_at_mismatch,
     observed_nonfinite_where_label_probability_vanishes,
+    observed_finite_where_item_undefined,
 )}
 
 

@@ -2,8 +2,8 @@
 
 A group is what one worker process serves: a framework's built-in rows, an installed plugin's rows (entry
 point group `ce_conformance.implementations`), or the custom kernels of one calling convention (`--impl`).
-A cell is one implementation x device x dtype of a group, visited in the order of the groups, then the
-implementations as declared, then the devices, then the dtypes. A device the machine lacks gives no cells
+A cell is one implementation x device x dtype x execution mode of a group, visited in the order of the groups,
+then the implementations as declared, then the devices, then the dtypes, then the modes (default first). A device the machine lacks gives no cells
 (cuda cells are skipped cleanly where there is no GPU); a framework that is not installed is `skipped`.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ class Cell(NamedTuple):
     dtype: str
     framework: str          # the group's worker name
     version: str | None
+    mode: str | None = None  # execution mode (conformance/adapters/execution.py); None: the framework's default
 
     @property
     def impl_id(self) -> str:
@@ -36,7 +37,11 @@ class Cell(NamedTuple):
 
     @property
     def id(self) -> str:
-        return f"{self.impl.id}|{self.dtype}|{self.device}"
+        """IMPL|DTYPE|DEVICE, then |MODE for a mode other than the framework's default."""
+        from conformance.adapters.execution import cell_id, default_mode
+
+        return cell_id(self.impl.id, self.dtype, self.device, self.mode or default_mode(self.framework),
+                       self.framework)
 
 
 class Plan(NamedTuple):
@@ -83,22 +88,28 @@ def _devices(group: Group) -> list:
     return ["cpu"]
 
 
-def cells_of(groups: list, dtypes, devices) -> list[Cell]:
-    """Every (group, implementation, device, dtype) the plan visits, in order (a dtype an implementation does
-    not declare is still a cell: its records say `unsupported`)."""
+def cells_of(groups: list, dtypes, devices, modes=None, profile: str | None = None) -> list[Cell]:
+    """Every (group, implementation, device, dtype, mode) the plan visits, in order (a dtype an implementation
+    does not declare is still a cell: its records say `unsupported`). Modes: `modes` (run --modes) or the
+    profile's plan (conformance/plan/mode_plan.py); neither: each framework's default mode only."""
+    from conformance.plan.mode_plan import cell_modes
+
     out = []
     for g, group in enumerate(groups):
         present = _devices(group)
         for impl in group.implementations:
             for device in (d for d in impl.devices if d in present and (not devices or d in devices)):
-                out += [Cell(g, impl, device, dtype, group.worker, group.version) for dtype in dtypes]
+                for dtype in dtypes:
+                    chosen = cell_modes(group.worker, impl, group.implementations, dtype, modes, profile or "quick")
+                    out += [Cell(g, impl, device, dtype, group.worker, group.version, mode) for mode in chosen]
     return out
 
 
-def plan(frameworks, ops=(), dtypes=(), devices=(), patterns=(), custom_specs=(), with_plugins: bool = True) -> Plan:
+def plan(frameworks, ops=(), dtypes=(), devices=(), patterns=(), custom_specs=(), with_plugins: bool = True,
+         modes=None, profile: str | None = None) -> Plan:
     """The groups and cells of a run (see the module docstring)."""
     groups, skipped = groups_for(frameworks, ops, patterns, custom_specs, with_plugins)
-    return Plan(groups, cells_of(groups, dtypes, devices), skipped)
+    return Plan(groups, cells_of(groups, dtypes, devices, modes, profile), skipped)
 
 
 def implementations(framework: str, specs=()) -> list:

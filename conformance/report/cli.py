@@ -1,7 +1,7 @@
 """Command-line entry points, one per command; each returns the exit status (never calls sys.exit):
 
     report RESULTS [--out DIR]   (DIR defaults to the results' directory) -> 0; prints DIR/index.html
-    compare OLD NEW [--out DIR] [--ulp-threshold N] [--ignore-device] [--format text|markdown|json]
+    compare OLD NEW [--out DIR] [--ulp-threshold N] [--ignore-device] [--ignore-mode] [--format text|markdown|json]
                                                                 -> 1 when anything regressed, else 0
     merge A B [C ...] --out FILE                                -> 0; prints the path written
     timeline RUN1 RUN2 [...] [--framework F] [--out FILE.md]    -> 0; the release timeline of findings
@@ -58,6 +58,9 @@ def _compare_parser() -> _Parser:
                    help=f"ULP growth that counts as a regression (default {DEFAULT_ULP_THRESHOLD:g})")
     p.add_argument("--ignore-device", action="store_true",
                    help="match records across devices (compare a CPU run with a GPU run)")
+    p.add_argument("--ignore-mode", action="store_true",
+                   help="eager vs compiled parity: OLD's default-mode records against NEW's other execution modes "
+                        "(OLD and NEW may be the same run)")
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                    help="stdout: text (default), markdown (a pull-request comment) or json")
     return p
@@ -122,7 +125,7 @@ def compare_main(argv=None) -> int:
         from .compare_formats import FORMATS
 
         result = compare_runs(args.old, args.new, out_dir=args.out, ulp_threshold=args.ulp_threshold,
-                              ignore_device=args.ignore_device)
+                              ignore_device=args.ignore_device, ignore_mode=args.ignore_mode)
         print(FORMATS[args.format](result), end="" if args.format == "markdown" else "\n")
         return result.exit_code
 

@@ -2,7 +2,9 @@
 
 Records are matched by case content -- (implementation, op, dtype, device, params, the exact input bits),
 never by a Hypothesis id -- and, where a run holds several records for one case (one per part), by part as
-well. With ignore_device the device is left out of the key (a CPU run against a GPU run). Two runs that
+well. With ignore_device the device is left out of the key (a CPU run against a GPU run); with ignore_mode
+the execution mode is (an eager run against a compiled one, or a run's eager cells against its compiled
+cells: the same case in two modes is then one pair, eager side old, the other mode new). Two runs that
 replay the same regression corpus (run --corpus) therefore match case for case.
 
 A matched record is
@@ -102,6 +104,7 @@ class CompareResult:
     cells: list[CellDiff]
     html_path: Path | None = None
     behaviour: list[Change] = field(default_factory=list)
+    ignore_mode: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -123,7 +126,8 @@ class CompareResult:
                      f"behaviour changes: {len(self.behaviour)}, "
                      f"unchanged: {len(self.unchanged)}, only in old: {len(self.removed)}, "
                      f"only in new: {len(self.added)} (ULP threshold {fmt_metric(self.ulp_threshold)}"
-                     f"{', devices ignored' if self.ignore_device else ''})")
+                     f"{', devices ignored' if self.ignore_device else ''}"
+                     f"{', modes ignored' if self.ignore_mode else ''})")
         budget = MAX_TEXT_LINES
         for title, changes in self.groups(upper=True):
             if not changes:
@@ -190,21 +194,50 @@ def classify(old: dict, new: dict, threshold: float) -> tuple[str, list[str]]:
     return "unchanged", reasons
 
 
-def _base_key(r: dict, ignore_device: bool) -> tuple:
+def _mode(r: dict) -> str:
+    from conformance.adapters.execution import default_mode
+
+    return r.get("mode") or default_mode(str(r.get("framework", "")))
+
+
+def _place(r: dict, ignore_device: bool, ignore_mode: bool) -> str:
+    """Where the record ran, as compare shows it: the device, then /MODE for a mode other than the framework's
+    default ("*" for what is ignored)."""
+    from conformance.adapters.execution import default_mode
+
+    device = "*" if ignore_device else r["device"]
+    if ignore_mode:
+        return device
+    mode = _mode(r)
+    return device if mode == default_mode(str(r.get("framework", ""))) else f"{device}/{mode}"
+
+
+def _base_key(r: dict, ignore_device: bool, ignore_mode: bool = False) -> tuple:
     """The case by content: params and exact input bits (records without inputs, e.g. an undeclared dtype,
     by their case id)."""
     content = record_key(r) if r.get("inputs") else r["case_id"]
-    return (r["implementation"], r["op"], r["dtype"], "*" if ignore_device else r["device"], content)
+    return (r["implementation"], r["op"], r["dtype"], _place(r, ignore_device, ignore_mode), content)
+
+
+def split_by_mode(run: dict) -> tuple[dict, dict]:
+    """One run holding several modes as two runs for compare --ignore-mode: its default-mode records, and the
+    records of its other modes."""
+    from conformance.adapters.execution import default_mode
+
+    default = [r for r in run["records"] if _mode(r) == default_mode(str(r.get("framework", "")))]
+    other = [r for r in run["records"] if _mode(r) != default_mode(str(r.get("framework", "")))]
+    return {**run, "records": default}, {**run, "records": other}
 
 
 def compare_results(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THRESHOLD,
-                    ignore_device: bool = False, old_name: str = "old", new_name: str = "new") -> CompareResult:
+                    ignore_device: bool = False, old_name: str = "old", new_name: str = "new",
+                    ignore_mode: bool = False) -> CompareResult:
     groups_old: dict[tuple, list[dict]] = defaultdict(list)
     groups_new: dict[tuple, list[dict]] = defaultdict(list)
     for r in old["records"]:
-        groups_old[_base_key(r, ignore_device)].append(r)
+        groups_old[_base_key(r, ignore_device, ignore_mode)].append(r)
     for r in new["records"]:
-        groups_new[_base_key(r, ignore_device)].append(r)
+        groups_new[_base_key(r, ignore_device, ignore_mode)].append(r)
     out: dict[str, list[Change]] = defaultdict(list)
     for base in list(groups_old) + [k for k in groups_new if k not in groups_old]:
         olds, news = groups_old.get(base, []), groups_new.get(base, [])
@@ -218,6 +251,10 @@ def compare_results(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THR
         for o, n in pairs:
             part = (n or o).get("part")
             device = (n or o)["device"] if not ignore_device else f"{o['device'] if o else '—'}→{n['device'] if n else '—'}"
+            if ignore_mode:
+                device += f" {_mode(o) if o else '—'}→{_mode(n) if n else '—'}"
+            elif _place(n or o, True, False) != "*":
+                device += _place(n or o, True, False)[1:]
             key = (base[0], base[1], base[2], device, (n or o)["case_id"], part)
             if o is None:
                 out["added"].append(Change("added", key, None, n))
@@ -228,12 +265,13 @@ def compare_results(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THR
                 out[kind].append(Change(kind, key, o, n, reasons))
     return CompareResult(old_name, new_name, old["run"], new["run"], ulp_threshold, ignore_device,
                          out["regression"], out["improvement"], out["unchanged"], out["added"], out["removed"],
-                         _cell_diffs(old, new, out, ignore_device), behaviour=out["behaviour"])
+                         _cell_diffs(old, new, out, ignore_device, ignore_mode), behaviour=out["behaviour"],
+                         ignore_mode=ignore_mode)
 
 
-def _cell_diffs(old: dict, new: dict, out: dict, ignore_device: bool) -> list[CellDiff]:
+def _cell_diffs(old: dict, new: dict, out: dict, ignore_device: bool, ignore_mode: bool = False) -> list[CellDiff]:
     def cell(r):
-        return (r["implementation"], r["dtype"], "*" if ignore_device else r["device"])
+        return (r["implementation"], r["dtype"], _place(r, ignore_device, ignore_mode))
 
     verdicts_old, verdicts_new = defaultdict(list), defaultdict(list)
     for r in old["records"]:
@@ -252,3 +290,27 @@ def _cell_diffs(old: dict, new: dict, out: dict, ignore_device: bool) -> list[Ce
     cells.sort(key=lambda c: (-c.counts.get("regression", 0), -c.counts.get("improvement", 0), c.implementation,
                               c.dtype, c.device))
     return cells
+
+
+def compare_modes(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THRESHOLD, ignore_device: bool = False,
+                  old_name: str = "old", new_name: str = "new") -> CompareResult:
+    """The eager-vs-compiled parity view (compare --ignore-mode): OLD's records in their framework's default
+    mode against NEW's records in every other mode, one mode at a time (OLD and NEW may be the same run).
+    A regression is a case the other mode does worse on than the default mode."""
+    base, _ = split_by_mode(old)
+    _, others = split_by_mode(new)
+    results = []
+    for mode in sorted({_mode(r) for r in others["records"]}) or [None]:
+        side = {**others, "records": [r for r in others["records"] if _mode(r) == mode]}
+        # only the cells this mode ran (ci runs the other modes on a sample of the default mode's cells)
+        cells = {(r["implementation"], r["dtype"], "*" if ignore_device else r["device"]) for r in side["records"]}
+        mine = {**base, "records": [r for r in base["records"] if
+                                    (r["implementation"], r["dtype"], "*" if ignore_device else r["device"]) in cells]}
+        results.append(compare_results(mine, side, ulp_threshold, ignore_device, old_name, new_name,
+                                       ignore_mode=True))
+    first = results[0]
+    for r in results[1:]:
+        for name in ("regressions", "improvements", "unchanged", "added", "removed", "cells", "behaviour"):
+            getattr(first, name).extend(getattr(r, name))
+    return first
+

@@ -67,6 +67,7 @@ def to_json(r: CompareResult) -> str:
         "old": r.old_name, "new": r.new_name,
         "frameworks": [{"framework": fw, "old": o, "new": n} for fw, o, n in r.framework_changes],
         "ulp_threshold": r.ulp_threshold if math.isfinite(r.ulp_threshold) else "inf", "ignore_device": r.ignore_device,
+        "ignore_mode": r.ignore_mode,
         "counts": _counts(r), "exit_code": r.exit_code,
         "regressions": [_change_json(c) for c in r.regressions],
         "behaviour_changes": [_change_json(c) for c in r.behaviour],
@@ -81,13 +82,17 @@ FORMATS = {"text": lambda r: r.text, "markdown": to_markdown, "json": to_json}
 
 
 def compare_runs(old_path, new_path, out_dir=None, ulp_threshold: float = DEFAULT_ULP_THRESHOLD,
-                 ignore_device: bool = False) -> CompareResult:
+                 ignore_device: bool = False, ignore_mode: bool = False) -> CompareResult:
     """Load two runs (paths or dicts), compare them, and when out_dir is given write out_dir/compare.html
-    (and compare.md, compare.json, compare.txt beside it).
+    (and compare.md, compare.json, compare.txt beside it). ignore_mode: the eager-vs-compiled parity view
+    (compare.compare_modes).
     Raises ReportInputError for bad input or an unwritable out_dir."""
+    from .compare import compare_modes
+
     old, new = load_results(old_path), load_results(new_path)
-    result = compare_results(old, new, ulp_threshold, ignore_device,
-                             old.get("source_path") or "old", new.get("source_path") or "new")
+    how = compare_modes if ignore_mode else compare_results
+    result = how(old, new, ulp_threshold, ignore_device, old.get("source_path") or "old",
+                 new.get("source_path") or "new")
     if out_dir is not None:
         from .html import prepare_out_dir, write_text
         from .html_compare import render_compare

@@ -1,6 +1,6 @@
 """Merge runs from different machines (say a CPU box and a GPU box) into one results.json.
 
-records            the union. A record is identified by (implementation, op, dtype, device, case_id, part);
+records            the union. A record is identified by (implementation, op, dtype, device, case_id, part, mode);
                    the same record in two runs is kept once when equal apart from timings (elapsed_s), and
                    is an error when the two runs disagree about it.
 implementations    the union by id; dtypes, devices and grads lists are united, the first run's other fields
@@ -34,7 +34,10 @@ def _join(values) -> str | None:
 
 
 def _record_key(r: dict) -> tuple:
-    return (r["implementation"], r["op"], r["dtype"], r["device"], r["case_id"], r.get("part"))
+    from conformance.adapters.execution import default_mode
+
+    mode = r.get("mode") or default_mode(str(r.get("framework", "")))
+    return (r["implementation"], r["op"], r["dtype"], r["device"], r["case_id"], r.get("part"), mode)
 
 
 def _comparable(r: dict) -> dict:
@@ -106,7 +109,7 @@ def merge_results(runs: list[dict], names: list[str] | None = None) -> dict:
             if key in records:
                 if _comparable(records[key]) != _comparable(r):
                     raise ReportInputError(
-                        f"merge: {origin[key]} and {name} disagree about {key[0]} {key[2]} {key[3]} case "
+                        f"merge: {origin[key]} and {name} disagree about {key[0]} {key[2]} {key[3]} {key[6]} case "
                         f"{key[4]!r}; merge runs of different cases or devices")
                 continue
             records[key] = r

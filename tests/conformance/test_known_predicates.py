@@ -386,3 +386,24 @@ def test_xlog1py_masked_gradients_are_known_only_at_x_zero(entries):
     assert classified(rec("tf.math.xlog1py", 0.0, -1.0, 0.0, "-inf"), entries) == "tf-xlog1py-x-gradient-zero-at-x-zero"
     wrong = rec("torch.special.xlog1py", 0.5, 1.0, math.inf, "0.6931471805599453")
     assert classified(wrong, entries) is None and wrong["unexpected"]
+
+
+# ------------------------------------------------------------------------ an undefined item's other gradients
+
+def multilabel_grad(x_item, observed, exact="nan"):
+    return record("torch.nn.MultiLabelSoftMarginLoss", "multilabel_soft_margin_loss", "float64",
+                  "special_value_mismatch", "grad:x", {"x": [x_item], "y": [[0.5] * len(x_item)]},
+                  [observed] + [0.0] * (len(x_item) - 1), [exact] + ["0"] * (len(x_item) - 1), [0],
+                  params={"axis": -1}, framework="torch", shape=None)
+
+
+def test_a_finite_gradient_in_an_undefined_item_is_known(entries):
+    rec = multilabel_grad([0.5, math.nan, 1.0], -0.1)
+    rec["observed"]["grad"]["x"]["shape"] = rec["reference"]["grad"]["x"]["shape"] = [1, 3]
+    assert classified(rec, entries) == "torch-multilabel-soft-margin-undefined-item-finite-gradient"
+
+
+def test_a_finite_gradient_where_the_item_is_finite_is_not_known(entries):
+    rec = multilabel_grad([0.5, 2.0, 1.0], -0.1)
+    rec["observed"]["grad"]["x"]["shape"] = rec["reference"]["grad"]["x"]["shape"] = [1, 3]
+    assert classified(rec, entries) is None and rec["unexpected"]
