@@ -59,6 +59,20 @@ def time_split(run: dict, cells: dict) -> dict:
     }
 
 
+def mode_split(cells: dict) -> dict:
+    """Per execution mode (conformance/adapters/execution.py; a cell without one ran in its framework's
+    default): cells, wall seconds, calls, seconds inside the implementation, and compiles."""
+    out: dict[str, dict] = {}
+    for cell in cells.values():
+        m = out.setdefault(cell.get("mode") or "default", {"cells": 0, "wall_s": 0.0, "calls": 0, "call_s": 0.0,
+                                                          "compiles": 0})
+        m["cells"] += 1
+        for k in ("wall_s", "calls", "call_s"):
+            m[k] += cell.get(k) or 0
+        m["compiles"] += sum((cell.get("compiles") or {}).values())
+    return out
+
+
 def summarise(doc: dict) -> dict:
     run = doc["run"]
     cells = (run.get("timing") or {}).get("cells") or {}
@@ -81,6 +95,7 @@ def summarise(doc: dict) -> dict:
     inside = totals["call_s"] + totals["reference_s"]
     return {
         "split": time_split(run, cells),
+        "modes": mode_split(cells),
         "largest_cell": max(({"cell": c, "wall_s": t["wall_s"], "share": t["wall_s"] / run["duration_s"]}
                              for c, t in cells.items()), key=lambda d: d["wall_s"], default=None),
         "duration_s": run.get("duration_s"),

@@ -56,7 +56,7 @@ def table(rows: list[list], header: list[str]) -> str:
 
 def report(doc: dict) -> str:
     return "\n".join([report_machine(doc), report_reference(doc), report_floor(doc), report_ci(doc),
-                      report_split(doc), report_scaling(doc)]).strip()
+                      report_split(doc), report_modes(doc), report_scaling(doc)]).strip()
 
 
 def report_floor(doc: dict) -> str:
@@ -87,6 +87,15 @@ def report_split(doc: dict) -> str:
         return ""
     rows = [[k, v, 100 * v / split["wall_s"] if split["wall_s"] else None] for k, v in split.items() if k != "wall_s"]
     return "\nwhere the cold ci run's time goes (seconds, % of its wall time):\n" + table(rows, ["part", "seconds", "%"])
+
+
+def report_modes(doc: dict) -> str:
+    modes = ((doc.get("ci") or {}).get("cold") or {}).get("modes")
+    if not modes:
+        return ""
+    rows = [[m, v["cells"], v["wall_s"], v["calls"], v["call_s"], v["compiles"]] for m, v in sorted(modes.items())]
+    return "\nthe cold ci run per execution mode:\n" + table(rows, ["mode", "cells", "wall s", "calls", "call s",
+                                                                   "compiles"])
 
 
 def report_scaling(doc: dict) -> str:
