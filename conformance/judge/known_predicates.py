@@ -136,6 +136,18 @@ def observed_zero_reference_nan(e: Element) -> bool:
     return e.observed == 0.0 and math.isnan(e.reference)
 
 
+def smoothing_along_a_class_axis_that_is_not_last(e: Element) -> bool:
+    """Label smoothing is on and the class axis is not the last one, whose length differs from the class
+    count: a smoothing that takes the class count from shape[-1] (Keras) uses the wrong one."""
+    params = e.record.get("params") or {}
+    shapes = [t["shape"] for t in (e.record.get("inputs") or {}).values() if not t["dtype"].startswith("int")]
+    axis = params.get("axis")
+    if not (params.get("label_smoothing") or 0) or not isinstance(axis, int) or not shapes or len(shapes[0]) < 2:
+        return False
+    shape = shapes[0]
+    return axis % len(shape) != len(shape) - 1 and shape[axis] != shape[-1]
+
+
 def observed_finite_where_item_undefined(e: Element) -> bool:
     """The observed element is finite where the reference is NaN because its item (the elements along the class
     axis it belongs to) holds a NaN or +-inf input: the item's value is undefined, so is every derivative of it;
@@ -268,7 +280,7 @@ PREDICATES = {f.__name__: f for f in (
     input_nonpositive_at_mismatch, observed_nan_where_input_near_max, observed_nan_where_exp_of_input_overflows,
     input_subnormal_at_mismatch, observed_finite_reference_overflows, probability_p_at_an_end_at_mismatch,
     observed_nonfinite_where_label_probability_vanishes,
-    observed_finite_where_item_undefined,
+    observed_finite_where_item_undefined, smoothing_along_a_class_axis_that_is_not_last,
 )}
 
 

@@ -407,3 +407,22 @@ def test_a_finite_gradient_where_the_item_is_finite_is_not_known(entries):
     rec = multilabel_grad([0.5, 2.0, 1.0], -0.1)
     rec["observed"]["grad"]["x"]["shape"] = rec["reference"]["grad"]["x"]["shape"] = [1, 3]
     assert classified(rec, entries) is None and rec["unexpected"]
+
+
+# ------------------------------------------------------------------------ Keras smoothing counts the last axis
+
+def keras_smoothed(axis, shape, smoothing=0.1):
+    rec = record("keras.losses.categorical_crossentropy(from_logits=True)", "cross_entropy", "float64",
+                 "inaccurate", "value", {}, [1.7029862626665995], ["1.632605964444380303"], [0],
+                 params={"axis": axis, "label_smoothing": smoothing, "reduction": "none"}, framework="tensorflow")
+    n = int(np.prod(shape))
+    rec["inputs"] = {"logits": {"dtype": "float64", "shape": list(shape), "data": [0.0] * n},
+                     "target": {"dtype": "float64", "shape": list(shape), "data": [0.0] * n}}
+    return rec
+
+
+def test_keras_smoothing_along_axis_1_is_known_only_off_the_last_axis(entries):
+    assert classified(keras_smoothed(1, (1, 3, 2)), entries) == "keras-label-smoothing-counts-classes-on-the-last-axis"
+    assert classified(keras_smoothed(-1, (1, 2, 3)), entries) != "keras-label-smoothing-counts-classes-on-the-last-axis"
+    assert classified(keras_smoothed(1, (1, 3, 2), 0.0), entries) != \
+        "keras-label-smoothing-counts-classes-on-the-last-axis"
