@@ -6,7 +6,7 @@ Each entry: (id, op, inputs, params[, min_profile]), turned into a typed `Entry`
 `Labels([...])` marks integer class labels. `Random(shape, scale, seed)` is a seeded normal draw (large
 vocabularies); `RandomLabels` its labels; `Empty(shape)` a zero-sized array. Class-axis ops are written with
 the class axis at 1 (N, C, d1, ...); the conformance stage moves it for implementations whose class axis is -1.
-min_profile "thorough" keeps huge cases out of the quick and ci profiles.
+min_profile "ci" keeps a case out of the quick profile, "thorough" out of quick and ci.
 
 An entry is `golden` (regenerated into reference/golden/ by `python -m reference golden`, in every dtype) when
 its inputs mean the same numbers in every dtype: no named values, no random draws, not "thorough".
@@ -364,6 +364,36 @@ WORKED_EXAMPLES = [
 ]
 
 
+# probability targets of shape (1, 3, 2): each (item, position) sums to 1 along the class axis 1, and the
+# trailing length 2 differs from C = 3 (a class count read from the last axis is then wrong)
+_PROBS_NCL = [[[0.5, 0.0], [0.25, 1.0], [0.25, 0.0]]]
+
+# Layouts (issue 14): inputs of 2 to 5 dims with the class axis channels-first (N, C, ...), at other positions
+# (axis 0, -2) and negative; batch of 1 and a large batch. Memory layouts (transposed, strided, channels_last
+# views) are drawn per case by the strategies (conformance/cases/strategies.py), not written here.
+LAYOUT_CASES = [
+    ("ce(N,C,H,W)", "cross_entropy", {"logits": Random((2, 3, 2, 2), 3.0, 11), "target": RandomLabels((2, 2, 2), 3, 11)},
+     {}),
+    ("ce(N,C,D,H,W)", "cross_entropy",
+     {"logits": Random((1, 3, 2, 2, 2), 3.0, 12), "target": RandomLabels((1, 2, 2, 2), 3, 12)}, {}),
+    ("ce(N,C,L,label_smoothing=0.1)", "cross_entropy",
+     {"logits": Random((2, 3, 4), 3.0, 13), "target": RandomLabels((2, 4), 3, 13)}, {"label_smoothing": 0.1}),
+    ("ce(probs,N,C,L,label_smoothing=0.1)", "cross_entropy",
+     {"logits": [[[1, -1], [2, 0], [3, 1]]], "target": _PROBS_NCL}, {"label_smoothing": 0.1}),
+    ("ce(probs,N,C,L)", "cross_entropy", {"logits": [[[1, -1], [2, 0], [3, 1]]], "target": _PROBS_NCL}, {}),
+    ("ce(batch=1,N,C,H,W,weight)", "cross_entropy",
+     {"logits": Random((1, 3, 2, 3), 3.0, 14), "target": RandomLabels((1, 2, 3), 3, 14)}, {"weight": [1, 2, 0.5]}),
+    ("ce(N=4096,C=3)", "cross_entropy", {"logits": Random((4096, 3), 3.0, 15), "target": RandomLabels((4096,), 3, 15)},
+     {}, "ci"),
+    ("nll(N,C,H,W,ignore_index)", "nll_loss",
+     {"logp": [[[[-0.5, -2.0]], [[-1.0, -0.25]]]], "target": Labels([[[0, 1]]])}, {"ignore_index": 1}),
+    ("softmax(N,C,H,W,axis=1)", "softmax", {"x": Random((2, 3, 2, 2), 3.0, 16)}, {"axis": 1}),
+    ("softmax(3-D,axis=0)", "softmax", {"x": Random((3, 2, 2), 3.0, 17)}, {"axis": 0}),
+    ("softmax(3-D,axis=-2)", "softmax", {"x": Random((2, 3, 2), 3.0, 18)}, {"axis": -2}),
+    ("log_softmax(N,C,D,H,W,axis=1)", "log_softmax", {"x": Random((1, 3, 2, 2, 2), 3.0, 19)}, {"axis": 1}),
+    ("log_softmax(N,L,C,axis=-1,batch=1)", "log_softmax", {"x": Random((1, 4, 3), 3.0, 20)}, {"axis": -1}),
+]
+
 _TUPLES = (
     _rows("softmax", "softmax")
     + _rows("log_softmax", "log_softmax")
@@ -378,6 +408,7 @@ _TUPLES = (
     + FOCAL
     + NEW_OPS
     + WORKED_EXAMPLES
+    + LAYOUT_CASES
 )
 
 

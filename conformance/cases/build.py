@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from conformance.cases.case import Case
-from conformance.cases.catalog_layouts import LAYOUT_CASES
-from reference.catalog import CATALOG, Empty, Entry, Labels, Random, RandomLabels
+from reference.catalog import CATALOG, Empty, Labels, Random, RandomLabels
 from conformance.cases.layout import move_class_axis
 from conformance.floats import named_value, np_dtype
 
@@ -55,7 +54,7 @@ def _map_nested(value, fn):
 def catalog_cases(op: str, dtype: str, profile: str = "ci", axis: int | None = None) -> list[Case]:
     """Every catalog case of `op` for `dtype` allowed in `profile`, with the class axis at `axis`."""
     cases = []
-    for entry in [*CATALOG, *(Entry(*t) for t in LAYOUT_CASES)]:
+    for entry in CATALOG:
         if entry.op != op or PROFILE_ORDER.index(profile) < PROFILE_ORDER.index(entry.min_profile):
             continue
         case = Case(
