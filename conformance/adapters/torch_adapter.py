@@ -372,7 +372,7 @@ def implementations() -> list[Implementation]:
         impl("torch.nn.functional.kl_div", "kl_div", call_kl_div, DOCS + "torch.nn.functional.kl_div.html",
              params={"log_target": (False, True), "reduction": ("none", "sum", "mean", "batchmean")},
              grads=("input", "target")),
-    ] + _module_and_special_rows(impl, class_target_params) + torch_reductions.rows(impl)
+    ] + _module_and_special_rows(impl, class_target_params) + torch_reductions.rows(impl, run)
 
 
 # ---------------------------------------------------------------------------------------------------------

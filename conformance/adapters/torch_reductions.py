@@ -19,28 +19,29 @@ def _lib(module: str, name: str) -> Callable:
     return fn
 
 
-def _logsumexp_call(lib: Callable):
+def _logsumexp_call(lib: Callable, run: Callable):
     def call(inputs, params, dtype, device, grads, fn=None):
-        from conformance.adapters.torch_adapter import run
-
         f = fn or lib
         return run(lambda x: f(x, dim=params["axis"]), inputs, device, grads)
 
     return call
 
 
-def _xlog1py_call(inputs, params, dtype, device, grads, fn=None):
-    from conformance.adapters.torch_adapter import run
+def _xlog1py_call(run: Callable):
+    def call(inputs, params, dtype, device, grads, fn=None):
+        f = fn or _lib("special", "xlog1py")
+        return run(lambda x, y: f(x, y), inputs, device, grads)
 
-    f = fn or _lib("special", "xlog1py")
-    return run(lambda x, y: f(x, y), inputs, device, grads)
+    return call
 
 
-def rows(impl: Callable) -> list[Implementation]:
+def rows(impl: Callable, run: Callable) -> list[Implementation]:
+    """The rows, declared with the torch adapter's `impl` and called through its `run` (passed in: this module
+    is part of the adapter and does not import it back)."""
     return [
-        impl("torch.logsumexp", "logsumexp", _logsumexp_call(_lib("torch", "logsumexp")), DOCS + "torch.logsumexp.html",
-             params={"axis": None}, grads=("x",)),
-        impl("torch.special.logsumexp", "logsumexp", _logsumexp_call(_lib("special", "logsumexp")),
+        impl("torch.logsumexp", "logsumexp", _logsumexp_call(_lib("torch", "logsumexp"), run),
+             DOCS + "torch.logsumexp.html", params={"axis": None}, grads=("x",)),
+        impl("torch.special.logsumexp", "logsumexp", _logsumexp_call(_lib("special", "logsumexp"), run),
              SPECIAL_DOCS + "logsumexp", params={"axis": None}, grads=("x",)),
-        impl("torch.special.xlog1py", "xlog1py", _xlog1py_call, SPECIAL_DOCS + "xlog1py", grads=("x", "y")),
+        impl("torch.special.xlog1py", "xlog1py", _xlog1py_call(run), SPECIAL_DOCS + "xlog1py", grads=("x", "y")),
     ]
