@@ -8,7 +8,7 @@ import importlib
 
 FRAMEWORKS = {
     "torch": "conformance.adapters.torch_adapter",
-    "tensorflow": "conformance.adapters.tensorflow_adapter",
+    "tensorflow": "conformance.adapters.tensorflow_adapter",  # + tf_runtime, keras_losses, keras_functions
     "jax": "conformance.adapters.jax_adapter",
     "numpy": "conformance.adapters.numpy_adapter",
     "cupy": "conformance.adapters.cupy_adapter",

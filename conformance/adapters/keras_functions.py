@@ -1,5 +1,5 @@
 """Keras 3 function forms (keras.losses.<function>, keras.ops.<loss and activation>) on the TensorFlow backend,
-and tf.math.xlogy: rows of the tensorflow adapter (conformance/adapters/tensorflow_adapter.py adds them).
+and tf.math.xlogy: rows of the tensorflow adapter (conformance/adapters/tensorflow_adapter.py adds them; the runtime is tf_runtime.py).
 
 Unlike the Loss classes, the function forms have no Loss.__call__: no cast to a loss dtype (they compute in
 y_pred's dtype, y_true cast to it), no reduction (one loss per sample: fixed reduction "none"), and integer
@@ -12,7 +12,9 @@ itself exactly (sum of one term, divided by 1), so each element is compared ("[p
 """
 from __future__ import annotations
 
-from conformance.adapters import tensorflow_adapter as tfa
+from conformance.adapters import keras_losses
+from conformance.adapters import tf_runtime as tfa
+from conformance.adapters.keras_losses import GCE_BAD_LABEL, GCE_Q
 from conformance.adapters.implementation import DTYPES, Convention, Implementation
 
 KERAS_OPS_DOCS = "https://keras.io/api/ops/"
@@ -24,13 +26,6 @@ def _is_int(name):
 
 def _is_float(name):
     return lambda inputs, params: inputs[name].dtype.kind not in "iu"
-
-
-GCE_Q = (0.5, 0.7)  # Keras raises for q outside the open interval (0, 1): q = 1 is not expressible
-GCE_BAD_LABEL = Convention(
-    key="bad_label_zero_row",
-    description="ops.one_hot maps a label outside [0, C) to a zero row: p_y is 0 and the loss silently 1/q",
-    link="https://github.com/keras-team/keras/blob/v3.15.1/keras/src/losses/losses.py")
 
 
 def tf_math_rows(devs: tuple[str, ...]) -> list[Implementation]:
@@ -73,17 +68,17 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
         link="https://github.com/tensorflow/tensorflow/issues/8484")
 
     def normalize_then_clip():
-        return tfa._keras_clip("normalize_then_clip", "q is renormalised along the class axis, then", "q", False,
+        return keras_losses._keras_clip("normalize_then_clip", "q is renormalised along the class axis, then", "q", False,
                                nn_py, {"normalize": "q"})
 
     def clip_then_normalize():
-        return tfa._keras_clip(
+        return keras_losses._keras_clip(
             "clip_then_normalize", "q is clipped, then renormalised along the class axis (log_softmax of "
             "log(clip(q))); this is clip *before* normalize, the reverse order of categorical:", "q", False,
             nn_py, {"normalize": "q"})
 
     def bce_clip():
-        return tfa._keras_clip("clip", "p", "p", False, nn_py)
+        return keras_losses._keras_clip("clip", "p", "p", False, nn_py)
 
     def same_crossentropy_rows(prefix, module, doc, smoothing=False):
         """The rows keras.losses' and keras.ops' crossentropy functions share: categorical on probabilities,
@@ -124,7 +119,7 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
         conventions=bce_clip())
     add("keras.losses.kl_divergence", "kl_divergence", L.kl_divergence, lambda t, p, d, f: f(t["p"], t["q"]),
         ("p", "q"), losses_doc + "kldivergence-function", {"axis": -1},
-        conventions=tfa._keras_clip("clip_p_and_q", "p and q", "q", True, losses_py))
+        conventions=keras_losses._keras_clip("clip_p_and_q", "p and q", "q", True, losses_py))
     add("keras.losses.binary_focal_crossentropy(from_logits=True)[per-element]", "sigmoid_focal_loss",
         L.binary_focal_crossentropy, lambda t, p, d, f: per_element(
             f, t["y"], t["x"], from_logits=True, apply_class_balancing=p.get("alpha", 0.25) is not None,
@@ -134,12 +129,12 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
             key="logits_recovered_for_bce",
             description="from_logits=True computes sigmoid(x) with ops.sigmoid, whose _keras_logits tag makes the "
                         "bce term use tf.nn.sigmoid_cross_entropy_with_logits (no clip)",
-            link=tfa._keras_src(nn_py)),))
+            link=keras_losses._keras_src(nn_py)),))
     add("keras.losses.binary_focal_crossentropy(from_logits=False)[per-element]", "binary_focal_loss",
-        L.binary_focal_crossentropy, lambda t, p, d, f: per_element(f, t["y"], t["p"], **tfa._binary_focal_kwargs(p)),
+        L.binary_focal_crossentropy, lambda t, p, d, f: per_element(f, t["y"], t["p"], **keras_losses._binary_focal_kwargs(p)),
         ("p", "y"), losses_doc + "binaryfocalcrossentropy-function", binary_fixed,
         params={"alpha": None, "gamma": None, "label_smoothing": None},
-        conventions=tfa._keras_clip("clip", "p (in the bce term; the focal factor uses p as given)", "p", False,
+        conventions=keras_losses._keras_clip("clip", "p (in the bce term; the focal factor uses p as given)", "p", False,
                                     nn_py))
     add("keras.losses.categorical_focal_crossentropy(from_logits=True)", "softmax_focal_loss",
         L.categorical_focal_crossentropy, lambda t, p, d, f: f(
@@ -149,7 +144,7 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
             key="clip_softmax_unexpressed",
             description="softmax(logits) is renormalised and clipped to [1e-7, 1-1e-7] before log and (1-q)^gamma; "
                         "the reference softmax_focal_loss has no clip param, so this is not modelled",
-            link=tfa._keras_src(losses_py)),),
+            link=keras_losses._keras_src(losses_py)),),
         accepts=lambda inputs, params: params.get("alpha") is not None)
 
     # generalized cross entropy: one_hot(labels) picks p_y from the probabilities; (1 - p_y^q) / q.

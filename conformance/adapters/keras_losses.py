@@ -1,0 +1,308 @@
+"""keras.losses Loss classes (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, the
+focal and generalized losses, KLDivergence) on the TensorFlow backend: rows of the tensorflow adapter, and the
+Keras helpers (loss construction, clip conventions, source links) the function forms share.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from conformance.adapters.implementation import DTYPES, Convention, Implementation
+from conformance.adapters.tf_runtime import (FRAMEWORK, KERAS_DOCS, KERAS_REDUCTION, TF_DOCS, _freeze, _keras,
+                                             _np_dtype, _run, _tf)
+
+GCE_Q = (0.5, 0.7)  # Keras raises for q outside the open interval (0, 1): q = 1 is not expressible
+GCE_BAD_LABEL = Convention(
+    key="bad_label_zero_row",
+    description="ops.one_hot maps a label outside [0, C) to a zero row: p_y is 0 and the loss silently 1/q",
+    link="https://github.com/keras-team/keras/blob/v3.15.1/keras/src/losses/losses.py")
+
+
+@functools.lru_cache(maxsize=None)
+def _keras_loss(class_name: str, dtype: str, frozen_kwargs: tuple):
+    return getattr(_keras().losses, class_name)(dtype=dtype, **dict(frozen_kwargs))
+
+
+def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last_axis: bool = False):
+    """Implementation.call for keras.losses.<class_name>(**kwargs_of(params), dtype=dtype)(y_true, y_pred).
+
+    drops_last_axis: the binary losses average over the last axis (output shape = input shape[:-1]); with
+    reduction "none" the adapter puts that axis (of length 1, see _last_axis_is_one) back.
+    """
+
+    def call(inputs, params, dtype, device, grads, fn=None):
+        kwargs = {"reduction": KERAS_REDUCTION[params["reduction"]], **kwargs_of(params)}
+        if fn is None:
+            loss = _keras_loss(class_name, dtype, _freeze(kwargs))
+        else:  # a custom kernel takes the loss's constructor arguments with the call's (y_true, y_pred)
+            def loss(a, b):
+                return fn(a, b, **kwargs)
+        observed = _run(lambda t: loss(t[y_true], t[y_pred]), inputs, tuple(grads), device,
+                        key=(class_name, dtype, _freeze(kwargs), y_true, y_pred, fn))
+        if drops_last_axis and params["reduction"] == "none":
+            observed.value = np.expand_dims(observed.value, -1)
+        return observed
+
+    return call
+
+
+# ----------------------------------------------------------------------------------------- predicates
+
+def _is_int(name: str):
+    return lambda inputs, params: inputs[name].dtype.kind in "iu"
+
+
+def _is_float(name: str):
+    return lambda inputs, params: inputs[name].dtype.kind not in "iu"
+
+
+def _dtype_is(input_name: str, dtype: str):
+    want = _np_dtype(dtype)
+    return lambda inputs, params: inputs[input_name].dtype == want
+
+
+def _mean_only_or_last_axis_is_one(input_name: str):
+    """Keras binary losses return mean over the last axis per sample; the reference has no such reduction.
+
+    Exact when the reduction is "mean" (a mean of equal-size means), or when the last axis has length 1.
+    """
+
+    def accepts(inputs, params):
+        shape = inputs[input_name].shape
+        return len(shape) >= 1 and (params.get("reduction") == "mean" or shape[-1] == 1)
+
+    return accepts
+
+
+def _loss_vector_is_empty(input_name: str):
+    def applies(inputs, params):
+        return params.get("reduction") != "none" and 0 in inputs[input_name].shape[:-1]
+
+    return applies
+
+
+def _labels_not_exact_in(label_name: str, float_name: str):
+    """Labels that the loss dtype cannot hold exactly (|label| > 2^(mantissa bits + 1))."""
+
+    def applies(inputs, params):
+        limit = {"float16": 2**11, "bfloat16": 2**8, "float32": 2**24}.get(str(inputs[float_name].dtype), 2**53)
+        labels = inputs[label_name]
+        return labels.size > 0 and int(np.max(np.abs(labels))) > limit
+
+    return applies
+
+
+# ----------------------------------------------------------------------------------------- conventions
+
+def _keras_src(path: str) -> str:
+    return f"https://github.com/keras-team/keras/blob/v{_keras().__version__}/keras/src/{path}"
+
+
+def _rounded(value: float, dtype: str) -> float:
+    """value (a Python float) converted to dtype exactly as tf.clip_by_value converts its Python bounds
+    (tf.convert_to_tensor(value, dtype)); returned as a Python float, which holds it exactly."""
+    return float(np.asarray(_tf().constant(value, dtype=dtype).numpy()).astype(np.float64))
+
+
+def _keras_clip(key: str, what: str, input_name: str, hi_one: bool, source: str, extra=None):
+    """Keras clips to [eps, 1-eps] (or [eps, 1]) with eps = keras.config.epsilon(); TF rounds both bounds
+    to the tensor's dtype (in float16 and bfloat16 1 - 1e-7 rounds to 1), so one convention per dtype."""
+    eps = _keras().config.epsilon()
+    conventions = []
+    for dtype in DTYPES:
+        lo = _rounded(eps, dtype)
+        hi = 1.0 if hi_one else _rounded(1.0 - eps, dtype)
+        conventions.append(Convention(
+            key=f"{key}_{dtype}",
+            description=f"{what} clipped to [{eps:g}, {'1' if hi_one else f'1-{eps:g}'}] (keras.config.epsilon()), "
+                        f"bounds rounded to {dtype}: [{lo!r}, {hi!r}]",
+            link=_keras_src(source),
+            ref_params={"clip": [lo, hi], **(extra or {})},
+            applies=_dtype_is(input_name, dtype),
+        ))
+    return tuple(conventions)
+
+
+def _keras_common(float_name: str) -> tuple[Convention, ...]:
+    return (
+        Convention(
+            key="loss_dtype",
+            description="Keras casts both arguments to the loss dtype, keras.config.floatx() = float32 unless "
+                        "dtype= is given; this suite constructs every loss with dtype=<case dtype>",
+            link=_keras_src("losses/loss.py"),
+        ),
+        Convention(
+            key="empty_reduction",
+            description="An empty per-sample loss of shape (0,) is returned unreduced (an empty array, also for "
+                        "'sum'); other empty shapes reduce with divide_no_nan, so the mean of nothing is 0",
+            link=_keras_src("losses/loss.py"),
+            applies=_loss_vector_is_empty(float_name),
+        ),
+    )
+
+
+def _sparse_conventions(float_name: str) -> tuple[Convention, ...]:
+    return (
+        Convention(
+            key="labels_cast_to_loss_dtype",
+            description="Loss.__call__ converts the integer labels to the loss dtype before casting them back to "
+                        "int64: in bfloat16 (float16) a label above 256 (2048) becomes another class",
+            link=_keras_src("losses/loss.py"),
+            applies=_labels_not_exact_in("target" if float_name == "logits" else "p", float_name),
+        ),
+        Convention(
+            key="bad_label_raises_on_cpu",
+            description="Out-of-range labels raise InvalidArgumentError on CPU and give NaN on GPU",
+            link=TF_DOCS + "tf/nn/sparse_softmax_cross_entropy_with_logits",
+        ),
+    )
+
+
+def _count_mean() -> Convention:
+    return Convention(
+        key="mean_divides_by_items",
+        description="sum_over_batch_size divides by the number of items, not by the total target mass",
+        link=_keras_src("losses/loss.py"),
+        ref_params={"mean_denominator": "count"},
+        applies=lambda inputs, params: params.get("reduction") == "mean",
+    )
+
+
+# ------------------------------------------------------------------------------------------- keras rows
+
+REDUCTIONS = ("none", "sum", "mean")
+BINARY_OPS = ("binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal_loss", "binary_focal_loss")
+
+
+def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
+    losses_py = "losses/losses.py"
+    nn_py = "backend/tensorflow/nn.py"
+    rows = []
+
+    def row(class_name, from_logits, op, call, grads, params, conventions, accepts=None, bad_labels=None):
+        if not hasattr(_keras().losses, class_name):  # not in this Keras release (upgrade checks run older ones)
+            return
+        suffix = "" if from_logits is None else f"(from_logits={from_logits})"
+        rows.append(Implementation(
+            id=f"keras.losses.{class_name}{suffix}", framework=FRAMEWORK, op=op, call=call, dtypes=DTYPES,
+            params=params, fixed_params={} if op in BINARY_OPS else {"axis": -1},
+            grads=grads, conventions=conventions, bad_labels=bad_labels, accepts=accepts, devices=devs,
+            link=KERAS_DOCS + "#" + class_name.lower() + "-class",
+        ))
+
+    # SparseCategoricalCrossentropy: int labels -> tf.nn.sparse_softmax_cross_entropy_with_logits
+    # (from_logits=False passes log(clip(q)) as logits, i.e. clips, then renormalises by softmax).
+    row("SparseCategoricalCrossentropy", True, "cross_entropy",
+        _keras_call("SparseCategoricalCrossentropy",
+                    lambda p: {"from_logits": True, "ignore_class": p.get("ignore_index")}, "target", "logits"),
+        ("logits",),
+        {"reduction": REDUCTIONS, "ignore_index": None, "mean_denominator": ("weight_sum", "count")},
+        _keras_common("logits") + _sparse_conventions("logits") + (Convention(
+            key="all_ignored_mean_is_zero",
+            description="With ignore_class, the mean divides by the number of kept items with divide_no_nan: "
+                        "0 (not NaN) when every item is ignored",
+            link=_keras_src("losses/loss.py"),
+            applies=lambda inputs, params: params.get("ignore_index") is not None
+            and params.get("reduction") == "mean" and inputs["target"].size > 0
+            and bool(np.all(inputs["target"] == params["ignore_index"]))),),
+        accepts=_is_int("target"), bad_labels="raises")
+    row("SparseCategoricalCrossentropy", False, "cross_entropy_dist",
+        _keras_call("SparseCategoricalCrossentropy", lambda p: {"from_logits": False}, "p", "q"),
+        ("q",), {"reduction": REDUCTIONS},
+        _keras_common("q") + _sparse_conventions("q") + _keras_clip(
+            "clip_then_normalize", "q is clipped, then renormalised along the class axis (log_softmax of "
+            "log(clip(q))); this is clip *before* normalize, the reverse order of categorical:",
+            "q", False, nn_py, {"normalize": "q"}),
+        accepts=_is_int("p"), bad_labels="raises")
+
+    # CategoricalCrossentropy: from_logits -> tf.nn.softmax_cross_entropy_with_logits; else normalise q,
+    # clip to [eps, 1-eps], -sum p log q.  label_smoothing: y (1-e) + e/C.
+    row("CategoricalCrossentropy", True, "cross_entropy",
+        _keras_call("CategoricalCrossentropy",
+                    lambda p: {"from_logits": True, "label_smoothing": p.get("label_smoothing", 0.0)},
+                    "target", "logits"),
+        ("logits", "target"),
+        {"reduction": REDUCTIONS, "label_smoothing": None, "mean_denominator": ("weight_sum", "count")},
+        _keras_common("logits") + (_count_mean(),), accepts=_is_float("target"))
+    row("CategoricalCrossentropy", False, "cross_entropy_dist",
+        _keras_call("CategoricalCrossentropy",
+                    lambda p: {"from_logits": False, "label_smoothing": p.get("label_smoothing", 0.0)}, "p", "q"),
+        ("p", "q"), {"reduction": REDUCTIONS, "label_smoothing": None},
+        _keras_common("q") + _keras_clip(
+            "normalize_then_clip", "q is renormalised along the class axis, then", "q", False, nn_py,
+            {"normalize": "q"}),
+        accepts=_is_float("p"))
+
+    # BinaryCrossentropy: per element, then mean over the last axis. label_smoothing: y (1-e) + e/2.
+    row("BinaryCrossentropy", True, "binary_cross_entropy_with_logits",
+        _keras_call("BinaryCrossentropy",
+                    lambda p: {"from_logits": True, "label_smoothing": p.get("label_smoothing", 0.0)},
+                    "y", "x", drops_last_axis=True),
+        ("x", "y"), {"reduction": REDUCTIONS, "label_smoothing": None},
+        _keras_common("x"), accepts=_mean_only_or_last_axis_is_one("x"))
+    row("BinaryCrossentropy", False, "binary_cross_entropy",
+        _keras_call("BinaryCrossentropy",
+                    lambda p: {"from_logits": False, "label_smoothing": p.get("label_smoothing", 0.0)},
+                    "y", "p", drops_last_axis=True),
+        ("p", "y"), {"reduction": REDUCTIONS, "label_smoothing": None},
+        _keras_common("p") + _keras_clip("clip", "p", "p", False, nn_py),
+        accepts=_mean_only_or_last_axis_is_one("p"))
+
+    # KLDivergence (no from_logits): sum over the last axis of clip(p) log(clip(p) / clip(q)), clip to [eps, 1].
+    row("KLDivergence", None, "kl_divergence",
+        _keras_call("KLDivergence", lambda p: {}, "p", "q"),
+        ("p", "q"), {"reduction": REDUCTIONS},
+        _keras_common("q") + _keras_clip("clip_p_and_q", "p and q", "q", True, losses_py))
+
+    # CategoricalFocalCrossentropy(from_logits=True): softmax, renormalise, clip to [eps, 1-eps], then
+    # -sum alpha y (1-q)^gamma log q. The clip is NOT expressible: softmax_focal_loss has no clip param.
+    row("CategoricalFocalCrossentropy", True, "softmax_focal_loss",
+        _keras_call("CategoricalFocalCrossentropy",
+                    lambda p: {"from_logits": True, "alpha": p.get("alpha", 0.25), "gamma": p.get("gamma", 2.0)},
+                    "target", "logits"),
+        ("logits", "target"), {"reduction": REDUCTIONS, "alpha": None, "gamma": None},
+        _keras_common("logits") + (Convention(
+            key="clip_softmax_unexpressed",
+            description="softmax(logits) is renormalised and clipped to [1e-7, 1-1e-7] before log and (1-q)^gamma; "
+                        "the reference softmax_focal_loss has no clip param, so this is not modelled",
+            link=_keras_src(losses_py)),),
+        accepts=lambda inputs, params: params.get("alpha") is not None)
+
+    # BinaryFocalCrossentropy(from_logits=True): ops.sigmoid tags its output with _keras_logits, so the bce
+    # term goes back to tf.nn.sigmoid_cross_entropy_with_logits (unclipped); p_t from sigmoid(x).
+    # alpha=None -> apply_class_balancing=False. Then mean over the last axis.
+    row("BinaryFocalCrossentropy", True, "sigmoid_focal_loss",
+        _keras_call("BinaryFocalCrossentropy",
+                    lambda p: {"from_logits": True, "apply_class_balancing": p.get("alpha", 0.25) is not None,
+                               "alpha": 0.25 if p.get("alpha", 0.25) is None else p.get("alpha", 0.25),
+                               "gamma": p.get("gamma", 2.0)},
+                    "y", "x", drops_last_axis=True),
+        ("x", "y"), {"reduction": REDUCTIONS, "alpha": None, "gamma": None},
+        _keras_common("x") + (Convention(
+            key="logits_recovered_for_bce",
+            description="from_logits=True computes sigmoid(x) with ops.sigmoid, whose _keras_logits tag makes the "
+                        "bce term use tf.nn.sigmoid_cross_entropy_with_logits (no clip)",
+            link=_keras_src(nn_py)),),
+        accepts=_mean_only_or_last_axis_is_one("x"))
+    # CategoricalGeneralizedCrossEntropy(q): (1 - p_y^q) / q with p_y = sum(p * one_hot(labels)).
+    row("CategoricalGeneralizedCrossEntropy", None, "generalized_cross_entropy",
+        _keras_call("CategoricalGeneralizedCrossEntropy", lambda p: {"q": p.get("q", 0.5)}, "target", "p"),
+        ("p",), {"reduction": REDUCTIONS, "q": GCE_Q}, _keras_common("p") + (GCE_BAD_LABEL,), bad_labels="zero")
+    # BinaryFocalCrossentropy(from_logits=False): bce on clip(p) (the binary_crossentropy probability path),
+    # focal factor (1 - p_t)^gamma on the unclipped p: binary_focal_loss with the clip convention.
+    row("BinaryFocalCrossentropy", False, "binary_focal_loss",
+        _keras_call("BinaryFocalCrossentropy", _binary_focal_kwargs, "y", "p", drops_last_axis=True),
+        ("p", "y"), {"reduction": REDUCTIONS, "alpha": None, "gamma": None, "label_smoothing": None},
+        _keras_common("p") + _keras_clip("clip", "p (in the bce term; the focal factor uses p as given)", "p", False,
+                                         nn_py),
+        accepts=_mean_only_or_last_axis_is_one("p"))
+    return rows
+
+
+def _binary_focal_kwargs(p: dict) -> dict:
+    """Keras's focal arguments for reference params: alpha null = apply_class_balancing=False."""
+    alpha = p.get("alpha")
+    return {"from_logits": False, "apply_class_balancing": alpha is not None,
+            "alpha": 0.25 if alpha is None else alpha, "gamma": p.get("gamma", 2.0),
+            "label_smoothing": p.get("label_smoothing") or 0.0}
