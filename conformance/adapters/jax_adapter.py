@@ -218,7 +218,10 @@ def implementations() -> list[Implementation]:
     rows: list[Implementation] = []
 
     def row(row_id, op, lib, fn, grads, link, static_keys=(), params=None, fixed=None, **extra):
-        """fn(arrays, static, f) calls the library function `lib` as f (a custom kernel replaces it)."""
+        """fn(arrays, static, f) calls the library function `lib` as f (a custom kernel replaces it). A function
+        the installed release lacks (lib None; upgrade checks run older jax/optax releases) gives no row."""
+        if lib is None:
+            return
         rows.append(Implementation(
             id=row_id, framework=FRAMEWORK, op=op, call=_register(row_id, fn, lib, static_keys), dtypes=DTYPES,
             params=params or {}, fixed_params=fixed or {}, grads=grads, devices=devs, link=link, **extra))
@@ -251,11 +254,11 @@ def implementations() -> list[Implementation]:
         lambda a, s, f: f(a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
         ("logits", "target"), OPTAX_DOCS + "smooth_labels", static_keys=("label_smoothing",), params=smoothing,
         fixed=ce, conventions=(nan_at_neg_inf,), **soft)
-    row("optax.losses.safe_softmax_cross_entropy", "cross_entropy", losses.safe_softmax_cross_entropy,
+    row("optax.losses.safe_softmax_cross_entropy", "cross_entropy", getattr(losses, "safe_softmax_cross_entropy", None),
         lambda a, s, f: f(a["logits"], a["target"]), ("logits", "target"),
         OPTAX_DOCS + "safe_softmax_cross_entropy", fixed=ce, **soft)
     row("optax.losses.safe_softmax_cross_entropy∘smooth_labels", "cross_entropy",
-        losses.safe_softmax_cross_entropy,
+        getattr(losses, "safe_softmax_cross_entropy", None),
         lambda a, s, f: f(a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
         ("logits", "target"), OPTAX_DOCS + "smooth_labels", static_keys=("label_smoothing",), params=smoothing,
         fixed=ce, **soft)
@@ -356,18 +359,18 @@ def _optax_issue17_rows(row, optax, jax, ce, nan_at_neg_inf, soft, kl_link):
         conventions=(nan_at_neg_inf,), **soft)
     # Poly-1: softmax_cross_entropy + epsilon * sum(labels * (1 - softmax)) over the class axis.
     eps = {"epsilon": None}
-    row("optax.losses.poly_loss_cross_entropy", "poly_loss", losses.poly_loss_cross_entropy,
+    row("optax.losses.poly_loss_cross_entropy", "poly_loss", getattr(losses, "poly_loss_cross_entropy", None),
         lambda a, s, f: f(a["logits"], a["target"], epsilon=s["epsilon"]), ("logits", "target"),
         OPTAX_DOCS + "poly_loss_cross_entropy", static_keys=("epsilon",), params=eps,
         fixed={"axis": -1, "reduction": "none"}, conventions=(nan_at_neg_inf,))
-    row("optax.losses.poly_loss_cross_entropy(where=)", "poly_loss", losses.poly_loss_cross_entropy,
+    row("optax.losses.poly_loss_cross_entropy(where=)", "poly_loss", getattr(losses, "poly_loss_cross_entropy", None),
         lambda a, s, f: where_call(a, s, f, epsilon=s["epsilon"]), ("logits", "target"),
         OPTAX_DOCS + "poly_loss_cross_entropy", static_keys=("epsilon",), params=eps,
         fixed={"axis": -1, "reduction": "none"}, conventions=(nan_at_neg_inf,))
     # generalized_kl_divergence(log_predictions, targets) = kl_divergence + sum(exp(log_predictions) - targets);
     # convex_kl_divergence is its deprecated name (a wrapper that warns).
     for name in ("generalized_kl_divergence", "convex_kl_divergence"):
-        row(f"optax.losses.{name}", "kl_div", getattr(losses, name),
+        row(f"optax.losses.{name}", "kl_div", getattr(losses, name, None),
             lambda a, s, f: f(a["input"], a["target"]), ("input", "target"), OPTAX_DOCS + name,
             fixed={"reduction": "sum", "log_target": False, "generalized": True}, accepts=_vectors_only,
             conventions=(Convention(
