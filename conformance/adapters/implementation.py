@@ -117,3 +117,13 @@ class Implementation:
     modes: tuple[str, ...] = ()
     unsupported_execution: dict[str, str] = field(default_factory=dict)
     memory_layouts: tuple[str, ...] = ("contiguous",)
+
+
+def input_is_int(name: str):
+    """An `accepts` predicate: the case's input `name` holds integer class labels."""
+    return lambda inputs, params: inputs[name].dtype.kind in "iu"
+
+
+def input_is_float(name: str):
+    """An `accepts` predicate: the case's input `name` is floating (probabilities, not labels)."""
+    return lambda inputs, params: inputs[name].dtype.kind not in "iu"

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from conformance.adapters import jax_modes, modes
-from conformance.adapters.implementation import DTYPES, Convention, Implementation, Observed
+from conformance.adapters.implementation import DTYPES, Convention, Implementation, Observed, input_is_float, input_is_int
 
 FRAMEWORK = "jax"
 
@@ -173,12 +173,6 @@ def _call(row_id: str, static_keys: tuple[str, ...] = ()):
 
 # ----------------------------------------------------------------------------------------- predicates
 
-def _is_int(name: str):
-    return lambda inputs, params: inputs[name].dtype.kind in "iu"
-
-
-def _is_float(name: str):
-    return lambda inputs, params: inputs[name].dtype.kind not in "iu"
 
 
 def _vectors_only(inputs, params):
@@ -245,7 +239,7 @@ def implementations() -> list[Implementation]:
         description="softmax_cross_entropy multiplies t * log_softmax(logits) as is: t = 0 where a logit is -inf "
                     "gives 0 * -inf = NaN (safe_softmax_cross_entropy is the documented alternative)",
         link=OPTAX_DOCS + "softmax_cross_entropy", applies=_any_neg_inf("logits"))
-    soft = dict(accepts=_is_float("target"))
+    soft = dict(accepts=input_is_float("target"))
     row("optax.losses.softmax_cross_entropy", "cross_entropy", losses.softmax_cross_entropy,
         lambda a, s, f: f(a["logits"], a["target"], **_axis_kw(s)), ("logits", "target"),
         OPTAX_DOCS + "softmax_cross_entropy", static_keys=("axis",), params=any_axis, fixed=no_reduction,
@@ -267,7 +261,7 @@ def implementations() -> list[Implementation]:
     row("optax.losses.softmax_cross_entropy_with_integer_labels", "cross_entropy",
         losses.softmax_cross_entropy_with_integer_labels, lambda a, s, f: f(a["logits"], a["target"], **_axis_kw(s)),
         ("logits",), OPTAX_DOCS + "softmax_cross_entropy_with_integer_labels", static_keys=("axis",),
-        params=any_axis, fixed=no_reduction, accepts=_is_int("target"),
+        params=any_axis, fixed=no_reduction, accepts=input_is_int("target"),
         bad_labels="garbage", conventions=(Convention(
             key="bad_label_unchecked",
             description="Labels are assumed in [0, C) and never checked: take_along_axis gives NaN for a label "
@@ -278,7 +272,7 @@ def implementations() -> list[Implementation]:
         losses.softmax_cross_entropy, lambda a, s, f: f(a["logits"], optax.smooth_labels(
             jnn.one_hot(a["target"], a["logits"].shape[-1], dtype=a["logits"].dtype), s["label_smoothing"])),
         ("logits",), JAX_DOCS + "jax.nn.one_hot.html", static_keys=("label_smoothing",), params=smoothing,
-        fixed=ce, accepts=_is_int("target"), bad_labels="zero", conventions=(nan_at_neg_inf, Convention(
+        fixed=ce, accepts=input_is_int("target"), bad_labels="zero", conventions=(nan_at_neg_inf, Convention(
             key="bad_label_zero_row",
             description="jax.nn.one_hot maps a label outside [0, C) to a zero row: the loss is silently "
                         "(a/C) * sum_c -log_softmax(logits)_c (0 without smoothing)",

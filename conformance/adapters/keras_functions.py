@@ -15,17 +15,11 @@ from __future__ import annotations
 from conformance.adapters import keras_losses
 from conformance.adapters import tf_runtime as tfa
 from conformance.adapters.keras_losses import GCE_BAD_LABEL, GCE_Q
-from conformance.adapters.implementation import DTYPES, Convention, Implementation
+from conformance.adapters.implementation import DTYPES, Convention, Implementation, input_is_float, input_is_int
 
 KERAS_OPS_DOCS = "https://keras.io/api/ops/"
 
 
-def _is_int(name):
-    return lambda inputs, params: inputs[name].dtype.kind in "iu"
-
-
-def _is_float(name):
-    return lambda inputs, params: inputs[name].dtype.kind not in "iu"
 
 
 def tf_math_rows(devs: tuple[str, ...]) -> list[Implementation]:
@@ -89,15 +83,15 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
             module.categorical_crossentropy, lambda t, p, d, f: f(t["p"], t["q"], from_logits=False, **kw(p)),
             ("p", "q"), doc + "categoricalcrossentropy-function", {"axis": -1},
             params={"label_smoothing": None} if smoothing else None, conventions=normalize_then_clip(),
-            accepts=_is_float("p"))
+            accepts=input_is_float("p"))
         add(f"{prefix}.sparse_categorical_crossentropy(from_logits=True)", "cross_entropy",
             module.sparse_categorical_crossentropy, lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True),
             ("logits",), doc + "sparsecategoricalcrossentropy-function", ce_fixed, conventions=(bad_label,),
-            accepts=_is_int("target"), bad_labels="raises")
+            accepts=input_is_int("target"), bad_labels="raises")
         add(f"{prefix}.sparse_categorical_crossentropy(from_logits=False)", "cross_entropy_dist",
             module.sparse_categorical_crossentropy, lambda t, p, d, f: f(t["p"], t["q"], from_logits=False), ("q",),
             doc + "sparsecategoricalcrossentropy-function", {"axis": -1},
-            conventions=clip_then_normalize() + (bad_label,), accepts=_is_int("p"), bad_labels="raises")
+            conventions=clip_then_normalize() + (bad_label,), accepts=input_is_int("p"), bad_labels="raises")
 
     losses_doc = "https://keras.io/api/losses/probabilistic_losses/#"
     smoothing = {"label_smoothing": None}
@@ -106,7 +100,7 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
         lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True,
                              label_smoothing=p.get("label_smoothing") or 0.0, axis=p.get("axis", -1)),
         ("logits", "target"), losses_doc + "categoricalcrossentropy-function", {"reduction": "none"},
-        params={**smoothing, "axis": None}, accepts=_is_float("target"))
+        params={**smoothing, "axis": None}, accepts=input_is_float("target"))
     same_crossentropy_rows("keras.losses", L, losses_doc, smoothing=True)
     add("keras.losses.binary_crossentropy(from_logits=True)[per-element]", "binary_cross_entropy_with_logits",
         L.binary_crossentropy, lambda t, p, d, f: per_element(f, t["y"], t["x"], from_logits=True,
@@ -158,7 +152,7 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
     add("keras.ops.categorical_crossentropy(from_logits=True)", "cross_entropy", K.categorical_crossentropy,
         lambda t, p, d, f: f(t["target"], t["logits"], from_logits=True, axis=p.get("axis", -1)), ("logits", "target"),
         ops_doc + "categoricalcrossentropy-function", {"reduction": "none"}, params={"axis": None},
-        accepts=_is_float("target"))
+        accepts=input_is_float("target"))
     same_crossentropy_rows("keras.ops", K, ops_doc)
     add("keras.ops.binary_crossentropy(from_logits=True)", "binary_cross_entropy_with_logits",
         K.binary_crossentropy, lambda t, p, d, f: f(t["y"], t["x"], from_logits=True), ("x", "y"),

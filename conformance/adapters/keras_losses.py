@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from conformance.adapters.implementation import DTYPES, Convention, Implementation
+from conformance.adapters.implementation import DTYPES, Convention, Implementation, input_is_float, input_is_int
 from conformance.adapters.tf_runtime import (FRAMEWORK, KERAS_DOCS, KERAS_REDUCTION, TF_DOCS, _freeze, _keras,
                                              _np_dtype, _run, _tf)
 
@@ -49,12 +49,6 @@ def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last
 
 # ----------------------------------------------------------------------------------------- predicates
 
-def _is_int(name: str):
-    return lambda inputs, params: inputs[name].dtype.kind in "iu"
-
-
-def _is_float(name: str):
-    return lambda inputs, params: inputs[name].dtype.kind not in "iu"
 
 
 def _dtype_is(input_name: str, dtype: str):
@@ -206,7 +200,7 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
             applies=lambda inputs, params: params.get("ignore_index") is not None
             and params.get("reduction") == "mean" and inputs["target"].size > 0
             and bool(np.all(inputs["target"] == params["ignore_index"]))),),
-        accepts=_is_int("target"), bad_labels="raises")
+        accepts=input_is_int("target"), bad_labels="raises")
     row("SparseCategoricalCrossentropy", False, "cross_entropy_dist",
         _keras_call("SparseCategoricalCrossentropy", lambda p: {"from_logits": False}, "p", "q"),
         ("q",), {"reduction": REDUCTIONS},
@@ -214,7 +208,7 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
             "clip_then_normalize", "q is clipped, then renormalised along the class axis (log_softmax of "
             "log(clip(q))); this is clip *before* normalize, the reverse order of categorical:",
             "q", False, nn_py, {"normalize": "q"}),
-        accepts=_is_int("p"), bad_labels="raises")
+        accepts=input_is_int("p"), bad_labels="raises")
 
     # CategoricalCrossentropy: from_logits -> tf.nn.softmax_cross_entropy_with_logits; else normalise q,
     # clip to [eps, 1-eps], -sum p log q.  label_smoothing: y (1-e) + e/C.
@@ -224,7 +218,7 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
                     "target", "logits"),
         ("logits", "target"),
         {"reduction": REDUCTIONS, "label_smoothing": None, "mean_denominator": ("weight_sum", "count")},
-        _keras_common("logits") + (_count_mean(),), accepts=_is_float("target"))
+        _keras_common("logits") + (_count_mean(),), accepts=input_is_float("target"))
     row("CategoricalCrossentropy", False, "cross_entropy_dist",
         _keras_call("CategoricalCrossentropy",
                     lambda p: {"from_logits": False, "label_smoothing": p.get("label_smoothing", 0.0)}, "p", "q"),
@@ -232,7 +226,7 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
         _keras_common("q") + _keras_clip(
             "normalize_then_clip", "q is renormalised along the class axis, then", "q", False, nn_py,
             {"normalize": "q"}),
-        accepts=_is_float("p"))
+        accepts=input_is_float("p"))
 
     # BinaryCrossentropy: per element, then mean over the last axis. label_smoothing: y (1-e) + e/2.
     row("BinaryCrossentropy", True, "binary_cross_entropy_with_logits",

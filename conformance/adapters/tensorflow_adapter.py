@@ -20,8 +20,7 @@ Keras reductions: reference "mean" = Keras "sum_over_batch_size", "sum" = "sum",
 from __future__ import annotations
 
 from conformance.adapters import keras_functions, keras_losses
-from conformance.adapters.implementation import DTYPES, Convention, Implementation
-from conformance.adapters.keras_losses import _is_float, _is_int
+from conformance.adapters.implementation import DTYPES, Convention, Implementation, input_is_float, input_is_int
 from conformance.adapters.tf_runtime import (  # noqa: F401  (the adapter's interface, and names tests read)
     FRAMEWORK, MODES, TF_DOCS, _keras, _run, _tf, _tf_call, available, devices, version)
 from conformance.floats import round_to_dtype  # noqa: F401  (read by the tests)
@@ -63,7 +62,7 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
                             "gradient rows on GPU (documented as intended, tensorflow#8484)",
                 link="https://github.com/tensorflow/tensorflow/issues/8484"),),
             bad_labels="raises",
-            accepts=_is_int("target"),
+            accepts=input_is_int("target"),
             devices=devs, link=TF_DOCS + "tf/nn/sparse_softmax_cross_entropy_with_logits",
         ),
         Implementation(
@@ -72,7 +71,7 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
                 labels=t["target"], logits=t["logits"], axis=p.get("axis", -1))),
             dtypes=dense_dtypes, params={"axis": None}, fixed_params={"reduction": "none"},
             grads=("logits", "target"),
-            accepts=_is_float("target"),
+            accepts=input_is_float("target"),
             devices=devs, link=TF_DOCS + "tf/nn/softmax_cross_entropy_with_logits",
         ),
         Implementation(
