@@ -31,7 +31,7 @@ def move_class_axis(case: Case, axis: int) -> Case:
             continue
         inputs[name] = np.ascontiguousarray(np.moveaxis(a, src, dst))
     params = dict(case.params, axis=axis)
-    return Case(case.id, case.op, case.dtype, inputs, params, case.source, case.memory)
+    return Case(case.id, case.op, case.dtype, inputs, params, case.source, modes=case.modes, memory=case.memory)
 
 
 def applicable(case: Case, allowed: dict, fixed: dict, defaults: dict) -> bool:

@@ -61,3 +61,15 @@ def test_applicable_params():
     flag = Case("f", "kl_div", "float32", {}, {"log_target": True})
     assert not applicable(flag, {"log_target": (1,)}, {}, {})                         # True is not the number 1
     assert applicable(flag, {}, {}, {"log_target": True})                             # the default value
+
+
+def test_moving_the_class_axis_keeps_the_mode_request_and_the_memory_layout():
+    """A regression: the move passed the memory layout positionally into the mode request's slot, so every
+    moved case became a 'mode case' whose request was the string "contiguous" (internal errors in the run)."""
+    request = {"cotangent": None, "tangents": {}, "hvp": True}
+    case = Case("c", "softmax", "float32", {"x": np.arange(6, dtype=np.float32).reshape(2, 3)}, {"axis": 1},
+                modes=request, memory="transposed")
+    moved = move_class_axis(case, -1)
+    assert moved.modes is request and moved.memory == "transposed"
+    plain = move_class_axis(Case("p", "softmax", "float32", {"x": np.ones((2, 3), np.float32)}, {"axis": 1}), -1)
+    assert plain.modes is None and plain.memory == "contiguous"
