@@ -5,7 +5,7 @@ profile's `mode_examples` Hypothesis examples (a case and its cotangent / tangen
 generation only, no shrinking: each failure is kept as drawn). Each mode case is one call asking for every
 mode the row declares; its record carries the parts vjp:IN / jvp:IN / hvp:IN beside the value and gradient,
 judged by the same comparison (ULP error, bound ratio, special values), and `derivative_request`.
-The reference's mode answers are memoised in memory per run (not in the disk cache).
+The reference's mode answers are cached like plain ones (the request is part of the key).
 """
 from __future__ import annotations
 

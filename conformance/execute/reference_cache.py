@@ -69,9 +69,10 @@ class ReferenceCache:
         self.store = DiskStore(Path(cache_dir), reference_fingerprint(), max_bytes) if cache_dir else None
         self._warn = warn  # called once, at the first damaged entry
 
-    def get(self, op: str, dtype: str, inputs: dict, params: dict):
-        """A RefResult, or the UndefinedError / CaseError the reference raised."""
-        key = Case("", op, dtype, inputs, params).key()
+    def get(self, op: str, dtype: str, inputs: dict, params: dict, modes: dict | None = None):
+        """A RefResult, or the UndefinedError / CaseError the reference raised (with `modes`, a mode case's
+        request, also its derivative parts)."""
+        key = Case("", op, dtype, inputs, params, modes=modes).key()
         if key in self._memo:
             self.hits += 1
             return self._memo[key]
@@ -86,7 +87,7 @@ class ReferenceCache:
         else:
             self.misses += 1
             before = EXACT_CLOCK[0]
-            result = _compute(op, dtype, inputs, params)
+            result = _compute(op, dtype, inputs, params, modes)
             self.exact_seconds += EXACT_CLOCK[0] - before
             self.compute_seconds += time.perf_counter() - started
             if self.store is not None:
@@ -99,20 +100,8 @@ class ReferenceCache:
 
     def get_modes(self, op: str, dtype: str, inputs: dict, params: dict, request: dict):
         """A RefResult with the derivative parts of a mode case's request (reference.derivs), or the exception
-        the reference raised; memoised in memory only (the disk store keeps plain answers)."""
-        key = Case("", op, dtype, inputs, params, modes=request).key()
-        if key in self._memo:
-            self.hits += 1
-            return self._memo[key]
-        started = time.perf_counter()
-        result = _compute(op, dtype, inputs, params, request)
-        elapsed = time.perf_counter() - started
-        self.misses += 1
-        self.compute_seconds += elapsed
-        self.seconds += elapsed
-        self._unclaimed += elapsed
-        self._memo[key] = result
-        return result
+        the reference raised; cached like plain answers (the request is part of the key)."""
+        return self.get(op, dtype, inputs, params, request)
 
     def take_seconds(self) -> float:
         """Reference time spent since the last call (for the record being built)."""

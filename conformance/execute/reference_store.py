@@ -9,7 +9,8 @@ An entry is two parts, nothing else:
     ce-refcache 2 <sha256 of the payload, 64 lowercase hex digits>\\n<payload>
 
 payload: compact JSON {"key": the case key, "result": ...}, where the result is either a reference answer
-{"op", "dtype", "precision_bits", "value": array, "grads": {name: array}} (array: "exact" decimal strings,
+{"op", "dtype", "precision_bits", "value": array, "grads": {name: array}} (+ "derivs": {part: array} for a
+mode case: reference.derivs) (array: "exact" decimal strings,
 "rounded" / "cond" / "certified" / "ieee" as little-endian raw bytes in base64 with their dtype from an
 allow-list and shape) or an error {"error": UndefinedError | CaseError | ReferenceFailure, "message": text}.
 Nothing read back is deserialised into objects, imported or evaluated. A file whose header, checksum, key or structure does not check
@@ -124,8 +125,11 @@ def result_json(result) -> dict:
         if name not in ERRORS or type(result) is not ERRORS[name]:
             raise TypeError(f"cannot cache a {name}")
         return {"error": name, "message": str(result)}
-    return {"op": result.op, "dtype": result.dtype, "precision_bits": int(result.precision_bits),
-            "value": _array_json(result.value), "grads": {k: _array_json(g) for k, g in result.grads.items()}}
+    out = {"op": result.op, "dtype": result.dtype, "precision_bits": int(result.precision_bits),
+           "value": _array_json(result.value), "grads": {k: _array_json(g) for k, g in result.grads.items()}}
+    if getattr(result, "derivs", None):  # a mode case's vjp:IN / jvp:IN / hvp:IN (reference.derivs)
+        out["derivs"] = {k: _array_json(d) for k, d in result.derivs.items()}
+    return out
 
 
 def result_from_json(obj):
@@ -135,13 +139,15 @@ def result_from_json(obj):
         if set(obj) != {"error", "message"} or obj["error"] not in ERRORS or not isinstance(obj["message"], str):
             raise BadEntry("bad error entry")
         return ERRORS[obj["error"]](obj["message"])
-    if set(obj) != {"op", "dtype", "precision_bits", "value", "grads"} or not isinstance(obj["grads"], dict):
+    if set(obj) - {"derivs"} != {"op", "dtype", "precision_bits", "value", "grads"} or \
+            not isinstance(obj["grads"], dict) or not isinstance(obj.get("derivs", {}), dict):
         raise BadEntry("bad result entry")
     if not (isinstance(obj["op"], str) and obj["dtype"] in _ARRAY_DTYPES and type(obj["precision_bits"]) is int):
         raise BadEntry("bad result fields")
     return RefResult(op=obj["op"], dtype=obj["dtype"], value=_array(obj["value"]),
                      grads={str(k): _array(v) for k, v in obj["grads"].items()},
-                     precision_bits=obj["precision_bits"])
+                     precision_bits=obj["precision_bits"],
+                     derivs={str(k): _array(v) for k, v in obj.get("derivs", {}).items()})
 
 
 def encode(key: str, result) -> bytes:
