@@ -35,6 +35,7 @@ from conformance.judge.severity import FAILING, PASSING, worst
 ULP_BUDGET = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
 HALF_DTYPES = ("float16", "bfloat16")
 HALF_ROUNDINGS = 2  # half precision: one rounding of each input-level intermediate, one of the result
+HVP_HALF_ROUNDINGS = 2 * HALF_ROUNDINGS  # an hvp differentiates a graph already rounded once: twice as many
 UNSUPPORTED_PATTERNS = re.compile(
     r"not implemented for|not supported|Could not find device for node|is not in the list of allowed values"
     r"|No registered .* kernel|Unsupported dtype|unsupported dtype|no kernel|does not support|^NotImplementedError:|"
@@ -97,7 +98,7 @@ def _decimal(exact: str) -> Decimal:
     return Decimal(exact)
 
 
-def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int) -> PartResult:
+def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int, half_roundings: int = HALF_ROUNDINGS) -> PartResult:
     """Verdict for one output array against its RefArray."""
     expected = np.asarray(ref.rounded)
     observed = np.asarray(observed)
@@ -133,7 +134,7 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int) -> PartRes
     ulps[finite] = ulp_distance(observed[finite], expected[finite], dtype)
     err = np.zeros(expected.shape)
     err[finite] = _exact_error(obs64[finite], np.asarray(ref.exact)[finite], dtype)
-    bound = error_bound(ref.cond, exp64, dtype, n_terms)
+    bound = error_bound(ref.cond, exp64, dtype, n_terms, half_roundings)
     ratio = np.zeros(expected.shape)
     ratio[finite] = err[finite] / bound[finite]
     budget = ULP_BUDGET[dtype]
@@ -158,7 +159,7 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int) -> PartRes
                       detail=f"{max_ulp:g} ulp, {max_ratio:.3g}x the bound {where}", failing=_flat(beyond))
 
 
-def error_bound(cond, exact64: np.ndarray, dtype: str, n_terms: int) -> np.ndarray:
+def error_bound(cond, exact64: np.ndarray, dtype: str, n_terms: int, half_roundings: int = HALF_ROUNDINGS) -> np.ndarray:
     """The conditioning-aware bound per element (module docstring; docs/verdicts.md)."""
     scale = np.abs(np.asarray(cond, dtype=np.float64)) + np.abs(exact64)
     c = 2.0 * (1.0 + math.log2(max(n_terms, 1)))
@@ -166,7 +167,7 @@ def error_bound(cond, exact64: np.ndarray, dtype: str, n_terms: int) -> np.ndarr
     tiny = _denorm_min(dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         if dtype in HALF_DTYPES:
-            return (HALF_ROUNDINGS * unit_roundoff(dtype) + c * unit_roundoff("float32")) * scale + tiny
+            return (half_roundings * unit_roundoff(dtype) + c * unit_roundoff("float32")) * scale + tiny
         return c * unit_roundoff(dtype) * scale + tiny + floor
 
 
@@ -181,7 +182,8 @@ def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str 
     ref_derivs = getattr(ref, "derivs", None) or {}
     for key, d in (getattr(observed, "derivs", None) or {}).items():  # mode cases: vjp:IN, jvp:IN, hvp:IN
         if key in ref_derivs and only in (None, key):
-            parts[key] = compare_part(ref_derivs[key], d, dtype, n_terms.get(key.split(":", 1)[1], 1))
+            parts[key] = compare_part(ref_derivs[key], d, dtype, n_terms.get(key.split(":", 1)[1], 1),
+                                      HVP_HALF_ROUNDINGS if key.startswith("hvp:") else HALF_ROUNDINGS)
     return parts
 
 
