@@ -71,7 +71,7 @@ class Divergence:
     devices: list | None = None
     versions: dict | None = None  # package name -> PEP 440 specifier
     cases: str | list = "*"
-    parts: list | None = None  # optional: "value", "grad:NAME" (fnmatch patterns)
+    parts: list | None = None  # optional: "value", "grad:NAME", "vjp:NAME", "jvp:NAME", "hvp:NAME" (fnmatch)
     detail: str | list = "*"  # optional fnmatch pattern(s) on the record's detail
     relation: str | None = None  # a metamorphic relation (conformance/test_metamorphic.py) known to fail
     predicate: str | list | None = None  # named element predicates (conformance/judge/known_predicates.py)
@@ -87,7 +87,7 @@ class Divergence:
 
     def in_scope_of(self, record: dict) -> bool:
         """In scope, and the record's failing part and detail are the entry's."""
-        if self.parts and not any(fnmatch.fnmatchcase(record.get("part") or "value", p) for p in self.parts):
+        if self.parts and not any(fnmatch.fnmatchcase(record.get("part") or "value", p) for p in part_patterns(self.parts)):
             return False
         if not _any_match(record.get("detail") or "", self.detail):
             return False
@@ -214,7 +214,7 @@ def _other_parts_explained(entry: Divergence, record: dict, entries: list[Diverg
     if failing is None:
         failing = known_predicates.derive_failing(record)
     for part, indices in (failing or {}).items():
-        if any(fnmatch.fnmatchcase(part, p) for p in entry.parts):
+        if any(fnmatch.fnmatchcase(part, p) for p in part_patterns(entry.parts)):
             continue
         one_part = {**record, "part": part, "failing_elements": {part: indices}}
         if not any(other.relation is None and other.in_scope_of(one_part) and known_predicates.holds(other, one_part)
@@ -293,3 +293,11 @@ def known_relation(entries: list[Divergence], relation: str, implementation: str
         if entry.relation == relation and _any_match(implementation, entry.implementation):
             return entry
     return None
+
+
+def part_patterns(parts: list) -> list:
+    """An entry's part patterns; a "grad:NAME" pattern also covers "vjp:NAME": a vector-Jacobian product with
+    any cotangent is the same backward kernel as the gradient (cotangent ones), so a mechanism documented for
+    the gradient is the one at work in the vjp (the entry's predicates are still checked on its elements).
+    Forward mode (jvp) and double backward (hvp) are other kernels: an entry names them explicitly."""
+    return list(parts) + [("vjp:" + p[5:]) for p in parts if p.startswith("grad:")]

@@ -172,8 +172,12 @@ def error_bound(cond, exact64: np.ndarray, dtype: str, n_terms: int, half_roundi
 
 
 def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str | None = None) -> dict:
-    """PartResult for the value ("value") and every gradient both have ("grad:NAME")."""
+    """PartResult for the value ("value") and every gradient both have ("grad:NAME"); for a mode case (the
+    observation carries derivative parts) only its parts vjp:NAME, jvp:NAME, hvp:NAME: the value and the
+    gradient of the same inputs are the plain cases' to judge (one finding, one record)."""
     parts = {}
+    if getattr(observed, "derivs", None):
+        only = only or "derivs"
     if only in (None, "value"):
         parts["value"] = compare_part(ref.value, observed.value, dtype, n_terms["value"])
     for name, g in observed.grads.items():
@@ -181,7 +185,7 @@ def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str 
             parts[f"grad:{name}"] = compare_part(ref.grads[name], g, dtype, n_terms.get(name, 1))
     ref_derivs = getattr(ref, "derivs", None) or {}
     for key, d in (getattr(observed, "derivs", None) or {}).items():  # mode cases: vjp:IN, jvp:IN, hvp:IN
-        if key in ref_derivs and only in (None, key):
+        if key in ref_derivs and only in (None, key, "derivs"):
             parts[key] = compare_part(ref_derivs[key], d, dtype, n_terms.get(key.split(":", 1)[1], 1),
                                       HVP_HALF_ROUNDINGS if key.startswith("hvp:") else HALF_ROUNDINGS)
     return parts
