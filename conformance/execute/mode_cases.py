@@ -1,10 +1,11 @@
 """The mode cases of a cell (implementations that declare vjp / jvp / hvp: conformance/adapters/modes.py).
 
-After the cell's plain cases: MODE_CATALOG_CASES readable mode cases derived from the op's largest catalog cases, then the
-profile's `mode_examples` Hypothesis examples (a case and its cotangent / tangents, every draw labelled;
+After the cell's plain cases: the profile's `mode_catalog` readable mode cases (the mode catalog's, then the
+op's largest catalog cases), then its `mode_examples` Hypothesis examples (a case and its cotangent / tangents, every draw labelled;
 generation only, no shrinking: each failure is kept as drawn). Each mode case is one call asking for every
-mode the row declares; its record carries the parts vjp:IN / jvp:IN / hvp:IN beside the value and gradient,
-judged by the same comparison (ULP error, bound ratio, special values), and `derivative_request`.
+mode the row declares; its record judges only the parts vjp:IN / jvp:IN / hvp:IN (the value and gradient of
+the same inputs are the plain cases'), with the same comparison (ULP error, bound ratio, special values), and
+keeps `derivative_request`. ci samples (one readable and one drawn mode case per cell); thorough runs 3 + 40.
 The reference's mode answers are cached like plain ones (the request is part of the key).
 """
 from __future__ import annotations
@@ -19,7 +20,6 @@ from conformance.cases.strategies import draw_case
 from conformance.execute.reference_cache import op_defaults
 from conformance.plan.choices import PROFILES
 
-MODE_CATALOG_CASES = 3  # readable mode cases per cell (the op's first usable catalog cases)
 MAX_ELEMENTS = 256  # catalog cases larger than this are left to the plain cells
 
 
@@ -39,7 +39,7 @@ def run_modes(ctx) -> list[dict]:
     ordered = mode_catalog_cases(impl.op, ctx.dtype, axis) + sorted(
         (c for c in candidates if size[id(c)] <= MAX_ELEMENTS), key=lambda c: -size[id(c)])
     for case in ordered:
-        if len(records) >= MODE_CATALOG_CASES:
+        if len(records) >= int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("mode_catalog", 1)):
             break
         case.params = {**impl.fixed_params, **case.params}
         if not _usable(ctx, case):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 PROFILES = {  # Hypothesis examples per cell, per-case timeout (s), shrinking budget per cell: candidates tried and
     # input elements evaluated (a 32k-class case costs as much as thousands of small ones); conformance/execute/cell_runner.py
-    # and the execution modes each cell runs in (conformance/plan/mode_plan.py: default / sample / all)
-    "quick": {"examples": 4, "mode_examples": 1, "timeout": 60.0, "shrink_steps": 20, "shrink_elements": 20_000,
-              "modes": "default"},
-    "ci": {"examples": 12, "mode_examples": 3, "timeout": 120.0, "shrink_steps": 40, "shrink_elements": 100_000,
-           "modes": "sample"},
-    "thorough": {"examples": 150, "mode_examples": 40, "timeout": 600.0, "shrink_steps": 400,
+    # and the execution modes each cell runs in (conformance/plan/mode_plan.py: default / sample / all);
+    # derivative-mode cases (conformance/execute/mode_cases.py): mode_catalog readable + mode_examples drawn
+    # per cell, built-in rows only where builtin_modes (quick: custom kernels only)
+    "quick": {"examples": 4, "mode_examples": 1, "mode_catalog": 1, "builtin_modes": False, "timeout": 60.0,
+              "shrink_steps": 20, "shrink_elements": 20_000, "modes": "default"},
+    "ci": {"examples": 12, "mode_examples": 1, "mode_catalog": 1, "timeout": 120.0, "shrink_steps": 40,
+           "shrink_elements": 100_000, "modes": "sample"},
+    "thorough": {"examples": 150, "mode_examples": 40, "mode_catalog": 3, "timeout": 600.0, "shrink_steps": 400,
                  "shrink_elements": 2_000_000, "modes": "all"},
 }
 ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
