@@ -5,7 +5,8 @@ op's largest catalog cases), then its `mode_examples` Hypothesis examples (a cas
 generation only, no shrinking: each failure is kept as drawn). Each mode case is one call asking for every
 mode the row declares; its record judges only the parts vjp:IN / jvp:IN / hvp:IN (the value and gradient of
 the same inputs are the plain cases'), with the same comparison (ULP error, bound ratio, special values), and
-keeps `derivative_request`. ci samples (one readable and one drawn mode case per cell); thorough runs 3 + 40.
+keeps `derivative_request`. ci samples (one readable and one drawn mode case per cell); thorough runs 3 + 40;
+quick (the CI test command) runs them for custom kernels (--impl) only.
 The reference's mode answers are cached like plain ones (the request is part of the key).
 """
 from __future__ import annotations
@@ -28,8 +29,11 @@ def run_modes(ctx) -> list[dict]:
     from conformance.execute.cell_runner import _usable, cell_seed
 
     impl = ctx.impl
+    profile = PROFILES.get(ctx.profile, PROFILES["ci"])
     if not impl.modes or ctx.dtype not in impl.dtypes:
         return []
+    if not profile.get("builtin_modes", True) and not impl.id.startswith("custom:"):
+        return []  # quick: custom kernels only (the built-in rows' mode findings are the ci profile's)
     records = []
     axis = impl.fixed_params.get("axis")
     candidates = catalog_cases(impl.op, ctx.dtype, ctx.profile, axis)
