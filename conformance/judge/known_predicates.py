@@ -367,6 +367,13 @@ def may_concern(entry, implementation_id: str) -> bool:
     return not (is_wildcard(entry.implementation) and implementation_id.startswith("custom:"))
 
 
+def part_patterns(parts: list) -> list:
+    """conformance.judge.known.part_patterns (a grad:NAME pattern also covers vjp:NAME)."""
+    from conformance.judge.known import part_patterns as patterns
+
+    return patterns(parts)
+
+
 def holds(entry, record: dict) -> bool:
     """True when the entry has no predicate, or every failing element of every covered failing part
     satisfies one of its predicates."""
@@ -380,7 +387,7 @@ def holds(entry, record: dict) -> bool:
         return False  # nothing element-wise to check (an exception, a crash): a predicate cannot vouch for it
     checked = False
     for part, indices in failing.items():
-        if entry.parts and not any(fnmatch.fnmatchcase(part, p) for p in entry.parts):
+        if entry.parts and not any(fnmatch.fnmatchcase(part, p) for p in part_patterns(entry.parts)):
             continue
         checked = True
         for index in indices or [None]:
