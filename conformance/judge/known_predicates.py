@@ -272,7 +272,32 @@ def observed_shape_differs(e: Element) -> bool:
     return e.index is None and list(e.obs_tensor["shape"]) != list(e.ref_tensor["shape"])
 
 
+def absolute_error_within_direction_rounding(e: Element) -> bool:
+    """A derivative-mode element (vjp / jvp / hvp) carries the absolute rounding of terms of the size of its
+    cotangent and tangents: |observed - exact| <= 4 (C + 1) u max|v| max|t|, C the row length along `axis`,
+    u the dtype's unit roundoff, v and t the record's derivative_request (1 where absent). What a formula
+    gives that subtracts rounded O(|v| |t|) terms whose exact difference is far smaller: s (t - <s, t>) at a
+    dominant class, (1 - 2 sigma(x)) once sigma(x) has rounded to 1/2."""
+    x = e.exact
+    request = e.record.get("derivative_request")
+    if x is None or not request or not math.isfinite(e.observed):
+        return False
+
+    def biggest(t) -> float:
+        data = [abs(float(v)) for v in (t or {}).get("data") or []]
+        finite = [d for d in data if math.isfinite(d)]
+        return max(finite) if finite else 1.0
+
+    scale = biggest(request.get("cotangent")) * max([biggest(t) for t in (request.get("tangents") or {}).values()]
+                                                     or [1.0])
+    rows = [a.size for a in e.inputs()]
+    n = max(rows) if rows else 1
+    u = float(_finfo(e.dtype).eps) / 2
+    return abs(Decimal(e.observed) - x) <= Decimal(4.0 * (n + 1) * u * scale)
+
+
 PREDICATES = {f.__name__: f for f in (
+    absolute_error_within_direction_rounding,
     observed_zero_reference_subnormal, observed_zero_reference_below_epsilon, observed_zero_reference_nan,
     absolute_error_within_row_sum_rounding,
     observed_inf_reference_finite, input_infinite_at_mismatch, observed_nan_where_input_infinite,
