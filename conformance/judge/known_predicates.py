@@ -392,11 +392,12 @@ def may_concern(entry, implementation_id: str) -> bool:
     return not (is_wildcard(entry.implementation) and implementation_id.startswith("custom:"))
 
 
-def part_patterns(parts: list) -> list:
-    """conformance.judge.known.part_patterns (a grad:NAME pattern also covers vjp:NAME)."""
+def part_patterns(parts: list, framework: str | None = None) -> list:
+    """conformance.judge.known.part_patterns (a grad:NAME pattern also covers vjp:NAME, and for TensorFlow
+    jvp:NAME)."""
     from conformance.judge.known import part_patterns as patterns
 
-    return patterns(parts)
+    return patterns(parts, framework)
 
 
 def holds(entry, record: dict) -> bool:
@@ -412,7 +413,8 @@ def holds(entry, record: dict) -> bool:
         return False  # nothing element-wise to check (an exception, a crash): a predicate cannot vouch for it
     checked = False
     for part, indices in failing.items():
-        if entry.parts and not any(fnmatch.fnmatchcase(part, p) for p in part_patterns(entry.parts)):
+        if entry.parts and not any(fnmatch.fnmatchcase(part, p)
+                                   for p in part_patterns(entry.parts, record.get("framework"))):
             continue
         checked = True
         for index in indices or [None]:
