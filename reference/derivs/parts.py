@@ -58,9 +58,8 @@ def float_inputs(case) -> list[str]:
 def _axis(case) -> int | None:
     if not case.spec.class_axis_inputs:
         return None
-    name = case.spec.class_axis_inputs[0]
-    arr = case.floats.get(name, case.labels.get(name))
-    return class_axis(case.params["axis"], arr.ndim)
+    floating = [n for n in case.spec.class_axis_inputs if n in case.floats]  # labels have no class axis
+    return class_axis(case.params["axis"], case.floats[floating[0]].ndim) if floating else None
 
 
 def _run(case, eps1: dict | None, eps2: dict | None = None):

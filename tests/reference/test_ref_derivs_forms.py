@@ -166,3 +166,15 @@ def test_cli_bad_derivative_requests(extra, message):
     rc, out, err = _cli(case)
     assert rc == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_labels_for_a_class_axis_input():
+    """cross_entropy_dist with integer labels p: the class axis is q's (labels have none); q's parts only."""
+    r = _ev("cross_entropy_dist", {"p": [1, 0], "q": [[0.25, 0.75], [0.5, 0.5]]}, {"reduction": "sum"},
+            cotangent=2.0, tangents={"q": [[1.0, -1.0], [0.5, 2.0]]}, hvp=True)
+    assert set(r.derivs) == {"vjp:q", "jvp:q", "hvp:q"}
+    # H(p, q) = -log q_y per row: d/dq = -1/q_y at y, d2/dq2 = 1/q_y^2
+    assert [str(s) for s in r.derivs["vjp:q"].exact.ravel()] == ["0", "-2.666666666666666666666666666666666666667",
+                                                               "-4", "0"]
+    assert [str(s) for s in r.derivs["hvp:q"].exact.ravel()] == ["0", "-3.555555555555555555555555555555555555556",
+                                                               "4", "0"]
