@@ -192,8 +192,9 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
     """Set record["known_divergence"] and record["unexpected"] in place."""
     record["known_divergence"] = None
     for entry in entries:
-        if entry.relation is None and entry.scope_matches(record):
-            entry.scope_ran += 1
+        if entry.relation is None and entry.scope_matches(record) and (
+                record.get("derivative_request") or not modes_only(entry)):
+            entry.scope_ran += 1  # an entry about derivative modes only has run when a mode record has
     for entry in entries:
         if entry.relation is None and entry.in_scope_of(record):
             entry.in_scope += 1
@@ -308,3 +309,8 @@ def part_patterns(parts: list, framework: str | None = None) -> list:
     if framework == "tensorflow":
         out += [("jvp:" + p[5:]) for p in parts if p.startswith("grad:")]
     return out
+
+
+def modes_only(entry: Divergence) -> bool:
+    """The entry names only derivative-mode parts (vjp:, jvp:, hvp:): its scope runs only in mode records."""
+    return bool(entry.parts) and all(p.split(":", 1)[0] in ("vjp", "jvp", "hvp") for p in entry.parts)
