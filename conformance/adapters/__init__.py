@@ -46,8 +46,10 @@ def plugins() -> dict:
 def implementations_for(framework: str) -> list:
     """Every built-in implementation of a framework, or a plugin's ("plugin:<name>"); custom kernels (--impl)
     are added by the planning path (conformance.plan.cells.implementations)."""
-    if framework in FRAMEWORKS:
-        return list(adapter(framework).implementations())
+    if framework in FRAMEWORKS:  # with the derivative modes each row supports (conformance/adapters/modes.py)
+        from conformance.adapters import modes
+
+        return modes.declare(list(adapter(framework).implementations()), framework)
     if framework.startswith(PLUGIN_PREFIX):
         return list(plugins()[framework].load()())
     return []

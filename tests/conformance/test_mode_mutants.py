@@ -46,3 +46,15 @@ def test_mutant_is_caught_in_its_mode(tmp_path, kernel, mode):
     bad = [r for r in data["records"] if r["unexpected"]]
     assert bad and all(r.get("derivative_request") for r in bad)  # plain cases (cotangent ones) all pass
     assert {r["part"] for r in bad} == {f"{mode}:x"}
+
+
+def test_builtin_rows_declare_their_modes():
+    """Every built-in row with gradients carries its framework's modes as data (conformance list shows them);
+    value-only rows (NumPy ecosystem) have none. (A refactor once dropped the declaration silently.)"""
+    from conformance.adapters import availability, implementations_for
+
+    for framework in ("torch", "jax", "tensorflow", "numpy"):
+        if not availability(framework)[0]:
+            continue
+        for impl in implementations_for(framework):
+            assert impl.modes == (("vjp", "jvp", "hvp") if impl.grads else ()), (framework, impl.id, impl.modes)
