@@ -38,6 +38,15 @@ from conformance.judge.severity import FAILING
 
 
 
+COST_FIELDS = ("calls", "call_s", "reference_s", "compiles", "shrink_s", "io_s", "compile_s", "shrinks_skipped")
+
+
+def cell_costs(ctx) -> dict:
+    """What a cell cost (CellContext's COST_FIELDS), as plain data: the run's cell timings and what a Ray actor
+    sends back to the driver are this one dict."""
+    return {name: (dict(getattr(ctx, name)) if name == "compiles" else getattr(ctx, name)) for name in COST_FIELDS}
+
+
 @dataclass
 class CellContext:
     impl: object

@@ -47,7 +47,7 @@ class CellActor:
 
     def run(self, impl_id: str, version, dtype: str, device: str, mode: str | None = None) -> dict:
         from conformance.execute.worker import baseline_worker
-        from conformance.execute.cell_runner import CellContext, run_cell
+        from conformance.execute.cell_runner import CellContext, cell_costs, run_cell
 
         impl = self.impls[impl_id]
         ctx = CellContext(impl, impl.framework, version, dtype, device, self.worker, self.refs, self.profile,
@@ -58,9 +58,7 @@ class CellActor:
             records = run_cell(ctx)
         except Exception as exc:  # a defect of the suite: reported by the driver as an internal error
             return {"cell": ctx.cell, "error": f"{type(exc).__name__}: {exc}", "wall_s": time.perf_counter() - t0}
-        return {"cell": ctx.cell, "records": records, "wall_s": time.perf_counter() - t0, "calls": ctx.calls,
-                "call_s": ctx.call_s, "reference_s": ctx.reference_s, "compiles": dict(ctx.compiles),
-                "shrink_s": ctx.shrink_s, "io_s": ctx.io_s, "shrinks_skipped": ctx.shrinks_skipped,
+        return {"cell": ctx.cell, "records": records, "wall_s": time.perf_counter() - t0, **cell_costs(ctx),
                 "node": os.uname().nodename}
 
     def stop(self) -> None:
@@ -152,9 +150,12 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
 
 def progress_context(cell, result: dict) -> SimpleNamespace:
     """What run's progress lines and timings read from a CellContext, for a cell run on Ray."""
+    import dataclasses
+
+    from conformance.execute.cell_runner import COST_FIELDS, CellContext
+
     impl, device, dtype = cell.impl, cell.device, cell.dtype
-    return SimpleNamespace(cell=result["cell"], impl=impl, dtype=dtype, device=device, mode=cell.mode,
-                           calls=result.get("calls", 0), call_s=result.get("call_s", 0.0),
-                           reference_s=result.get("reference_s", 0.0), compiles=result.get("compiles", {}),
-                           shrink_s=result.get("shrink_s", 0.0), io_s=result.get("io_s", 0.0),
-                           shrinks_skipped=result.get("shrinks_skipped", 0))
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(CellContext) if f.name in COST_FIELDS}
+    costs = {name: result.get(name, defaults[name]) for name in COST_FIELDS}
+    return SimpleNamespace(cell=result["cell"], impl=impl, dtype=dtype, device=device, mode=cell.mode, **costs)

@@ -20,7 +20,7 @@ from conformance.plan.cells import plan
 from conformance.execute.reference_cache import ReferenceCache
 from conformance.results.stream import ResultsWriter, summarize
 from conformance.execute.progress import Progress, selection_text
-from conformance.execute.cell_runner import PROFILES, CellContext, run_cell
+from conformance.execute.cell_runner import PROFILES, CellContext, cell_costs, run_cell
 from conformance.judge.severity import failing
 from conformance.execute.worker import Worker, baseline_worker
 from reference.dtypes import DTYPE_NAMES
@@ -174,13 +174,10 @@ def implementation_json(impl, version) -> dict:
 
 def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
     """One cell's cost: wall time, cases evaluated (every Hypothesis step), seconds inside the implementation
-    and in the reference, compilations (JAX backend compiles / jaxpr traces, TF traces)."""
+    and in the reference, compilations (JAX backend compiles / jaxpr traces, TF traces), shrinking, writing."""
+    costs = {k: round(v, 4) if isinstance(v, float) else v for k, v in cell_costs(ctx).items()}
     return {"implementation": ctx.impl.id, "dtype": ctx.dtype, "device": ctx.device, "mode": ctx.mode,
-            "wall_s": round(wall_s, 4),
-            "records": len(records), "calls": ctx.calls, "call_s": round(ctx.call_s, 4),
-            "reference_s": round(ctx.reference_s, 4), "compiles": dict(ctx.compiles),
-            "shrink_s": round(ctx.shrink_s, 4), "io_s": round(ctx.io_s, 4), "compile_s": round(ctx.compile_s, 4),
-            "shrinks_skipped": ctx.shrinks_skipped}
+            "wall_s": round(wall_s, 4), "records": len(records), **costs}
 
 
 def execute(config: RunConfig, log=None) -> int:

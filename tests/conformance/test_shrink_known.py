@@ -11,10 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(tmp_path, *args):
+def _run(tmp_path, *args, seed: int = 0):
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--profile", "ci", "--no-report",
-                           "--no-cache", "--seed", "0", "--out", str(out), "-q", *args],
+                           "--no-cache", "--seed", str(seed), "--out", str(out), "-q", *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     return json.loads((out / "results.json").read_text())
@@ -22,13 +22,16 @@ def _run(tmp_path, *args):
 
 def test_a_known_divergence_with_a_catalog_twin_is_not_shrunk(tmp_path):
     pytest.importorskip("torch")
-    doc = _run(tmp_path, "--frameworks", "torch", "--implementations", "torch.log_softmax", "--dtypes", "float32")
+    # seed 1: Hypothesis draws a dominant-class failure in this cell (log-softmax-dominant-class-is-zero, which
+    # the catalog case log_softmax(x=[-40,0,40]) also shows); seed 0 stopped drawing one when layouts came in
+    doc = _run(tmp_path, "--frameworks", "torch", "--implementations", "torch.log_softmax", "--dtypes", "float32",
+               seed=1)
     cell = doc["run"]["timing"]["cells"]["torch.log_softmax|float32|cpu"]
     records = doc["records"]
     catalog = {r["known_divergence"] for r in records if r["source"] == "catalog" and r["known_divergence"]}
     found = [r for r in records if r["source"] == "hypothesis" and r["known_divergence"] in catalog]
-    assert cell["shrinks_skipped"] == 1
-    assert len(found) == 1 and found[0]["minimal"]  # kept as found (no separate shrunk record), marked minimal
+    assert found and cell["shrinks_skipped"] == len(found)
+    assert all(r["minimal"] for r in found)  # kept as found (no separate shrunk record), marked minimal
     assert {"shrink_s", "io_s"} <= set(cell)
 
 

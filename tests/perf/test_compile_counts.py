@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import reference
 from conformance.cases import strategies
 from conformance.execute.worker import Worker, _compile_counter
 
@@ -63,9 +64,11 @@ def test_drawn_shapes_come_from_the_fixed_sets(data):
     if op == "sigmoid":
         assert x.shape[0] in strategies.ELEMENTWISE_BATCHES
         return
-    assert x.shape[0] in sets["batch"]
-    assert x.shape[-1 if op == "log_softmax" else 1] in sets["classes"] + strategies.PROFILE_LIMITS[profile]["vocab"]
-    assert all(d in strategies.EXTRA_DIMS for d in x.shape[2:])
+    axis = case.params.get("axis", reference.OPS[op].default_axis) % x.ndim  # the class axis, wherever drawn
+    assert x.shape[axis] in sets["classes"] + strategies.PROFILE_LIMITS[profile]["vocab"]
+    others = [d for i, d in enumerate(x.shape) if i != axis]
+    assert others[0] in sets["batch"] or (axis == 0 and others[0] in strategies.EXTRA_DIMS)
+    assert all(d in strategies.EXTRA_DIMS for d in others[1:])  # the extra (spatial / sequence) dims
 
 
 def test_the_jax_compilation_cache_is_keyed_by_the_jax_version(monkeypatch, tmp_path):
