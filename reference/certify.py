@@ -15,9 +15,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from reference.decimal_io import exact_string
 from reference.dtypes import DTYPES, DType, round_dyadic, same_float
-from reference.ext import FIN, NAN, NEG, POS, X
+from reference.ext import FIN, NAN, NEG, POS, UND, X
 
 EXACT_BITS = 112
 _F64 = DTYPES["float64"]
@@ -66,3 +68,39 @@ def settle(x: X, dt: DType) -> Settled:
         if same_float(near, far):
             return Settled(near, exact_string(x), True, v.rel_accuracy_bits() >= EXACT_BITS)
     return Settled(round_end(v.mid(), dt), exact_string(x), False, False)
+
+
+class PartState:
+    """Settled results of one output array across precisions."""
+
+    def __init__(self, shape):
+        self.rounded = np.zeros(shape, dtype=np.float64)
+        self.exact = np.empty(shape, dtype=object)
+        self.certified = np.zeros(shape, dtype=bool)
+        self.settled = np.zeros(shape, dtype=bool)
+
+    def update(self, val: np.ndarray, dt) -> None:
+        for idx in zip(*np.nonzero(~self.settled)) if self.settled.ndim else ([()] if not self.settled[()] else []):
+            s = settle(val[idx], dt)
+            self.rounded[idx], self.exact[idx] = s.rounded, s.exact
+            self.certified[idx], self.settled[idx] = s.certified, s.settled
+
+    @property
+    def open(self) -> bool:
+        return not bool(np.all(self.settled))
+
+
+def ieee_array(limit_val: np.ndarray, ieee_val: np.ndarray, rounded: np.ndarray, dt) -> np.ndarray | None:
+    """The IEEE value where its kind differs from the limit's; None when it never does."""
+    out = rounded.copy()
+    differs = False
+    for idx, lim in np.ndenumerate(limit_val):
+        iv = ieee_val[idx]
+        if iv.k == UND or lim.k == UND or iv.k == lim.k:
+            continue
+        differs = True
+        if iv.k == FIN:
+            out[idx] = settle(iv, dt).rounded
+        else:
+            out[idx] = iv.to_float()
+    return out if differs else None

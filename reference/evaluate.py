@@ -18,9 +18,9 @@ import numpy as np
 
 from reference import fastpath, precision
 from reference.case import Case, prepare
-from reference.certify import settle
+from reference.certify import PartState, ieee_array
 from reference.dtypes import to_numpy
-from reference.ext import FIN, UND, semantics
+from reference.ext import semantics
 from reference.precision import op_parts, run_op, working_precision
 from reference.result import RefArray, RefResult
 
@@ -49,42 +49,6 @@ def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None, *, c
     return result
 
 
-class _PartState:
-    """Settled results of one output array across precisions."""
-
-    def __init__(self, shape):
-        self.rounded = np.zeros(shape, dtype=np.float64)
-        self.exact = np.empty(shape, dtype=object)
-        self.certified = np.zeros(shape, dtype=bool)
-        self.settled = np.zeros(shape, dtype=bool)
-
-    def update(self, val: np.ndarray, dt) -> None:
-        for idx in zip(*np.nonzero(~self.settled)) if self.settled.ndim else ([()] if not self.settled[()] else []):
-            s = settle(val[idx], dt)
-            self.rounded[idx], self.exact[idx] = s.rounded, s.exact
-            self.certified[idx], self.settled[idx] = s.certified, s.settled
-
-    @property
-    def open(self) -> bool:
-        return not bool(np.all(self.settled))
-
-
-def _ieee_array(limit_val: np.ndarray, ieee_val: np.ndarray, rounded: np.ndarray, dt) -> np.ndarray | None:
-    """The IEEE value where its kind differs from the limit's; None when it never does."""
-    out = rounded.copy()
-    differs = False
-    for idx, lim in np.ndenumerate(limit_val):
-        iv = ieee_val[idx]
-        if iv.k == UND or lim.k == UND or iv.k == lim.k:
-            continue
-        differs = True
-        if iv.k == FIN:
-            out[idx] = settle(iv, dt).rounded
-        else:
-            out[idx] = iv.to_float()
-    return out if differs else None
-
-
 def arb_path(case: Case) -> RefResult:
     dt = case.dt
     bits = precision.START_BITS
@@ -96,7 +60,7 @@ def arb_path(case: Case) -> RefResult:
     ieee_parts = op_parts(ieee_out)
     conds = {k: p.cond for k, p in parts.items()}
     limits = {k: p.val for k, p in parts.items()}
-    states = {k: _PartState(p.val.shape) for k, p in parts.items()}
+    states = {k: PartState(p.val.shape) for k, p in parts.items()}
     used = bits
     while True:
         with working_precision(bits):  # the ends of a ball are read at the precision it was made at
@@ -114,7 +78,7 @@ def arb_path(case: Case) -> RefResult:
         st = states[key]
         rounded = to_numpy(st.rounded, dt)
         with working_precision(precision.START_BITS):
-            ieee = _ieee_array(limits[key], ieee_parts[key].val, st.rounded, dt)
+            ieee = ieee_array(limits[key], ieee_parts[key].val, st.rounded, dt)
         return RefArray(exact=st.exact, rounded=rounded, cond=np.asarray(conds[key], dtype=np.float64),
                         certified=st.certified.copy(), ieee=None if ieee is None else to_numpy(ieee, dt))
 

@@ -229,7 +229,7 @@ def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     if ctx.baseline is not None:
         from conformance.judge import baseline
 
-        baseline.evaluate(ctx, case, ref, record)
+        baseline.evaluate(ctx, case, ref, record, call_and_compare)
     record["timing"] = _timing(ctx)
     output = getattr(ctx.worker, "last_output", None)
     if output:  # what the implementation printed (captured in its worker, truncated)
@@ -465,7 +465,7 @@ def run_cell(ctx: CellContext) -> list[dict]:
     from conformance.adapters.execution import default_mode
 
     if ctx.mode == default_mode(ctx.framework):  # derivative modes in the default execution mode only
-        records += run_modes(ctx)  # vjp / jvp / hvp cases for rows that declare modes
+        records += run_modes(ctx, evaluate_case, _usable, cell_seed)  # vjp / jvp / hvp cases of rows with modes
     return records
 
 

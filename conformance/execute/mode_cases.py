@@ -24,9 +24,10 @@ from conformance.plan.choices import PROFILES
 MAX_ELEMENTS = 256  # catalog cases larger than this are left to the plain cells
 
 
-def run_modes(ctx) -> list[dict]:
-    """Every mode record of the cell ([] for a row without modes)."""
-    from conformance.execute.cell_runner import _usable, cell_seed
+def run_modes(ctx, evaluate_case, usable, cell_seed) -> list[dict]:
+    """Every mode record of the cell ([] for a row without modes). The cell runner passes its own
+    evaluate_case (reference with the modes, one call asking for them, the comparison, and the baseline's
+    for a --baseline kernel: one record, as for a plain case), usable(ctx, case) and cell_seed."""
 
     impl = ctx.impl
     profile = PROFILES.get(ctx.profile, PROFILES["ci"])
@@ -46,9 +47,9 @@ def run_modes(ctx) -> list[dict]:
         if len(records) >= int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("mode_catalog", 1)):
             break
         case.params = {**impl.fixed_params, **case.params}
-        if not _usable(ctx, case):
+        if not usable(ctx, case):
             continue
-        record = _readable(ctx, case)
+        record = _readable(ctx, case, evaluate_case)
         if record is not None:
             records.append(record)
     n = int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("mode_examples", 0)) if ctx.examples is None else \
@@ -62,7 +63,7 @@ def run_modes(ctx) -> list[dict]:
     @given(st.data())
     def prop(data):
         case = draw_case(data, impl.op, ctx.dtype, impl.params, impl.fixed_params, ctx.profile)
-        assume(_usable(ctx, case))
+        assume(usable(ctx, case))
         case.params = {**op_defaults(case.op), **case.params}
         base = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
         names = float_grads(impl, case)
@@ -70,25 +71,17 @@ def run_modes(ctx) -> list[dict]:
         request = draw_request(data, case, base.value.shape, names, impl.modes)
         mode_case = with_request(case, request, "")
         mode_case.id = f"hyp-modes-{mode_case.key()[:12]}"
-        records.append(evaluate_mode_case(ctx, mode_case))
+        records.append(evaluate_case(ctx, mode_case))
 
     prop()
     return records
 
 
-def _readable(ctx, case):
+def _readable(ctx, case, evaluate_case):
     case.params = {**op_defaults(case.op), **case.params}
     base = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
     names = float_grads(ctx.impl, case)
     if isinstance(base, Exception) or not names:
         return None
     request, suffix = readable_request(case, base.value.shape, names, ctx.impl.modes)
-    return evaluate_mode_case(ctx, with_request(case, request, f"{case.id} {suffix}"))
-
-
-def evaluate_mode_case(ctx, case) -> dict:
-    """Reference with the modes, one call asking for them, the comparison (and the baseline's, for a custom
-    kernel run with --baseline): one record, as for a plain case (cell_runner.evaluate_case)."""
-    from conformance.execute.cell_runner import evaluate_case
-
-    return evaluate_case(ctx, case)
+    return evaluate_case(ctx, with_request(case, request, f"{case.id} {suffix}"))

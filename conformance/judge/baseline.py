@@ -49,7 +49,7 @@ def _takes(impl, case: Case) -> bool:
     return impl.accepts is None or bool(impl.accepts(case.inputs, case.params))
 
 
-def evaluate(ctx, case: Case, ref, record: dict) -> None:
+def evaluate(ctx, case: Case, ref, record: dict, call_and_compare) -> None:
     """Run the baseline row on the case a custom kernel failed; keep its record under record["baseline"]."""
     impl, worker, version = ctx.baseline
     if record["verdict"] not in STRICT_SPECIAL:
@@ -61,8 +61,6 @@ def evaluate(ctx, case: Case, ref, record: dict) -> None:
     record["baseline"] = out
     if ctx.dtype not in impl.dtypes or not _takes(impl, case):
         return
-    from conformance.execute.cell_runner import call_and_compare
-
     started = time.perf_counter()
     outcome, payload, comparison, _ = call_and_compare(impl, worker, ctx.refs, case, ref, ctx.device, ctx.mode)
     if outcome == "ok":

@@ -88,7 +88,7 @@ class Divergence:
     def in_scope_of(self, record: dict) -> bool:
         """In scope, and the record's failing part and detail are the entry's."""
         if self.parts and not any(fnmatch.fnmatchcase(record.get("part") or "value", p)
-                                  for p in part_patterns(self.parts, record.get("framework"))):
+                                  for p in known_predicates.part_patterns(self.parts, record.get("framework"))):
             return False
         if not _any_match(record.get("detail") or "", self.detail):
             return False
@@ -216,7 +216,7 @@ def _other_parts_explained(entry: Divergence, record: dict, entries: list[Diverg
     if failing is None:
         failing = known_predicates.derive_failing(record)
     for part, indices in (failing or {}).items():
-        if any(fnmatch.fnmatchcase(part, p) for p in part_patterns(entry.parts, record.get("framework"))):
+        if any(fnmatch.fnmatchcase(part, p) for p in known_predicates.part_patterns(entry.parts, record.get("framework"))):
             continue
         one_part = {**record, "part": part, "failing_elements": {part: indices}}
         if not any(other.relation is None and other.in_scope_of(one_part) and known_predicates.holds(other, one_part)
@@ -297,18 +297,6 @@ def known_relation(entries: list[Divergence], relation: str, implementation: str
     return None
 
 
-def part_patterns(parts: list, framework: str | None = None) -> list:
-    """An entry's part patterns; a "grad:NAME" pattern also covers "vjp:NAME": a vector-Jacobian product with
-    any cotangent is the same backward kernel as the gradient (cotangent ones), so a mechanism documented for
-    the gradient is the one at work in the vjp (the entry's predicates are still checked on its elements).
-    TensorFlow's forward mode has no rules of its own: tf.autodiff.ForwardAccumulator transposes the
-    registered backward functions on the tape (tensorflow/python/eager/forwardprop.py), so for its records a
-    "grad:NAME" pattern covers "jvp:NAME" too. Otherwise forward mode (jvp) and double backward (hvp) are
-    other kernels: an entry names them explicitly."""
-    out = list(parts) + [("vjp:" + p[5:]) for p in parts if p.startswith("grad:")]
-    if framework == "tensorflow":
-        out += [("jvp:" + p[5:]) for p in parts if p.startswith("grad:")]
-    return out
 
 
 def modes_only(entry: Divergence) -> bool:

@@ -393,11 +393,17 @@ def may_concern(entry, implementation_id: str) -> bool:
 
 
 def part_patterns(parts: list, framework: str | None = None) -> list:
-    """conformance.judge.known.part_patterns (a grad:NAME pattern also covers vjp:NAME, and for TensorFlow
-    jvp:NAME)."""
-    from conformance.judge.known import part_patterns as patterns
-
-    return patterns(parts, framework)
+    """An entry's part patterns; a "grad:NAME" pattern also covers "vjp:NAME": a vector-Jacobian product with
+    any cotangent is the same backward kernel as the gradient (cotangent ones), so a mechanism documented for
+    the gradient is the one at work in the vjp (the entry's predicates are still checked on its elements).
+    TensorFlow's forward mode has no rules of its own: tf.autodiff.ForwardAccumulator transposes the
+    registered backward functions on the tape (tensorflow/python/eager/forwardprop.py), so for its records a
+    "grad:NAME" pattern covers "jvp:NAME" too. Otherwise forward mode (jvp) and double backward (hvp) are
+    other kernels: an entry names them explicitly."""
+    out = list(parts) + [("vjp:" + p[5:]) for p in parts if p.startswith("grad:")]
+    if framework == "tensorflow":
+        out += [("jvp:" + p[5:]) for p in parts if p.startswith("grad:")]
+    return out
 
 
 def holds(entry, record: dict) -> bool:

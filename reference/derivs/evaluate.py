@@ -7,19 +7,24 @@ certified=False when still open. No fast path: the derivative modes always take 
 """
 from __future__ import annotations
 
+import numpy as np
+
 from reference import precision
-from reference.derivs.parts import compute
+from reference.certify import PartState, ieee_array
+from reference.derivs.cond import fill_conds
+from reference.derivs.dual import tangent
+from reference.derivs.parts import _axis, _run, float_inputs, item_sum, layout, vjp_formula
 from reference.derivs.request import DerivRequest
 from reference.dtypes import to_numpy
-from reference.ext import semantics
+from reference.ext import semantics, xs
+from reference.ops.spec import Part
+from reference.precision import run_op
 from reference.precision import working_precision
 from reference.result import RefArray
 
 
 def evaluate_derivs(case, req: DerivRequest) -> tuple[dict, int]:
     """({part name: RefArray}, the precision that settled them) for the request."""
-    from reference.evaluate import _ieee_array, _PartState
-
     if req.empty:
         return {}, 0
     dt = case.dt
@@ -30,7 +35,7 @@ def evaluate_derivs(case, req: DerivRequest) -> tuple[dict, int]:
             ieee_parts = compute(case, req, want_cond=False)
     conds = {k: p.cond for k, p in parts.items()}
     limits = {k: p.val for k, p in parts.items()}
-    states = {k: _PartState(p.val.shape) for k, p in parts.items()}
+    states = {k: PartState(p.val.shape) for k, p in parts.items()}
     used = bits
     while True:
         with working_precision(bits):
@@ -45,7 +50,35 @@ def evaluate_derivs(case, req: DerivRequest) -> tuple[dict, int]:
     out = {}
     for k, st in states.items():
         with working_precision(precision.START_BITS):
-            ieee = _ieee_array(limits[k], ieee_parts[k].val, st.rounded, dt)
+            ieee = ieee_array(limits[k], ieee_parts[k].val, st.rounded, dt)
         out[k] = RefArray(exact=st.exact, rounded=to_numpy(st.rounded, dt), cond=conds[k],
                           certified=st.certified.copy(), ieee=None if ieee is None else to_numpy(ieee, dt))
     return out, used
+
+
+def compute(case, req, want_cond: bool) -> dict:
+    """{part name: Part} for the request (reference.derivs.request.DerivRequest) at the current precision."""
+    kind, ax = layout(case), _axis(case)
+    names = float_inputs(case)
+    base = run_op(case, want_cond=want_cond)
+    vf = req.cotangent if req.cotangent is not None else np.ones(base.value.val.shape)
+    v = xs(vf)
+    parts = {}
+    if req.cotangent is not None:
+        fv = vjp_formula(case, base, v, kind, ax)
+        for name in names:
+            parts[f"vjp:{name}"] = Part(fv[name], np.zeros(fv[name].shape))
+    for name, t in req.tangents.items():
+        if kind == "vector":
+            val = tangent(_run(case, {name: t}).value.val)
+        else:
+            val = item_sum(base.grads[name].val * xs(t), kind, ax)
+        parts[f"jvp:{name}"] = Part(val, np.zeros(val.shape))
+    if req.hvp:
+        dual = _run(case, req.tangents)
+        fv = vjp_formula(case, dual, v, kind, ax)
+        for name in names:
+            parts[f"hvp:{name}"] = Part(tangent(fv[name]), np.zeros(fv[name].shape))
+    if want_cond:
+        fill_conds(case, req, kind, ax, base, vf, parts)
+    return parts

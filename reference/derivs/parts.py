@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.derivs.dual import seed, tangent
+from reference.derivs.dual import seed
 from reference.ext import xsum, xs
 from reference.ops.common import class_axis, cond_abs, target_abs
-from reference.ops.spec import Part
-from reference.precision import run_op
 
 VECTOR_OPS = ("softmax", "log_softmax")
 _TARGET_DOMAINS = ("binary", "target")
@@ -129,33 +127,3 @@ def perturbed_abs(case, name: str) -> np.ndarray:
     inp = next(i for i in case.spec.inputs if i.name == name)
     arr = case.floats[name]
     return target_abs(arr) if inp.domain in _TARGET_DOMAINS else cond_abs(arr)
-
-
-def compute(case, req, want_cond: bool) -> dict:
-    """{part name: Part} for the request (reference.derivs.request.DerivRequest) at the current precision."""
-    kind, ax = layout(case), _axis(case)
-    names = float_inputs(case)
-    base = run_op(case, want_cond=want_cond)
-    vf = req.cotangent if req.cotangent is not None else np.ones(base.value.val.shape)
-    v = xs(vf)
-    parts = {}
-    if req.cotangent is not None:
-        fv = vjp_formula(case, base, v, kind, ax)
-        for name in names:
-            parts[f"vjp:{name}"] = Part(fv[name], np.zeros(fv[name].shape))
-    for name, t in req.tangents.items():
-        if kind == "vector":
-            val = tangent(_run(case, {name: t}).value.val)
-        else:
-            val = item_sum(base.grads[name].val * xs(t), kind, ax)
-        parts[f"jvp:{name}"] = Part(val, np.zeros(val.shape))
-    if req.hvp:
-        dual = _run(case, req.tangents)
-        fv = vjp_formula(case, dual, v, kind, ax)
-        for name in names:
-            parts[f"hvp:{name}"] = Part(tangent(fv[name]), np.zeros(fv[name].shape))
-    if want_cond:
-        from reference.derivs.cond import fill_conds
-
-        fill_conds(case, req, kind, ax, base, vf, parts)
-    return parts
