@@ -14,15 +14,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 
 from reference import fastpath, precision
 from reference.case import Case, prepare
-from reference.certify import PartState, ieee_array
-from reference.dtypes import to_numpy
 from reference.ext import semantics
 from reference.precision import op_parts, run_op, working_precision
-from reference.result import RefArray, RefResult
+from reference.result import RefResult
 
 
 def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None, *, cotangent=None,
@@ -56,34 +53,10 @@ def arb_path(case: Case) -> RefResult:
         out = run_op(case, want_cond=True)
         with semantics("ieee"):
             ieee_out = run_op(case, want_cond=False)
-    parts = op_parts(out)
-    ieee_parts = op_parts(ieee_out)
-    conds = {k: p.cond for k, p in parts.items()}
-    limits = {k: p.val for k, p in parts.items()}
-    states = {k: PartState(p.val.shape) for k, p in parts.items()}
-    used = bits
-    while True:
-        with working_precision(bits):  # the ends of a ball are read at the precision it was made at
-            for k, st in states.items():
-                st.update(parts[k].val, dt)
-        if not any(st.open for st in states.values()) or bits >= precision.CAP_BITS:
-            break
-        bits = min(2 * bits, precision.CAP_BITS)
-        used = bits
-        with working_precision(bits):
-            out = run_op(case, want_cond=False)
-        parts = op_parts(out)
-
-    def ref_array(key: str) -> RefArray:
-        st = states[key]
-        rounded = to_numpy(st.rounded, dt)
-        with working_precision(precision.START_BITS):
-            ieee = ieee_array(limits[key], ieee_parts[key].val, st.rounded, dt)
-        return RefArray(exact=st.exact, rounded=rounded, cond=np.asarray(conds[key], dtype=np.float64),
-                        certified=st.certified.copy(), ieee=None if ieee is None else to_numpy(ieee, dt))
-
-    grads = {k[5:]: ref_array(k) for k in states if k.startswith("grad:")}
-    return RefResult(op=case.spec.name, dtype=dt.name, value=ref_array("value"), grads=grads,
+    arrays, used = precision.settle_parts(op_parts(out), op_parts(ieee_out),
+                                          lambda: op_parts(run_op(case, want_cond=False)), dt)
+    grads = {k[5:]: a for k, a in arrays.items() if k.startswith("grad:")}
+    return RefResult(op=case.spec.name, dtype=dt.name, value=arrays["value"], grads=grads,
                      precision_bits=used)
 
 

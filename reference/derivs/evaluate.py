@@ -10,17 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from reference import precision
-from reference.certify import PartState, ieee_array
 from reference.derivs.cond import fill_conds
 from reference.derivs.dual import tangent
 from reference.derivs.parts import _axis, _run, float_inputs, item_sum, layout, vjp_formula
 from reference.derivs.request import DerivRequest
-from reference.dtypes import to_numpy
 from reference.ext import semantics, xs
 from reference.ops.spec import Part
 from reference.precision import run_op
 from reference.precision import working_precision
-from reference.result import RefArray
 
 
 def evaluate_derivs(case, req: DerivRequest) -> tuple[dict, int]:
@@ -33,27 +30,7 @@ def evaluate_derivs(case, req: DerivRequest) -> tuple[dict, int]:
         parts = compute(case, req, want_cond=True)
         with semantics("ieee"):
             ieee_parts = compute(case, req, want_cond=False)
-    conds = {k: p.cond for k, p in parts.items()}
-    limits = {k: p.val for k, p in parts.items()}
-    states = {k: PartState(p.val.shape) for k, p in parts.items()}
-    used = bits
-    while True:
-        with working_precision(bits):
-            for k, st in states.items():
-                st.update(parts[k].val, dt)
-        if not any(st.open for st in states.values()) or bits >= precision.CAP_BITS:
-            break
-        bits = min(2 * bits, precision.CAP_BITS)
-        used = bits
-        with working_precision(bits):
-            parts = compute(case, req, want_cond=False)
-    out = {}
-    for k, st in states.items():
-        with working_precision(precision.START_BITS):
-            ieee = ieee_array(limits[k], ieee_parts[k].val, st.rounded, dt)
-        out[k] = RefArray(exact=st.exact, rounded=to_numpy(st.rounded, dt), cond=conds[k],
-                          certified=st.certified.copy(), ieee=None if ieee is None else to_numpy(ieee, dt))
-    return out, used
+    return precision.settle_parts(parts, ieee_parts, lambda: compute(case, req, want_cond=False), dt)
 
 
 def compute(case, req, want_cond: bool) -> dict:
