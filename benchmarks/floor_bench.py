@@ -20,16 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.reference_bench import _best  # one timing helper for the benchmarks
+
 BATCHES = ((64, 32768), (8, 4096))
-
-
-def _best(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def numpy_float64(logits: np.ndarray, labels: np.ndarray):
