@@ -285,6 +285,8 @@ NEW_OPS = [
      {"q": 1.0}),
     ("gce(p_y=0)", "generalized_cross_entropy", {"p": [[0, 1]], "target": Labels([0])}, {"q": 0.7}),
     ("gce(label=C)", "generalized_cross_entropy", {"p": [[0.5, 0.5]], "target": Labels([2])}, {}),
+    ("gce(C=1,three items,sum)", "generalized_cross_entropy", {"p": [[1], [1], [1]], "target": Labels([0, 0, 0])},
+     {"q": 0.5, "reduction": "sum"}),
     ("entr(0)", "entr", {"x": [0]}, {}),
     ("entr(0.5)", "entr", {"x": [0.5]}, {}),
     ("entr(1)", "entr", {"x": [1]}, {}),
