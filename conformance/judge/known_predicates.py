@@ -265,6 +265,18 @@ def observed_nonfinite_where_label_probability_vanishes(e: Element) -> bool:
     return py < float(_finfo(e.dtype).tiny)
 
 
+def observed_is_batch_times_reference_with_one_class(e: Element) -> bool:
+    """One class per row (a floating input of shape [N, 1], N > 1) and the observed element is N times the
+    correctly rounded one (within a few roundings): labels broadcast against [N, 1] probabilities to [N, N, 1]
+    make every item count every item's probability."""
+    floats = [t for t in (e.record.get("inputs") or {}).values()
+              if not t["dtype"].startswith(("int", "uint", "bool")) and len(t["shape"]) == 2]
+    if not floats or floats[0]["shape"][1] != 1 or floats[0]["shape"][0] < 2:
+        return False
+    n, ref = floats[0]["shape"][0], e.reference
+    return ref != 0 and abs(e.observed - n * ref) <= 4 * n * float(_finfo(e.dtype).eps) * abs(ref)
+
+
 def observed_shape_differs(e: Element) -> bool:
     """The part failed as a whole because its shape differs from the reference's (no element compared)."""
     if e.obs_tensor is None or e.ref_tensor is None:
@@ -297,6 +309,7 @@ def absolute_error_within_direction_rounding(e: Element) -> bool:
 
 
 PREDICATES = {f.__name__: f for f in (
+    observed_is_batch_times_reference_with_one_class,
     absolute_error_within_direction_rounding,
     observed_zero_reference_subnormal, observed_zero_reference_below_epsilon, observed_zero_reference_nan,
     absolute_error_within_row_sum_rounding,

@@ -426,3 +426,26 @@ def test_keras_smoothing_along_axis_1_is_known_only_off_the_last_axis(entries):
     assert classified(keras_smoothed(-1, (1, 2, 3)), entries) != "keras-label-smoothing-counts-classes-on-the-last-axis"
     assert classified(keras_smoothed(1, (1, 3, 2), 0.0), entries) != \
         "keras-label-smoothing-counts-classes-on-the-last-axis"
+
+
+# ------------------------------------------------------------- keras-generalized-ce-single-class-labels-broadcast
+
+GCE = "keras.losses.CategoricalGeneralizedCrossEntropy"
+
+
+def gce_broadcast_grad(observed, p_shape=(3, 1)):
+    n = p_shape[0] * p_shape[1]
+    return record(GCE, "generalized_cross_entropy", "float32", "inaccurate", "grad:p",
+                  {"p": np.ones(p_shape), "target": np.zeros(p_shape[0], dtype=np.int64)},
+                  [observed] * n, ["-1"] * n, range(n), framework="tensorflow", shape=p_shape)
+
+
+def test_gce_single_class_gradient_n_times_too_big_is_the_broadcast(entries):
+    assert classified(gce_broadcast_grad(-3.0), entries) == "keras-generalized-ce-single-class-labels-broadcast"
+
+
+@pytest.mark.parametrize("observed, p_shape", [(-2.0, (3, 1)), (-3.5, (3, 1)), (-3.0, (3, 2)), (0.0, (3, 1))])
+def test_gce_near_misses_are_not_the_broadcast(entries, observed, p_shape):
+    """Another factor, more than one class, or a zero gradient: not this mechanism, reported."""
+    assert classified(gce_broadcast_grad(observed, p_shape), entries) != "keras-generalized-ce-single-class-labels-broadcast"
+
