@@ -23,7 +23,11 @@ The error of a part is its ULP error, except where the exact reference has zeros
 such a part is judged by an absolute measure instead: the largest |observed| on an exact-zero element in
 units of eps * scale (scale = the largest |reference| of the part, 1 when the part is all zeros),
 together with the ULP distance of the other elements to the correctly rounded reference.
-Records only in one run are listed as added / removed (neither regressions nor improvements).
+Records only in one run are listed as added / removed (neither regressions nor improvements), except those of
+an implementation the other run has no record of at all (a row the other release lacks, e.g. a Keras loss
+added in a later Keras, or one not selected there): those are one line per implementation
+(implementations only in old / only in new), not one per case, so a new row does not read as hundreds of
+cases that vanished or appeared.
 """
 from __future__ import annotations
 
@@ -105,6 +109,8 @@ class CompareResult:
     html_path: Path | None = None
     behaviour: list[Change] = field(default_factory=list)
     ignore_mode: bool = False
+    impls_only_old: dict[str, int] = field(default_factory=dict)   # implementation -> its records in old
+    impls_only_new: dict[str, int] = field(default_factory=dict)   # implementation -> its records in new
 
     @property
     def exit_code(self) -> int:
@@ -125,7 +131,8 @@ class CompareResult:
         lines.append(f"  regressions: {len(self.regressions)}, improvements: {len(self.improvements)}, "
                      f"behaviour changes: {len(self.behaviour)}, "
                      f"unchanged: {len(self.unchanged)}, only in old: {len(self.removed)}, "
-                     f"only in new: {len(self.added)} (ULP threshold {fmt_metric(self.ulp_threshold)}"
+                     f"only in new: {len(self.added)}, implementations only in old: {len(self.impls_only_old)}, "
+                     f"only in new: {len(self.impls_only_new)} (ULP threshold {fmt_metric(self.ulp_threshold)}"
                      f"{', devices ignored' if self.ignore_device else ''}"
                      f"{', modes ignored' if self.ignore_mode else ''})")
         budget = MAX_TEXT_LINES
@@ -138,6 +145,10 @@ class CompareResult:
             if len(changes) > budget:
                 lines.append(f"  … {len(changes) - budget} more")
             budget = max(0, budget - len(changes))
+        for title, impls in self.implementation_groups(upper=True):
+            if impls:
+                lines.append(f"{title} ({len(impls)})")
+                lines += [f"  {impl}: {n} records" for impl, n in impls.items()]
         if self.html_path:
             lines.append(f"HTML: {self.html_path}")
         return "\n".join(lines)
@@ -147,6 +158,12 @@ class CompareResult:
         groups = [("Regressions", self.regressions), ("Behaviour changes", self.behaviour),
                   ("Improvements", self.improvements), ("Only in old", self.removed), ("Only in new", self.added)]
         return [(t.upper() if upper else t, c) for t, c in groups]
+
+    def implementation_groups(self, upper: bool = False) -> list[tuple[str, dict[str, int]]]:
+        """(title, {implementation: records}) for the implementations one run has no record of."""
+        groups = [("Implementations only in old", self.impls_only_old),
+                  ("Implementations only in new", self.impls_only_new)]
+        return [(t.upper() if upper else t, g) for t, g in groups]
 
     def __str__(self) -> str:
         return self.text
@@ -263,10 +280,24 @@ def compare_results(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THR
             else:
                 kind, reasons = classify(o, n, ulp_threshold)
                 out[kind].append(Change(kind, key, o, n, reasons))
+    added, only_new = _split_absent(out["added"], {r["implementation"] for r in old["records"]})
+    removed, only_old = _split_absent(out["removed"], {r["implementation"] for r in new["records"]})
     return CompareResult(old_name, new_name, old["run"], new["run"], ulp_threshold, ignore_device,
-                         out["regression"], out["improvement"], out["unchanged"], out["added"], out["removed"],
+                         out["regression"], out["improvement"], out["unchanged"], added, removed,
                          _cell_diffs(old, new, out, ignore_device, ignore_mode), behaviour=out["behaviour"],
-                         ignore_mode=ignore_mode)
+                         ignore_mode=ignore_mode, impls_only_old=only_old, impls_only_new=only_new)
+
+
+def _split_absent(changes: list[Change], other_side: set[str]) -> tuple[list[Change], dict[str, int]]:
+    """Changes of implementations the other run holds records of, and {implementation: records} of those
+    it has none of."""
+    kept, absent = [], defaultdict(int)
+    for c in changes:
+        if c.implementation in other_side:
+            kept.append(c)
+        else:
+            absent[c.implementation] += 1
+    return kept, dict(sorted(absent.items()))
 
 
 def _cell_diffs(old: dict, new: dict, out: dict, ignore_device: bool, ignore_mode: bool = False) -> list[CellDiff]:
@@ -312,5 +343,8 @@ def compare_modes(old: dict, new: dict, ulp_threshold: float = DEFAULT_ULP_THRES
     for r in results[1:]:
         for name in ("regressions", "improvements", "unchanged", "added", "removed", "cells", "behaviour"):
             getattr(first, name).extend(getattr(r, name))
+        for name in ("impls_only_old", "impls_only_new"):
+            for impl, n in getattr(r, name).items():
+                getattr(first, name)[impl] = getattr(first, name).get(impl, 0) + n
     return first
 

@@ -25,7 +25,8 @@ def _cell(text) -> str:
 def _counts(r: CompareResult) -> dict:
     return {"regressions": len(r.regressions), "behaviour_changes": len(r.behaviour),
             "improvements": len(r.improvements), "unchanged": len(r.unchanged), "only_in_old": len(r.removed),
-            "only_in_new": len(r.added)}
+            "only_in_new": len(r.added), "implementations_only_in_old": len(r.impls_only_old),
+            "implementations_only_in_new": len(r.impls_only_new)}
 
 
 def to_markdown(r: CompareResult, max_rows: int = MARKDOWN_ROWS) -> str:
@@ -35,8 +36,9 @@ def to_markdown(r: CompareResult, max_rows: int = MARKDOWN_ROWS) -> str:
     if changed:
         lines += ["Versions: " + ", ".join(_cell(c) for c in changed), ""]
     c = _counts(r)
-    lines += ["| regressions | behaviour changes | improvements | unchanged | only in old | only in new |",
-              "|---:|---:|---:|---:|---:|---:|",
+    lines += ["| regressions | behaviour changes | improvements | unchanged | only in old | only in new "
+              "| implementations only in old | implementations only in new |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|",
               "| " + " | ".join(str(v) for v in c.values()) + " |", "",
               f"ULP threshold {fmt_metric(r.ulp_threshold)}; cases matched by content (inputs, params, dtype); "
               "identical output is unchanged whatever its ULP figure.", ""]
@@ -53,6 +55,13 @@ def to_markdown(r: CompareResult, max_rows: int = MARKDOWN_ROWS) -> str:
         if len(changes) > max_rows:
             lines.append(f"\n… {len(changes) - max_rows} more (see compare.html or --format json)")
         lines += ["", "</details>", ""]
+    for title, impls in r.implementation_groups():
+        if impls:
+            lines += [f"<details><summary><b>{title} ({len(impls)})</b></summary>", "",
+                      "The other run has no record of these rows (the release lacks them, or they were not selected).",
+                      "", "| implementation | records |", "|---|---:|"]
+            lines += [f"| {_cell(impl)} | {n} |" for impl, n in impls.items()]
+            lines += ["", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -74,6 +83,8 @@ def to_json(r: CompareResult) -> str:
         "improvements": [_change_json(c) for c in r.improvements],
         "only_in_old": [_change_json(c) for c in r.removed],
         "only_in_new": [_change_json(c) for c in r.added],
+        "implementations_only_in_old": dict(r.impls_only_old),
+        "implementations_only_in_new": dict(r.impls_only_new),
     }
     return dumps(doc, indent=1)
 

@@ -162,3 +162,28 @@ def test_markdown_cells_are_escaped():
     from conformance.report.compare_formats import _cell
 
     assert _cell("a|b\nc <script>") == "a\\|b c &lt;script&gt;"
+
+
+def test_rows_one_release_lacks_are_grouped_by_implementation_not_listed_per_case(results_files, tmp_path):
+    """A row the old release lacks (e.g. a Keras loss added later) is one line per implementation, not one
+    'only in new' change per case; a case missing from a row both runs hold is still listed per case."""
+    old = json.loads(results_files["base"].read_text())
+    new = copy.deepcopy(old)
+    extra = [dict(copy.deepcopy(r), implementation="keras.losses.NewLoss", case_id=f"new-{i}")
+             for i, r in enumerate(old["records"][:3])]
+    new["records"] += extra
+    dropped = new["records"].pop(0)  # a case of a row both runs hold
+    result = compare_results(old, new)
+    assert result.impls_only_new == {"keras.losses.NewLoss": 3} and result.impls_only_old == {}
+    assert [c.case_id for c in result.removed] == [dropped["case_id"]] and not result.added
+    assert "IMPLEMENTATIONS ONLY IN NEW (1)" in result.text and "keras.losses.NewLoss: 3 records" in result.text
+    assert "keras.losses.NewLoss" in to_markdown(result)
+    doc = json.loads(to_json(result))
+    assert doc["implementations_only_in_new"] == {"keras.losses.NewLoss": 3}
+    assert doc["counts"]["only_in_new"] == 0 and doc["counts"]["implementations_only_in_new"] == 1
+    # and the other way round: the new release lost the row
+    back = compare_results(new, old)
+    assert back.impls_only_old == {"keras.losses.NewLoss": 3} and not back.removed
+    from conformance.report.html_compare import render_compare
+    page = render_compare(result)
+    assert "Implementations only in new (1)" in page and "keras.losses.NewLoss" in page
