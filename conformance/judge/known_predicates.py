@@ -26,6 +26,8 @@ from decimal import Decimal, InvalidOperation
 import ml_dtypes
 import numpy as np
 
+from conformance.results.parts import flat_parts
+
 WILDCARD_CHARS = set("*?")  # ("[...]" alone names one of a few ids, e.g. cross_entropy[class])
 BUILT_IN_FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy", "cupy")
 
@@ -371,8 +373,7 @@ def derive_failing(record: dict) -> dict:
 
     out: dict = {}
     ratios = record.get("bound_ratio") or {}
-    parts = {"value": ratios.get("value"), **{f"grad:{k}": v for k, v in (ratios.get("grad") or {}).items()},
-             **(ratios.get("derivs") or {})}
+    parts = flat_parts(ratios, skip_none=False)
     for part, ratio in parts.items():
         if (ratio is None or float(ratio) <= 1.0) and part != record.get("part"):
             continue

@@ -17,29 +17,17 @@ import math
 
 import numpy as np
 
+from conformance.results.parts import flat_parts
+
 from .numbers import numpy_dtype, to_float, ulp_distance
 
 
 def _observed_parts(record: dict) -> dict:
-    obs = record.get("observed") or {}
-    out = {}
-    if obs.get("value") is not None:
-        out["value"] = obs["value"]
-    for name, t in (obs.get("grad") or {}).items():
-        out[f"grad:{name}"] = t
-    out.update(obs.get("derivs") or {})  # mode cases: vjp:IN, jvp:IN, hvp:IN
-    return out
+    return flat_parts(record.get("observed"))
 
 
 def _reference_parts(record: dict) -> dict:
-    ref = record.get("reference") or {}
-    out = {}
-    if ref.get("value") is not None:
-        out["value"] = ref["value"]
-    for name, t in (ref.get("grad") or {}).items():
-        out[f"grad:{name}"] = t
-    out.update(ref.get("derivs") or {})
-    return out
+    return flat_parts(record.get("reference"))
 
 
 def same_output(old: dict, new: dict) -> bool:
@@ -67,10 +55,8 @@ def behaviour_kind(record: dict) -> str:
 
 
 def _record_ulps(record: dict) -> dict[str, float]:
-    ulp = record.get("ulp") or {}
     out = {}
-    for part, v in ([("value", ulp.get("value"))] + [(f"grad:{k}", g) for k, g in (ulp.get("grad") or {}).items()]
-                    + list((ulp.get("derivs") or {}).items())):
+    for part, v in flat_parts(record.get("ulp")).items():
         f = to_float(v)
         if f is not None:
             out[part] = math.inf if math.isnan(f) else f

@@ -16,6 +16,8 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from conformance.results.parts import flat_parts
+
 BEHIND_FACTOR = 8.0
 ULP_BUDGET = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
 MAX_ROWS = 60
@@ -48,15 +50,7 @@ def _key(record: dict) -> str | None:
 
 
 def _part_ulps(record: dict) -> dict:
-    ulp = record.get("ulp") or {}
-    out = {}
-    if ulp.get("value") is not None:
-        out["value"] = ulp["value"]
-    for name, v in (ulp.get("grad") or {}).items():
-        if v is not None:
-            out[f"grad:{name}"] = v
-    out.update({k: v for k, v in (ulp.get("derivs") or {}).items() if v is not None})
-    return {k: _num(v) for k, v in out.items()}
+    return {k: _num(v) for k, v in flat_parts(record.get("ulp")).items()}
 
 
 def _num(v) -> float:

@@ -53,3 +53,15 @@ def test_tensors_round_trip_exactly_with_non_finite_values():
         b = tensor_from_json(t)
         assert b.dtype == a.dtype and b.shape == a.shape
         np.testing.assert_array_equal(b.astype(np.float64), a.astype(np.float64))
+
+
+def test_flat_parts_reads_every_part_of_a_record_section():
+    """One reader of a record's per-part sections: value, gradients and derivative-mode parts, None left out
+    unless asked for (compare, peers and the known-divergence predicates all read parts through it)."""
+    from conformance.results.parts import flat_parts
+
+    section = {"value": 3, "grad": {"logits": 1.5, "target": None}, "derivs": {"vjp:logits": 2, "hvp:logits": None}}
+    assert flat_parts(section) == {"value": 3, "grad:logits": 1.5, "vjp:logits": 2}
+    assert flat_parts(section, skip_none=False) == {"value": 3, "grad:logits": 1.5, "grad:target": None,
+                                                    "vjp:logits": 2, "hvp:logits": None}
+    assert flat_parts(None) == {} and flat_parts({"value": None}, skip_none=False) == {"value": None}
