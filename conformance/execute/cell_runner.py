@@ -469,6 +469,20 @@ def run_cell(ctx: CellContext) -> list[dict]:
     return records
 
 
+def known_explainer(entries: list, fails: frozenset):
+    """record -> the id of the known divergence that explains it, or None (CellContext.explains): the run's
+    entries classify a copy, their tallies untouched. The local run and each Ray actor build it alike, so a
+    cell stops shrinking at a catalog twin wherever it runs."""
+    from conformance.judge import known
+
+    def explains(record: dict):
+        probe = dict(record)
+        known.classify_quietly(probe, entries, fails)
+        return probe["known_divergence"]
+
+    return explains
+
+
 def catalog_twins(ctx: CellContext, records: list[dict]) -> frozenset:
     """The known divergences that explain a failing catalog record of the cell (none without ctx.explains)."""
     if ctx.explains is None:

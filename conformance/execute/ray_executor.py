@@ -5,7 +5,8 @@ Each actor is what a framework's worker is in a local run, one per framework (an
 it owns an isolated worker process (conformance.execute.worker: a segfault or abort is recorded as `crashed`, a hang
 past the per-case timeout as `timeout`, and the worker restarts) and a reference cache (the run's --cache
 directory on that node), and runs whole cells there (run_cell). Actors of CUDA cells ask Ray for a GPU
-(num_gpus=1), so they land on GPU nodes. The driver receives each cell's records as it finishes and does
+(num_gpus=1), so they land on GPU nodes. Each actor gets the run's known divergences, so a failure explained
+like a failing catalog case of its cell is not shrunk there either (cell_runner.run_hypothesis). The driver receives each cell's records as it finishes and does
 what a local run does with them: known divergences, results.jsonl, progress, timings. A cell's cases depend
 only on the seed and the cell, so the records equal a local run's (apart from timings and order).
 
@@ -32,7 +33,7 @@ class CellActor:
     """The body of the Ray actor (made remote in `_actor_class`)."""
 
     def __init__(self, worker_name: str, specs: list, timeout: float, max_memory, cache_dir, profile: str,
-                 seed: int, examples, corpus, tf32: bool):
+                 seed: int, examples, corpus, tf32: bool, known_entries=None):
         os.environ["CE_CONFORMANCE_TF32"] = "1" if tf32 else "0"
         from conformance.plan.cells import implementations
         from conformance.execute.reference_cache import ReferenceCache
@@ -44,6 +45,11 @@ class CellActor:
         self.worker = Worker(worker_name, specs, timeout=timeout, max_memory=max_memory)
         self.refs = ReferenceCache(Path(cache_dir) if cache_dir else None)
         self.profile, self.seed, self.examples, self.corpus = profile, seed, examples, corpus
+        self.explains = None  # the catalog-twin shrink stop, as in a local run (cell_runner.known_explainer)
+        if known_entries is not None:
+            from conformance.execute.cell_runner import known_explainer
+
+            self.explains = known_explainer(*known_entries)
 
     def run(self, impl_id: str, version, dtype: str, device: str, mode: str | None = None) -> dict:
         from conformance.execute.worker import baseline_worker
@@ -52,7 +58,8 @@ class CellActor:
         impl = self.impls[impl_id]
         ctx = CellContext(impl, impl.framework, version, dtype, device, self.worker, self.refs, self.profile,
                           self.seed, self.examples, self.corpus,
-                          baseline=baseline_worker(impl, self.specs, self.base_workers, self.timeout), mode=mode)
+                          baseline=baseline_worker(impl, self.specs, self.base_workers, self.timeout), mode=mode,
+                          explains=self.explains)
         t0 = time.perf_counter()
         try:
             records = run_cell(ctx)
@@ -97,9 +104,10 @@ def _nodes(ray) -> int:
     return max(1, sum(1 for n in ray.nodes() if n.get("Alive")))
 
 
-def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
+def run_cells(config, groups: list, cells: list, corpus, on_result, known_entries=None) -> None:
     """Run `cells` (conformance.plan.cells.Cell) on Ray actors; call
-    on_result(cell tuple, result dict) in the driver as each finishes (result: run()'s dict)."""
+    on_result(cell tuple, result dict) in the driver as each finishes (result: run()'s dict).
+    known_entries: (the run's known divergences, the failing verdicts), for the actors' catalog-twin stop."""
     from conformance.execute.cell_runner import PROFILES
 
     ray = connect(config.ray_address)
@@ -107,6 +115,7 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
     timeout = config.timeout or PROFILES[config.profile]["timeout"]
     nodes = _nodes(ray)
     corpus_ref = ray.put(corpus)
+    known_ref = ray.put(known_entries)
     actors: dict = {}  # (group index, "cuda" or "cpu") -> [actor, ...]
     pending: dict = {}  # object ref -> cell tuple
     turn: dict = {}
@@ -121,7 +130,7 @@ def run_cells(config, groups: list, cells: list, corpus, on_result) -> None:
             actors[key] = [remote.options(**options).remote(
                 worker_name, specs, timeout, config.max_worker_memory,
                 str(config.cache_dir) if config.cache_dir else None, config.profile, config.seed, config.examples,
-                corpus_ref, config.tf32) for _ in range(n)]
+                corpus_ref, config.tf32, known_ref) for _ in range(n)]
         i = turn.get(key, 0)
         turn[key] = i + 1
         version = groups[g][2]

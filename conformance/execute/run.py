@@ -20,7 +20,7 @@ from conformance.plan.cells import plan
 from conformance.execute.reference_cache import ReferenceCache
 from conformance.results.stream import ResultsWriter, summarize
 from conformance.execute.progress import Progress, selection_text
-from conformance.execute.cell_runner import PROFILES, CellContext, cell_costs, run_cell
+from conformance.execute.cell_runner import PROFILES, CellContext, cell_costs, known_explainer, run_cell
 from conformance.judge.severity import failing
 from conformance.execute.worker import Worker, baseline_worker
 from reference.dtypes import DTYPE_NAMES
@@ -201,10 +201,7 @@ def _execute(config: RunConfig, log) -> int:
     corpus_cases = _load_corpus(config.corpus_path)
     fails = failing(config.strict_special_values)
 
-    def explains(record):  # the entry that explains a record (cell_runner.catalog_twins); tallies untouched
-        probe = dict(record)
-        known.classify_quietly(probe, entries, fails)
-        return probe["known_divergence"]
+    explains = known_explainer(entries, fails)  # the entry that explains a record (cell_runner.catalog_twins)
 
     groups, cells, skipped = plan(config.frameworks, config.ops, config.dtypes, config.devices,
                                   config.implementations, config.custom, modes=config.modes, profile=config.profile)
@@ -277,7 +274,7 @@ def _execute(config: RunConfig, log) -> int:
             progress.cell_done(ctx, records, result["wall_s"])
 
         run_cells(config, groups, [c for c in cells if c.id not in writer.done_cells], corpus_cases,
-                  on_result)
+                  on_result, known_entries=(entries, fails))
     known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
     baseline.classify_records(writer.records, entries, fails)
     summary = summarize(writer.records)

@@ -62,3 +62,19 @@ def test_crashes_and_hangs_are_isolated_on_ray(tmp_path, local_cluster):
     assert verdicts["custom:tests.fault_impls:segfault"] == {"crashed"}
     assert verdicts["custom:tests.fault_impls:hang"] == {"timeout"}
     assert "accurate" in verdicts["custom:tests.fault_impls:softmax"]
+
+
+def test_ray_actors_stop_shrinking_at_a_catalog_twin_like_a_local_run(tmp_path, local_cluster):
+    pytest.importorskip("torch")
+    # the cell and seed of tests/conformance/test_shrink_known.py: Hypothesis draws a failure that the known
+    # divergence of a failing catalog case explains; the actor must keep it unshrunk, as the local run does
+    selection = dict(frameworks=("torch",), implementations=("torch.log_softmax",), dtypes=("float32",),
+                     devices=("cpu",), profile="ci", seed=1)
+    local = execute(RunConfig(out_dir=tmp_path / "local", cache_dir=None, **selection), log=lambda m: None)
+    on_ray = execute(RunConfig(out_dir=tmp_path / "ray", cache_dir=None, executor="ray", **selection),
+                     log=lambda m: None)
+    assert on_ray == local
+    assert _records(tmp_path / "ray") == _records(tmp_path / "local")
+    timing = json.loads((tmp_path / "ray" / "results.json").read_text())["run"]["timing"]["cells"]
+    cell = timing["torch.log_softmax|float32|cpu"]
+    assert cell.get("node") and cell["shrinks_skipped"] >= 1
