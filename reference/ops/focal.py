@@ -12,7 +12,7 @@ from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, 
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
 from reference.ops.softmax import softmax_rows
 from reference.ops.spec import Input, OpOutput, Part, scalar_safe, spec
-from reference.ops.xlog import finite_or_zero, fl
+from reference.ops.xlog import conds_where_defined, finite_or_zero, fl
 
 
 def pow_minus_one(m: np.ndarray, gamma: float) -> np.ndarray:
@@ -242,10 +242,7 @@ def _softmax_focal_conds(sm, trows, h, Y, gx, gy, loss, g, alpha):
         cy = alpha * np.abs(hf) * lsm
         cv = np.sum(finite_or_zero(np.abs(fl(gx)) * ax_ + np.abs(fl(gy)) * ay_), axis=1)
     ok = sm.ok & np.isfinite(yf).all(axis=1)
-    cv = np.where(ok & np.isfinite(fl(loss)), cv, 0.0)
-    cx = np.where(ok[:, None] & np.isfinite(fl(gx)) & ~np.isnan(cx), cx, 0.0)
-    cy = np.where(ok[:, None] & np.isfinite(fl(gy)) & ~np.isnan(cy), cy, 0.0)
-    return cv, cx, cy
+    return conds_where_defined(ok, loss, cv, ((cx, gx), (cy, gy)))
 
 
 _DEFAULTS = {"gamma": 2.0, "alpha": 0.25, "reduction": "mean"}

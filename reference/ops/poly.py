@@ -11,7 +11,7 @@ from reference.ops.params import check_number
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.softmax import softmax_rows
 from reference.ops.spec import Input, OpOutput, Part, spec
-from reference.ops.xlog import finite_or_zero, fl
+from reference.ops.xlog import conds_where_defined, finite_or_zero, fl
 
 
 def poly_loss(logits, target, *, axis=-1, epsilon=2.0, reduction="none", want_cond=True) -> OpOutput:
@@ -78,10 +78,7 @@ def _conds(sm, trows, D, gx, gt, loss, eps):
         ct = np.einsum("rck,rk->rc", np.abs(Htx), ax_)
         cv = np.sum(finite_or_zero(np.abs(fl(gx)) * ax_ + np.abs(fl(gt)) * at), axis=1)
     ok = sm.ok & np.isfinite(tf).all(axis=1)
-    cv = np.where(ok & np.isfinite(fl(loss)), cv, 0.0)
-    cx = np.where(ok[:, None] & np.isfinite(fl(gx)) & ~np.isnan(cx), cx, 0.0)
-    ct = np.where(ok[:, None] & np.isfinite(fl(gt)) & ~np.isnan(ct), ct, 0.0)
-    return cv, cx, ct
+    return conds_where_defined(ok, loss, cv, ((cx, gx), (ct, gt)))
 
 
 def generalized_cross_entropy(p, target, *, axis=-1, q=0.5, reduction="none", want_cond=True) -> OpOutput:

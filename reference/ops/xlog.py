@@ -98,6 +98,14 @@ def fl(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def conds_where_defined(ok: np.ndarray, loss: np.ndarray, cv: np.ndarray, pairs) -> tuple:
+    """The rows' value cond cv and each (cond, gradient) pair's cond, zeroed where no conditioning is
+    claimed: the row is not ok (an undefined softmax row, a non-finite target), the float value or gradient
+    element is not finite, or the float cond arithmetic itself gave NaN."""
+    cv = np.where(ok & np.isfinite(fl(loss)), cv, 0.0)
+    return (cv, *(np.where(ok[:, None] & np.isfinite(fl(g)) & ~np.isnan(c), c, 0.0) for c, g in pairs))
+
+
 def finite_or_zero(f: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(f), f, 0.0)
 
