@@ -396,6 +396,47 @@ LAYOUT_CASES = [
     ("log_softmax(N,L,C,axis=-1,batch=1)", "log_softmax", {"x": Random((1, 4, 3), 3.0, 20)}, {"axis": -1}),
 ]
 
+# Parameter combinations (issue 14): one readable case per edge where options interact, the edges the
+# strategies draw together (conformance/cases/combinations.py). Not in the quick profile.
+COMBINATION_CASES = [
+    ("ce(label_smoothing=0.1,weight,one ignored)", "cross_entropy",
+     {"logits": [[1, 2, 3], [3, 2, 1], [0, 0, 0]], "target": Labels([0, -100, 2])},
+     {"label_smoothing": 0.1, "weight": [0.25, 1, 4], "ignore_index": -100}, "ci"),
+    ("ce(label_smoothing=0.1,weight,all ignored,mean)", "cross_entropy",
+     {"logits": [[1, 2, 3], [3, 2, 1]], "target": Labels([-100, -100])},
+     {"label_smoothing": 0.1, "weight": [0.25, 1, 4], "ignore_index": -100}, "ci"),
+    ("ce(label_smoothing=1,weight,one ignored,sum)", "cross_entropy",
+     {"logits": [[1, 2, 3], [3, 2, 1]], "target": Labels([1, -100])},
+     {"label_smoothing": 1.0, "weight": [0.25, 1, 4], "ignore_index": -100, "reduction": "sum"}, "ci"),
+    ("ce(probs,label_smoothing=0.1,weight)", "cross_entropy", {"logits": [[1, 2, 3]], "target": [[0.25, 0.25, 0.5]]},
+     {"label_smoothing": 0.1, "weight": [0.5, 1, 2]}, "ci"),
+    ("ce(probs,label_smoothing=0.1,mass onto -inf logit)", "cross_entropy",
+     {"logits": [[NINF, 0, 1]], "target": [[0, 0.5, 0.5]]}, {"label_smoothing": 0.1, "reduction": "none"}, "ci"),
+    ("H(p,q)(probs,label_smoothing=0.2)", "cross_entropy_dist", {"p": [[0, 0.25, 0.75]], "q": [[0.5, 0.25, 0.25]]},
+     {"label_smoothing": 0.2}, "ci"),
+    ("bcel(soft y,x=+-inf)", "binary_cross_entropy_with_logits", {"x": [INF, NINF], "y": [0.25, 0.75]},
+     {"reduction": "none"}, "ci"),
+    ("bcel(soft y,x=+-max,label_smoothing=0.2)", "binary_cross_entropy_with_logits",
+     {"x": ["max", "-max"], "y": [0.5, 0.5]}, {"label_smoothing": 0.2, "reduction": "none"}, "ci"),
+    ("bcel(soft y,x=+-log_max)", "binary_cross_entropy_with_logits", {"x": ["log_max", "-log_max"], "y": [0.5, 0.25]},
+     {"reduction": "none"}, "ci"),
+    ("sigmoid_focal(soft y,x=+-inf)", "sigmoid_focal_loss", {"x": [INF, NINF, 100], "y": [0.5, 0.5, 0.25]},
+     {"reduction": "none"}, "ci"),
+    ("bce(soft y,p=0 and 1)", "binary_cross_entropy", {"p": [0, 1], "y": [0.5, 0.25]}, {"reduction": "none"}, "ci"),
+    ("bce(soft y,p=1-ulp and denorm_min,weight)", "binary_cross_entropy",
+     {"p": ["1-ulp", "denorm_min"], "y": [0.5, 0.5]}, {"weight": [2, 0.5], "reduction": "none"}, "ci"),
+    ("binary_focal(soft y,p=0 and 1,label_smoothing=0.1)", "binary_focal_loss", {"p": [0, 1], "y": [0.5, 0.25]},
+     {"label_smoothing": 0.1, "reduction": "none"}, "ci"),
+    ("bcel(pos_weight=0,x=-inf,y=1)", "binary_cross_entropy_with_logits", {"x": [[NINF, 1]], "y": [[1, 1]]},
+     {"pos_weight": [0, 0], "reduction": "none"}, "ci"),
+    ("bcel(pos_weight=100,x=-max,soft y)", "binary_cross_entropy_with_logits", {"x": [["-max", 40]], "y": [[1, 0.5]]},
+     {"pos_weight": [100, 100], "reduction": "none"}, "ci"),
+    ("bcel(pos_weight=big,x=-40,y=1)", "binary_cross_entropy_with_logits", {"x": [[-40, 1]], "y": [[1, 1]]},
+     {"pos_weight": ["big", "big"], "reduction": "none"}, "ci"),
+    ("bcel(pos_weight,weight,x=+-inf,soft y,sum)", "binary_cross_entropy_with_logits",
+     {"x": [[INF, NINF]], "y": [[0.5, 0.5]]}, {"pos_weight": [2, 2], "weight": [0.5, 3], "reduction": "sum"}, "ci"),
+]
+
 _TUPLES = (
     _rows("softmax", "softmax")
     + _rows("log_softmax", "log_softmax")
@@ -411,6 +452,7 @@ _TUPLES = (
     + NEW_OPS
     + WORKED_EXAMPLES
     + LAYOUT_CASES
+    + COMBINATION_CASES
 )
 
 

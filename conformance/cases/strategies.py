@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 import reference
 from conformance.cases.case import Case
+from conformance.cases.combinations import (NONZERO_SMOOTHING, POS_WEIGHT_EXTREMES, draw_combination,
+                                            extreme_probs, extreme_reals, soft_targets)
 from conformance.cases.layout import CLASS_AXIS_INPUTS, default_axis
 from conformance.floats import named_value, nextafter, np_dtype
 
@@ -78,11 +80,15 @@ def _draw_list(data, elements, n: int, label: str) -> list:
     return list(head) + rest
 
 
-def draw_reals(data, dtype: str, shape: tuple, label: str) -> np.ndarray:
-    regime = data.draw(st.sampled_from(REAL_REGIMES), label=f"{label} regime")
+def draw_reals(data, dtype: str, shape: tuple, label: str, regime: str | None = None) -> np.ndarray:
+    """Reals of `shape` in one regime, drawn (labelled) unless a combination sets it ("extreme")."""
+    if regime is None:
+        regime = data.draw(st.sampled_from(REAL_REGIMES), label=f"{label} regime")
     n = int(np.prod(shape))
     fmax = named_value("max", dtype)
-    if regime == "moderate":
+    if regime == "extreme":
+        vals = _draw_list(data, extreme_reals(fmax, named_value("log_max", dtype)), n, label=f"{label} (extreme)")
+    elif regime == "moderate":
         vals = _draw_list(data, st.floats(-20, 20), n, label=label)
     elif regime == "huge-close":
         base = data.draw(st.floats(1e3, fmax / 8), label=f"{label} base")
@@ -116,9 +122,19 @@ def _ulp_offsets(base: float, steps, dtype: str) -> list[float]:
     return out
 
 
-def draw_probs(data, dtype: str, shape: tuple, label: str, axis: int | None) -> np.ndarray:
-    regime = data.draw(st.sampled_from(PROB_REGIMES), label=f"{label} regime")
+def draw_probs(data, dtype: str, shape: tuple, label: str, axis: int | None,
+               regime: str | None = None) -> np.ndarray:
+    """Probabilities of `shape` in one regime, drawn (labelled) unless a combination sets it ("soft",
+    "soft-or-hard", "extreme")."""
+    if regime is None:
+        regime = data.draw(st.sampled_from(PROB_REGIMES), label=f"{label} regime")
     n = int(np.prod(shape))
+    edges = (named_value("1-ulp", dtype), named_value("tiny", dtype), named_value("denorm_min", dtype))
+    if regime in ("soft", "soft-or-hard", "extreme"):
+        elements = {"soft": soft_targets(*edges), "soft-or-hard": soft_targets(*edges) | st.sampled_from([0.0, 1.0]),
+                    "extreme": extreme_probs(*edges)}[regime]
+        vals = np.asarray(_draw_list(data, elements, n, label=f"{label} ({regime})"), dtype=np.float64)
+        return _cast(vals.reshape(shape), dtype)
     if regime == "edges":
         pool = [0.0, 1.0, named_value("1-ulp", dtype), named_value("denorm_min", dtype), 0.5,
                 named_value("tiny", dtype)]
@@ -139,9 +155,11 @@ def draw_probs(data, dtype: str, shape: tuple, label: str, axis: int | None) -> 
     return _cast(raw, dtype)
 
 
-def draw_labels(data, shape: tuple, classes: int, label: str, ignore_index=None) -> np.ndarray:
+def draw_labels(data, shape: tuple, classes: int, label: str, ignore_index=None,
+                regime: str | None = None) -> np.ndarray:
     bad = [-1, classes] + ([ignore_index] if ignore_index is not None else [])
-    regime = data.draw(st.sampled_from(["valid"] * 6 + ["with-bad", "with-ignored"]), label=f"{label} regime")
+    if regime is None:
+        regime = data.draw(st.sampled_from(["valid"] * 6 + ["with-bad", "with-ignored"]), label=f"{label} regime")
     n = int(np.prod(shape))
     valid = st.integers(0, max(classes - 1, 0))
     if regime == "with-bad":
@@ -153,17 +171,29 @@ def draw_labels(data, shape: tuple, classes: int, label: str, ignore_index=None)
     return np.asarray(_draw_list(data, elems, n, label=label), dtype=np.int64).reshape(shape)
 
 
-def draw_params(data, op: str, allowed: dict, fixed: dict, classes: int, dtype: str) -> dict:
+def draw_params(data, op: str, allowed: dict, fixed: dict, classes: int, dtype: str, force: tuple = (),
+                batch: int | None = None) -> dict:
+    """The case's params: each allowed one drawn on its own, except those a combination forces (`force`):
+    weight and pos_weight are then always given (pos_weight with extreme values too, weight shaped to
+    broadcast over an elementwise op's input of `batch` items) and label_smoothing is non-zero."""
     params = dict(fixed)
     for name, options in sorted(allowed.items()):
         if name in fixed or name == "axis":
             continue
         if name in ("weight", "pos_weight"):
-            if data.draw(st.booleans(), label=f"use {name}"):
+            if name in force or data.draw(st.booleans(), label=f"use {name}"):
                 pool = st.sampled_from([0.0, 0.5, 1.0, 2.0, 100.0]) | st.floats(0, 10)
                 size = classes
+                if name == "pos_weight" and name in force:
+                    pool = st.sampled_from([*POS_WEIGHT_EXTREMES, named_value("big", dtype)]) | pool
+                if name == "weight" and name in force and op in ELEMENTWISE and "pos_weight" not in force \
+                        and "pos_weight" not in params:
+                    size = batch if batch is not None else classes  # broadcasts over the (batch,) input
                 params[name] = _draw_list(data, pool, size, label=name)
                 params[name] = [float(v) for v in _cast(params[name], dtype)]
+            continue
+        if name == "label_smoothing" and name in force and options is None:
+            params[name] = data.draw(st.sampled_from(NONZERO_SMOOTHING), label=name)
             continue
         choices = options if options is not None else PARAM_CHOICES.get(name)
         if name == "normalize" and options is None and op != "entropy":
@@ -221,7 +251,9 @@ def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: st
     classes = data.draw(st.sampled_from(sizes["classes"] + limits["vocab"]), label="classes")
     if classes > 1000:
         batch = min(batch, 2)
-    params = draw_params(data, op, allowed, fixed, classes, dtype)
+    combo = draw_combination(data, op, allowed, fixed, profile)
+    params = draw_params(data, op, allowed, fixed, classes, dtype, combo.force(allowed, fixed) if combo else (),
+                         batch)
     has_class_axis = op in CLASS_AXIS_INPUTS
     extra = draw_extra_dims(data, op) if has_class_axis else ()
     if has_class_axis and "axis" not in fixed and "axis" in allowed:  # the API takes any class axis (dim=, axis=)
@@ -236,18 +268,23 @@ def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: st
     if "pos_weight" in params and len(full) == 1:
         params["pos_weight"] = params["pos_weight"][:1]
     inputs = {}
+    regime = combo.regime if combo else (lambda domain: None)
     for name, kind in OP_INPUTS[op]:
         if kind == "real":
-            inputs[name] = draw_reals(data, dtype, full, name)
+            inputs[name] = draw_reals(data, dtype, full, name, regime("real"))
         elif kind == "logp":
             inputs[name] = -np.abs(draw_reals(data, dtype, full, name))
         elif kind in ("prob", "binary"):
-            inputs[name] = draw_probs(data, dtype, full, name, axis if has_class_axis else None)
+            inputs[name] = draw_probs(data, dtype, full, name, axis if has_class_axis else None, regime(kind))
         elif kind == "label":
-            inputs[name] = draw_labels(data, label_shape, classes, name, params.get("ignore_index"))
+            inputs[name] = draw_labels(data, label_shape, classes, name, params.get("ignore_index"), regime("label"))
         elif kind == "target":
-            as_labels = data.draw(st.booleans(), label="integer target?")
-            inputs[name] = (draw_labels(data, label_shape, classes, name, params.get("ignore_index")) if as_labels
+            if combo is not None and combo.target is not None:
+                as_labels = combo.target == "labels"
+            else:
+                as_labels = data.draw(st.booleans(), label="integer target?")
+            inputs[name] = (draw_labels(data, label_shape, classes, name, params.get("ignore_index"),
+                                        regime("label")) if as_labels
                             else draw_probs(data, dtype, full, name, axis))
     memory = draw_memory(data, memory_layouts, len(full)) if len(memory_layouts) > 1 else "contiguous"
     case = Case(id="", op=op, dtype=dtype, inputs=inputs, params=params, source="hypothesis", memory=memory)
