@@ -2,6 +2,7 @@
 
 same_output     the implementation's output is bit-for-bit the same in two records: equal values and
                 gradients (results.json writes every float exactly; NaN as "nan"), or the same exception type.
+differing_parts the parts whose output bits differ between two records of one case (report/mode_parity.py).
 behaviour_kind  "raise" (an exception), "crash" / "timeout", "nan" (a NaN anywhere in the output where the
                 reference has none), or "value".
 part_errors     part -> (error, unit). unit "ulp": the record's ULP error (nan counted as inf). Where the
@@ -39,6 +40,19 @@ def same_output(old: dict, new: dict) -> bool:
     if old.get("observed") is None and new.get("observed") is None and ea and eb:
         return ea.get("type") == eb.get("type")
     return False
+
+
+def differing_parts(old: dict, new: dict) -> list[str]:
+    """The parts (value, grad:IN, vjp:IN, ...) whose output bits differ between two records of one case, in
+    order; "exception" when one raised and the other did not or the exception types differ. Empty: same_output."""
+    if same_output(old, new):
+        return []
+    if old.get("observed") is None or new.get("observed") is None:
+        return ["exception"]
+    a, b = _observed_parts(old), _observed_parts(new)
+    names = list(a) + [k for k in b if k not in a]
+    return [k for k in names if k not in a or k not in b or a[k].get("data") != b[k].get("data")
+            or a[k].get("shape") != b[k].get("shape")]
 
 
 def behaviour_kind(record: dict) -> str:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from .analysis import build_matrix, verdict_totals
+from .analysis import anchor, build_matrix, verdict_totals
 from .errors import ReportInputError, ReportOutputError
 from conformance.results.load import load_results
 from .plots import agreement_plots, ulp_distribution_plots
+from .mode_parity import MAX_SHOWN as MAX_MODE_ROWS, mode_parity
 from .peers import summary as peers_summary
 from .summary import (MAX_WORST_FINDINGS, cell_json, derivative_modes, known_entries, known_rows, summary_rows, verdict_classes,
                       worst_findings)
@@ -204,6 +205,9 @@ def render_pages(results: dict, results_file: str = "results.json") -> dict[str,
         entries_source=entries_source,
         cells_json=[cell_json(c, cell_href(c)) for c in matrix.cells],
         modes=sorted({str(r["mode"]) for r in records if r.get("mode")}),
+        mode_parity=mode_parity(records),
+        max_mode_rows=MAX_MODE_ROWS,
+        mode_href=lambda d: f"cells/{anchor(d.implementation, d.dtype, d.device)}.html",
         derivative_modes=derivative_modes(records),
         frameworks=sorted({c.framework for c in matrix.cells}),
         ops=[op for op, _ in matrix.ops],
