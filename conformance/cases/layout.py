@@ -34,12 +34,26 @@ def move_class_axis(case: Case, axis: int) -> Case:
     return Case(case.id, case.op, case.dtype, inputs, params, case.source, modes=case.modes, memory=case.memory)
 
 
+def at_class_axis(case: Case, axis: int | None) -> bool:
+    """Does the case's class axis sit at `axis` (the same position, counted from either end)? True for an op
+    or a case without a class axis."""
+    current = case.params.get("axis", default_axis(case.op))
+    arrays = [case.inputs[n] for n in CLASS_AXIS_INPUTS.get(case.op, ()) if n in case.inputs
+              and np.asarray(case.inputs[n]).dtype.kind not in "iu"]
+    if current is None or axis is None or not arrays:
+        return True
+    ndim = max(np.ndim(a) for a in arrays)
+    return ndim == 0 or current % ndim == axis % ndim
+
+
 def applicable(case: Case, allowed: dict, fixed: dict, defaults: dict) -> bool:
     """Can an implementation with these declared params express this case?
 
     A param the case sets to a non-default value must be fixed to that value by the implementation or be
     among the params it supports (None = any value, else a tuple of allowed values).
     """
+    if "axis" in fixed and not at_class_axis(case, fixed["axis"]):
+        return False  # the row computes along another axis than the case's reference (move_class_axis first)
     for name, value in case.params.items():
         if name == "axis":
             continue

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from conformance.cases.build import catalog_cases
 from conformance.cases.case import Case, mode_request_record
-from conformance.cases.layout import applicable
+from conformance.cases.layout import applicable, move_class_axis
 from conformance.cases.strategies import draw_case
 from conformance.execute.mode_cases import run_modes
 from conformance.plan.choices import PROFILES
@@ -499,8 +499,11 @@ def replay_corpus(ctx: CellContext, done: list[dict]) -> list[dict]:
     seen = {record_key(r) for r in done}
     ids = {r["case_id"] for r in done}
     out = []
+    axis = ctx.impl.fixed_params.get("axis")
     for case in cases_for(ctx.corpus, ctx.impl.op, ctx.dtype):
         case.params = {**op_defaults(case.op), **case.params}
+        if axis is not None:  # as the catalog's cases: at the axis the row computes along
+            case = move_class_axis(case, axis)
         key = content_key(case.op, case.dtype, case.params, {k: tensor_json(v) for k, v in case.inputs.items()})
         if key in seen or not _usable(ctx, case):
             continue  # already run in this cell (the same bits, op, dtype and params), or not for this impl

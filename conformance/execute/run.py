@@ -32,6 +32,20 @@ ALL_DEVICES = choices.ALL_DEVICES
 logger = logging.getLogger("conformance.execute.run")
 
 
+def _where(exc: BaseException) -> str:
+    """Where a defect of the suite raised: the innermost frame inside this package, as path:line (for the
+    bug report; the full traceback would bury the progress output)."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "conformance" in f.filename or "reference" in f.filename]
+    f = (frames or traceback.extract_tb(exc.__traceback__) or [None])[-1]
+    if f is None:
+        return "no traceback"
+    parts = Path(f.filename).parts
+    root = max((i for i, part in enumerate(parts) if part in ("conformance", "reference")), default=len(parts) - 1)
+    return f"at {'/'.join(parts[root:])}:{f.lineno} in {f.name}"
+
+
 def log_to_logging(message: str) -> None:
     """The default `log` of execute(): run lines to the "conformance.execute.run" logger, "warning: ..." and
     "error: ..." lines at those levels, everything else at INFO."""
@@ -245,7 +259,7 @@ def _execute(config: RunConfig, log) -> int:
                 try:
                     records = run_cell(ctx)
                 except Exception as exc:  # a defect of the suite: say so, keep going, fail the run
-                    internal_errors.append(f"{ctx.cell}: {type(exc).__name__}: {exc}")
+                    internal_errors.append(f"{ctx.cell}: {type(exc).__name__}: {exc} ({_where(exc)})")
                     progress.cell_done(ctx, None, time.perf_counter() - t0, f"internal error: {internal_errors[-1]}")
                     continue
                 baseline.classify_records(records, entries, fails)

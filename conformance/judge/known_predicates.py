@@ -420,12 +420,25 @@ def part_patterns(parts: list, framework: str | None = None) -> list:
     return out
 
 
+def _covered_part_shape_differs(entry, record: dict) -> bool:
+    """Does a part the entry covers come back in another shape than the reference's? An entry documents a
+    numerical mechanism; a wrong output shape is a different one, explained only by an entry that names the
+    predicate observed_shape_differs."""
+    for part in flat_parts(record.get("reference")):
+        if entry.parts and not any(fnmatch.fnmatchcase(part, p)
+                                   for p in part_patterns(entry.parts, record.get("framework"))):
+            continue
+        if observed_shape_differs(Element(record, part, None)):
+            return True
+    return False
+
+
 def holds(entry, record: dict) -> bool:
     """True when the entry has no predicate, or every failing element of every covered failing part
     satisfies one of its predicates."""
     wanted = [PREDICATES[n] for n in names(entry.predicate)]
     if not wanted:
-        return True
+        return not _covered_part_shape_differs(entry, record)
     failing = record.get("failing_elements")
     if failing is None:  # a results file written before records kept them: derive them from its data
         failing = derive_failing(record)

@@ -114,7 +114,8 @@ def exact_kept(exact, shown, rounded=None) -> list:
         return [str(e) for e in flat]
     out = [None] * flat.size
     for i in shown:
-        out[i] = str(flat[i])
+        if i < flat.size:  # shown also counts the observed elements, which may be more (a wrong output shape)
+            out[i] = str(flat[i])
     if rounded is None:
         candidates = range(flat.size)
     else:

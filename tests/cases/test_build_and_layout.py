@@ -73,3 +73,21 @@ def test_moving_the_class_axis_keeps_the_mode_request_and_the_memory_layout():
     assert moved.modes is request and moved.memory == "transposed"
     plain = move_class_axis(Case("p", "softmax", "float32", {"x": np.ones((2, 3), np.float32)}, {"axis": 1}), -1)
     assert plain.modes is None and plain.memory == "contiguous"
+
+
+def test_a_row_with_a_fixed_class_axis_takes_only_cases_at_that_axis():
+    """optax softmax_cross_entropy(axis=0) computes along axis 0: a case whose class axis is the last one
+    (the corpus's, as recorded for other rows) is not applicable until moved there (the catalog and the
+    corpus replay both move it); before this check such cases ran and came back in another shape."""
+    from conformance.cases.case import Case
+    from conformance.cases.layout import at_class_axis, move_class_axis
+
+    case = Case(id="c", op="cross_entropy", dtype="float64",
+                inputs={"logits": np.zeros((2, 3)), "target": np.full((2, 3), 1 / 3)},
+                params={"axis": -1, "reduction": "none"})
+    fixed = {"axis": 0, "reduction": "none"}
+    assert not at_class_axis(case, 0) and not applicable(case, {}, fixed, {})
+    moved = move_class_axis(case, 0)
+    assert moved.inputs["logits"].shape == (3, 2) and at_class_axis(moved, 0)
+    assert applicable(moved, {}, fixed, {})
+    assert at_class_axis(case, 1) and applicable(case, {}, {"axis": 1, "reduction": "none"}, {})  # -1 == 1 in 2-D

@@ -449,3 +449,21 @@ def test_gce_near_misses_are_not_the_broadcast(entries, observed, p_shape):
     """Another factor, more than one class, or a zero gradient: not this mechanism, reported."""
     assert classified(gce_broadcast_grad(observed, p_shape), entries) != "keras-generalized-ce-single-class-labels-broadcast"
 
+
+
+def test_an_entry_without_a_predicate_never_explains_a_wrong_output_shape():
+    """An entry documents a numerical mechanism; a part that comes back in another shape (an axis bug, a
+    reduction over the wrong dims) is a different one. Found on optax softmax_cross_entropy(axis=0): corpus
+    cases left at axis -1 came back in another shape and were explained as 'confident cancellation'."""
+    entry = known.Divergence(id="cancel", implementation=["optax.losses.softmax_cross_entropy(axis=0)"],
+                             verdicts=["inaccurate"], reason="r", link="l", op="cross_entropy", parts=["value"])
+    wrong_shape = record("optax.losses.softmax_cross_entropy(axis=0)", "cross_entropy", "float64", "inaccurate",
+                         "value", {"logits": [0.0, 1.0, 2.0]}, [1.0, 2.0, 3.0], ["1.5"], [], shape=[3])
+    wrong_shape["failing_elements"] = {"value": []}
+    assert not known_predicates.holds(entry, wrong_shape)
+    numeric = record("optax.losses.softmax_cross_entropy(axis=0)", "cross_entropy", "float64", "inaccurate",
+                     "value", {"logits": [0.0, 1.0, 2.0]}, [1.5000000001], ["1.5"], [0])
+    assert known_predicates.holds(entry, numeric)  # the same entry still explains a numerical failure
+    naming = known.Divergence(id="shape", implementation=["optax.losses.softmax_cross_entropy(axis=0)"],
+                              verdicts=["inaccurate"], reason="r", link="l", predicate="observed_shape_differs")
+    assert known_predicates.holds(naming, wrong_shape)

@@ -65,3 +65,26 @@ def test_flat_parts_reads_every_part_of_a_record_section():
     assert flat_parts(section, skip_none=False) == {"value": 3, "grad:logits": 1.5, "grad:target": None,
                                                     "vjp:logits": 2, "hvp:logits": None}
     assert flat_parts(None) == {} and flat_parts({"value": None}, skip_none=False) == {"value": None}
+
+
+def test_exact_strings_kept_for_shown_elements_beyond_a_smaller_reference():
+    """The shown elements count the observed ones too, which may be more than the reference's (a wrong output
+    shape): keeping exact strings must not index past the reference (it was an internal error that lost
+    the cell's records)."""
+    from conformance.results.stream import exact_kept
+
+    assert exact_kept(["1.5", "0"], [0, 1, 2, 5]) == ["1.5", "0"]
+
+
+def test_an_internal_error_says_where_in_the_suite_it_raised():
+    """A defect of the suite is reported with its innermost frame (path:line), so a user can file it."""
+    from conformance.execute.run import _where
+    from conformance.results.stream import exact_kept
+
+    try:
+        exact_kept(["1"], [0], rounded=object())  # not an array of numbers: raises inside the results stage
+    except Exception as exc:  # noqa: BLE001 -- any defect
+        where = _where(exc)
+    else:
+        raise AssertionError("expected a failure")
+    assert where.startswith("at conformance/results/stream.py:") and where.endswith("in exact_kept")
