@@ -77,6 +77,10 @@ def report_floor(doc: dict) -> str:
                f"load {e['load_average_1m']:.2f}): exact strings + cond {sp['exact_strings_and_cond_s']:.3f} s, "
                f"judge {sp['judge_s']:.3f} s, record JSON {sp['record_json_s']:.3f} s "
                f"({sp['record_bytes']:,} bytes), write {sp['write_s']:.4f} s")
+    if "numbers_json_s" in e:
+        out.append(f"  the least any JSON record of it costs: its three number lists (inputs, observed, rounded; "
+                   f"one number per element) encoded alone take {e['numbers_json_s']:.3f} s = "
+                   f"{e['numbers_json_over_certification']:.1f}x the certification")
     return "\n".join(out)
 
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from conformance.adapters import installed
 from conformance.adapters.implementation import Convention, Implementation, Observed
 from reference.dtypes import DTYPE_NAMES
 
@@ -36,15 +37,12 @@ def available() -> bool:
 
 
 def version() -> str:
+    """From package metadata for scipy and scikit-learn (adapters/installed.py): neither is imported."""
     parts = [f"numpy {np.__version__}"]
     if _has("scipy"):
-        import scipy
-
-        parts.append(f"scipy {scipy.__version__}")
+        parts.append(f"scipy {installed.version_of('scipy', 'scipy')}")
     if _has("sklearn"):
-        import sklearn
-
-        parts.append(f"scikit-learn {sklearn.__version__}")
+        parts.append(f"scikit-learn {installed.version_of('sklearn', 'scikit-learn')}")
     return ", ".join(parts)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from typing import Any, Callable
 
 import ml_dtypes
 import numpy as np
 
-from conformance.adapters import modes, torch_modes, torch_reductions
+from conformance.adapters import installed, modes, torch_modes, torch_reductions
 from conformance.floats import round_to_dtype
 from conformance.adapters.implementation import Implementation, Observed
 from conformance.adapters.execution import FRAMEWORK_MEMORY
@@ -36,14 +37,14 @@ def available() -> bool:
 
 
 def version() -> str:
-    import torch
-
-    return f"torch {torch.__version__}"
+    return f"torch {installed.version_of('torch', 'torch')}"  # metadata: torch is not imported to plan a run
 
 
 def devices() -> list[str]:
     if not available():
         return ["cpu"]
+    if "torch" not in sys.modules and installed.local_tag("torch") == "cpu":
+        return ["cpu"]  # a CPU-only wheel (torch X+cpu) has no CUDA to ask about: no import needed
     import torch
 
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
