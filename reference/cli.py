@@ -71,7 +71,8 @@ def _eval(args) -> int:
                         f"--max-elements for larger inputs")
     case = loads_case(text, max_elements)
     result = evaluate(case["op"], case["dtype"], case["inputs"], case.get("params") or {},
-                      cotangent=case.get("cotangent"), tangents=case.get("tangents"), hvp=case.get("hvp", False))
+                      cotangent=case.get("cotangent"), tangents=case.get("tangents"), hvp=case.get("hvp", False),
+                      param_grads=case.get("param_grads"))
     sys.stdout.write(dumps(result_json(result)))
     return 0
 

@@ -23,9 +23,10 @@ from reference.result import RefResult
 
 
 def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None, *, cotangent=None,
-             tangents=None, hvp: bool = False) -> RefResult:
+             tangents=None, hvp: bool = False, param_grads=None) -> RefResult:
     """The correctly rounded value and gradients of `op` on `inputs` (see docs/ops.md), certified; with a
-    cotangent, tangents or hvp also the derivative parts vjp:IN, jvp:IN, hvp:IN (reference.derivs).
+    cotangent, tangents or hvp also the derivative parts vjp:IN, jvp:IN, hvp:IN (reference.derivs); with
+    param_grads (["weight"], ["pos_weight"]) vjp:weight / vjp:pos_weight (reference.derivs.weights).
 
     Raises reference.errors.CaseError for a malformed case and UndefinedError (a CaseError) where the
     mathematics is undefined (an out-of-range class label).
@@ -37,10 +38,10 @@ def evaluate(op: str, dtype: str, inputs: dict, params: dict | None = None, *, c
             break
     else:
         raise AssertionError("no evaluation path answered")
-    if cotangent is not None or tangents is not None or hvp:
+    if cotangent is not None or tangents is not None or hvp or param_grads:
         from reference.derivs import evaluate_derivs, parse_request
 
-        req = parse_request(case, result.value.shape, cotangent, tangents, hvp)
+        req = parse_request(case, result.value.shape, cotangent, tangents, hvp, param_grads)
         result.derivs, bits = evaluate_derivs(case, req)
         result.precision_bits = max(result.precision_bits, bits)
     return result

@@ -2,7 +2,7 @@
 
 A case is {"op": str, "dtype": str, "inputs": {name: nested lists}, "params": {...}} with numbers as JSON
 numbers (taken as the exact decimals they spell) or the strings "inf", "-inf", "nan".
-A case may also ask for derivative modes (reference.derivs.request): "cotangent", "tangents", "hvp".
+A case may also ask for derivative modes (reference.derivs.request): "cotangent", "tangents", "hvp", "param_grads".
 A result prints as {"value": nested lists of numbers, "grad": {name: nested lists shaped like the input},
 "certified": bool} (plus "vjp", "jvp", "hvp": {name: nested lists} for the modes asked), every number {"exact": decimal string, "rounded": round-trip decimal in the dtype}
 plus "ieee" where the IEEE value differs in kind from the limit (docs/special-values.md).
@@ -24,7 +24,7 @@ _CONSTANTS = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}
 
 DEFAULT_MAX_ELEMENTS = 100_000  # numbers in a case's inputs and params (python -m reference eval --max-elements)
 MAX_DEPTH = 32  # nesting of a case's JSON
-DERIV_FIELDS = ("cotangent", "tangents", "hvp")  # the derivative modes a case may ask for (reference.derivs)
+DERIV_FIELDS = ("cotangent", "tangents", "hvp", "param_grads")  # derivative modes a case may ask for (reference.derivs)
 
 
 def check_bounds(case: dict, max_elements: int = DEFAULT_MAX_ELEMENTS) -> None:

@@ -15,6 +15,10 @@ and fills Observed.derivs. An exception in a mode is the call's exception: data,
 
 MODES is the data: which modes each framework's rows (those that differentiate: grads declared) support,
 and UNSUPPORTED the (implementation id prefix, mode) pairs a framework cannot do, with the reason.
+PARAM_GRADS: the weight parameters whose gradient a row gives when the parameter is a tensor the user may
+mark as requiring grad (torch's weight=), PARAM_GRADS_UNSUPPORTED the rows that refuse it, with the reason:
+a mode case of a row in PARAM_GRADS, with the parameter given, also asks vjp:PARAM (the request's "param_grads"; the cotangent when
+given, ones otherwise). The adapter hands the parameter's tensor to param_leaf(), which the mode code reads.
 """
 from __future__ import annotations
 
@@ -28,7 +32,28 @@ MODES = {"torch": ALL_MODES, "jax": ALL_MODES, "tensorflow": ALL_MODES}
 # (implementation id prefix, mode) -> why the framework cannot do it (the cell records `unsupported`)
 UNSUPPORTED: dict[tuple[str, str], str] = {}
 
+# implementation id -> the weight parameters its gradient is taken for (reference.derivs.weights has the ops).
+# torch 2.13 differentiates weight= only where the loss is plain tensor arithmetic (cross_entropy with
+# probability targets); its fused ATen kernels declare no derivative for the weights, and asking one raises
+# (PARAM_GRADS_UNSUPPORTED, checked by tests/conformance/test_mode_params.py).
+PARAM_GRADS: dict[str, tuple] = {
+    "torch.nn.functional.cross_entropy[probs]": ("weight",),
+    "torch.nn.CrossEntropyLoss[probs]": ("weight",),
+}
+_NOT_DIFF = ("RuntimeError: The function '{}' is not differentiable with respect to argument '{}'. This input "
+             "cannot have requires_grad True. (torch 2.13: no derivative for it in tools/autograd/derivatives.yaml)")
+PARAM_GRADS_UNSUPPORTED: dict[tuple[str, str], str] = {
+    **{(i, "weight"): _NOT_DIFF.format("nll_loss_forward", "weight") for i in (
+        "torch.nn.functional.cross_entropy[class]", "torch.nn.CrossEntropyLoss[class]",
+        "torch.nn.functional.nll_loss", "torch.nn.NLLLoss")},
+    **{(i, "weight"): _NOT_DIFF.format("binary_cross_entropy", "weight") for i in (
+        "torch.nn.functional.binary_cross_entropy", "torch.nn.BCELoss")},
+    **{(i, p): _NOT_DIFF.format("binary_cross_entropy_with_logits", p) for p in ("weight", "pos_weight") for i in (
+        "torch.nn.functional.binary_cross_entropy_with_logits", "torch.nn.BCEWithLogitsLoss")},
+}
+
 _CURRENT: contextvars.ContextVar = contextvars.ContextVar("ce_conformance_mode_request", default=None)
+_LEAVES: contextvars.ContextVar = contextvars.ContextVar("ce_conformance_param_leaves", default=None)
 
 
 def current() -> dict | None:
@@ -39,10 +64,40 @@ def current() -> dict | None:
 @contextlib.contextmanager
 def requested(request: dict | None):
     token = _CURRENT.set(request)
+    leaves = _LEAVES.set({})
     try:
         yield
     finally:
+        _LEAVES.reset(leaves)
         _CURRENT.reset(token)
+
+
+def wants_param(name: str | None) -> bool:
+    """Whether the call in progress asks the gradient of weight parameter `name`."""
+    request = current()
+    return bool(name and request and name in (request.get("param_grads") or ()))
+
+
+def param_leaf(name: str, tensor):
+    """Record the tensor of a weight parameter the request differentiates (the adapter marks it as requiring
+    grad before handing it over); returns the tensor."""
+    leaves = _LEAVES.get()
+    if leaves is not None:
+        leaves[name] = tensor
+    return tensor
+
+
+def param_leaves() -> dict:
+    return dict(_LEAVES.get() or {})
+
+
+def param_grads_for(impl, params: dict) -> tuple:
+    """The weight parameters a mode case of `impl` with `params` asks the gradient of."""
+    from reference.derivs.weights import WEIGHT_PARAMS
+
+    allowed = PARAM_GRADS.get(impl.id, ())
+    return tuple(p for p in WEIGHT_PARAMS.get(impl.op, ()) if p in allowed and p in impl.params
+                 and params.get(p) is not None)
 
 
 def unsupported_reason(impl_id: str, mode: str) -> str | None:
@@ -69,4 +124,5 @@ def parts_wanted(request: dict, names: tuple) -> list[str]:
     out = [f"vjp:{n}" for n in names] if request.get("cotangent") is not None else []
     out += [f"jvp:{n}" for n in names if n in request.get("tangents", {})]
     out += [f"hvp:{n}" for n in names] if request.get("hvp") else []
+    out += [f"vjp:{p}" for p in request.get("param_grads") or ()]
     return out

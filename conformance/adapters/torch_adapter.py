@@ -74,8 +74,13 @@ def to_numpy(tensor) -> np.ndarray:
     return t.numpy().copy()
 
 
-def param_tensor(values: Any, dtype: str, device: str):
-    return None if values is None else to_tensor(round_to_dtype(values, dtype), device)
+def param_tensor(values: Any, dtype: str, device: str, name: str | None = None):
+    """A parameter as a tensor; a weight parameter a mode case differentiates (conformance/adapters/modes.py,
+    PARAM_GRADS) requires grad and is handed to the mode code."""
+    if values is None:
+        return None
+    t = to_tensor(round_to_dtype(values, dtype), device)
+    return modes.param_leaf(name, t.requires_grad_(True)) if modes.wants_param(name) else t
 
 
 def run(fn: Callable, inputs: dict, device: str, grads: tuple[str, ...]) -> Observed:
@@ -175,7 +180,7 @@ def call_logsigmoid(inputs, params, dtype, device, grads, fn=None):
 
 
 def _class_target_kwargs(params: dict, dtype: str, device: str) -> dict:
-    kwargs = {"weight": param_tensor(params.get("weight"), dtype, device),
+    kwargs = {"weight": param_tensor(params.get("weight"), dtype, device, "weight"),
               "reduction": params.get("reduction", "mean")}
     if params.get("ignore_index") is not None:  # otherwise torch's default -100 stays in force
         kwargs["ignore_index"] = int(params["ignore_index"])
@@ -198,7 +203,7 @@ def call_cross_entropy_probs(inputs, params, dtype, device, grads, fn=None):
 
     fn = fn or F.cross_entropy
     class_axis_is_1(params)
-    weight = param_tensor(params.get("weight"), dtype, device)
+    weight = param_tensor(params.get("weight"), dtype, device, "weight")
     smoothing = float(params.get("label_smoothing") or 0.0)
     reduction = params.get("reduction", "mean")
     return run(lambda logits, target: fn(logits, target, weight=weight, reduction=reduction,
@@ -219,7 +224,7 @@ def call_binary_cross_entropy(inputs, params, dtype, device, grads, fn=None):
     import torch.nn.functional as F
 
     fn = fn or F.binary_cross_entropy
-    weight = param_tensor(params.get("weight"), dtype, device)
+    weight = param_tensor(params.get("weight"), dtype, device, "weight")
     reduction = params.get("reduction", "mean")
     return run(lambda p, y: fn(p, y, weight=weight, reduction=reduction),
                inputs, device, grads)
@@ -229,8 +234,8 @@ def call_binary_cross_entropy_with_logits(inputs, params, dtype, device, grads, 
     import torch.nn.functional as F
 
     fn = fn or F.binary_cross_entropy_with_logits
-    weight = param_tensor(params.get("weight"), dtype, device)
-    pos_weight = param_tensor(params.get("pos_weight"), dtype, device)
+    weight = param_tensor(params.get("weight"), dtype, device, "weight")
+    pos_weight = param_tensor(params.get("pos_weight"), dtype, device, "pos_weight")
     reduction = params.get("reduction", "mean")
     return run(lambda x, y: fn(x, y, weight=weight, pos_weight=pos_weight,
                                                                reduction=reduction),

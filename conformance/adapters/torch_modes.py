@@ -1,6 +1,8 @@
 """vjp, jvp and hvp the way PyTorch users compute them (conformance/adapters/modes.py):
 
-    vjp: torch.autograd.grad(out, xs, grad_outputs=v)
+    vjp: torch.autograd.grad(out, xs, grad_outputs=v); with the request's param_grads also the weight /
+         pos_weight tensors the adapter marked as requiring grad (modes.param_leaves; v = ones when no
+         cotangent is given)
     jvp: torch.autograd.forward_ad (dual tensors; works for custom autograd.Functions with a jvp rule too)
     hvp: g = torch.autograd.grad(out, xs, grad_outputs=v or ones, create_graph=True), then
          torch.autograd.grad(g, xs, grad_outputs=t) (double backward). A gradient without a graph (the loss
@@ -21,15 +23,21 @@ def derivs(fn, inputs: dict, device: str, names: tuple, request: dict, to_tensor
                 tensors[name].requires_grad_(True)
         return tensors
 
+    from conformance.adapters import modes
+
     out = {}
     cot = request.get("cotangent")
     tangents = request.get("tangents", {})
-    if cot is not None:
+    leaves = modes.param_leaves()
+    params = [p for p in request.get("param_grads") or () if p in leaves]
+    if cot is not None or params:
         t = fresh()
         y = fn(**t)
-        got = torch.autograd.grad(y, [t[n] for n in names], grad_outputs=to_tensor(cot, device).reshape(y.shape),
-                                  allow_unused=True, materialize_grads=True)
-        out.update({f"vjp:{n}": to_numpy(g) for n, g in zip(names, got)})
+        v = to_tensor(cot, device).reshape(y.shape) if cot is not None else torch.ones_like(y)
+        wrt = ([t[n] for n in names] if cot is not None else []) + [leaves[p] for p in params]
+        got = torch.autograd.grad(y, wrt, grad_outputs=v, allow_unused=True, materialize_grads=True)
+        keys = ([f"vjp:{n}" for n in names] if cot is not None else []) + [f"vjp:{p}" for p in params]
+        out.update({k: to_numpy(g) for k, g in zip(keys, got)})
     for name in names:
         if name not in tangents:
             continue

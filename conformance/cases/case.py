@@ -16,7 +16,8 @@ class Case:
     inputs: dict[str, np.ndarray]
     params: dict = field(default_factory=dict)
     source: str = "catalog"
-    modes: dict | None = None  # a mode case: {"cotangent": array or None, "tangents": {input: array}, "hvp": bool}
+    modes: dict | None = None  # a mode case: {"cotangent": array or None, "tangents": {input: array}, "hvp": bool,
+    #                           optionally "param_grads": (weight parameters differentiated, vjp:weight)}
     memory: str = "contiguous"  # the inputs' memory layout (conformance/adapters/execution.py MEMORY_LAYOUTS)
 
     def key(self) -> str:
@@ -41,15 +42,21 @@ def mode_request_json(request: dict) -> dict:
     def arr(a):
         return None if a is None else [str(v) for v in np.asarray(a, dtype=np.float64).ravel().tolist()] + \
             [f"shape={list(np.shape(a))}"]
-    return {"cotangent": arr(request.get("cotangent")),
-            "tangents": {k: arr(v) for k, v in sorted(request.get("tangents", {}).items())},
-            "hvp": bool(request.get("hvp"))}
+    out = {"cotangent": arr(request.get("cotangent")),
+           "tangents": {k: arr(v) for k, v in sorted(request.get("tangents", {}).items())},
+           "hvp": bool(request.get("hvp"))}
+    if request.get("param_grads"):  # only when asked: the keys of requests without it stay as they were
+        out["param_grads"] = list(request["param_grads"])
+    return out
 
 
 def mode_request_record(request: dict) -> dict:
     """A mode request as the record's `derivative_request`: tensors like the record's inputs."""
     from conformance.results.stream import tensor_json
 
-    return {"cotangent": None if request.get("cotangent") is None else tensor_json(request["cotangent"]),
-            "tangents": {k: tensor_json(v) for k, v in sorted((request.get("tangents") or {}).items())},
-            "hvp": bool(request.get("hvp"))}
+    out = {"cotangent": None if request.get("cotangent") is None else tensor_json(request["cotangent"]),
+           "tangents": {k: tensor_json(v) for k, v in sorted((request.get("tangents") or {}).items())},
+           "hvp": bool(request.get("hvp"))}
+    if request.get("param_grads"):
+        out["param_grads"] = list(request["param_grads"])
+    return out

@@ -25,14 +25,26 @@ MODE_CATALOG = [
     ("log_sigmoid[-20,-1,0,3]", "log_sigmoid", {"x": [-20.0, -1.0, 0.0, 3.0]}, {}),
     ("softmax[[1,2,3],[0,0,-4]]", "softmax", {"x": [[1.0, 2.0, 3.0], [0.0, 0.0, -4.0]]}, {"axis": -1}),
     ("log_softmax[[1,2,3],[0,0,-4]]", "log_softmax", {"x": [[1.0, 2.0, 3.0], [0.0, 0.0, -4.0]]}, {"axis": -1}),
+    ("ce labels weighted none", "cross_entropy", {"logits": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [5.0, -1.0, 0.5]],
+                                                  "target": [0, 1, 2]}, {"reduction": "none", "weight": [0.5, 2.0, 1.5]}),
     ("ce labels none", "cross_entropy", {"logits": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [5.0, -1.0, 0.5]],
                                          "target": [0, 1, 2]}, {"reduction": "none"}),
+    ("ce probs weighted mean", "cross_entropy", {"logits": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]],
+                                                 "target": [[0.25, 0.25, 0.5], [1.0, 0.0, 0.0]]},
+     {"reduction": "mean", "weight": [0.5, 2.0, 1.5]}),
     ("ce probs none", "cross_entropy", {"logits": [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]],
                                         "target": [[0.25, 0.25, 0.5], [1.0, 0.0, 0.0]]}, {"reduction": "none"}),
+    ("nll weighted mean", "nll_loss", {"logp": [[-0.5, -1.0, -2.0], [-3.0, -0.25, -1.5]], "target": [2, 1]},
+     {"reduction": "mean", "weight": [0.5, 2.0, 1.5]}),
     ("nll none", "nll_loss", {"logp": [[-0.5, -1.0, -2.0], [-3.0, -0.25, -1.5]], "target": [2, 1]},
      {"reduction": "none"}),
+    ("bce weighted none", "binary_cross_entropy", {"p": [0.25, 0.5, 0.875, 0.0625], "y": [0.0, 1.0, 0.5, 1.0]},
+     {"reduction": "none", "weight": [2.0, 0.5, 1.0, 3.0]}),
     ("bce none", "binary_cross_entropy", {"p": [0.25, 0.5, 0.875, 0.0625], "y": [0.0, 1.0, 0.5, 1.0]},
      {"reduction": "none"}),
+    ("bcel x=20 pos_weight none", "binary_cross_entropy_with_logits", {"x": [20.0, -3.0, 0.0, 1.5],
+                                                                       "y": [1.0, 0.0, 0.5, 1.0]},
+     {"reduction": "none", "weight": [2.0, 0.5, 1.0, 3.0], "pos_weight": [3.0, 0.25, 1.0, 2.0]}),
     ("bcel x=20 none", "binary_cross_entropy_with_logits", {"x": [20.0, -3.0, 0.0, 1.5], "y": [1.0, 0.0, 0.5, 1.0]},
      {"reduction": "none"}),
     ("kl_div none", "kl_div", {"input": [-0.5, -1.0, -2.0, -0.125], "target": [0.25, 0.5, 0.0, 0.125]},
@@ -75,10 +87,12 @@ def float_grads(impl, case: Case) -> tuple:
     return tuple(g for g in impl.grads if g in case.inputs and case.inputs[g].dtype.kind not in "iu")
 
 
-def draw_request(data, case: Case, value_shape: tuple, names: tuple, modes: tuple) -> dict:
+def draw_request(data, case: Case, value_shape: tuple, names: tuple, modes: tuple, param_grads: tuple = ()) -> dict:
     """A request for every mode the implementation declares: cotangent (vjp, and the hvp's v), one tangent
-    per differentiated input (jvp, hvp)."""
+    per differentiated input (jvp, hvp), and the weight parameters it differentiates (vjp:weight)."""
     req = {"cotangent": None, "tangents": {}, "hvp": "hvp" in modes}
+    if param_grads and "vjp" in modes:
+        req["param_grads"] = tuple(param_grads)
     if "vjp" in modes:
         req["cotangent"] = draw_direction(data, case.dtype, tuple(value_shape), "cotangent")
     if "jvp" in modes or "hvp" in modes:
@@ -92,14 +106,18 @@ def _pattern(values: tuple, shape: tuple, dtype: str, start: int = 0) -> np.ndar
     return np.asarray(flat, dtype=np.float64).reshape(shape).astype(np_dtype(dtype))
 
 
-def readable_request(case: Case, value_shape: tuple, names: tuple, modes: tuple) -> tuple[dict, str]:
+def readable_request(case: Case, value_shape: tuple, names: tuple, modes: tuple,
+                     param_grads: tuple = ()) -> tuple[dict, str]:
     """(request, id suffix) with the fixed readable patterns; a scalar output gets v = -2."""
     req = {"cotangent": None, "tangents": {}, "hvp": "hvp" in modes}
     words = []
+    if param_grads and "vjp" in modes:
+        req["param_grads"] = tuple(param_grads)
     if "vjp" in modes:
         req["cotangent"] = _pattern(READABLE_COTANGENT, tuple(value_shape), case.dtype, 0 if value_shape else 1)
         shown = ",".join(f"{v:g}" for v in np.asarray(req["cotangent"], dtype=np.float64).ravel()[:3])
-        words.append(f"vjp v=[{shown}{',...' if req['cotangent'].size > 3 else ''}]")
+        words.append(f"vjp v=[{shown}{',...' if req['cotangent'].size > 3 else ''}]"
+                     + "".join(f", d/d{p}" for p in req.get("param_grads") or ()))
     if "jvp" in modes or "hvp" in modes:
         req["tangents"] = {n: _pattern(READABLE_TANGENT, case.inputs[n].shape, case.dtype, i)
                            for i, n in enumerate(names)}

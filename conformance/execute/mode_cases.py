@@ -14,6 +14,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, Phase, assume, given, seed, settings
 from hypothesis import strategies as st
 
+from conformance.adapters.modes import param_grads_for
 from conformance.cases.build import catalog_cases
 from conformance.cases.modes import (draw_request, float_grads, mode_catalog_cases, readable_request,
                                      with_request)
@@ -68,7 +69,7 @@ def run_modes(ctx, evaluate_case, usable, cell_seed) -> list[dict]:
         base = ctx.refs.get(case.op, case.dtype, case.inputs, case.params)
         names = float_grads(impl, case)
         assume(not isinstance(base, Exception) and names)
-        request = draw_request(data, case, base.value.shape, names, impl.modes)
+        request = draw_request(data, case, base.value.shape, names, impl.modes, param_grads_for(impl, case.params))
         mode_case = with_request(case, request, "")
         mode_case.id = f"hyp-modes-{mode_case.key()[:12]}"
         records.append(evaluate_case(ctx, mode_case))
@@ -83,5 +84,6 @@ def _readable(ctx, case, evaluate_case):
     names = float_grads(ctx.impl, case)
     if isinstance(base, Exception) or not names:
         return None
-    request, suffix = readable_request(case, base.value.shape, names, ctx.impl.modes)
+    request, suffix = readable_request(case, base.value.shape, names, ctx.impl.modes,
+                                       param_grads_for(ctx.impl, case.params))
     return evaluate_case(ctx, with_request(case, request, f"{case.id} {suffix}"))

@@ -129,7 +129,8 @@ def _compute(op: str, dtype: str, inputs: dict, params: dict, request: dict | No
     from reference.fastpath import plain
 
     modes = {} if not request else {"cotangent": request.get("cotangent"), "tangents": request.get("tangents") or None,
-                                    "hvp": bool(request.get("hvp"))}
+                                    "hvp": bool(request.get("hvp")),
+                                    "param_grads": list(request.get("param_grads") or ()) or None}
     try:
         result = reference.evaluate(op, dtype, inputs, params, **modes)
         started = time.perf_counter()

@@ -80,7 +80,35 @@ def _checked_case(record: dict, case_id: str) -> Case:
         inputs = {k: tensor_from_json(v) for k, v in record["inputs"].items()}
     except (ResultsError, ValueError, TypeError, OverflowError) as exc:
         raise ReplayError(f"record's inputs cannot be rebuilt: {exc}")
-    return Case(case_id, record["op"], record["dtype"], inputs, dict(record["params"]), "replay")
+    return Case(case_id, record["op"], record["dtype"], inputs, dict(record["params"]), "replay",
+                modes=_mode_request(record, inputs))
+
+
+def _mode_request(record: dict, inputs: dict) -> dict | None:
+    """A mode record's cotangent, tangents and hvp (its `derivative_request`) as the request its case was
+    asked with, checked like the inputs (dtypes from the allow-list, a tangent only for a recorded input, of
+    its shape); None for a plain record."""
+    req = record.get("derivative_request")
+    if req is None:
+        return None
+    if not isinstance(req, dict) or not isinstance(req.get("tangents", {}), dict) \
+            or not isinstance(req.get("hvp", False), bool):
+        raise ReplayError("record's derivative_request is not an object with cotangent, tangents and hvp")
+    try:
+        cot = None if req.get("cotangent") is None else tensor_from_json(req["cotangent"])
+        tangents = {k: tensor_from_json(v) for k, v in (req.get("tangents") or {}).items()}
+    except (ResultsError, ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
+        raise ReplayError(f"record's derivative_request cannot be rebuilt: {exc}")
+    for name, t in tangents.items():
+        if name not in inputs or t.shape != inputs[name].shape:
+            raise ReplayError(f"record's tangent {name!r} does not match an input of its shape")
+    out = {"cotangent": cot, "tangents": tangents, "hvp": bool(req.get("hvp"))}
+    params = req.get("param_grads")
+    if params is not None:
+        if not isinstance(params, list) or not all(p in ("weight", "pos_weight") for p in params):
+            raise ReplayError("record's derivative_request param_grads is not a list of weight parameters")
+        out["param_grads"] = tuple(params)
+    return out
 
 
 def replay(case_id: str, results_path, implementation: str | None = None, dtype: str | None = None,
@@ -120,6 +148,11 @@ def replay(case_id: str, results_path, implementation: str | None = None, dtype:
         known.classify(new, entries, FAILING)
         same = "same as recorded" if new["verdict"] == record["verdict"] else f"recorded: {record['verdict']}"
         log(f"{new['cell']} {case_id}: {new['verdict']} ({same})")
+        if case.modes:
+            log(f"  derivative parts (cotangent {'given' if case.modes['cotangent'] is not None else 'ones'}, "
+                f"tangents {', '.join(case.modes['tangents']) or 'none'}, hvp {case.modes['hvp']}"
+                f"{''.join(', d/d' + p for p in case.modes.get('param_grads') or ())}): "
+                f"{', '.join(sorted((new['ulp'] or {}).get('derivs') or {}))}")
         log(f"  ulp {new['ulp']}  bound ratio {new['bound_ratio']}")
         if new["detail"]:
             log(f"  {new['detail']}")

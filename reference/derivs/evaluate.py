@@ -14,6 +14,7 @@ from reference.derivs.cond import fill_conds
 from reference.derivs.dual import tangent
 from reference.derivs.parts import _axis, _run, float_inputs, item_sum, layout, vjp_formula
 from reference.derivs.request import DerivRequest
+from reference.derivs.weights import weight_parts
 from reference.ext import semantics, xs
 from reference.ops.spec import Part
 from reference.precision import run_op
@@ -58,4 +59,5 @@ def compute(case, req, want_cond: bool) -> dict:
             parts[f"hvp:{name}"] = Part(tangent(fv[name]), np.zeros(fv[name].shape))
     if want_cond:
         fill_conds(case, req, kind, ax, base, vf, parts)
+    parts.update(weight_parts(case, req.params, vf, want_cond))
     return parts

@@ -5,6 +5,9 @@
     "tangents":  {input name: array shaped like that input}: asks jvp:IN for each input given;
     "hvp":       true: asks hvp:IN for every differentiable floating input; needs a tangent for each of
                  them; uses the cotangent when given, ones otherwise.
+    "param_grads": [names of weight parameters]: asks vjp:P for each (weight, pos_weight: the ops of
+                 reference.derivs.weights.WEIGHT_PARAMS, the case giving that parameter), with the cotangent
+                 when given, ones otherwise.
 Arrays are read like inputs (numbers, "inf"/"-inf"/"nan", {"shape", "data"}) and rounded once into the case
 dtype. Anything malformed is a CaseError (one line, exit 2 on the command line).
 """
@@ -24,20 +27,23 @@ class DerivRequest:
     cotangent: np.ndarray | None = None  # float64 holding values of the case dtype, the output's shape
     tangents: dict = field(default_factory=dict)  # input name -> float64 array, the input's shape
     hvp: bool = False
+    params: tuple = ()  # weight parameters differentiated (vjp:weight, vjp:pos_weight)
 
     @property
     def empty(self) -> bool:
-        return self.cotangent is None and not self.tangents and not self.hvp
+        return self.cotangent is None and not self.tangents and not self.hvp and not self.params
 
 
-def parse_request(case: Case, value_shape: tuple, cotangent=None, tangents=None, hvp=False) -> DerivRequest:
+def parse_request(case: Case, value_shape: tuple, cotangent=None, tangents=None, hvp=False,
+                  param_grads=None) -> DerivRequest:
     """Validate the derivative request of one case against its op, inputs and output shape."""
     from reference.derivs.parts import float_inputs
+    from reference.derivs.weights import check_param_grads
 
     names = float_inputs(case)
     if not isinstance(hvp, bool):
         raise CaseError(f"hvp must be true or false, got {hvp!r}")
-    req = DerivRequest(hvp=hvp)
+    req = DerivRequest(hvp=hvp, params=check_param_grads(case, param_grads))
     if cotangent is not None:
         arr = _float_array(_as_array(_scalar_ok(cotangent), "cotangent"), case.dt, "cotangent")
         if arr.shape != tuple(value_shape):

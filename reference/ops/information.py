@@ -94,7 +94,9 @@ def _xlog1py_dy1(x: X, y: X) -> X:
     if x.k == NAN or y.k == NAN:
         return X(NAN)
     if x.is_zero() and is_limit():
-        return X.from_float(0.0)  # the function is 0 along x = 0
+        # the function is 0 along x = 0: exactly 0 (x is an exact zero: 0 * inf = 0 at y = -1), written as a
+        # product with x so that a dual number's tangent keeps d/dx (x / (1 + y)) = 1 / (1 + y) (the hvp)
+        return x * (1 / (1 + y))
     return x / (1 + y)
 
 

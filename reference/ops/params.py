@@ -65,6 +65,10 @@ def class_weights(weight, classes: int, name: str = "weight") -> np.ndarray | No
     """Per-class weights (already rounded to the case dtype) as an exact (C,) object array, or None."""
     if weight is None:
         return None
+    if isinstance(weight, np.ndarray) and weight.dtype == object:  # exact already (reference.derivs.weights)
+        if weight.shape != (classes,):
+            raise CaseError(f"{name} must have one entry per class ({classes}), got shape {weight.shape}")
+        return weight
     w = np.asarray(weight, dtype=np.float64)
     if w.shape != (classes,):
         raise CaseError(f"{name} must have one entry per class ({classes}), got shape {w.shape}")
@@ -83,6 +87,11 @@ def elementwise_weight(weight, shape: tuple, name: str = "weight") -> np.ndarray
     """An elementwise weight (already rounded to the case dtype) broadcast to `shape`, exact, or None."""
     if weight is None:
         return None
+    if isinstance(weight, np.ndarray) and weight.dtype == object:  # exact already (reference.derivs.weights)
+        try:
+            return np.broadcast_to(weight, shape).copy()
+        except ValueError:
+            raise CaseError(f"{name} of shape {weight.shape} does not broadcast to the input shape {shape}") from None
     w = np.asarray(weight, dtype=np.float64)
     try:
         w = np.broadcast_to(w, shape)

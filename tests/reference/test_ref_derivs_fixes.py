@@ -1,0 +1,22 @@
+"""Fixed bugs of the derivative parts, each with the case that found it."""
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+import reference
+from ref_helpers import mpf
+
+
+@pytest.mark.parametrize("x,y", [(0.0, 0.0), (0.0, 0.5), (0.0, 3.0), (0.5, 0.0)])
+def test_xlog1py_hvp_at_x_zero_keeps_the_mixed_second_derivative(x, y):
+    """hvp:y = d2f/dydx t_x + d2f/dy2 t_y = t_x / (1 + y) - x t_y / (1 + y)^2. The gradient d/dy = x/(1 + y) is
+    exactly 0 along x = 0, and the branch that said so returned a constant, dropping its tangent: hvp:y was 0
+    at x = 0 (JAX's 1.0 at (0, 0) in the ci profile was right)."""
+    tx, ty = 1.0, -0.5
+    r = reference.evaluate("xlog1py", "float64", {"x": [x], "y": [y]}, {}, tangents={"x": [tx], "y": [ty]}, hvp=True)
+    want = mp.mpf(tx) / (1 + mp.mpf(y)) - mp.mpf(x) * ty / (1 + mp.mpf(y)) ** 2
+    assert abs(mpf(r.derivs["hvp:y"].exact[0]) - want) <= mp.mpf("1e-35") * max(1, abs(want))
+    assert r.grads["y"].exact[0] == ("0" if x == 0 else r.grads["y"].exact[0])  # the gradient is unchanged
+    assert np.ravel(r.value.exact)[0] == ("0" if x == 0 else np.ravel(r.value.exact)[0])
