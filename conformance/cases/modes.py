@@ -97,6 +97,20 @@ def draw_request(data, case: Case, value_shape: tuple, names: tuple, modes: tupl
         req["cotangent"] = draw_direction(data, case.dtype, tuple(value_shape), "cotangent")
     if "jvp" in modes or "hvp" in modes:
         req["tangents"] = {n: draw_direction(data, case.dtype, case.inputs[n].shape, f"tangent {n}") for n in names}
+    return _held_constant(case, names, req)
+
+
+def _held_constant(case: Case, names: tuple, req: dict) -> dict:
+    """A row that differentiates only some of the op's differentiable floating inputs (soft_margin_loss's
+    y = 2t - 1 is data, not a variable) holds the others constant: for the hvp their tangents are zero (the
+    reference's hvp needs one per input; the implementation is asked only about `names`)."""
+    import reference
+
+    if req.get("hvp"):
+        for n in reference.OPS[case.op].differentiable:
+            arr = case.inputs.get(n)
+            if n not in names and arr is not None and arr.dtype.kind == "f":
+                req["tangents"].setdefault(n, np.zeros(arr.shape, dtype=arr.dtype))
     return req
 
 
@@ -122,7 +136,7 @@ def readable_request(case: Case, value_shape: tuple, names: tuple, modes: tuple,
         req["tangents"] = {n: _pattern(READABLE_TANGENT, case.inputs[n].shape, case.dtype, i)
                            for i, n in enumerate(names)}
         words += [w for w in ("jvp", "hvp") if w in modes]
-    return req, "(" + "; ".join(words) + ")"
+    return _held_constant(case, names, req), "(" + "; ".join(words) + ")"
 
 
 def with_request(case: Case, request: dict, case_id: str) -> Case:

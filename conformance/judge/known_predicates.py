@@ -460,3 +460,58 @@ def holds(entry, record: dict) -> bool:
             elif not any(p is not observed_shape_differs and p(element) for p in wanted):
                 return False
     return checked
+
+
+# ------------------------------------------- derivative-mode predicates (issue 13; registered below)
+
+def _named_related(e: Element, name: str) -> np.ndarray | None:
+    """The elements of input `name` the failing element depends on (None when the record has no such
+    floating input)."""
+    t = (e.record.get("inputs") or {}).get(name)
+    if t is None or t["dtype"].startswith(("int", "uint", "bool")) or not t["data"] or e.index is None:
+        return None
+    a = np.asarray([float(v) for v in t["data"]], dtype=np.float64).reshape(t["shape"])
+    idx = np.unravel_index(e.index, e.shape) if e.shape else ()
+    return _related(a, tuple(idx), e.shape, (e.record.get("params") or {}).get("axis"))
+
+
+def observed_nan_at_xlogy_corner(e: Element) -> bool:
+    """The observed element is NaN where x = 0 and the log's argument is 0 (y = 0 for xlogy, 1 + y = 0 for
+    xlog1py): a forward rule x_dot log(y) + y_dot x / y evaluates the other input's term as 0 * (0 / 0) = NaN
+    even where that input's tangent is 0."""
+    x, y = _named_related(e, "x"), _named_related(e, "y")
+    if not math.isnan(e.observed) or x is None or y is None or x.shape != y.shape:
+        return False
+    arg = y + 1 if e.record.get("op") == "xlog1py" else y
+    return bool(((x == 0) & (arg == 0)).any())
+
+
+def target_zero_at_mismatch(e: Element) -> bool:
+    """The input `target` is exactly 0 where the element fails: where(target == 0, 0, log(target)) selects a
+    constant branch there (its derivatives 0 or NaN; the limits of t log t are -inf / +inf)."""
+    t = _named_related(e, "target")
+    return t is not None and bool((t == 0).any())
+
+
+def label_y_at_an_end_at_mismatch(e: Element) -> bool:
+    """The label `y` is exactly 0 or 1 where the element fails: logsumexp(a, b=[1 - y, y]) masks the entry
+    whose b is 0 (a -> -inf), so every derivative through that b is lost."""
+    y = _named_related(e, "y")
+    return y is not None and bool(((y == 0) | (y == 1)).any())
+
+
+def relative_error_within_bce_double_backward_eps(e: Element) -> bool:
+    """0 < p < 1 and |observed - exact| <= 4e-12 (1/p + 1/(1 - p)) max(|observed|, |exact|): torch's BCE
+    double backward divides by (p + 1e-12)^2 (1 - p + 1e-12)^2, a relative perturbation of about
+    2e-12 (1/p + 1/(1 - p)) per term (visible in float64 only)."""
+    p = _named_related(e, "p")
+    x = e.exact
+    if p is None or x is None or not math.isfinite(e.observed) or not ((p > 0) & (p < 1)).all():
+        return False
+    scale = float(np.max(1 / p + 1 / (1 - p)))
+    return abs(Decimal(e.observed) - x) <= Decimal(4e-12 * scale) * max(abs(Decimal(e.observed)), abs(x))
+
+
+PREDICATES.update({f.__name__: f for f in (
+    observed_nan_at_xlogy_corner, target_zero_at_mismatch, label_y_at_an_end_at_mismatch,
+    relative_error_within_bce_double_backward_eps)})

@@ -15,7 +15,8 @@ from reference.derivs.dual import tangent
 from reference.derivs.parts import _axis, _run, float_inputs, item_sum, layout, vjp_formula
 from reference.derivs.request import DerivRequest
 from reference.derivs.weights import weight_parts
-from reference.ext import semantics, xs
+from reference.ext import NAN, X, semantics, xs
+from reference.ops.common import is_limit
 from reference.ops.spec import Part
 from reference.precision import run_op
 from reference.precision import working_precision
@@ -34,6 +35,19 @@ def evaluate_derivs(case, req: DerivRequest) -> tuple[dict, int]:
     return precision.settle_parts(parts, ieee_parts, lambda: compute(case, req, want_cond=False), dt)
 
 
+def undefined_where_value_is(jvp: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Under limit semantics an item whose value is NaN is undefined, so is its directional derivative
+    (docs/special-values.md rules 2 and 6): the gradient's NaN says so already, except for a reduced output
+    over no elements (a mean over an empty batch is 0/0 = NaN while the sum of g t over nothing is 0)."""
+    if not is_limit():
+        return jvp
+    out = jvp.copy()
+    for idx, v in np.ndenumerate(value):
+        if v.k == NAN:
+            out[idx] = X(NAN)
+    return out
+
+
 def compute(case, req, want_cond: bool) -> dict:
     """{part name: Part} for the request (reference.derivs.request.DerivRequest) at the current precision."""
     kind, ax = layout(case), _axis(case)
@@ -50,7 +64,7 @@ def compute(case, req, want_cond: bool) -> dict:
         if kind == "vector":
             val = tangent(_run(case, {name: t}).value.val)
         else:
-            val = item_sum(base.grads[name].val * xs(t), kind, ax)
+            val = undefined_where_value_is(item_sum(base.grads[name].val * xs(t), kind, ax), base.value.val)
         parts[f"jvp:{name}"] = Part(val, np.zeros(val.shape))
     if req.hvp:
         dual = _run(case, req.tangents)

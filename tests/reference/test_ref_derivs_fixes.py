@@ -20,3 +20,17 @@ def test_xlog1py_hvp_at_x_zero_keeps_the_mixed_second_derivative(x, y):
     assert abs(mpf(r.derivs["hvp:y"].exact[0]) - want) <= mp.mpf("1e-35") * max(1, abs(want))
     assert r.grads["y"].exact[0] == ("0" if x == 0 else r.grads["y"].exact[0])  # the gradient is unchanged
     assert np.ravel(r.value.exact)[0] == ("0" if x == 0 else np.ravel(r.value.exact)[0])
+
+
+def test_jvp_of_a_mean_over_nothing_is_undefined():
+    """A mean over an empty batch is 0/0 = NaN (rule 6), so is its directional derivative; the sum of g t
+    over no elements said 0 (torch's NaN in the ci profile, bfloat16 cross_entropy with weights, was right).
+    The ieee column keeps the formula's 0."""
+    empty = {"shape": [0, 2], "data": []}
+    r = reference.evaluate("cross_entropy", "float32", {"logits": empty, "target": {"shape": [0], "data": []}},
+                           {"weight": [9.75, 0.0]}, tangents={"logits": empty})
+    assert r.value.exact[()] == "nan" and r.derivs["jvp:logits"].exact[()] == "nan"
+    assert r.derivs["jvp:logits"].ieee[()] == 0
+    r = reference.evaluate("cross_entropy", "float32", {"logits": empty, "target": {"shape": [0], "data": []}},
+                           {"reduction": "sum"}, tangents={"logits": empty})
+    assert r.derivs["jvp:logits"].exact[()] == "0"  # a sum over nothing is 0, and so is its derivative

@@ -1,0 +1,119 @@
+"""The derivative-mode known divergences (triage of the ci profile, issue 13) match the mechanism each documents
+and not a look-alike: for each, a record shaped like the finding is explained by that entry, and a near miss
+(another input, another size of error, another part) is not."""
+import numpy as np
+import pytest
+
+from conformance.judge import known
+from conformance.judge.severity import FAILING
+from conformance.results.stream import tensor_json
+
+
+def mode_record(impl, framework, op, dtype, verdict, part, inputs, observed, exact, cot=None, tans=None,
+                params=None):
+    np_dtype = np.float64 if dtype == "float64" else np.float32
+    obs = tensor_json(np.asarray(observed, dtype=np.float64).astype(np_dtype))
+    ref = {"dtype": dtype, "shape": [len(exact)], "exact": [str(e) for e in exact],
+           "rounded": [float(e) for e in exact], "ieee": None}
+    failing = [i for i, (o, e) in enumerate(zip(observed, exact)) if str(o) != str(float(e))]
+    return {"implementation": impl, "framework": framework, "op": op, "dtype": dtype, "device": "cpu",
+            "case_id": "m", "framework_version": "x 1.0", "params": params or {}, "verdict": verdict,
+            "part": part, "detail": "",
+            "inputs": {k: tensor_json(np.asarray(v, dtype=np_dtype)) for k, v in inputs.items()},
+            "observed": {"value": None, "grad": {}, "derivs": {part: obs}},
+            "reference": {"certified": True, "value": None, "grad": {}, "derivs": {part: ref}},
+            "failing_elements": {part: failing},
+            "derivative_request": {"cotangent": None if cot is None else tensor_json(np.asarray(cot, np_dtype)),
+                                   "tangents": {k: tensor_json(np.asarray(v, np_dtype)) for k, v in (tans or {}).items()},
+                                   "hvp": part.startswith("hvp")}}
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return known.load()
+
+
+def explained(rec, entries):
+    known.classify(rec, entries, FAILING)
+    return rec["known_divergence"]
+
+
+def test_jax_log_sigmoid_hvp(entries):
+    r = mode_record("jax.nn.log_sigmoid", "jax", "log_sigmoid", "float64", "inaccurate", "hvp:x",
+                    {"x": [-20.0]}, [-2.0611530217855834e-09], ["-2.061153613941849343652294605e-9"], [1.0], {"x": [1.0]})
+    assert explained(r, entries) == "jax-log-sigmoid-hvp-logaddexp-jvp-cancellation"
+    far = mode_record("jax.nn.log_sigmoid", "jax", "log_sigmoid", "float64", "inaccurate", "hvp:x",
+                      {"x": [-2.0]}, [-0.2], ["-0.1049935854035065173486079213"], [1.0], {"x": [1.0]})
+    assert explained(far, entries) is None  # a wrong second derivative, not a rounding of size u
+
+
+def test_xlogy_jvp_at_the_corner(entries):
+    r = mode_record("jax.scipy.special.xlogy", "jax", "xlogy", "float32", "special_value_mismatch", "jvp:x",
+                    {"x": [0.0], "y": [0.0]}, [float("nan")], ["-inf"], [1.0], {"x": [1.0]})
+    assert explained(r, entries) == "jax-xlogy-jvp-other-term-zero-over-zero"
+    near = mode_record("jax.scipy.special.xlogy", "jax", "xlogy", "float32", "special_value_mismatch", "jvp:x",
+                       {"x": [0.5], "y": [0.0]}, [float("nan")], ["-inf"], [1.0], {"x": [1.0]})
+    assert explained(near, entries) is None  # x != 0: no 0/0 term
+    r = mode_record("jax.scipy.special.xlog1py", "jax", "xlog1py", "float32", "special_value_mismatch", "jvp:x",
+                    {"x": [0.0], "y": [-1.0]}, [float("nan")], ["-inf"], [1.0], {"x": [1.0]})
+    assert explained(r, entries) == "jax-xlogy-jvp-other-term-zero-over-zero"
+
+
+def test_kl_div_target_zero(entries):
+    args = ("optax.losses.kl_divergence", "jax", "kl_div", "float64", "special_value_mismatch", "jvp:target")
+    r = mode_record(*args, {"input": [-0.0], "target": [0.0]}, [0.0], ["-inf"], [1.0], {"target": [1.0]})
+    assert explained(r, entries) == "optax-kl-divergence-target-derivative-modes-at-zero"
+    assert explained(mode_record(*args, {"input": [-0.5], "target": [0.25]}, [0.0], ["-0.886"], [1.0],
+                                 {"target": [1.0]}), entries) is None
+    r = mode_record("torch.nn.functional.kl_div", "torch", "kl_div", "float64", "special_value_mismatch",
+                    "jvp:target", {"input": [-0.0], "target": [0.0]}, [float("nan")], ["-inf"], [1.0],
+                    {"target": [1.0]})
+    assert explained(r, entries) == "torch-kl-div-target-derivative-modes-at-zero"
+
+
+def test_optax_focal_label_mask(entries):
+    args = ("optax.losses.sigmoid_focal_loss", "jax", "sigmoid_focal_loss", "float64", "inaccurate", "hvp:x")
+    r = mode_record(*args, {"x": [-1.0], "y": [0.0]}, [0.4033494010867584], ["-0.0846866637796381822"],
+                    [1.0], {"x": [1.0], "y": [2.0]})
+    assert explained(r, entries) == "optax-focal-label-mask-derivative-modes"
+    assert explained(mode_record(*args, {"x": [-1.0], "y": [0.5]}, [0.4], ["-0.08"], [1.0],
+                                 {"x": [1.0], "y": [2.0]}), entries) is None  # b = [0.5, 0.5]: nothing masked
+
+
+def test_torch_bce_double_backward_eps(entries):
+    args = ("torch.nn.functional.binary_cross_entropy", "torch", "binary_cross_entropy", "float64", "inaccurate",
+            "hvp:p")
+    r = mode_record(*args, {"p": [0.25], "y": [0.0]}, [8.888888888850962], ["8.888888888888888888888888889"],
+                    [1.0], {"p": [1.0], "y": [-0.5]})
+    assert explained(r, entries) == "torch-bce-derivative-modes-backward-formulas"
+    off = mode_record(*args, {"p": [0.25], "y": [0.0]}, [8.8888887], ["8.888888888888888888888888889"],
+                      [1.0], {"p": [1.0], "y": [-0.5]})
+    assert explained(off, entries) is None  # 1e-8 relative: far beyond what the 1e-12 eps gives
+    r = mode_record("torch.nn.BCELoss", "torch", "binary_cross_entropy", "float64", "special_value_mismatch",
+                    "hvp:p", {"p": [0.0], "y": [0.0]}, [float("-inf")], ["0"], [1.0], {"p": [1.0], "y": [1.0]})
+    assert explained(r, entries) == "torch-bce-derivative-modes-backward-formulas"
+
+
+def test_softmax_double_backward_and_jvp_cancellations(entries):
+    x = {"x": [0.0, 0.0, -4.0]}
+    r = mode_record("torch.softmax", "torch", "softmax", "float16", "inaccurate", "hvp:x", x,
+                    [0.0419, -0.016143798828125, 0.0], ["0.04119697020194099", "-0.015567330040285382", "0"],
+                    [0.5, 3.0, -1.0], {"x": [0.0, -3.0, 0.25]}, params={"axis": -1})
+    assert explained(r, entries) == "torch-softmax-double-backward-cancellation"
+    r["implementation"], r["framework"] = "jax.scipy.special.softmax", "jax"
+    assert explained(r, entries) == "jax-scipy-softmax-jvp-cancellation"
+    big = mode_record("torch.softmax", "torch", "softmax", "float16", "inaccurate", "hvp:x", x,
+                      [0.0419, -0.5, 0.0], ["0.04119697020194099", "-0.015567330040285382", "0"],
+                      [0.5, 3.0, -1.0], {"x": [0.0, -3.0, 0.25]}, params={"axis": -1})
+    assert explained(big, entries) is None
+
+
+def test_torch_xlogy_jvp_mask_and_rel_entr_branches(entries):
+    r = mode_record("torch.xlogy", "torch", "xlogy", "float64", "special_value_mismatch", "jvp:x",
+                    {"x": [0.0], "y": [0.0]}, [0.0], ["-inf"], [1.0], {"x": [1.0]})
+    assert explained(r, entries) == "torch-xlogy-jvp-masked-at-x-zero"
+    assert explained(mode_record("torch.xlogy", "torch", "xlogy", "float64", "special_value_mismatch", "jvp:x",
+                                 {"x": [1.0], "y": [2.0]}, [0.0], ["0.693"], [1.0], {"x": [1.0]}), entries) is None
+    r = mode_record("jax.scipy.special.rel_entr", "jax", "rel_entr", "float64", "special_value_mismatch", "jvp:x",
+                    {"x": [0.0], "y": [0.0]}, [0.0], ["inf"], [1.0], {"x": [1.0]})
+    assert explained(r, entries) == "jax-rel-entr-constant-branch-derivative-modes"
