@@ -12,6 +12,8 @@ FRAMEWORKS = {
     "jax": "conformance.adapters.jax_adapter",
     "numpy": "conformance.adapters.numpy_adapter",
     "cupy": "conformance.adapters.cupy_adapter",
+    "keras_jax": "conformance.adapters.keras_jax_adapter",  # Keras 3 on the JAX backend (its own worker)
+    "keras_torch": "conformance.adapters.keras_torch_adapter",  # Keras 3 on the torch backend
 }
 
 

@@ -38,6 +38,8 @@ FRAMEWORK_MODES = {
     "jax": ("jit", "eager"),
     "numpy": ("eager",),
     "cupy": ("eager",),
+    "keras_jax": ("jit", "eager"),  # Keras on the JAX backend: its ops under jax.jit, or op by op
+    "keras_torch": ("eager",),
 }
 
 # Memory layouts of a case's inputs (Case.memory, drawn by the strategies for implementations that declare

@@ -99,6 +99,13 @@ class Implementation:
     memory_layouts: the memory layouts its inputs are drawn in (execution.MEMORY_LAYOUTS: contiguous, transposed
                    and strided views, torch channels_last); frameworks whose tensors are values (TF, JAX)
                    have no strides to vary and keep ("contiguous",).
+    backend:       the Keras backend the row runs on ("tensorflow", "jax", "torch"; None: not a Keras row). Keras
+                   rows on the JAX and torch backends are their own workers and ids (ID@jax, ID@torch).
+    policy:        a precision policy the row runs under (conformance/judge/policy.py: "floatx", "mixed_float16",
+                   "mixed_bfloat16", "autocast_bfloat16"; None: the case dtype throughout). A policy row's parts
+                   are judged in the dtype they come back in (docs/verdicts.md, Precision policies).
+    unsupported_dtypes: {dtype: reason} for case dtypes the row cannot run meaningfully; such a cell is one
+                   "unsupported" record with the reason.
     """
 
     id: str
@@ -117,6 +124,9 @@ class Implementation:
     modes: tuple[str, ...] = ()
     unsupported_execution: dict[str, str] = field(default_factory=dict)
     memory_layouts: tuple[str, ...] = ("contiguous",)
+    backend: str | None = None
+    policy: str | None = None
+    unsupported_dtypes: dict[str, str] = field(default_factory=dict)
 
 
 def input_is_int(name: str):

@@ -12,7 +12,7 @@ itself exactly (sum of one term, divided by 1), so each element is compared ("[p
 """
 from __future__ import annotations
 
-from conformance.adapters import keras_losses
+from conformance.adapters import keras_losses, keras_runtime
 from conformance.adapters import tf_runtime as tfa
 from conformance.adapters.keras_losses import GCE_BAD_LABEL, GCE_Q
 from conformance.adapters.implementation import DTYPES, Convention, Implementation, input_is_float, input_is_int
@@ -36,9 +36,22 @@ def tf_math_rows(devs: tuple[str, ...]) -> list[Implementation]:
         fixed_params={"axis": -1}, grads=("x",), devices=devs, link=tfa.TF_DOCS + "tf/math/reduce_logsumexp")]
 
 
-def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
-    keras = tfa._keras()
-    tf = tfa._tf()
+def _backend_call(lib, row, backend: str):
+    """tf_runtime._tf_call on any Keras backend (conformance/adapters/keras_runtime.py runs it)."""
+    if backend == "tensorflow":
+        return tfa._tf_call(lib, row)
+
+    def call(inputs, params, dtype, device, grads, fn=None):
+        f = lib if fn is None else fn
+        return keras_runtime.run(backend, lambda t: row(t, params, dtype, f), inputs, tuple(grads), device,
+                                 key=(row, f, tfa._freeze(params), dtype))
+
+    return call
+
+
+def keras_function_rows(devs: tuple[str, ...], backend: str = "tensorflow") -> list[Implementation]:
+    """The function-form rows on `backend` (ids suffixed @jax / @torch off TensorFlow)."""
+    keras = keras_runtime.keras_any()
     L, K = keras.losses, keras.ops
     nn_py, losses_py = "backend/tensorflow/nn.py", "losses/losses.py"
     rows: list[Implementation] = []
@@ -48,12 +61,13 @@ def keras_function_rows(devs: tuple[str, ...]) -> list[Implementation]:
     def add(row_id, op, lib, row, grads, link, fixed, params=None, conventions=(), **extra):
         if lib is None:  # a function this Keras release does not have (an upgrade check runs older releases)
             return
-        rows.append(Implementation(id=row_id, framework=tfa.FRAMEWORK, op=op, call=tfa._tf_call(lib, row),
-                                   dtypes=DTYPES, params=params or {}, fixed_params=fixed, grads=grads,
-                                   conventions=tuple(conventions), devices=devs, link=link, **extra))
+        rows.append(keras_losses.on_backend(Implementation(
+            id=row_id, framework=tfa.FRAMEWORK, op=op, call=_backend_call(lib, row, backend), dtypes=DTYPES,
+            params=params or {}, fixed_params=fixed, grads=grads, conventions=tuple(conventions), devices=devs,
+            link=link, backend=backend, **extra), backend))
 
     def per_element(f, y, x, **kwargs):
-        return f(tf.expand_dims(y, -1), tf.expand_dims(x, -1), **kwargs)
+        return f(K.expand_dims(y, -1), K.expand_dims(x, -1), **kwargs)
 
     bad_label = Convention(
         key="bad_label_raises_on_cpu",

@@ -1,31 +1,56 @@
 """keras.losses Loss classes (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, the
-focal and generalized losses, KLDivergence) on the TensorFlow backend: rows of the tensorflow adapter, and the
-Keras helpers (loss construction, clip conventions, source links) the function forms share.
+focal and generalized losses, KLDivergence): rows of the tensorflow adapter (and, ids suffixed @jax / @torch,
+of the Keras JAX and torch backends' adapters: conformance/adapters/keras_runtime.py), and the Keras helpers
+(loss construction, clip conventions, source links) the function forms share.
+
+On the TensorFlow backend each Loss class also runs under the precision policies (conformance/judge/policy.py):
+`[policy=floatx]` is the loss built without dtype= (Keras computes in keras.config.floatx(), float32: what
+users run), `[policy=mixed_float16]` / `[policy=mixed_bfloat16]` the loss built with that DTypePolicy (its
+compute dtype: float16 / bfloat16).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
 
+from conformance.adapters import keras_runtime
 from conformance.adapters.implementation import DTYPES, Convention, Implementation, input_is_float, input_is_int
-from conformance.adapters.tf_runtime import (FRAMEWORK, KERAS_DOCS, KERAS_REDUCTION, TF_DOCS, _freeze, _keras,
-                                             _np_dtype, _run, _tf)
+from conformance.adapters.tf_runtime import KERAS_DOCS, KERAS_REDUCTION, TF_DOCS, _freeze, _np_dtype
 
 GCE_Q = (0.5, 0.7)  # Keras raises for q outside the open interval (0, 1): q = 1 is not expressible
 GCE_BAD_LABEL = Convention(
     key="bad_label_zero_row",
     description="ops.one_hot maps a label outside [0, C) to a zero row: p_y is 0 and the loss silently 1/q",
     link="https://github.com/keras-team/keras/blob/v3.15.1/keras/src/losses/losses.py")
+# the precision policies a Loss class runs under (TensorFlow backend): the dtype= it is built with, and the
+# dtype it then computes in (conformance/judge/policy.py judges the parts in the dtype they come back in)
+LOSS_POLICIES = {"floatx": (None, "float32"), "mixed_float16": ("mixed_float16", "float16"),
+                 "mixed_bfloat16": ("mixed_bfloat16", "bfloat16")}
+
+
+def _keras():
+    return keras_runtime.keras_any()
 
 
 @functools.lru_cache(maxsize=None)
-def _keras_loss(class_name: str, dtype: str, frozen_kwargs: tuple):
-    return getattr(_keras().losses, class_name)(dtype=dtype, **dict(frozen_kwargs))
+def _keras_loss(class_name: str, dtype: str | None, frozen_kwargs: tuple):
+    """keras.losses.<class_name>(dtype=dtype, ...); dtype None: built without dtype= (keras.config.floatx())."""
+    cls = getattr(_keras().losses, class_name)
+    kwargs = dict(frozen_kwargs)
+    return cls(**kwargs) if dtype is None else cls(dtype=dtype, **kwargs)
 
 
-def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last_axis: bool = False):
-    """Implementation.call for keras.losses.<class_name>(**kwargs_of(params), dtype=dtype)(y_true, y_pred).
+def _spec(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last_axis: bool = False) -> tuple:
+    """What a Loss row calls (the arguments of _keras_call but the backend and policy)."""
+    return class_name, kwargs_of, y_true, y_pred, drops_last_axis
+
+
+def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last_axis: bool = False,
+                backend: str = "tensorflow", policy: str | None = None):
+    """Implementation.call for keras.losses.<class_name>(**kwargs_of(params), dtype=dtype)(y_true, y_pred) on
+    `backend` (dtype: the case dtype; under a policy, LOSS_POLICIES' dtype= instead).
 
     drops_last_axis: the binary losses average over the last axis (output shape = input shape[:-1]); with
     reduction "none" the adapter puts that axis (of length 1, see _last_axis_is_one) back.
@@ -33,13 +58,14 @@ def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last
 
     def call(inputs, params, dtype, device, grads, fn=None):
         kwargs = {"reduction": KERAS_REDUCTION[params["reduction"]], **kwargs_of(params)}
+        loss_dtype = dtype if policy is None else LOSS_POLICIES[policy][0]
         if fn is None:
-            loss = _keras_loss(class_name, dtype, _freeze(kwargs))
+            loss = _keras_loss(class_name, loss_dtype, _freeze(kwargs))
         else:  # a custom kernel takes the loss's constructor arguments with the call's (y_true, y_pred)
             def loss(a, b):
                 return fn(a, b, **kwargs)
-        observed = _run(lambda t: loss(t[y_true], t[y_pred]), inputs, tuple(grads), device,
-                        key=(class_name, dtype, _freeze(kwargs), y_true, y_pred, fn))
+        observed = keras_runtime.run(backend, lambda t: loss(t[y_true], t[y_pred]), inputs, tuple(grads), device,
+                                     key=(class_name, loss_dtype, dtype, _freeze(kwargs), y_true, y_pred, fn))
         if drops_last_axis and params["reduction"] == "none":
             observed.value = np.expand_dims(observed.value, -1)
         return observed
@@ -89,14 +115,16 @@ def _labels_not_exact_in(label_name: str, float_name: str):
 
 # ----------------------------------------------------------------------------------------- conventions
 
-def _keras_src(path: str) -> str:
+def _keras_src(path: str, backend: str = "tensorflow") -> str:
+    path = path.replace("backend/tensorflow/", f"backend/{backend}/")
     return f"https://github.com/keras-team/keras/blob/v{_keras().__version__}/keras/src/{path}"
 
 
 def _rounded(value: float, dtype: str) -> float:
-    """value (a Python float) converted to dtype exactly as tf.clip_by_value converts its Python bounds
-    (tf.convert_to_tensor(value, dtype)); returned as a Python float, which holds it exactly."""
-    return float(np.asarray(_tf().constant(value, dtype=dtype).numpy()).astype(np.float64))
+    """value (a Python float) converted to dtype, round to nearest even, as every backend converts a clip's
+    Python bounds (tf.convert_to_tensor(value, dtype), jnp.clip's weak-typed scalars; torch.clip clamps in
+    float and rounds the result, the same for bounds that are monotone in the rounding); a Python float."""
+    return float(np.asarray(value, dtype=np.float64).astype(_np_dtype(dtype)).astype(np.float64))
 
 
 def _keras_clip(key: str, what: str, input_name: str, hi_one: bool, source: str, extra=None):
@@ -169,26 +197,32 @@ REDUCTIONS = ("none", "sum", "mean")
 BINARY_OPS = ("binary_cross_entropy", "binary_cross_entropy_with_logits", "sigmoid_focal_loss", "binary_focal_loss")
 
 
-def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
+def keras_rows(devs: tuple[str, ...], backend: str = "tensorflow") -> list[Implementation]:
+    """The Loss class rows on `backend` (ids suffixed @jax / @torch off TensorFlow); on TensorFlow also each
+    row under each of LOSS_POLICIES (id + [policy=NAME])."""
     losses_py = "losses/losses.py"
     nn_py = "backend/tensorflow/nn.py"
     rows = []
 
-    def row(class_name, from_logits, op, call, grads, params, conventions, accepts=None, bad_labels=None):
+    def row(class_name, from_logits, op, spec, grads, params, conventions, accepts=None, bad_labels=None):
         if not hasattr(_keras().losses, class_name):  # not in this Keras release (upgrade checks run older ones)
             return
         suffix = "" if from_logits is None else f"(from_logits={from_logits})"
-        rows.append(Implementation(
-            id=f"keras.losses.{class_name}{suffix}", framework=FRAMEWORK, op=op, call=call, dtypes=DTYPES,
+        base = Implementation(
+            id=f"keras.losses.{class_name}{suffix}", framework=keras_runtime.FRAMEWORK_OF[backend], op=op,
+            call=_keras_call(*spec, backend=backend), dtypes=DTYPES,
             params=params, fixed_params={} if op in BINARY_OPS else {"axis": -1},
             grads=grads, conventions=conventions, bad_labels=bad_labels, accepts=accepts, devices=devs,
-            link=KERAS_DOCS + "#" + class_name.lower() + "-class",
-        ))
+            link=KERAS_DOCS + "#" + class_name.lower() + "-class", backend=backend,
+        )
+        rows.append(on_backend(base, backend))
+        if backend == "tensorflow":
+            rows.extend(under_policy(base, spec, name) for name in LOSS_POLICIES)
 
     # SparseCategoricalCrossentropy: int labels -> tf.nn.sparse_softmax_cross_entropy_with_logits
     # (from_logits=False passes log(clip(q)) as logits, i.e. clips, then renormalises by softmax).
     row("SparseCategoricalCrossentropy", True, "cross_entropy",
-        _keras_call("SparseCategoricalCrossentropy",
+        _spec("SparseCategoricalCrossentropy",
                     lambda p: {"from_logits": True, "ignore_class": p.get("ignore_index")}, "target", "logits"),
         ("logits",),
         {"reduction": REDUCTIONS, "ignore_index": None, "mean_denominator": ("weight_sum", "count")},
@@ -202,7 +236,7 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
             and bool(np.all(inputs["target"] == params["ignore_index"]))),),
         accepts=input_is_int("target"), bad_labels="raises")
     row("SparseCategoricalCrossentropy", False, "cross_entropy_dist",
-        _keras_call("SparseCategoricalCrossentropy", lambda p: {"from_logits": False}, "p", "q"),
+        _spec("SparseCategoricalCrossentropy", lambda p: {"from_logits": False}, "p", "q"),
         ("q",), {"reduction": REDUCTIONS},
         _keras_common("q") + _sparse_conventions("q") + _keras_clip(
             "clip_then_normalize", "q is clipped, then renormalised along the class axis (log_softmax of "
@@ -213,14 +247,14 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
     # CategoricalCrossentropy: from_logits -> tf.nn.softmax_cross_entropy_with_logits; else normalise q,
     # clip to [eps, 1-eps], -sum p log q.  label_smoothing: y (1-e) + e/C.
     row("CategoricalCrossentropy", True, "cross_entropy",
-        _keras_call("CategoricalCrossentropy",
+        _spec("CategoricalCrossentropy",
                     lambda p: {"from_logits": True, "label_smoothing": p.get("label_smoothing", 0.0)},
                     "target", "logits"),
         ("logits", "target"),
         {"reduction": REDUCTIONS, "label_smoothing": None, "mean_denominator": ("weight_sum", "count")},
         _keras_common("logits") + (_count_mean(),), accepts=input_is_float("target"))
     row("CategoricalCrossentropy", False, "cross_entropy_dist",
-        _keras_call("CategoricalCrossentropy",
+        _spec("CategoricalCrossentropy",
                     lambda p: {"from_logits": False, "label_smoothing": p.get("label_smoothing", 0.0)}, "p", "q"),
         ("p", "q"), {"reduction": REDUCTIONS, "label_smoothing": None},
         _keras_common("q") + _keras_clip(
@@ -230,13 +264,13 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
 
     # BinaryCrossentropy: per element, then mean over the last axis. label_smoothing: y (1-e) + e/2.
     row("BinaryCrossentropy", True, "binary_cross_entropy_with_logits",
-        _keras_call("BinaryCrossentropy",
+        _spec("BinaryCrossentropy",
                     lambda p: {"from_logits": True, "label_smoothing": p.get("label_smoothing", 0.0)},
                     "y", "x", drops_last_axis=True),
         ("x", "y"), {"reduction": REDUCTIONS, "label_smoothing": None},
         _keras_common("x"), accepts=_mean_only_or_last_axis_is_one("x"))
     row("BinaryCrossentropy", False, "binary_cross_entropy",
-        _keras_call("BinaryCrossentropy",
+        _spec("BinaryCrossentropy",
                     lambda p: {"from_logits": False, "label_smoothing": p.get("label_smoothing", 0.0)},
                     "y", "p", drops_last_axis=True),
         ("p", "y"), {"reduction": REDUCTIONS, "label_smoothing": None},
@@ -245,14 +279,14 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
 
     # KLDivergence (no from_logits): sum over the last axis of clip(p) log(clip(p) / clip(q)), clip to [eps, 1].
     row("KLDivergence", None, "kl_divergence",
-        _keras_call("KLDivergence", lambda p: {}, "p", "q"),
+        _spec("KLDivergence", lambda p: {}, "p", "q"),
         ("p", "q"), {"reduction": REDUCTIONS},
         _keras_common("q") + _keras_clip("clip_p_and_q", "p and q", "q", True, losses_py))
 
     # CategoricalFocalCrossentropy(from_logits=True): softmax, renormalise, clip to [eps, 1-eps], then
     # -sum alpha y (1-q)^gamma log q. The clip is NOT expressible: softmax_focal_loss has no clip param.
     row("CategoricalFocalCrossentropy", True, "softmax_focal_loss",
-        _keras_call("CategoricalFocalCrossentropy",
+        _spec("CategoricalFocalCrossentropy",
                     lambda p: {"from_logits": True, "alpha": p.get("alpha", 0.25), "gamma": p.get("gamma", 2.0)},
                     "target", "logits"),
         ("logits", "target"), {"reduction": REDUCTIONS, "alpha": None, "gamma": None},
@@ -267,7 +301,7 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
     # term goes back to tf.nn.sigmoid_cross_entropy_with_logits (unclipped); p_t from sigmoid(x).
     # alpha=None -> apply_class_balancing=False. Then mean over the last axis.
     row("BinaryFocalCrossentropy", True, "sigmoid_focal_loss",
-        _keras_call("BinaryFocalCrossentropy",
+        _spec("BinaryFocalCrossentropy",
                     lambda p: {"from_logits": True, "apply_class_balancing": p.get("alpha", 0.25) is not None,
                                "alpha": 0.25 if p.get("alpha", 0.25) is None else p.get("alpha", 0.25),
                                "gamma": p.get("gamma", 2.0)},
@@ -281,17 +315,67 @@ def keras_rows(devs: tuple[str, ...]) -> list[Implementation]:
         accepts=_mean_only_or_last_axis_is_one("x"))
     # CategoricalGeneralizedCrossEntropy(q): (1 - p_y^q) / q with p_y = sum(p * one_hot(labels)).
     row("CategoricalGeneralizedCrossEntropy", None, "generalized_cross_entropy",
-        _keras_call("CategoricalGeneralizedCrossEntropy", lambda p: {"q": p.get("q", 0.5)}, "target", "p"),
+        _spec("CategoricalGeneralizedCrossEntropy", lambda p: {"q": p.get("q", 0.5)}, "target", "p"),
         ("p",), {"reduction": REDUCTIONS, "q": GCE_Q}, _keras_common("p") + (GCE_BAD_LABEL,), bad_labels="zero")
     # BinaryFocalCrossentropy(from_logits=False): bce on clip(p) (the binary_crossentropy probability path),
     # focal factor (1 - p_t)^gamma on the unclipped p: binary_focal_loss with the clip convention.
     row("BinaryFocalCrossentropy", False, "binary_focal_loss",
-        _keras_call("BinaryFocalCrossentropy", _binary_focal_kwargs, "y", "p", drops_last_axis=True),
+        _spec("BinaryFocalCrossentropy", _binary_focal_kwargs, "y", "p", drops_last_axis=True),
         ("p", "y"), {"reduction": REDUCTIONS, "alpha": None, "gamma": None, "label_smoothing": None},
         _keras_common("p") + _keras_clip("clip", "p (in the bce term; the focal factor uses p as given)", "p", False,
                                          nn_py),
         accepts=_mean_only_or_last_axis_is_one("p"))
     return rows
+
+
+def on_backend(row: Implementation, backend: str) -> Implementation:
+    """A TensorFlow-backend Keras row as declared for `backend`: id suffixed, source links to that backend's
+    code, and what the backend does with an out-of-range label (TensorFlow raises on CPU: its
+    sparse_softmax_cross_entropy kernel; JAX one-hot encodes: a zero row; torch: F.cross_entropy raises)."""
+    if backend == "tensorflow":
+        return row
+    conventions = tuple(dataclasses.replace(c, link=_keras_src(c.link.split("/keras/src/", 1)[1], backend))
+                        if "/keras/src/backend/tensorflow/" in c.link else c
+                        for c in row.conventions if c.key != "bad_label_raises_on_cpu")
+    bad = row.bad_labels
+    if bad == "raises" and backend == "jax":
+        bad = "zero"
+        conventions += (Convention(
+            key="bad_label_zero_row",
+            description="Keras on jax one-hot encodes the labels (jax.nn.one_hot): a label outside [0, C) is a "
+                        "zero row, so that item's loss is 0 and its gradient 0 (no error)",
+            link=_keras_src("backend/jax/nn.py", backend)),)
+    elif bad == "raises":
+        conventions += (Convention(
+            key="bad_label_raises",
+            description="Keras on torch calls torch.nn.functional.cross_entropy / nll_loss, which raise for a "
+                        "label outside [0, C)",
+            link=_keras_src("backend/torch/nn.py", backend)),)
+    return dataclasses.replace(row, id=row.id + keras_runtime.suffix(backend), conventions=conventions,
+                               bad_labels=bad, framework=keras_runtime.FRAMEWORK_OF[backend], backend=backend)
+
+
+def under_policy(row: Implementation, spec: tuple, policy: str) -> Implementation:
+    """The TensorFlow-backend Loss row `row` under precision policy `policy` (LOSS_POLICIES): built without
+    dtype= (floatx) or with a mixed DTypePolicy, it computes in that policy's dtype, so its clip conventions
+    are those of the compute dtype (whatever the inputs' dtype)."""
+    compute = LOSS_POLICIES[policy][1]
+    conventions = []
+    for c in row.conventions:
+        if "clip" in c.ref_params:
+            if not c.key.endswith("_" + compute):
+                continue
+            c = dataclasses.replace(c, applies=None)
+        elif c.key == "loss_dtype":
+            c = dataclasses.replace(c, description=(
+                "built without dtype=, the loss casts both arguments to keras.config.floatx() = float32 and "
+                "computes there" if policy == "floatx" else
+                f"built with dtype=DTypePolicy('{policy}'), the loss casts both arguments to the policy's "
+                f"compute dtype {compute} and computes there"))
+        conventions.append(c)
+    return dataclasses.replace(
+        row, id=f"{row.id}[policy={policy}]", call=_keras_call(*spec, policy=policy), policy=policy,
+        conventions=tuple(conventions))
 
 
 def _binary_focal_kwargs(p: dict) -> dict:

@@ -112,7 +112,7 @@ def declare(impls: list, framework: str) -> list:
     e.g. a custom kernel's, and rows without gradients keep theirs)."""
     out = []
     for impl in impls:
-        if impl.grads and not impl.modes and framework in MODES:
+        if impl.grads and not impl.modes and framework in MODES and impl.policy is None:  # policy rows: none
             modes = tuple(m for m in MODES[framework] if unsupported_reason(impl.id, m) is None)
             impl = dataclasses.replace(impl, modes=modes)
         out.append(impl)

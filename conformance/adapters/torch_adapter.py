@@ -16,7 +16,7 @@ from typing import Any, Callable
 import ml_dtypes
 import numpy as np
 
-from conformance.adapters import installed, modes, torch_modes, torch_reductions
+from conformance.adapters import installed, modes, torch_modes, torch_policy, torch_reductions
 from conformance.floats import round_to_dtype
 from conformance.adapters.implementation import Implementation, Observed
 from conformance.adapters.execution import FRAMEWORK_MEMORY
@@ -102,7 +102,8 @@ def run(fn: Callable, inputs: dict, device: str, grads: tuple[str, ...]) -> Obse
         tensors[name].requires_grad_(True)
     # the same values in the case's memory layout (a non-leaf view of the leaf the gradient is taken for)
     viewed = {name: execution.torch_view(t, layout) for name, t in tensors.items()}
-    out = in_mode(fn)(**viewed)
+    with torch_policy.forward_context(device):  # torch.autocast for a policy row (torch_policy.py)
+        out = in_mode(fn)(**viewed)
     observed = Observed(value=to_numpy(out))
     if grads:
         wanted = [tensors[name] for name in grads]
@@ -276,7 +277,7 @@ def implementations() -> list[Implementation]:
 
     class_target_params = {"weight": None, "ignore_index": None, "reduction": REDUCTIONS,
                            "mean_denominator": ("weight_sum",)}
-    return [
+    rows = [
         impl("torch.nn.functional.softmax", "softmax", call_softmax,
              DOCS + "torch.nn.functional.softmax.html", params={"axis": None}, grads=("x",)),
         impl("torch.nn.functional.log_softmax", "log_softmax", call_log_softmax,
@@ -312,6 +313,7 @@ def implementations() -> list[Implementation]:
              params={"log_target": (False, True), "reduction": ("none", "sum", "mean", "batchmean")},
              grads=("input", "target")),
     ] + _module_and_special_rows(impl, class_target_params) + torch_reductions.rows(impl, run)
+    return rows + torch_policy.autocast_rows(rows)  # the same under torch.autocast (a precision policy)
 
 
 # ---------------------------------------------------------------------------------------------------------

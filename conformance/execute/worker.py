@@ -149,8 +149,10 @@ def _serve(conn, framework: str, custom_specs: list, max_memory: int | None = No
     except OSError:
         pass
     try:
+        from conformance.adapters import execution, keras_runtime
+
+        keras_runtime.prepare_process(execution.framework_of(framework))  # KERAS_BACKEND before Keras loads
         from conformance.plan.cells import implementations
-        from conformance.adapters import execution
 
         impls = {impl.id: impl for impl in implementations(framework, custom_specs)}
         counts = _compile_counter(framework)

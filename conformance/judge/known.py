@@ -95,7 +95,8 @@ class Divergence:
         return self._scope(record)
 
     def _scope(self, record: dict, count_other_versions: bool = False) -> bool:
-        if not _any_match(record["implementation"], self.implementation):
+        if not _any_match(record["implementation"], self.implementation) and not (
+                record.get("policy") and _any_match(policy_base(record), self.implementation)):
             return False
         if not known_predicates.framework_in_scope(self, record):
             return False
@@ -140,6 +141,12 @@ def versions_match(specifiers: dict, version_text: str | None) -> bool:
         except InvalidVersion:
             return False
     return True
+
+
+def policy_base(record: dict) -> str:
+    """A precision-policy record's row without its policy (ID[policy=NAME] -> ID): the same code run in another
+    dtype, so an entry about ID also covers it, its predicates checked on the policy record's own elements."""
+    return record["implementation"].removesuffix(f"[policy={record.get('policy')}]")
 
 
 def _any_match(text: str, patterns) -> bool:

@@ -66,6 +66,8 @@ class Comparison:
     bound_ratio: dict = field(default_factory=lambda: {"value": None, "grad": {}})
     convention: str | None = None
     failing: dict = field(default_factory=dict)  # part -> flat indices of its failing elements
+    judged_ref: object = None  # a policy row: the reference its parts were judged against (conformance/judge/policy.py)
+    judged_dtypes: dict | None = None  # a policy row: part -> the dtype it was judged in, where not the case's
 
 
 def _flat(mask: np.ndarray) -> list:
@@ -98,8 +100,10 @@ def _decimal(exact: str) -> Decimal:
     return Decimal(exact)
 
 
-def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int, half_roundings: int = HALF_ROUNDINGS) -> PartResult:
-    """Verdict for one output array against its RefArray."""
+def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int, half_roundings: int = HALF_ROUNDINGS,
+                 budget_dtype: str | None = None) -> PartResult:
+    """Verdict for one output array against its RefArray, in `dtype`; the error bound is that of `budget_dtype`
+    (a precision policy's part: conformance/judge/policy.py), by default `dtype`'s."""
     expected = np.asarray(ref.rounded)
     observed = np.asarray(observed)
     if observed.shape != expected.shape:
@@ -134,7 +138,7 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int, half_round
     ulps[finite] = ulp_distance(observed[finite], expected[finite], dtype)
     err = np.zeros(expected.shape)
     err[finite] = _exact_error(obs64[finite], np.asarray(ref.exact)[finite], dtype)
-    bound = error_bound(ref.cond, exp64, dtype, n_terms, half_roundings)
+    bound = error_bound(ref.cond, exp64, budget_dtype or dtype, n_terms, half_roundings)
     ratio = np.zeros(expected.shape)
     ratio[finite] = err[finite] / bound[finite]
     budget = ULP_BUDGET[dtype]
@@ -171,18 +175,24 @@ def error_bound(cond, exact64: np.ndarray, dtype: str, n_terms: int, half_roundi
         return c * unit_roundoff(dtype) * scale + tiny + floor
 
 
-def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str | None = None) -> dict:
+def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str | None = None,
+                  dtypes: dict | None = None) -> dict:
     """PartResult for the value ("value") and every gradient both have ("grad:NAME"); for a mode case (the
     observation carries derivative parts) only its parts vjp:NAME, jvp:NAME, hvp:NAME: the value and the
-    gradient of the same inputs are the plain cases' to judge (one finding, one record)."""
+    gradient of the same inputs are the plain cases' to judge (one finding, one record). `dtypes`: {part:
+    (judged dtype, budget dtype)} for a precision policy's parts returned in another dtype (judge/policy.py)."""
     parts = {}
+    dtypes = dtypes or {}
     if getattr(observed, "derivs", None):
         only = only or "derivs"
     if only in (None, "value"):
-        parts["value"] = compare_part(ref.value, observed.value, dtype, n_terms["value"])
+        judged, budget = dtypes.get("value", (dtype, dtype))
+        parts["value"] = compare_part(ref.value, observed.value, judged, n_terms["value"], budget_dtype=budget)
     for name, g in observed.grads.items():
         if name in ref.grads and only in (None, f"grad:{name}"):
-            parts[f"grad:{name}"] = compare_part(ref.grads[name], g, dtype, n_terms.get(name, 1))
+            judged, budget = dtypes.get(f"grad:{name}", (dtype, dtype))
+            parts[f"grad:{name}"] = compare_part(ref.grads[name], g, judged, n_terms.get(name, 1),
+                                                 budget_dtype=budget)
     ref_derivs = getattr(ref, "derivs", None) or {}
     for key, d in (getattr(observed, "derivs", None) or {}).items():  # mode cases: vjp:IN, jvp:IN, hvp:IN
         if key in ref_derivs and only in (None, key, "derivs"):
@@ -191,9 +201,9 @@ def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str 
     return parts
 
 
-def compare_result(ref, observed, dtype: str, n_terms: dict[str, int]) -> Comparison:
+def compare_result(ref, observed, dtype: str, n_terms: dict[str, int], dtypes: dict | None = None) -> Comparison:
     """Compare an Observed with a RefResult: the value and every gradient both have."""
-    return _combine(compare_parts(ref, observed, dtype, n_terms))
+    return _combine(compare_parts(ref, observed, dtype, n_terms, dtypes=dtypes))
 
 
 def _combine(parts: dict) -> Comparison:
@@ -214,7 +224,7 @@ def _combine(parts: dict) -> Comparison:
 
 
 def compare(ref, observed, exception, impl, dtype: str, n_terms: dict, convention_refs=(),
-            raising_conventions=()) -> Comparison:
+            raising_conventions=(), dtypes: dict | None = None) -> Comparison:
     """The verdict for one call.
 
     ref:        a RefResult, or an exception instance from the reference (UndefinedError: the input is
@@ -240,7 +250,7 @@ def compare(ref, observed, exception, impl, dtype: str, n_terms: dict, conventio
     if undefined:
         for convention, conv_ref in convention_refs:  # e.g. torch's default ignore_index=-100
             if not isinstance(conv_ref, Exception):
-                alt = compare_result(conv_ref, observed, dtype, n_terms)
+                alt = compare_result(conv_ref, observed, dtype, n_terms, dtypes)
                 if alt.verdict in PASSING:
                     alt.verdict, alt.convention = "convention", convention.key
                     alt.detail = f"{convention.description} (mathematics: undefined input, {ref})"
@@ -252,7 +262,7 @@ def compare(ref, observed, exception, impl, dtype: str, n_terms: dict, conventio
                               detail=f"returned a value for an undefined input ({ref}), as documented")
         return Comparison("error_behaviour_mismatch", part="value",
                           detail=f"returned a value for an undefined input ({ref}) instead of raising")
-    parts = compare_parts(ref, observed, dtype, n_terms)
+    parts = compare_parts(ref, observed, dtype, n_terms, dtypes=dtypes)
     explained: dict[str, str] = {}
     for key, part in parts.items():  # each part: the mathematics, else the first convention that explains it
         if part.verdict not in FAILING:
@@ -260,7 +270,7 @@ def compare(ref, observed, exception, impl, dtype: str, n_terms: dict, conventio
         for convention, conv_ref in convention_refs:
             if isinstance(conv_ref, Exception):
                 continue
-            alt = compare_parts(conv_ref, observed, dtype, n_terms, only=key).get(key)
+            alt = compare_parts(conv_ref, observed, dtype, n_terms, only=key, dtypes=dtypes).get(key)
             if alt is not None and alt.verdict in PASSING:
                 parts[key] = PartResult("convention", alt.ulp, alt.bound_ratio,
                                         f"{convention.description} (mathematics: {part.detail})")

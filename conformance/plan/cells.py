@@ -88,10 +88,13 @@ def _devices(group: Group) -> list:
     return ["cpu"]
 
 
-def cells_of(groups: list, dtypes, devices, modes=None, profile: str | None = None) -> list[Cell]:
+def cells_of(groups: list, dtypes, devices, modes=None, profile: str | None = None, explicit: bool = False) -> list[Cell]:
     """Every (group, implementation, device, dtype, mode) the plan visits, in order (a dtype an implementation
     does not declare is still a cell: its records say `unsupported`). Modes: `modes` (run --modes) or the
-    profile's plan (conformance/plan/mode_plan.py); neither: each framework's default mode only."""
+    profile's plan (conformance/plan/mode_plan.py); neither: each framework's default mode only. Keras-backend
+    and precision-policy rows: the profile's sample, all of them when `explicit` (implementations named;
+    conformance/plan/variant_plan.py)."""
+    from conformance.plan import variant_plan
     from conformance.plan.mode_plan import cell_modes
 
     out = []
@@ -100,6 +103,8 @@ def cells_of(groups: list, dtypes, devices, modes=None, profile: str | None = No
         for impl in group.implementations:
             for device in (d for d in impl.devices if d in present and (not devices or d in devices)):
                 for dtype in dtypes:
+                    if not variant_plan.runs(impl, group.implementations, dtype, profile or "quick", explicit):
+                        continue
                     chosen = cell_modes(group.worker, impl, group.implementations, dtype, modes, profile or "quick")
                     out += [Cell(g, impl, device, dtype, group.worker, group.version, mode) for mode in chosen]
     return out
@@ -109,7 +114,7 @@ def plan(frameworks, ops=(), dtypes=(), devices=(), patterns=(), custom_specs=()
          modes=None, profile: str | None = None) -> Plan:
     """The groups and cells of a run (see the module docstring)."""
     groups, skipped = groups_for(frameworks, ops, patterns, custom_specs, with_plugins)
-    return Plan(groups, cells_of(groups, dtypes, devices, modes, profile), skipped)
+    return Plan(groups, cells_of(groups, dtypes, devices, modes, profile, explicit=bool(patterns)), skipped)
 
 
 def implementations(framework: str, specs=()) -> list:

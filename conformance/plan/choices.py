@@ -6,13 +6,14 @@ PROFILES = {  # Hypothesis examples per cell, per-case timeout (s), shrinking bu
     # input elements evaluated (a 32k-class case costs as much as thousands of small ones); conformance/execute/cell_runner.py
     # and the execution modes each cell runs in (conformance/plan/mode_plan.py: default / sample / all);
     # derivative-mode cases (conformance/execute/mode_cases.py): mode_catalog readable + mode_examples drawn
-    # per cell, built-in rows only where builtin_modes (quick: custom kernels only)
+    # per cell, built-in rows only where builtin_modes (quick: custom kernels only); which Keras-backend and
+    # precision-policy rows run (conformance/plan/variant_plan.py: none / sample / all)
     "quick": {"examples": 4, "mode_examples": 1, "mode_catalog": 1, "builtin_modes": False, "timeout": 60.0,
-              "shrink_steps": 20, "shrink_elements": 20_000, "modes": "default"},
+              "shrink_steps": 20, "shrink_elements": 20_000, "modes": "default", "variants": "none"},
     "ci": {"examples": 12, "mode_examples": 1, "mode_catalog": 1, "timeout": 120.0, "shrink_steps": 40,
-           "shrink_elements": 100_000, "modes": "sample"},
+           "shrink_elements": 100_000, "modes": "sample", "variants": "sample"},
     "thorough": {"examples": 150, "mode_examples": 40, "mode_catalog": 3, "timeout": 600.0, "shrink_steps": 400,
-                 "shrink_elements": 2_000_000, "modes": "all"},
+                 "shrink_elements": 2_000_000, "modes": "all", "variants": "all"},
 }
 ALL_DTYPES = ("float64", "float32", "float16", "bfloat16")
 ALL_DEVICES = ("cpu", "cuda")

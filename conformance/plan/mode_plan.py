@@ -55,6 +55,10 @@ def cell_modes(worker_name: str, impl, impls, dtype: str, chosen: tuple | None, 
         return [offered[0]]
     if worker_name.startswith("custom:"):
         return list(offered)
+    from conformance.plan.variant_plan import is_variant
+
+    if is_variant(impl):  # Keras-backend and policy rows: their own sample (conformance/plan/variant_plan.py)
+        return [offered[0]]
     primary = is_primary(impl, impls)
     return [offered[0]] + [m for m in offered[1:] if primary and m in CI_SAMPLE
                            and impl.op in CI_SAMPLE[m][0] and dtype in CI_SAMPLE[m][1]]
