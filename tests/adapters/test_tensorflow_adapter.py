@@ -74,7 +74,11 @@ def test_module_interface():
     assert adapter.devices()[0] == "cpu"
     assert ("cuda" in adapter.devices()) == bool(tf.config.list_physical_devices("GPU"))
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 44
+    assert len({impl.id for impl in impls}) == len(impls)
+    plain = [impl for impl in impls if impl.policy is None]
+    assert len(plain) == 44  # and each of the 11 Loss classes under 3 precision policies (keras_losses.py)
+    assert sorted(impl.policy for impl in impls if impl.policy) == sorted(["floatx", "mixed_float16",
+                                                                         "mixed_bfloat16"] * 11)
     assert all(impl.framework == "tensorflow" and impl.link.startswith("https://") for impl in impls)
 
 

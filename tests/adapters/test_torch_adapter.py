@@ -18,7 +18,7 @@ from conformance.adapters import torch_adapter as adapter  # noqa: E402
 from conformance.floats import np_dtype  # noqa: E402
 from conformance.adapters.implementation import DTYPES  # noqa: E402
 
-IMPLS = {impl.id: impl for impl in adapter.implementations()}
+IMPLS = {impl.id: impl for impl in adapter.implementations() if impl.policy is None}  # policy rows: test_policies.py
 
 
 def arr(values, dtype):
@@ -89,7 +89,8 @@ def test_module_interface():
     assert adapter.devices()[0] == "cpu"
     assert ("cuda" in adapter.devices()) == torch.cuda.is_available()
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 36
+    assert len({impl.id for impl in impls}) == len(impls) == 36 + 6  # 6 rows again under torch.autocast
+    assert sum(impl.policy == "autocast_bfloat16" for impl in impls) == 6
     assert all(impl.framework == "torch" and impl.link.startswith("https://") for impl in impls)
     assert all(tuple(impl.devices) == tuple(adapter.devices()) for impl in impls)
 
