@@ -19,16 +19,10 @@ def available(backend: str) -> bool:
 
 
 def version(backend: str) -> str:
-    keras = keras_runtime.keras_any()
-    if backend == "jax":
-        from conformance.adapters import jax_adapter
+    from conformance.adapters import installed
 
-        base = f"jax {jax_adapter._jax().__version__}"
-    else:
-        import torch
-
-        base = f"torch {torch.__version__}"
-    return f"keras {keras.__version__} ({backend} backend), {base}"
+    base = installed.version_of(backend, backend)
+    return f"keras {installed.version_of('keras', 'keras')} ({backend} backend), {backend} {base}"
 
 
 def devices(backend: str) -> list[str]:
