@@ -31,6 +31,7 @@ from conformance.cases.layout import applicable, move_class_axis
 from conformance.cases.strategies import draw_case
 from conformance.execute.mode_cases import run_modes
 from conformance.plan.choices import PROFILES
+from conformance.judge import policy
 from conformance.judge.verdict import Comparison, compare, n_terms_for
 from conformance.execute.reference_cache import ReferenceCache, op_defaults
 from conformance.results.stream import reference_json, tensor_json
@@ -130,7 +131,7 @@ def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, compar
         "source": case.source,
         "params": case.params,
         "inputs": {k: tensor_json(v) for k, v in case.inputs.items()},
-        "reference": reference_json(ref, observed, comparison.failing),
+        "reference": reference_json(comparison.judged_ref or ref, observed, comparison.failing),
         "observed": observed,
         "exception": exception,
         "ulp": comparison.ulp,
@@ -146,11 +147,7 @@ def make_record(ctx: CellContext, case: Case, ref, outcome: str, payload, compar
         "seed": seed_value,
         "elapsed_s": round(elapsed, 6),
     }
-    for name in ("backend", "policy"):  # Keras backend, precision policy (conformance/judge/policy.py)
-        if getattr(ctx.impl, name, None):
-            record[name] = getattr(ctx.impl, name)
-    if comparison.judged_dtypes:
-        record["judged_dtypes"] = comparison.judged_dtypes
+    record.update(policy.variant_fields(ctx.impl, comparison))  # backend, policy, judged_dtypes
     if case.modes:
         record["derivative_request"] = mode_request_record(case.modes)
     return record
@@ -197,17 +194,11 @@ def call_and_compare(impl, worker, refs: ReferenceCache, case: Case, ref, device
     observed = payload if outcome == "ok" else None
     exception = payload if outcome == "raised" else None
     value_shape = ref.value.shape if not isinstance(ref, Exception) else ()
-    conv_refs, dtypes, given = (convention_refs(impl, refs, case) if observed is not None else ()), {}, ref
-    if observed is not None and getattr(impl, "policy", None):  # parts judged in their returned dtype
-        from conformance.judge import policy
-
-        ref, conv_refs, dtypes = policy.judged(impl, refs, case, ref, observed, lambda d: convention_refs(
-            impl, refs, Case(case.id, case.op, d, case.inputs, case.params, case.source, case.modes, case.memory)))
+    conv_refs = convention_refs(impl, refs, case) if observed is not None else ()
+    ref, conv_refs, dtypes = policy.judged(impl, refs, case, ref, observed, conv_refs, convention_refs)
     comparison = compare(ref, observed, exception, impl, case.dtype, n_terms_for(case.inputs, value_shape),
                          conv_refs, raising_conventions(impl, case) if exception is not None else (), dtypes)
-    if dtypes:
-        comparison.judged_ref, comparison.judged_dtypes = ref, {p: d for p, (d, _) in dtypes.items()}
-    ref = given
+    policy.note(comparison, ref, dtypes)  # a policy row: the reference and dtypes its parts were judged in
     return outcome, payload, comparison, conv_refs
 
 
@@ -237,8 +228,7 @@ def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     ref = reference_for(ctx.refs, case, case.params)
     outcome, payload, comparison, conv_refs = call_and_compare(ctx.impl, ctx.worker, ctx.refs, case, ref,
                                                                ctx.device, ctx.mode)
-    record = make_record(ctx, case, comparison.judged_ref or ref, outcome, payload, comparison,
-                         time.perf_counter() - started, seed_value)
+    record = make_record(ctx, case, ref, outcome, payload, comparison, time.perf_counter() - started, seed_value)
     _keep_convention_values(record, comparison, conv_refs)
     if ctx.baseline is not None:
         from conformance.judge import baseline
@@ -459,13 +449,10 @@ def _with_minimal(first: dict, finals) -> list[dict]:
 
 def run_cell(ctx: CellContext) -> list[dict]:
     impl = ctx.impl
-    if ctx.dtype not in impl.dtypes or ctx.dtype in impl.unsupported_dtypes:  # the reason as declared
-        declared = ctx.dtype in impl.dtypes
-        case = Case(id=f"({ctx.dtype} not {'supported' if declared else 'declared'})", op=impl.op, dtype=ctx.dtype,
-                    inputs={}, params={})
-        comparison = Comparison("unsupported", detail=f"{impl.id}: {impl.unsupported_dtypes[ctx.dtype]}" if declared
-                                else f"{impl.id} does not declare {ctx.dtype}")
-        return [make_record(ctx, case, None, "skipped", None, comparison, 0.0)]
+    reason = policy.unsupported_dtype(impl, ctx.dtype)  # not declared, or declared unsupported with a reason
+    if reason:
+        case = Case(id=f"({ctx.dtype} not {reason[0]})", op=impl.op, dtype=ctx.dtype, inputs={}, params={})
+        return [make_record(ctx, case, None, "skipped", None, Comparison("unsupported", detail=reason[1]), 0.0)]
     if ctx.mode in impl.unsupported_execution:
         case = Case(id=f"({ctx.mode} mode not supported)", op=impl.op, dtype=ctx.dtype, inputs={}, params={})
         comparison = Comparison("unsupported", detail=f"{impl.id} does not run in mode {ctx.mode}: "

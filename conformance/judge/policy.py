@@ -83,21 +83,47 @@ def _composite(base, by_dtype: dict, dtypes: dict):
     return dataclasses.replace(base, value=value, grads=grads)
 
 
-def judged(impl, refs, case, ref, observed, conv_refs_of):
-    """(reference, convention references, {part: (judged, budget)}) for a policy row's observation; the
-    references unchanged and {} when every part came back in the case dtype. conv_refs_of(dtype) gives the
-    row's convention references [(Convention, RefResult)] with the case evaluated in `dtype`."""
+def judged(impl, refs, case, ref, observed, conv_refs: list, convention_refs) -> tuple:
+    """(reference, convention references, {part: (judged, budget)}) for an observation of `impl`: for a policy
+    row whose parts came back in other dtypes, the references in those dtypes (module docstring); otherwise
+    `ref` and `conv_refs` as given and {}. convention_refs(impl, refs, case) gives a row's convention
+    references for a case (conformance/execute/cell_runner.py)."""
+    if observed is None or getattr(impl, "policy", None) is None or isinstance(ref, Exception):
+        return ref, conv_refs, {}
     dtypes = part_dtypes(case.dtype, observed, impl.policy)
-    if not dtypes or isinstance(ref, Exception):
-        return ref, conv_refs_of(case.dtype), {}
+    if not dtypes:
+        return ref, conv_refs, {}
     wanted = sorted({d for d, _ in dtypes.values()})
     by_dtype = {d: refs.get(case.op, d, case.inputs, case.params) for d in wanted}
-    conv_by_dtype = {d: conv_refs_of(d) for d in [case.dtype, *wanted]}
-    conv_refs = []
-    for i, (conv, conv_ref) in enumerate(conv_by_dtype[case.dtype]):
+    conv_by_dtype = {d: convention_refs(impl, refs, dataclasses.replace(case, dtype=d)) for d in wanted}
+    out = []
+    for i, (conv, conv_ref) in enumerate(conv_refs):
         if isinstance(conv_ref, Exception):
-            conv_refs.append((conv, conv_ref))
+            out.append((conv, conv_ref))
             continue
-        others = {d: conv_by_dtype[d][i][1] for d in wanted}
-        conv_refs.append((conv, _composite(conv_ref, others, dtypes)))
-    return _composite(ref, by_dtype, dtypes), conv_refs, dtypes
+        out.append((conv, _composite(conv_ref, {d: conv_by_dtype[d][i][1] for d in wanted}, dtypes)))
+    return _composite(ref, by_dtype, dtypes), out, dtypes
+
+
+def note(comparison, ref, dtypes: dict) -> None:
+    """Keep the reference a policy row was judged against, and the dtypes, on its Comparison (for the record)."""
+    if dtypes:
+        comparison.judged_ref, comparison.judged_dtypes = ref, {p: d for p, (d, _) in dtypes.items()}
+
+
+def variant_fields(impl, comparison) -> dict:
+    """A record's backend, policy and judged_dtypes fields, where it has them (results schema)."""
+    out = {name: getattr(impl, name) for name in ("backend", "policy") if getattr(impl, name, None)}
+    if comparison.judged_dtypes:
+        out["judged_dtypes"] = comparison.judged_dtypes
+    return out
+
+
+def unsupported_dtype(impl, dtype: str) -> tuple | None:
+    """("declared", reason) for a dtype the row does not declare, ("supported", reason) for one it declares
+    unsupported (Implementation.unsupported_dtypes, e.g. float64 under torch.autocast); None otherwise."""
+    if dtype not in impl.dtypes:
+        return "declared", f"{impl.id} does not declare {dtype}"
+    if dtype in impl.unsupported_dtypes:
+        return "supported", f"{impl.id}: {impl.unsupported_dtypes[dtype]}"
+    return None
