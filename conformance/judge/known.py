@@ -205,8 +205,9 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
     for entry in entries:
         if entry.relation is None and entry.in_scope_of(record):
             entry.in_scope += 1
-            if (record["verdict"] in entry.verdicts and known_predicates.holds(entry, record)
-                    and _other_parts_explained(entry, record, entries)):
+            if record["verdict"] in entry.verdicts and (
+                    (known_predicates.holds(entry, record) and _other_parts_explained(entry, record, entries))
+                    or _explained_part_by_part(entry, record, entries)):
                 entry.matched += 1
                 record["known_divergence"] = entry.id
                 break
@@ -228,6 +229,31 @@ def _other_parts_explained(entry: Divergence, record: dict, entries: list[Diverg
         one_part = {**record, "part": part, "failing_elements": {part: indices}}
         if not any(other.relation is None and other.in_scope_of(one_part) and known_predicates.holds(other, one_part)
                    for other in entries):
+            return False
+    return True
+
+
+def _explained_part_by_part(entry: Divergence, record: dict, entries: list[Divergence]) -> bool:
+    """A record with several failing parts, one mechanism per part (parameter combinations meet several edges
+    at once: a NaN value where an overflowed term is multiplied by a zero weight, and a gradient that cancels
+    elsewhere in the same input): the entry explains the record's own failing part (its predicates hold
+    there), and every other failing part is explained by this entry or by another entry in scope for that
+    part whose predicates hold there. Only for an entry with predicates (one without explains every element
+    of the parts it covers already)."""
+    if not entry.predicate:
+        return False
+    failing = record.get("failing_elements")
+    if failing is None:
+        failing = known_predicates.derive_failing(record)
+    own = record.get("part") or "value"
+    if not failing or own not in failing or len(failing) < 2:
+        return False
+    for part, indices in failing.items():
+        one_part = {**record, "part": part, "failing_elements": {part: indices}}
+        if entry.in_scope_of(one_part) and known_predicates.holds(entry, one_part):
+            continue
+        if part == own or not any(other is not entry and other.relation is None and other.in_scope_of(one_part)
+                                  and known_predicates.holds(other, one_part) for other in entries):
             return False
     return True
 
