@@ -1,4 +1,5 @@
-"""Values and gradients against independent mpmath formulas (tests/reference/mp_ops.py) and mpmath.diff."""
+"""Values and gradients against independent mpmath formulas (tests/reference/mp_ops.py) and mpmath.diff, for
+every case draw_helpers draws (each op family, with its params, in every dtype)."""
 from __future__ import annotations
 
 import mpmath as mp
@@ -9,7 +10,8 @@ from hypothesis import strategies as st
 
 import mp_ops
 import reference
-from ref_helpers import evaluate, in_dtype, logits_strategy, mpf, prob_rows_strategy
+import draw_helpers as dh
+from ref_helpers import evaluate, in_dtype, mpf
 
 PREC = 200
 
@@ -54,161 +56,15 @@ def check_against_mpmath(op, dtype, inputs, params, rel=mp.mpf("1e-28")):
 
 
 SETTINGS = settings(max_examples=10, deadline=None)
-DT = st.sampled_from(["float64", "float32", "float16", "bfloat16"])
 
 
-@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("case_id", list(dh.CASES))
 @SETTINGS
 @given(data=st.data())
-def test_softmax_family(op, data):
-    x = data.draw(logits_strategy(2, 3), label="x")
-    axis = data.draw(st.sampled_from([0, 1, -1]), label="axis")
-    check_against_mpmath(op, data.draw(DT, label="dtype"), {"x": x}, {"axis": axis})
+def test_value_and_gradients(case_id, data):
+    case = dh.draw_case(data, case_id)
+    check_against_mpmath(case.op, dh.dtype(data), case.inputs, case.params)
 
 
-@pytest.mark.parametrize("op", ["sigmoid", "log_sigmoid"])
-@SETTINGS
-@given(data=st.data())
-def test_sigmoid_family(op, data):
-    x = data.draw(logits_strategy(1, 4, -30, 30), label="x")
-    check_against_mpmath(op, data.draw(DT, label="dtype"), {"x": x}, {})
-
-
-@SETTINGS
-@given(data=st.data())
-def test_entropy(data):
-    p = data.draw(prob_rows_strategy(2, 3), label="p")
-    params = {"base": data.draw(st.sampled_from(["e", 2]), label="base"),
-              "normalize": data.draw(st.booleans(), label="normalize")}
-    check_against_mpmath("entropy", data.draw(DT, label="dtype"), {"p": p}, params)
-
-
-@pytest.mark.parametrize("op", ["cross_entropy_dist", "kl_divergence"])
-@SETTINGS
-@given(data=st.data())
-def test_two_distributions(op, data):
-    p = data.draw(prob_rows_strategy(2, 3), label="p")
-    q = data.draw(prob_rows_strategy(2, 3), label="q")
-    params = {"normalize": data.draw(st.sampled_from(["none", "q", "both"]), label="normalize"),
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction"),
-              "base": data.draw(st.sampled_from(["e", 2]), label="base")}
-    if data.draw(st.booleans(), label="clip"):
-        params["clip"] = [0.1, 0.9]  # off the 1/64 grid: no input sits on a kink
-    check_against_mpmath(op, data.draw(DT, label="dtype"), {"p": p, "q": q}, params)
-
-
-@pytest.mark.parametrize("op", ["xlogy", "rel_entr", "generalized_kl"])
-@SETTINGS
-@given(data=st.data())
-def test_elementwise_information(op, data):
-    x = data.draw(prob_rows_strategy(1, 3), label="x") * 4
-    y = data.draw(prob_rows_strategy(1, 3), label="y")
-    check_against_mpmath(op, data.draw(DT, label="dtype"), {"x": x, "y": y}, {})
-
-
-@SETTINGS
-@given(data=st.data())
-def test_cross_entropy_labels(data):
-    x = data.draw(logits_strategy(3, 4), label="logits")
-    y = np.array([data.draw(st.integers(0, 3), label=f"label {i}") for i in range(3)])
-    params = {"label_smoothing": data.draw(st.sampled_from([0.0, 0.125, 1.0]), label="label_smoothing"),
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction"),
-              "mean_denominator": data.draw(st.sampled_from(["count", "weight_sum"]), label="mean_denominator")}
-    if data.draw(st.booleans(), label="weight"):
-        params["weight"] = [0.5, 1.0, 2.0, 4.0]
-    if data.draw(st.booleans(), label="ignore_index"):
-        params["ignore_index"] = int(y[0])
-    if params.get("ignore_index") is not None and params["reduction"] == "mean" and (y == y[0]).all():
-        params["reduction"] = "sum"  # a mean over nothing is NaN (tested elsewhere)
-    check_against_mpmath("cross_entropy", data.draw(DT, label="dtype"), {"logits": x, "target": y}, params)
-
-
-@SETTINGS
-@given(data=st.data())
-def test_cross_entropy_probabilities(data):
-    x = data.draw(logits_strategy(2, 3), label="logits")
-    t = data.draw(prob_rows_strategy(2, 3), label="target")
-    params = {"label_smoothing": data.draw(st.sampled_from([0.0, 0.25]), label="label_smoothing"),
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction"),
-              "mean_denominator": data.draw(st.sampled_from(["count", "weight_sum"]), label="mean_denominator"),
-              "weight": data.draw(st.sampled_from([None, [0.5, 1.0, 3.0]]), label="weight")}
-    check_against_mpmath("cross_entropy", data.draw(DT, label="dtype"), {"logits": x, "target": t}, params)
-
-
-@SETTINGS
-@given(data=st.data())
-def test_cross_entropy_spatial_class_axis(data):
-    x = data.draw(logits_strategy(3, 4), label="logits").reshape(1, 3, 4)  # (N, C, d1)
-    y = np.array([[data.draw(st.integers(0, 2), label=f"label {i}") for i in range(4)]])
-    check_against_mpmath("cross_entropy", "float64", {"logits": x, "target": y}, {"axis": 1})
-
-
-@SETTINGS
-@given(data=st.data())
-def test_nll_loss(data):
-    logp = -data.draw(prob_rows_strategy(3, 3), label="-logp") * 4
-    y = np.array([data.draw(st.integers(0, 2), label=f"label {i}") for i in range(3)])
-    params = {"weight": data.draw(st.sampled_from([None, [1.0, 2.0, 0.5]]), label="weight"),
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction")}
-    check_against_mpmath("nll_loss", data.draw(DT, label="dtype"), {"logp": logp, "target": y}, params)
-
-
-@SETTINGS
-@given(data=st.data())
-def test_binary_cross_entropy(data):
-    p = data.draw(prob_rows_strategy(1, 4), label="p") * 0.96875  # keeps p < 1
-    y = data.draw(prob_rows_strategy(1, 4), label="y")
-    params = {"label_smoothing": data.draw(st.sampled_from([0.0, 0.25]), label="label_smoothing"),
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction"),
-              "weight": data.draw(st.sampled_from([None, [[1.0, 2.0, 0.5, 4.0]]]), label="weight")}
-    if data.draw(st.booleans(), label="clip"):
-        params["clip"] = [0.1, 0.9]  # off the 1/64 grid: no input sits on a kink
-    if data.draw(st.booleans(), label="log_clamp"):
-        params["log_clamp"] = -2.0
-    check_against_mpmath("binary_cross_entropy", data.draw(DT, label="dtype"), {"p": p, "y": y}, params)
-
-
-@SETTINGS
-@given(data=st.data())
-def test_binary_cross_entropy_with_logits(data):
-    x = data.draw(logits_strategy(2, 3, -20, 20), label="x")
-    y = data.draw(prob_rows_strategy(2, 3), label="y")
-    params = {"label_smoothing": data.draw(st.sampled_from([0.0, 0.25]), label="label_smoothing"),
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction"),
-              "pos_weight": data.draw(st.sampled_from([None, [1.0, 3.0, 0.5]]), label="pos_weight"),
-              "weight": data.draw(st.sampled_from([None, [[2.0], [0.5]]]), label="weight")}
-    check_against_mpmath("binary_cross_entropy_with_logits", data.draw(DT, label="dtype"), {"x": x, "y": y}, params)
-
-
-@SETTINGS
-@given(data=st.data())
-def test_kl_div(data):
-    q = data.draw(prob_rows_strategy(2, 3), label="q")
-    t = data.draw(prob_rows_strategy(2, 3), label="target")
-    log_target = data.draw(st.booleans(), label="log_target")
-    inputs = {"input": np.log(q), "target": np.log(t) if log_target else t}
-    params = {"log_target": log_target,
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean", "batchmean"]), label="reduction")}
-    check_against_mpmath("kl_div", data.draw(DT, label="dtype"), inputs, params)
-
-
-@SETTINGS
-@given(data=st.data())
-def test_sigmoid_focal_loss(data):
-    x = data.draw(logits_strategy(1, 4, -12, 12), label="x")
-    y = data.draw(prob_rows_strategy(1, 4), label="y")
-    params = {"gamma": data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]), label="gamma"),
-              "alpha": data.draw(st.sampled_from([None, 0.25]), label="alpha"),
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction")}
-    check_against_mpmath("sigmoid_focal_loss", data.draw(DT, label="dtype"), {"x": x, "y": y}, params)
-
-
-@SETTINGS
-@given(data=st.data())
-def test_softmax_focal_loss(data):
-    x = data.draw(logits_strategy(2, 3), label="logits")
-    t = data.draw(prob_rows_strategy(2, 3), label="target")
-    params = {"gamma": data.draw(st.sampled_from([0.0, 0.5, 2.0]), label="gamma"),
-              "alpha": data.draw(st.sampled_from([None, 0.25]), label="alpha"),
-              "reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction")}
-    check_against_mpmath("softmax_focal_loss", data.draw(DT, label="dtype"), {"logits": x, "target": t}, params)
+def test_every_op_of_the_reference_has_a_draw():
+    assert {case_id.split(":")[0] for case_id in dh.CASES} == set(reference.OPS)

@@ -1,4 +1,6 @@
-"""Shared fixtures for the report tests: results built by report_fixtures.py, written once per session."""
+"""Shared fixtures for the report tests: results built by report_fixtures.py, written once per session. The
+tests import report_fixtures by bare name: this folder goes on sys.path (the repository root is there already,
+by pyproject's pythonpath)."""
 from __future__ import annotations
 
 import json
@@ -7,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-for p in (str(ROOT), str(HERE)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
 from report_fixtures import build_results, to_jsonl  # noqa: E402
 
