@@ -109,10 +109,14 @@ def unsupported_reason(impl_id: str, mode: str) -> str | None:
 
 def declare(impls: list, framework: str) -> list:
     """The rows with their `modes` filled in from MODES and UNSUPPORTED (rows that already declare modes,
-    e.g. a custom kernel's, and rows without gradients keep theirs)."""
+    e.g. a custom kernel's, and rows without gradients keep theirs; rows of an op the reference has no
+    derivative modes for, reference.derivs.request.WITHOUT_MODES, get none)."""
+    from reference.derivs.request import WITHOUT_MODES
+
     out = []
     for impl in impls:
-        if impl.grads and not impl.modes and framework in MODES and impl.policy is None:  # policy rows: none
+        if (impl.grads and not impl.modes and framework in MODES and impl.policy is None  # policy rows: none
+                and impl.op not in WITHOUT_MODES):
             modes = tuple(m for m in MODES[framework] if unsupported_reason(impl.id, m) is None)
             impl = dataclasses.replace(impl, modes=modes)
         out.append(impl)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import ml_dtypes
 import numpy as np
 
-from conformance.adapters import installed, modes, torch_modes, torch_policy, torch_reductions
+from conformance.adapters import installed, modes, torch_linear, torch_modes, torch_policy, torch_reductions
 from conformance.floats import round_to_dtype
 from conformance.adapters.implementation import Implementation, Observed
 from conformance.adapters.execution import FRAMEWORK_MEMORY
@@ -312,8 +312,16 @@ def implementations() -> list[Implementation]:
         impl("torch.nn.functional.kl_div", "kl_div", call_kl_div, DOCS + "torch.nn.functional.kl_div.html",
              params={"log_target": (False, True), "reduction": ("none", "sum", "mean", "batchmean")},
              grads=("input", "target")),
-    ] + _module_and_special_rows(impl, class_target_params) + torch_reductions.rows(impl, run)
+    ] + _module_and_special_rows(impl, class_target_params) + torch_reductions.rows(impl, run) + torch_linear.rows(
+        impl, run, param_tensor, _torch_dtype,
+        (IGNORE_INDEX_DEFAULT, WEIGHTED_MEAN, WEIGHTED_LABEL_SMOOTHING, MEAN_OF_NOTHING_IS_NAN))
     return rows + torch_policy.autocast_rows(rows)  # the same under torch.autocast (a precision policy)
+
+
+def _torch_dtype(dtype: str):
+    import torch
+
+    return getattr(torch, dtype)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ SHAPE_SETS = {
     "thorough": {"batch": (1, 2, 3, 6, 0), "classes": (1, 2, 3, 4, 5, 8, 13, 17, 40, 100, 300)},
 }
 ELEMENTWISE_BATCHES = (1, 2, 3, 5, 8, 0)
+# in-features D of ops whose inputs declare named sizes (reference Input.dims: linear_cross_entropy)
+FEATURE_SETS = {"quick": (1, 2, 3), "ci": (1, 2, 3, 5, 8), "thorough": (1, 2, 3, 5, 8, 16, 64)}
 EXTRA_DIMS = (1, 3)  # sizes of the extra (spatial / sequence) dims of class-axis inputs
 MAX_EXTRA_DIMS = 3   # (N, C), (N, C, L), (N, C, H, W), (N, C, D, H, W): 2 to 5 dims
 
@@ -254,6 +256,9 @@ def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: st
     combo = draw_combination(data, op, allowed, fixed, profile)
     params = draw_params(data, op, allowed, fixed, classes, dtype, combo.force(allowed, fixed) if combo else (),
                          batch)
+    dims = reference.OPS[op].dims
+    if dims is not None:
+        return _draw_named_sizes(data, op, dtype, params, dims, {"N": batch, "C": classes}, profile, memory_layouts)
     has_class_axis = op in CLASS_AXIS_INPUTS
     extra = draw_extra_dims(data, op) if has_class_axis else ()
     if has_class_axis and "axis" not in fixed and "axis" in allowed:  # the API takes any class axis (dim=, axis=)
@@ -287,6 +292,27 @@ def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: st
                                         regime("label")) if as_labels
                             else draw_probs(data, dtype, full, name, axis))
     memory = draw_memory(data, memory_layouts, len(full)) if len(memory_layouts) > 1 else "contiguous"
+    case = Case(id="", op=op, dtype=dtype, inputs=inputs, params=params, source="hypothesis", memory=memory)
+    case.id = f"hyp-{case.key()[:12]}"
+    return case
+
+
+def _draw_named_sizes(data, op: str, dtype: str, params: dict, dims: dict, sizes: dict, profile: str,
+                      memory_layouts: tuple) -> Case:
+    """A case of an op whose inputs declare their shapes in named sizes (N, C, D): one size each, the
+    features D from FEATURE_SETS; floating inputs drawn like any other of their domain."""
+    sizes = dict(sizes, D=data.draw(st.sampled_from(FEATURE_SETS[profile]), label="features"))
+    inputs = {}
+    for name, kind in OP_INPUTS[op]:
+        shape = tuple(sizes[d] for d in dims[name])
+        if kind == "label":
+            inputs[name] = draw_labels(data, shape, sizes["C"], name, params.get("ignore_index"))
+        elif kind in ("prob", "binary"):
+            inputs[name] = draw_probs(data, dtype, shape, name, None)
+        else:
+            inputs[name] = draw_reals(data, dtype, shape, name)
+    ndim = max(len(d) for d in dims.values())
+    memory = draw_memory(data, memory_layouts, ndim) if len(memory_layouts) > 1 else "contiguous"
     case = Case(id="", op=op, dtype=dtype, inputs=inputs, params=params, source="hypothesis", memory=memory)
     case.id = f"hyp-{case.key()[:12]}"
     return case

@@ -22,6 +22,14 @@ from reference.decimal_io import NumberToken
 from reference.errors import CaseError
 
 
+# ops whose derivative modes the reference does not compute yet, with the reason (rows of these ops declare no
+# modes: conformance/adapters/modes.py)
+WITHOUT_MODES = {
+    "linear_cross_entropy": "its linear_weight and linear_bias are shared by every item, and reference.derivs "
+                            "has item-wise formulas only (a per-item VJP and the direction passes of its cond)",
+}
+
+
 @dataclass
 class DerivRequest:
     cotangent: np.ndarray | None = None  # float64 holding values of the case dtype, the output's shape
@@ -41,6 +49,8 @@ def parse_request(case: Case, value_shape: tuple, cotangent=None, tangents=None,
     from reference.derivs.weights import check_param_grads
 
     names = float_inputs(case)
+    if case.spec.name in WITHOUT_MODES:
+        raise CaseError(f"{case.spec.name} has no derivative modes in the reference: {WITHOUT_MODES[case.spec.name]}")
     if not isinstance(hvp, bool):
         raise CaseError(f"hvp must be true or false, got {hvp!r}")
     req = DerivRequest(hvp=hvp, params=check_param_grads(case, param_grads))

@@ -19,6 +19,9 @@ class Input:
           "logp" (log-probabilities, <= 0), "prob" (probabilities), "binary" (a target in [0, 1]),
           "label" (class labels), "target" (class labels or probabilities over the class axis).
     class_axis: whether the op's class axis (param `axis`) runs along this input (when it is floating).
+    dims: the input's shape in named sizes ("N" items, "C" classes, "D" features), for ops whose inputs
+          are not all shaped from one class-axis layout (linear_cross_entropy: x (N, D), W (C, D), b (C,),
+          labels (N,)); None for the others (conformance/cases/strategies.py draws their shapes).
     """
 
     name: str
@@ -27,6 +30,7 @@ class Input:
     like: str | None = None  # labels_or_float: floating exactly when shaped like this input
     domain: str = "real"
     class_axis: bool = False
+    dims: tuple[str, ...] | None = None
 
 
 DOMAINS = ("real", "logp", "prob", "binary", "label", "target")
@@ -57,6 +61,13 @@ class OpSpec:
     @property
     def class_axis_inputs(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs if i.class_axis)
+
+    @property
+    def dims(self) -> dict[str, tuple[str, ...]] | None:
+        """input name -> its shape in named sizes, when the op declares them (else None)."""
+        if not any(i.dims for i in self.inputs):
+            return None
+        return {i.name: i.dims for i in self.inputs}
 
     @property
     def default_axis(self) -> int | None:

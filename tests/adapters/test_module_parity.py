@@ -34,6 +34,8 @@ PAIRS = {
     "torch.xlogy": "torch.special.xlogy",
     "torch.nn.SoftMarginLoss[y=2t-1]": F + "soft_margin_loss[y=2t-1]",
     "torch.nn.MultiLabelSoftMarginLoss": F + "multilabel_soft_margin_loss",
+    "torch.nn.LinearCrossEntropyLoss": F + "linear_cross_entropy",
+    "torch.nn.LinearCrossEntropyLoss[chunked]": F + "linear_cross_entropy[chunked]",
 }
 ROWS = {impl.id: impl for impl in torch_adapter.implementations()}
 
@@ -57,6 +59,8 @@ def _inputs(op: str, dtype: str, rng, probs_target: bool) -> dict:
         "multilabel_soft_margin_loss": {"x": x, "y": y},
         "kl_div": {"input": round_to_dtype(-np.abs(x.astype(np.float64)), dtype), "target": dist},
         "xlogy": {"x": p, "y": round_to_dtype(p[::-1].astype(np.float64), dtype)},
+        "linear_cross_entropy": {"input": x[:, :3], "linear_weight": round_to_dtype(x[1:4, 2:].astype(np.float64) / 4, dtype),
+                                 "linear_bias": x[0, 1:4], "target": np.array([0, 2, 1, 1], dtype=np.int64)},
     }[op]
 
 
@@ -69,7 +73,7 @@ def _params(impl, reduction: str) -> list[dict]:
     out = [{**base, "reduction": reduction}]
     if "weight" in impl.params:
         out.append({**base, "reduction": reduction, "weight": [0.5, 1.0, 2.0, 0.25, 3.0] if impl.op in (
-            "cross_entropy", "nll_loss") else 2.0})
+            "cross_entropy", "nll_loss") else [0.5, 2.0, 0.25] if impl.op == "linear_cross_entropy" else 2.0})
     if "label_smoothing" in impl.params:
         out.append({**base, "reduction": reduction, "label_smoothing": 0.1})
     if "ignore_index" in impl.params:

@@ -59,6 +59,9 @@ def sample(impl_id: str, dtype: str):
         return cases[SAME_CALL_AS[impl_id]]
     if "multilabel" in impl_id.lower():  # the class mean: one loss per item
         return {"x": x, "y": probs}, {"reduction": "none", "weight": [0.5, 1.0, 2.0]}, (2,)
+    if "linearcrossentropy" in impl_id.lower().replace("_", ""):  # the four linear_cross_entropy rows
+        return ({"input": x, "linear_weight": probs, "linear_bias": arr([0.5, -0.25], dtype),
+                 "target": np.array([1, 0], dtype=np.int64)}, {"reduction": "none"}, (2,))
     if "soft_margin" in impl_id.lower() or "softmargin" in impl_id.lower():
         return {"x": x, "y": binary}, {"reduction": "none"}, (2, 3)
     return cases[impl_id]
@@ -89,7 +92,7 @@ def test_module_interface():
     assert adapter.devices()[0] == "cpu"
     assert ("cuda" in adapter.devices()) == torch.cuda.is_available()
     impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 36 + 6  # 6 rows again under torch.autocast
+    assert len({impl.id for impl in impls}) == len(impls) == 40 + 6  # 6 rows again under torch.autocast
     assert sum(impl.policy == "autocast_bfloat16" for impl in impls) == 6
     assert all(impl.framework == "torch" and impl.link.startswith("https://") for impl in impls)
     assert all(tuple(impl.devices) == tuple(adapter.devices()) for impl in impls)

@@ -279,5 +279,17 @@ def softmax_focal_loss(logits, target, axis=-1, gamma=2.0, alpha=0.25, reduction
     return _reduce(np.array(items, dtype=object).reshape(outer), reduction, len(items))
 
 
+def linear_cross_entropy(input, linear_weight, linear_bias, target, weight=None, ignore_index=None,
+                         label_smoothing=0.0, reduction="mean", mean_denominator="weight_sum"):
+    N, D = input.shape
+    C = linear_weight.shape[0]
+    z = np.empty((N, C), dtype=object)
+    for n in range(N):
+        for c in range(C):
+            z[n, c] = mp.fsum(input[n, d] * linear_weight[c, d] for d in range(D)) + linear_bias[c]
+    return cross_entropy(z, np.asarray(target), axis=1, weight=weight, ignore_index=ignore_index,
+                         label_smoothing=label_smoothing, reduction=reduction, mean_denominator=mean_denominator)
+
+
 OPS = {name: fn for name, fn in globals().items()
        if callable(fn) and not name.startswith("_") and name not in ("OPS",) and fn.__module__ == __name__}

@@ -1,0 +1,200 @@
+"""linear_cross_entropy (reference/ops/linear.py): values and gradients against mpmath (mp_ops + mpmath.diff),
+closed forms, exact logits beyond the float range, special values, the cond bounds, and no derivative modes."""
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mp_ops
+import reference
+from ref_helpers import evaluate, logits_strategy
+from reference.errors import CaseError, UndefinedError
+from test_ref_gradients import DT, SETTINGS, check_against_mpmath
+
+OP = "linear_cross_entropy"
+
+
+def _case(data, n, d, c):
+    x = data.draw(logits_strategy(n, d, -4, 4), label="input")
+    w = data.draw(logits_strategy(c, d, -4, 4), label="linear_weight")
+    b = data.draw(logits_strategy(1, c, -4, 4), label="linear_bias")[0]
+    y = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n), label="target"))
+    return {"input": x, "linear_weight": w, "linear_bias": b, "target": y}
+
+
+@SETTINGS
+@given(data=st.data())
+def test_linear_cross_entropy_against_mpmath(data):
+    n, d, c = (data.draw(st.integers(1, 3), label=k) for k in "NDC")
+    inputs = _case(data, n, d, c)
+    params = {"reduction": data.draw(st.sampled_from(["none", "sum", "mean"]), label="reduction"),
+              "label_smoothing": data.draw(st.sampled_from([0.0, 0.25]), label="label_smoothing"),
+              "mean_denominator": data.draw(st.sampled_from(["weight_sum", "count"]), label="mean_denominator")}
+    if data.draw(st.booleans(), label="weight?"):
+        params["weight"] = data.draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 3.0]), min_size=c, max_size=c))
+    if n > 1 and data.draw(st.booleans(), label="ignore one?"):
+        inputs["target"][0] = -100
+        params["ignore_index"] = -100
+    r = check_against_mpmath(OP, data.draw(DT, label="dtype"), inputs, params)
+    assert r.certified and set(r.grads) == {"input", "linear_weight", "linear_bias"}
+
+
+def test_is_cross_entropy_of_the_exact_logits():
+    """Inputs whose logits are exact in float64: the same value as cross_entropy on those logits, and the
+    gradients are G W, G^T x and sum_n G (G the logits' gradient)."""
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.0]])
+    w = np.array([[0.25, 1.0], [1.0, -2.0], [0.0, 0.5]])
+    b = np.array([0.0, 1.0, -1.0])
+    y = np.array([0, 2, 1])
+    params = {"weight": [1.0, 2.0, 0.5], "label_smoothing": 0.1}
+    r = evaluate(OP, "float64", {"input": x, "linear_weight": w, "linear_bias": b, "target": y}, params)
+    ce = evaluate("cross_entropy", "float64", {"logits": x @ w.T + b, "target": y}, params)
+    assert r.value.exact[()] == ce.value.exact[()]
+    G = ce.grads["logits"].rounded
+    np.testing.assert_allclose(r.grads["linear_bias"].rounded, G.sum(0), rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(r.grads["input"].rounded, G @ w, rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(r.grads["linear_weight"].rounded, G.T @ x, rtol=1e-14, atol=1e-16)
+
+
+def test_closed_forms():
+    # equal logits (every weight row the same): loss ln C, input gradient exactly 0
+    r = evaluate(OP, "float32", {"input": [[1.5, -2.0]], "linear_weight": [[1, 2]] * 4, "linear_bias": [0.5] * 4,
+                                 "target": [3]}, {"reduction": "sum"})
+    assert r.value.rounded[()] == np.float32(math.log(4))
+    assert r.grads["input"].rounded.tolist() == [[0.0, 0.0]] and r.certified
+    # D = 0: the logits are the bias
+    r = evaluate(OP, "float64", {"input": {"shape": [1, 0], "data": []}, "linear_weight": {"shape": [2, 0], "data": []},
+                                 "linear_bias": [0.0, 0.0], "target": [1]}, {"reduction": "none"})
+    assert r.value.rounded[0] == pytest.approx(math.log(2), rel=1e-15)
+    assert r.grads["linear_bias"].rounded.tolist() == [0.5, -0.5]
+
+
+def test_logits_beyond_the_float_range_are_exact():
+    """x W^T = [1e400, 1e400 + 0]: the rows are shifted by their exact maximum, the loss is ln 2 (a float
+    evaluation overflows to inf - inf)."""
+    r = evaluate(OP, "float64", {"input": [[1e200, 1e200]], "linear_weight": [[1e200, 0], [0, 1e200]],
+                                 "linear_bias": [0, 0], "target": [0]}, {"reduction": "none"})
+    assert r.value.rounded[0] == pytest.approx(math.log(2), rel=1e-15) and r.certified
+    assert r.grads["linear_weight"].rounded.tolist() == [[-5e199, -5e199], [5e199, 5e199]]
+    # a label logit 1e400 below the other: loss 1e400 rounds to +inf, gradients finite
+    r = evaluate(OP, "float64", {"input": [[1e200, 1e200]], "linear_weight": [[1e200, 0], [0, -1e200]],
+                                 "linear_bias": [0, 0], "target": [1]}, {"reduction": "none"})
+    assert r.value.rounded[0] == math.inf and r.grads["linear_bias"].rounded.tolist() == [1.0, -1.0]
+
+
+def test_special_values():
+    inf = math.inf
+    # +inf input where its weight column is 0: 0 * inf is 0 in the limit (NaN under IEEE)
+    r = evaluate(OP, "float64", {"input": [[inf, 1.0]], "linear_weight": [[0, 1], [0, 2]], "linear_bias": [0, 0],
+                                 "target": [0]}, {"reduction": "sum"})
+    assert r.value.rounded[()] == pytest.approx(math.log1p(math.e), rel=1e-15)
+    assert math.isnan(r.value.ieee[()])
+    # one +inf logit at the label: loss 0, gradients 0; elsewhere: +inf
+    r = evaluate(OP, "float64", {"input": [[inf]], "linear_weight": [[1], [-1]], "linear_bias": [0, 0],
+                                 "target": [0]}, {"reduction": "sum"})
+    assert r.value.rounded[()] == 0 and r.grads["linear_weight"].rounded.tolist() == [[0.0], [0.0]]
+    r = evaluate(OP, "float64", {"input": [[inf]], "linear_weight": [[1], [-1]], "linear_bias": [0, 0],
+                                 "target": [1]}, {"reduction": "sum"})
+    assert r.value.rounded[()] == inf and r.grads["linear_weight"].rounded.tolist() == [[inf], [-inf]]
+    # NaN anywhere in an item's logits: NaN, NaN gradients; an empty batch: mean NaN, sum 0
+    r = evaluate(OP, "float64", {"input": [[1.0]], "linear_weight": [[1], [-1]], "linear_bias": ["nan", 0],
+                                 "target": [1]}, {"reduction": "sum"})
+    assert math.isnan(r.value.rounded[()]) and np.isnan(r.grads["input"].rounded).all()
+    empty = {"input": {"shape": [0, 2], "data": []}, "linear_weight": [[1, 2], [3, 4]], "linear_bias": [0, 0],
+             "target": []}
+    mean = evaluate(OP, "float64", empty, {})
+    assert math.isnan(mean.value.rounded[()]) and np.isnan(mean.grads["linear_weight"].rounded).all()
+    assert np.isnan(mean.grads["linear_bias"].rounded).all()
+    # one class, zero weight: the weight_sum mean is 0/0, NaN gradients (even where the input gradient's sum
+    # over other classes is empty)
+    zero = evaluate(OP, "float64", {"input": [[1.0, 2.0]], "linear_weight": [[1.0, 0.5]], "linear_bias": [0.0],
+                                    "target": [0]}, {"weight": [0.0], "label_smoothing": 0.1})
+    assert np.isnan(zero.grads["input"].rounded).all()
+    assert evaluate(OP, "float64", empty, {"reduction": "sum"}).value.rounded[()] == 0
+    with pytest.raises(UndefinedError):
+        evaluate(OP, "float64", {"input": [[1.0]], "linear_weight": [[1], [2]], "linear_bias": [0, 0],
+                                 "target": [2]}, {})
+
+
+@pytest.mark.parametrize("bad", [
+    {"input": [1.0, 2.0]},  # not (N, D)
+    {"linear_weight": [[1.0, 2.0, 3.0]]},  # D differs
+    {"linear_bias": [0.0]},  # C differs
+    {"target": [[0]]},  # not (N,)
+    {"target": [[0.5, 0.5]]},  # probabilities
+])
+def test_malformed_cases_are_case_errors(bad):
+    inputs = {"input": [[1.0, 2.0]], "linear_weight": [[1.0, 0.0], [0.0, 1.0]], "linear_bias": [0.0, 0.0],
+              "target": [0], **bad}
+    with pytest.raises(CaseError):
+        evaluate(OP, "float64", inputs, {})
+
+
+def _numeric_value_cond(inputs, params):
+    """sum_i |d loss / d x_i| |x_i| over every floating input, by mpmath.diff of mp_ops."""
+    full = {**reference.OPS[OP].defaults, **params}
+    vals = {k: (np.asarray(v) if k == "target" else np.vectorize(mp.mpf, otypes=[object])(np.asarray(v, float)))
+            for k, v in inputs.items()}
+    total = mp.mpf(0)
+    for name in ("input", "linear_weight", "linear_bias"):
+        for idx in np.ndindex(*vals[name].shape):
+            def f(t, name=name, idx=idx):
+                vv = {k: v.copy() for k, v in vals.items()}
+                vv[name][idx] = t
+                return mp.fsum(np.asarray(mp_ops.linear_cross_entropy(**vv, **full), dtype=object).ravel().tolist())
+            total += abs(mp.diff(f, vals[name][idx])) * abs(vals[name][idx])
+    return total
+
+
+def test_value_cond_bounds_the_exact_condition_number():
+    """The value's cond counts the logits' perturbation once per product (sum_c |G| (|x||W| + |b|)): at least
+    the exact sum |d loss/d input||input| over all inputs, and within a small factor of it here."""
+    inputs = {"input": [[1.0, -2.0], [0.5, 3.0]], "linear_weight": [[0.25, 1.0], [1.0, -2.0], [-1.5, 0.5]],
+              "linear_bias": [0.0, 1.0, -1.0], "target": [0, 2]}
+    r = evaluate(OP, "float64", inputs, {"reduction": "sum"})
+    with mp.workprec(200):
+        exact = float(_numeric_value_cond(inputs, {"reduction": "sum"}))
+    assert exact <= float(r.value.cond[()]) <= 4 * exact
+
+
+def test_no_derivative_modes_yet():
+    inputs = {"input": [[1.0]], "linear_weight": [[1.0], [2.0]], "linear_bias": [0.0, 0.0], "target": [0]}
+    with pytest.raises(CaseError, match="no derivative modes"):
+        reference.evaluate(OP, "float64", inputs, {}, cotangent=1.0)
+
+
+def test_gradient_conds_bound_the_exact_ones():
+    """cond(gradient element) >= sum_j |d g_i / d x_j| |x_j| (mixed second derivatives by mpmath.diff) for every
+    element of the three gradients: the triangle-inequality bound of the docstring never undercounts."""
+    inputs = {"input": [[1.0, -2.0]], "linear_weight": [[0.25, 1.0], [1.0, -0.5]], "linear_bias": [0.5, -1.0],
+              "target": [1]}
+    params = {"reduction": "mean", "weight": [2.0, 0.5], "label_smoothing": 0.25}
+    r = evaluate(OP, "float64", inputs, params)
+    full = {**reference.OPS[OP].defaults, **params}
+    names = ("input", "linear_weight", "linear_bias")
+    with mp.workprec(200):
+        vals = {k: np.vectorize(mp.mpf, otypes=[object])(np.asarray(inputs[k], float)) for k in names}
+        coords = [(n, idx) for n in names for idx in np.ndindex(*vals[n].shape)]
+        x0 = [vals[n][idx] for n, idx in coords]
+
+        def F(*ts):
+            vv = {k: v.copy() for k, v in vals.items()}
+            for (n, idx), t in zip(coords, ts):
+                vv[n][idx] = t
+            return mp_ops.linear_cross_entropy(**vv, target=np.asarray(inputs["target"]), **full)[()]
+
+        for i, (name, idx) in enumerate(coords):
+            exact = mp.mpf(0)
+            for j in range(len(coords)):
+                order = [0] * len(coords)
+                order[i] += 1
+                order[j] += 1
+                exact += abs(mp.diff(F, x0, tuple(order))) * abs(x0[j])
+            got = float(r.grads[name].cond[idx])
+            assert got >= float(exact) * (1 - 1e-9), (name, idx, got, exact)
+            assert got <= 8 * float(exact) + 1e-12, (name, idx, got, exact)
