@@ -18,8 +18,11 @@ conformance/judge/known_divergences.toml holds [[divergence]] tables:
     reason = "..."
     link = "https://..."
 
-A failing record that matches an entry is reported as known and does not fail the run. Any failure not
-listed fails the run.
+A failing record that matches an entry is reported as known and does not fail the run. A record whose failing
+elements mix mechanisms, each element explained by one entry (its predicate holds on the element and its
+verdicts hold the element's own verdict) but no entry explaining them all, is known too: known_divergence
+names the entry explaining the most elements and known_divergences every entry used (_composed). Any failure
+not listed fails the run.
 
 `versions` names packages: a record's framework_version holds "name version" pairs ("jax 0.10.2, optax
 0.2.8"), and each specifier is checked against its own package (pre-releases included); a record whose
@@ -41,6 +44,7 @@ A key the format does not know (a typo) is a KnownDivergenceError: one line, exi
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -211,7 +215,61 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
                 entry.matched += 1
                 record["known_divergence"] = entry.id
                 break
+    if record["known_divergence"] is None and record["verdict"] in failing:
+        composed = _composed(record, entries)
+        if composed:
+            for entry in composed:
+                entry.matched += 1
+            record["known_divergence"] = composed[0].id
+            record["known_divergences"] = [entry.id for entry in composed]
     record["unexpected"] = record["verdict"] in failing and record["known_divergence"] is None
+
+
+def _element_verdict(element) -> str:
+    """The verdict one failing element would give on its own (conformance/judge/verdict.py): a kind mismatch
+    (NaN / +-inf / finite) is special_value_mismatch, a finite element beyond the bound inaccurate."""
+    if math.isfinite(element.observed) and math.isfinite(element.reference):
+        return "inaccurate"
+    return "special_value_mismatch"
+
+
+def _element_holds(entry: Divergence, element) -> bool:
+    """One failing element satisfies one of the entry's predicates (an entry without predicates: True)."""
+    wanted = [known_predicates.PREDICATES[n] for n in known_predicates.names(entry.predicate)]
+    return not wanted or any(p is not known_predicates.observed_shape_differs and p(element) for p in wanted)
+
+
+def _composed(record: dict, entries: list[Divergence]) -> list[Divergence]:
+    """Entries that together explain a record no single entry explains, element by element: every failing
+    element of every failing part is explained by some entry in scope for that part whose verdicts hold the
+    element's own verdict and whose predicate holds on that element (an entry without a predicate, scoped to
+    exact rows, explains any element of its verdicts: it would explain the record were that element its only
+    failure). The entries, those explaining the most elements first; [] when any element stays unexplained,
+    when the failure is not element-wise (an exception, a crash, a shape) or when one entry explains it all."""
+    failing = record.get("failing_elements")
+    if failing is None:
+        failing = known_predicates.derive_failing(record)
+    if not failing or record.get("observed") is None:
+        return []
+    used: dict[str, list] = {}
+    for part, indices in failing.items():
+        one_part = {**record, "part": part, "failing_elements": {part: indices}}
+        candidates = [e for e in entries if e.relation is None and e.in_scope_of(one_part)]
+        for index in indices or [None]:
+            if index is None:
+                return []
+            element = known_predicates.Element(record, part, index)
+            if element.ref_tensor is None or element.obs_tensor is None:
+                return []
+            verdict = _element_verdict(element)
+            entry = next((e for e in candidates if verdict in e.verdicts
+                          and _element_holds(e, element)), None)
+            if entry is None:
+                return []
+            used.setdefault(entry.id, [entry, 0])[1] += 1
+    if len(used) < 2:
+        return []
+    return [entry for entry, _ in sorted(used.values(), key=lambda item: -item[1])]
 
 
 def _other_parts_explained(entry: Divergence, record: dict, entries: list[Divergence]) -> bool:
