@@ -3,7 +3,8 @@
 Each entry: (id, op, inputs, params[, min_profile]), turned into a typed `Entry` below. Values are numbers,
 "inf"/"-inf"/"nan", or dtype-dependent names resolved per dtype by the conformance stage
 (conformance.floats.named_value: "max", "-max", "big", "big+ulp", "tiny", "denorm_min", "1-ulp", "log_max").
-`Labels([...])` marks integer class labels. `Random(shape, scale, seed)` is a seeded normal draw (large
+`Labels([...])` marks integer class labels (the markers live in reference/catalog_types.py; the
+linear_cross_entropy entries in reference/catalog_linear.py). `Random(shape, scale, seed)` is a seeded normal draw (large
 vocabularies); `RandomLabels` its labels; `Empty(shape)` a zero-sized array. Class-axis ops are written with
 the class axis at 1 (N, C, d1, ...); the conformance stage moves it for implementations whose class axis is -1.
 min_profile "ci" keeps a case out of the quick profile, "thorough" out of quick and ci.
@@ -16,38 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reference.catalog_linear import LINEAR_CE
+from reference.catalog_types import INF, NAN, NINF, Empty, Labels, Random, RandomLabels  # noqa: F401 (the catalog's vocabulary)
 from reference.dtypes import DTYPE_NAMES
 
 DTYPES = DTYPE_NAMES
-
-
-@dataclass(frozen=True)
-class Labels:
-    values: list
-
-
-@dataclass(frozen=True)
-class Random:
-    shape: tuple
-    scale: float = 3.0
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class Empty:
-    """A floating array with a zero-sized dimension, e.g. Empty((0, 3)): an empty batch of 3 classes."""
-
-    shape: tuple
-
-
-@dataclass(frozen=True)
-class RandomLabels:
-    shape: tuple
-    classes: int
-    seed: int = 0
-
-
-INF, NINF, NAN = "inf", "-inf", "nan"
 
 # The PyTorch CrossEntropyLoss example of shared/seeds/003 (loss printed 1.8338, gradients to 4 decimals).
 SEED_LOGITS = [[0.8671, 0.0189, 0.0042, 0.1619, 0.9805],
@@ -435,45 +409,6 @@ COMBINATION_CASES = [
      {"pos_weight": ["big", "big"], "reduction": "none"}, "ci"),
     ("bcel(pos_weight,weight,x=+-inf,soft y,sum)", "binary_cross_entropy_with_logits",
      {"x": [[INF, NINF]], "y": [[0.5, 0.5]]}, {"pos_weight": [2, 2], "weight": [0.5, 3], "reduction": "sum"}, "ci"),
-]
-
-# linear_cross_entropy (torch.nn.functional.linear_cross_entropy): input (N, D), linear_weight (C, D),
-# linear_bias (C,), integer labels (N,)
-_LCE_X = [[1, 2], [0.5, -1], [3, 0]]
-_LCE_W = [[0.25, 1], [1, -2], [0, 0.5]]
-LINEAR_CE = [
-    ("lce(basic,mean)", "linear_cross_entropy", {"input": _LCE_X, "linear_weight": _LCE_W, "linear_bias": [0, 1, -1],
-                                                 "target": Labels([0, 2, 1])}, {}),
-    ("lce(none)", "linear_cross_entropy", {"input": _LCE_X, "linear_weight": _LCE_W, "linear_bias": [0, 1, -1],
-                                           "target": Labels([0, 2, 1])}, {"reduction": "none"}),
-    ("lce(equal weight rows)=ln4", "linear_cross_entropy",
-     {"input": [[1.5, -2]], "linear_weight": [[1, 2]] * 4, "linear_bias": [0.5] * 4, "target": Labels([3])},
-     {"reduction": "sum"}),
-    ("lce(D=0: logits = bias)", "linear_cross_entropy",
-     {"input": Empty((2, 0)), "linear_weight": Empty((3, 0)), "linear_bias": [1, 2, 3], "target": Labels([0, 2])},
-     {"reduction": "none"}),
-    ("lce(weight,ignore_index)", "linear_cross_entropy",
-     {"input": _LCE_X, "linear_weight": _LCE_W, "linear_bias": [0, 0, 0], "target": Labels([0, -100, 1])},
-     {"weight": [0.5, 2, 1], "ignore_index": -100}),
-    ("lce(label_smoothing=0.1,sum)", "linear_cross_entropy",
-     {"input": _LCE_X, "linear_weight": _LCE_W, "linear_bias": [0, 1, -1], "target": Labels([0, 2, 1])},
-     {"label_smoothing": 0.1, "reduction": "sum"}),
-    ("lce(empty batch)", "linear_cross_entropy",
-     {"input": Empty((0, 2)), "linear_weight": [[1, 2], [3, 4]], "linear_bias": [0, 0], "target": Labels([])}, {}),
-    ("lce(label=C)", "linear_cross_entropy",
-     {"input": [[1, 2]], "linear_weight": [[1, 0], [0, 1]], "linear_bias": [0, 0], "target": Labels([2])}, {}),
-    ("lce(x=inf,zero weight column)", "linear_cross_entropy",
-     {"input": [[INF, 1]], "linear_weight": [[0, 1], [0, 2]], "linear_bias": [0, 0], "target": Labels([0])},
-     {"reduction": "none"}),
-    ("lce(x=inf,+inf logit at the label)", "linear_cross_entropy",
-     {"input": [[INF]], "linear_weight": [[1], [-1]], "linear_bias": [0, 0], "target": Labels([0])},
-     {"reduction": "sum"}),
-    ("lce(logits beyond max)", "linear_cross_entropy",
-     {"input": [["max", "max"]], "linear_weight": [["max", 0], [0, "max"]], "linear_bias": [0, 0],
-      "target": Labels([0])}, {"reduction": "none"}),
-    ("lce(logits near max, label behind)", "linear_cross_entropy",
-     {"input": [["big", 1]], "linear_weight": [[1, 0], [1, 1]], "linear_bias": [0, 0], "target": Labels([0])},
-     {"reduction": "none"}),
 ]
 
 _TUPLES = (
