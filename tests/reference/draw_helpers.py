@@ -231,6 +231,22 @@ def binary_focal_loss(data):
     return inputs, params
 
 
+def linear_cross_entropy(data):
+    """input (N, D), linear_weight (C, D), linear_bias (C,) in quarters, labels; weight, one ignored item,
+    label smoothing, both mean denominators."""
+    n, d, c = (one_of(data, k, [1, 2, 3]) for k in "NDC")
+    inputs = {"input": logits(data, "input", n, d, -4, 4), "linear_weight": logits(data, "linear_weight", c, d, -4, 4),
+              "linear_bias": logits(data, "linear_bias", 1, c, -4, 4)[0], "target": class_labels(data, n, c)}
+    params = {"reduction": reduction(data), "label_smoothing": one_of(data, "label_smoothing", [0.0, 0.25]),
+              "mean_denominator": one_of(data, "mean_denominator", ["weight_sum", "count"])}
+    if flag(data, "weight"):
+        params["weight"] = [one_of(data, f"weight[{i}]", [0.5, 1.0, 2.0, 3.0]) for i in range(c)]
+    if n > 1 and flag(data, "ignore one"):
+        inputs["target"][0] = -100
+        params["ignore_index"] = -100
+    return inputs, params
+
+
 # ---- the cases: id (the op, or op:variant) -> its draw ----
 
 CORE_CASES: dict[str, Callable] = {
@@ -249,7 +265,10 @@ ISSUE_17_CASES: dict[str, Callable] = {  # the ops and params issue 17 added
     "binary_focal_loss": binary_focal_loss, "logsumexp": softmax_family, "xlog1py": xlog1py,
     "generalized_cross_entropy": generalized_cross_entropy,
 }
-CASES = {**CORE_CASES, **ISSUE_17_CASES}
+LINEAR_CASES: dict[str, Callable] = {  # no derivative modes yet (reference.derivs.request.WITHOUT_MODES)
+    "linear_cross_entropy": linear_cross_entropy,
+}
+CASES = {**CORE_CASES, **ISSUE_17_CASES, **LINEAR_CASES}
 
 
 def draw_case(data, case_id: str) -> Case:
