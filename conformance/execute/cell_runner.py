@@ -11,12 +11,12 @@ failure (report_multiple_bugs=False), and shrinking is bounded by steps: at most
 `shrink_steps` new candidates, holding at most `shrink_elements` input elements together, are tried per
 cell (counted in the property); after that every new candidate is
 rejected unevaluated (a failing input already seen still fails, from memory) and the shrinker is stopped
-(Hypothesis's shrink deadline is read from a clock that counts these steps, not seconds: _StepClock), so it
-ends with the smallest failure it has.
+(Hypothesis's shrink deadline is read from a clock that counts these steps, not seconds: StepClock), so it
+ends with the smallest failure it has. A built-in row's cell in a non-default execution mode runs the
+profile's smaller sample (conformance/execute/cell_budget.py: mode_cell_sample).
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 import warnings
@@ -29,6 +29,8 @@ from conformance.cases.build import catalog_cases
 from conformance.cases.case import Case, mode_request_record
 from conformance.cases.layout import applicable, move_class_axis
 from conformance.cases.strategies import draw_case
+from conformance.execute.cell_budget import (shrinking_by_steps, StepClock, mode_cell_sample, sampled_catalog,
+                                             shrink_budget, shrink_element_budget)
 from conformance.execute.mode_cases import run_modes
 from conformance.plan.choices import PROFILES
 from conformance.judge import policy
@@ -320,55 +322,6 @@ def _no_source_constants() -> None:
     providers.CONSTANTS_CACHE.cache.clear()
 
 
-class _StepClock:
-    """Stands in for the `time` module inside Hypothesis's engine while a cell runs: its perf_counter reads 0
-    until the cell's shrink budget is spent, then 10**18. The engine ends shrinking when perf_counter passes
-    its shrink deadline (set at perf_counter() + MAX_SHRINKING_SECONDS when shrinking starts), so shrinking
-    stops exactly when the budget is spent — counted in steps, the same on every machine — instead of after
-    five minutes of wall-clock time or after the shrinker has tried (and we rejected) every remaining
-    candidate, which for a long input takes the shrinker itself many minutes."""
-
-    def __init__(self, real):
-        self._real = real
-        self.spent = False
-
-    def perf_counter(self) -> float:
-        return 1e18 if self.spent else 0.0
-
-    def monotonic(self) -> float:
-        return 0.0
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
-
-
-@contextlib.contextmanager
-def _shrinking_by_steps(clock: _StepClock):
-    """Install the step clock in Hypothesis's engine and silence its reporter (its 'spent five minutes
-    shrinking' warning would otherwise be printed when the budget ends shrinking)."""
-    try:
-        from hypothesis.internal.conjecture import engine
-        from hypothesis.reporting import with_reporter
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    saved = engine.time
-    engine.time = clock
-    try:
-        with with_reporter(lambda *args, **kwargs: None):
-            yield
-    finally:
-        engine.time = saved
-
-
-def shrink_budget(ctx: CellContext) -> int:
-    return int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("shrink_steps", 40))
-
-
-def shrink_element_budget(ctx: CellContext) -> int:
-    return int(PROFILES.get(ctx.profile, PROFILES["ci"]).get("shrink_elements", 100_000))
-
-
 def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dict]:
     """Hypothesis examples for the cell; the first failure is shrunk (within a step budget) and its minimal
     input kept. A first failure that a known divergence explains which also explains a failing catalog case
@@ -377,11 +330,13 @@ def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dic
     kept, failures = [], []
     failed_by_key: dict[str, dict] = {}  # every failing input met, by Case.key(): replayed from memory
     value = cell_seed(ctx.seed, ctx.seed_cell)
-    n = ctx.examples if ctx.examples is not None else PROFILES[ctx.profile]["examples"]
+    sample = mode_cell_sample(ctx)
+    n = ctx.examples if ctx.examples is not None else (
+        sample["examples"] if sample is not None and "examples" in sample else PROFILES[ctx.profile]["examples"])
     if n <= 0:
         return []
     budget, element_budget = shrink_budget(ctx), shrink_element_budget(ctx)
-    clock = _StepClock(time)
+    clock = StepClock(time)
     found_at = [0.0]  # when the first failure was met: shrinking starts there
     no_shrink = [False]
 
@@ -422,7 +377,7 @@ def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dic
 
     finished = time.perf_counter
     try:
-        with _shrinking_by_steps(clock):
+        with shrinking_by_steps(clock):
             prop()
     except _Failed as final:
         ctx.shrink_s += finished() - found_at[0]
@@ -460,7 +415,9 @@ def run_cell(ctx: CellContext) -> list[dict]:
         return [make_record(ctx, case, None, "skipped", None, comparison, 0.0)]
     axis = impl.fixed_params.get("axis")
     records = []
-    for case in catalog_cases(impl.op, ctx.dtype, ctx.profile, axis):
+    sample = mode_cell_sample(ctx)
+    for case in sampled_catalog(catalog_cases(impl.op, ctx.dtype, ctx.profile, axis),
+                                None if sample is None else sample.get("catalog")):
         case.params = {**impl.fixed_params, **case.params}
         if _usable(ctx, case):
             records.append(evaluate_case(ctx, case))

@@ -55,7 +55,7 @@ class Progress:
     def shrinking(self, ctx, record) -> None:
         if self.quiet:
             return
-        from conformance.execute.cell_runner import shrink_budget, shrink_element_budget
+        from conformance.execute.cell_budget import shrink_budget, shrink_element_budget
 
         self.log(f"  [{self.done + 1}/{self.total}] {ctx.cell}: {record['verdict']} found "
                  f"({record.get('part') or 'value'}), shrinking it (at most {shrink_budget(ctx)} steps, "
