@@ -11,7 +11,7 @@ PROFILES = {  # Hypothesis examples per cell, per-case timeout (s), shrinking bu
     # picks those cells) -- `catalog` catalog cases spread over the op's catalog, `examples` Hypothesis
     # examples, `shrink_steps` shrink candidates: each new shape there is a compile (torch.compile: 5-10 s on
     # 2 cores), and a cross_entropy compile cell running the whole catalog took 81% of a torch ci run;
-    # absent: the whole cell (thorough, custom kernels)
+    # absent: the whole cell (thorough, custom kernels);
     # which Keras-backend and precision-policy rows run (conformance/plan/variant_plan.py: none / sample / all)
     "quick": {"examples": 4, "mode_examples": 1, "mode_catalog": 1, "builtin_modes": False, "timeout": 60.0,
               "shrink_steps": 20, "shrink_elements": 20_000, "modes": "default", "variants": "none"},
