@@ -11,6 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def _cotangent(tf, cot, y):
+    """The cotangent in the output's shape; an empty output (Keras returns shape (0,) for the mean over an
+    empty batch, where the reference's is a scalar: a value finding of the plain cases) has the empty
+    cotangent, so the mode parts stay defined (the vjp of nothing is 0) instead of a reshape error that
+    would read as the implementation raising."""
+    if int(tf.size(y)) == 0:
+        return tf.zeros_like(y)
+    return tf.reshape(tf.constant(cot), tf.shape(y))
+
+
 def derivs(tf, fn, inputs: dict, names: tuple, request: dict) -> dict:
     """{part: numpy array} for the request; fn(tensors) -> output tensor."""
     zero = tf.UnconnectedGradients.ZERO
@@ -27,7 +37,7 @@ def derivs(tf, fn, inputs: dict, names: tuple, request: dict) -> dict:
             for n in names:
                 tape.watch(t[n])
             y = fn(t)
-        got = tape.gradient(y, [t[n] for n in names], output_gradients=tf.reshape(tf.constant(cot), tf.shape(y)),
+        got = tape.gradient(y, [t[n] for n in names], output_gradients=_cotangent(tf, cot, y),
                             unconnected_gradients=zero)
         out.update({f"vjp:{n}": np.asarray(g.numpy()) for n, g in zip(names, got)})
     for name in names:
@@ -47,7 +57,7 @@ def derivs(tf, fn, inputs: dict, names: tuple, request: dict) -> dict:
                 for x in xs:
                     inner.watch(x)
                 y = fn(t)
-            v = tf.reshape(tf.constant(cot), tf.shape(y)) if cot is not None else tf.ones_like(y)
+            v = _cotangent(tf, cot, y) if cot is not None else tf.ones_like(y)
             g = inner.gradient(y, xs, output_gradients=v, unconnected_gradients=zero)
         h = outer.gradient(g, xs, output_gradients=[tf.constant(tangents[n]) for n in names],
                            unconnected_gradients=zero)

@@ -109,7 +109,7 @@ def _held_constant(case: Case, names: tuple, req: dict) -> dict:
     if req.get("hvp"):
         for n in reference.OPS[case.op].differentiable:
             arr = case.inputs.get(n)
-            if n not in names and arr is not None and arr.dtype.kind == "f":
+            if n not in names and arr is not None and arr.dtype.kind not in "iub":  # (bfloat16 is kind V)
                 req["tangents"].setdefault(n, np.zeros(arr.shape, dtype=arr.dtype))
     return req
 

@@ -465,10 +465,8 @@ def holds(entry, record: dict) -> bool:
 
 
 # ------------------------------------------- derivative-mode predicates (issue 13; registered below)
-
 def _named_related(e: Element, name: str) -> np.ndarray | None:
-    """The elements of input `name` the failing element depends on (None when the record has no such
-    floating input)."""
+    """The elements of floating input `name` the failing element depends on (None: no such input)."""
     t = (e.record.get("inputs") or {}).get(name)
     if t is None or t["dtype"].startswith(("int", "uint", "bool")) or not t["data"] or e.index is None:
         return None
@@ -489,8 +487,7 @@ def observed_nan_at_xlogy_corner(e: Element) -> bool:
 
 
 def target_zero_at_mismatch(e: Element) -> bool:
-    """The input `target` is exactly 0 where the element fails: where(target == 0, 0, log(target)) selects a
-    constant branch there (its derivatives 0 or NaN; the limits of t log t are -inf / +inf)."""
+    """`target` is 0 where the element fails: where(target == 0, 0, log(target)) takes a constant branch."""
     t = _named_related(e, "target")
     return t is not None and bool((t == 0).any())
 
@@ -514,6 +511,12 @@ def relative_error_within_bce_double_backward_eps(e: Element) -> bool:
     return abs(Decimal(e.observed) - x) <= Decimal(4e-12 * scale) * max(abs(Decimal(e.observed)), abs(x))
 
 
+def observed_zero_where_a_term_is_dropped(e: Element) -> bool:
+    """The observed element is exactly 0: a derivative rule returns no term for this input (TF's softmax
+    cross entropy gives its labels no second-order term), so every element of the part is 0."""
+    return e.observed == 0.0 and e.exact is not None
+
+
 PREDICATES.update({f.__name__: f for f in (
     observed_nan_at_xlogy_corner, target_zero_at_mismatch, label_y_at_an_end_at_mismatch,
-    relative_error_within_bce_double_backward_eps)})
+    relative_error_within_bce_double_backward_eps, observed_zero_where_a_term_is_dropped)})

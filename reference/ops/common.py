@@ -162,3 +162,13 @@ def max_const(a: np.ndarray, bound: float):
         else:
             out[idx], mask[idx] = xb, zero
     return out, mask
+
+
+def inv_pow(x: X, e: float) -> X:
+    """x^(-e) for e > 0: (1/x)^e (+inf at x = 0). A dual number (reference.derivs, any subclass of X) takes
+    exp(-e log x) instead: the same value, and at x = 0 the tangent of (1/x)^e would be the indeterminate
+    e (1/x)^(e - 1) * d(1/x) = 0 * inf (an hvp of 0 where the second derivative is infinite), while log and
+    exp carry the infinities through: -e dx / x -> -inf, times exp(+inf)."""
+    if type(x) is X:
+        return (1 / x) ** e
+    return (x.log() * (-e)).exp()

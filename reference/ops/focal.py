@@ -6,7 +6,8 @@ import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import X, full, xsum
-from reference.ops.common import clamp, class_axis, cond_abs, from_rows, fvals, same_shape, target_abs, to_rows
+from reference.ops.common import (clamp, class_axis, cond_abs, from_rows, fvals, inv_pow, same_shape, target_abs,
+                                  to_rows)
 from reference.ops.params import check_clip, check_number
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.sigmoid import sigmoid_pair, softplus_pair
@@ -22,7 +23,7 @@ def pow_minus_one(m: np.ndarray, gamma: float) -> np.ndarray:
         return full(m.shape, 0)
     if gamma >= 1:
         return gamma * m ** (gamma - 1) if m.size else m
-    return gamma * (1 / m) ** (1 - gamma) if m.size else m
+    return gamma * np.frompyfunc(lambda a: inv_pow(a, 1 - gamma), 1, 1)(m).astype(object) if m.size else m
 
 
 def _pow_f(m: np.ndarray, g: float) -> np.ndarray:

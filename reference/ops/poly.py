@@ -6,7 +6,8 @@ import numpy as np
 
 from reference.errors import CaseError
 from reference.ext import NAN, X, full, xsum
-from reference.ops.common import check_labels, class_axis, from_rows, fvals, label_shape_check, target_abs, to_rows
+from reference.ops.common import (check_labels, class_axis, from_rows, fvals, inv_pow, label_shape_check, target_abs,
+                                  to_rows)
 from reference.ops.params import check_number
 from reference.ops.reduce import check_reduction, count_x, poison, reduce_grad, reduce_value
 from reference.ops.softmax import softmax_rows
@@ -125,7 +126,7 @@ def _pow_minus(x: X, qv: float) -> X:
     """x^(q-1) for q in (0, 1]: 1 for q = 1; (1/x)^(1-q) otherwise (+inf at x = 0)."""
     if qv == 1:
         return X.from_float(1.0)
-    return (1 / x) ** (1 - qv)
+    return inv_pow(x, 1 - qv)
 
 
 SPECS = [

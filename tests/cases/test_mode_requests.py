@@ -2,15 +2,18 @@
 others constant, so the hvp's reference request gets zero tangents for them (soft_margin_loss's y = 2t - 1 is
 data: the reference refused the request, and every such record was an error_behaviour_mismatch)."""
 import numpy as np
+import pytest
 
 import reference
 from conformance.cases.case import Case
 from conformance.cases.modes import readable_request
+from conformance.floats import np_dtype
 
 
-def test_held_constant_inputs_get_zero_tangents_for_the_hvp():
-    case = Case("c", "binary_cross_entropy_with_logits", "float32",
-                {"x": np.array([0.0, 2.0], np.float32), "y": np.array([1.0, 0.0], np.float32)},
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])  # bfloat16's numpy kind is "V", not "f"
+def test_held_constant_inputs_get_zero_tangents_for_the_hvp(dtype):
+    case = Case("c", "binary_cross_entropy_with_logits", dtype,
+                {"x": np.array([0.0, 2.0]).astype(np_dtype(dtype)), "y": np.array([1.0, 0.0]).astype(np_dtype(dtype))},
                 {"reduction": "mean"})
     req, _ = readable_request(case, (), ("x",), ("vjp", "jvp", "hvp"))
     assert set(req["tangents"]) == {"x", "y"} and not req["tangents"]["y"].any()

@@ -117,3 +117,33 @@ def test_torch_xlogy_jvp_mask_and_rel_entr_branches(entries):
     r = mode_record("jax.scipy.special.rel_entr", "jax", "rel_entr", "float64", "special_value_mismatch", "jvp:x",
                     {"x": [0.0], "y": [0.0]}, [0.0], ["inf"], [1.0], {"x": [1.0]})
     assert explained(r, entries) == "jax-rel-entr-constant-branch-derivative-modes"
+
+
+def test_tf_softmax_ce_labels_second_order_dropped(entries):
+    args = ("tf.nn.softmax_cross_entropy_with_logits", "tensorflow", "cross_entropy", "float64", "inaccurate",
+            "hvp:target")
+    inputs = {"logits": [0.0, 0.0, 0.0], "target": [1.0, 0.0, 0.0]}
+    r = mode_record(*args, inputs, [0.0, 0.0, 0.0], ["1.8333333333333333", "-4.1666666666666667", "2.3333333333"],
+                    [-2.0], {"logits": [0.0, -3.0, 0.25], "target": [0.25, 1.0, -0.5]}, params={"axis": -1})
+    assert explained(r, entries) == "tf-softmax-ce-labels-second-order-dropped"
+    wrong = mode_record(*args, inputs, [1.0, -4.0, 2.0], ["1.8333333333333333", "-4.1666666666666667",
+                                                          "2.3333333333"],
+                        [-2.0], {"logits": [0.0, -3.0, 0.25], "target": [0.25, 1.0, -0.5]}, params={"axis": -1})
+    assert explained(wrong, entries) is None  # nonzero and wrong: not a dropped term
+
+
+def test_tf_xlogy_hvp_mask_and_keras_gce_hvp_broadcast(entries):
+    r = mode_record("tf.math.xlog1py", "tensorflow", "xlog1py", "float64", "inaccurate", "hvp:x",
+                    {"x": [0.0], "y": [0.0]}, [0.0], ["1"], [1.0], {"x": [1.0], "y": [1.0]})
+    assert explained(r, entries) == "tf-xlogy-hvp-masked-at-x-zero"
+    assert explained(mode_record("tf.math.xlog1py", "tensorflow", "xlog1py", "float64", "inaccurate", "hvp:x",
+                                 {"x": [0.5], "y": [1.0]}, [0.0], ["0.5"], [1.0], {"x": [1.0], "y": [1.0]}),
+                     entries) is None
+    gce = ("keras.losses.CategoricalGeneralizedCrossEntropy", "tensorflow", "generalized_cross_entropy", "float64",
+           "inaccurate", "hvp:p")
+    r = mode_record(*gce, {"p": [[1.0], [1.0], [1.0]]}, [-3.0, 1.5, -6.0], ["-1", "0.5", "-2"], [-2.0],
+                    {"p": [1.0, -0.5, 2.0]}, params={"axis": -1, "q": 0.5})
+    r["inputs"]["p"]["shape"] = [3, 1]
+    for t in (r["observed"]["derivs"]["hvp:p"], r["reference"]["derivs"]["hvp:p"]):
+        t["shape"] = [3, 1]
+    assert explained(r, entries) == "keras-generalized-ce-single-class-hvp-broadcast"

@@ -34,3 +34,15 @@ def test_jvp_of_a_mean_over_nothing_is_undefined():
     r = reference.evaluate("cross_entropy", "float32", {"logits": empty, "target": {"shape": [0], "data": []}},
                            {"reduction": "sum"}, tangents={"logits": empty})
     assert r.derivs["jvp:logits"].exact[()] == "0"  # a sum over nothing is 0, and so is its derivative
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16"])
+def test_second_derivative_of_a_negative_power_at_zero(dtype):
+    """generalized_cross_entropy's gradient -p^(q-1) was evaluated as -(1/p)^(1-q): at p = 0 the dual number's
+    tangent was (1-q)(1/p)^(-q) * d(1/p) = 0 * (-inf), an exact 0 under limit semantics, so hvp:p was 0
+    where (1 - q) p^(q-2) is +inf (Keras's inf in the ci profile was right). Away from 0 nothing changes."""
+    r = reference.evaluate("generalized_cross_entropy", dtype, {"p": [[0.0, 1.0], [0.25, 0.75]], "target": [0, 0]},
+                           {"q": 0.5, "reduction": "none", "axis": -1}, tangents={"p": [[1.0, 1.0], [1.0, 1.0]]},
+                           hvp=True)
+    assert [str(s) for s in r.derivs["hvp:p"].exact.ravel()] == ["inf", "0", "4", "0"]
+    assert [str(s) for s in r.grads["p"].exact.ravel()] == ["-inf", "0", "-2", "0"]
