@@ -500,9 +500,8 @@ def label_y_at_an_end_at_mismatch(e: Element) -> bool:
 
 
 def relative_error_within_bce_double_backward_eps(e: Element) -> bool:
-    """0 < p < 1 and |observed - exact| <= 4e-12 (1/p + 1/(1 - p)) max(|observed|, |exact|): torch's BCE
-    double backward divides by (p + 1e-12)^2 (1 - p + 1e-12)^2, a relative perturbation of about
-    2e-12 (1/p + 1/(1 - p)) per term (visible in float64 only)."""
+    """0 < p < 1, |observed - exact| <= 4e-12 (1/p + 1/(1 - p)) max(|observed|, |exact|): a division by
+    (p + 1e-12)^2 (1 - p + 1e-12)^2 (torch's BCE double backward; float64 shows it)."""
     p = _named_related(e, "p")
     x = e.exact
     if p is None or x is None or not math.isfinite(e.observed) or not ((p > 0) & (p < 1)).all():
@@ -512,8 +511,7 @@ def relative_error_within_bce_double_backward_eps(e: Element) -> bool:
 
 
 def observed_zero_where_a_term_is_dropped(e: Element) -> bool:
-    """The observed element is exactly 0: a derivative rule returns no term for this input (TF's softmax
-    cross entropy gives its labels no second-order term), so every element of the part is 0."""
+    """Observed exactly 0: a rule returns no term for this input (TF's softmax CE: no labels second order)."""
     return e.observed == 0.0 and e.exact is not None
 
 
