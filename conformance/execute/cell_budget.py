@@ -2,11 +2,11 @@
 (StepClock, shrink_budget, shrink_element_budget: the profile's `shrink_steps` / `shrink_elements`, see
 cell_runner's docstring), and the sample a cell in a non-default execution mode runs.
 
-A built-in row's cell in an execution mode other than its framework's default (torch.compile, tf.function,
-XLA, JAX eager: conformance/plan/mode_plan.py) runs the profile's `mode_cells` sample where it has one (ci):
-that many catalog cases spread evenly over the op's catalog, that many Hypothesis examples and shrink steps
-(mode_cell_sample). Every new shape compiles there, and the default-mode cell of the same row runs the whole
-catalog and every example.
+A built-in row's cell in an execution mode other than its framework's default (conformance/plan/mode_plan.py
+picks them) runs the profile's `mode_cells` sample for that mode where it has one (ci: torch.compile and JAX
+eager, where every new shape compiles at length): that many catalog cases spread evenly over the op's
+catalog, that many Hypothesis examples and shrink steps (mode_cell_sample). The default-mode cell of the
+same row runs the whole catalog and every example.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def mode_cell_sample(ctx) -> dict | None:
     execution mode other than its framework's default, else None (the cell runs in full)."""
     from conformance.adapters.execution import default_mode
 
-    sample = PROFILES.get(ctx.profile, PROFILES["ci"]).get("mode_cells")
+    sample = (PROFILES.get(ctx.profile, PROFILES["ci"]).get("mode_cells") or {}).get(ctx.mode)
     if not sample or ctx.mode == default_mode(ctx.framework) or str(ctx.impl.id).startswith("custom:"):
         return None
     return sample

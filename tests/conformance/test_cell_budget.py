@@ -32,7 +32,7 @@ def _ctx(mode, profile="ci", impl_id="torch.nn.functional.cross_entropy", framew
 
 
 def test_only_built_in_rows_in_a_non_default_mode_are_sampled_and_only_where_the_profile_says():
-    sample = PROFILES["ci"]["mode_cells"]
+    sample = PROFILES["ci"]["mode_cells"]["compile"]
     assert mode_cell_sample(_ctx("compile")) == sample
     assert shrink_budget(_ctx("compile")) == sample["shrink_steps"] < shrink_budget(_ctx("eager"))
     assert mode_cell_sample(_ctx("eager")) is None  # torch's default mode: the whole cell
@@ -40,6 +40,7 @@ def test_only_built_in_rows_in_a_non_default_mode_are_sampled_and_only_where_the
     assert mode_cell_sample(_ctx("compile", profile="thorough")) is None
     assert mode_cell_sample(_ctx("jit", framework="jax", impl_id="jax.nn.log_softmax")) is None
     assert mode_cell_sample(_ctx("eager", framework="jax", impl_id="jax.nn.log_softmax")) == sample
+    assert mode_cell_sample(_ctx("graph", framework="tensorflow", impl_id="tf.nn.log_softmax")) is None  # cheap
 
 
 def test_a_jax_eager_cell_runs_the_sample_and_the_jit_cell_everything(tmp_path):
@@ -57,7 +58,7 @@ def test_a_jax_eager_cell_runs_the_sample_and_the_jit_cell_everything(tmp_path):
         if not r.get("derivative_request"):
             by_mode.setdefault(r["mode"], []).append(r)
     catalog = {m: [r["case_id"] for r in rs if r["source"] == "catalog"] for m, rs in by_mode.items()}
-    sample = PROFILES["ci"]["mode_cells"]
+    sample = PROFILES["ci"]["mode_cells"]["eager"]
     assert len(catalog["eager"]) == sample["catalog"] < len(catalog["jit"])
     assert catalog["eager"] == sampled_catalog(catalog["jit"], sample["catalog"])  # the same cases, spread
     drawn = [r for r in by_mode["eager"] if r["source"] == "hypothesis" and not r.get("minimal")]
