@@ -53,7 +53,9 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance.judge import known_predicates
+from conformance.judge import item_predicates, known_predicates
+
+known_predicates.PREDICATES.update(item_predicates.PREDICATES)  # one namespace of predicate names
 
 DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
 REQUIRED = ("id", "implementation", "verdicts", "reason", "link")

@@ -118,3 +118,35 @@ def test_the_optax_focal_entry_explains_nan_at_an_infinite_logit_only():
     near_miss = _focal_record(3.0, "nan")
     known.classify(near_miss, entries, FAILING)
     assert near_miss["unexpected"]
+
+
+def _ce_record(row0, label0, observed_row0):
+    """torch cross_entropy[class], reduction none: logits [row0, [1, 2, 3]], target [label0, 0]; the reference
+    gradient of an ignored row is 0."""
+    def g(vals):
+        return {"dtype": "float32", "shape": [2, 3], "data": vals}
+
+    return {
+        "implementation": "torch.nn.functional.cross_entropy[class]", "op": "cross_entropy", "framework": "torch",
+        "dtype": "float32", "device": "cpu", "case_id": "hyp-ignored", "framework_version": "torch 2.13.0",
+        "verdict": "special_value_mismatch", "part": "grad:logits", "detail": "at (0, 0): got nan, reference 0.0",
+        "params": {"axis": 1, "ignore_index": -100, "label_smoothing": 0.1, "reduction": "none"},
+        "inputs": {"logits": g(row0 + [1.0, 2.0, 3.0]), "target": {"dtype": "int64", "shape": [2], "data": [label0, 0]}},
+        "reference": {"value": _ref([0.0, 2.4]), "grad": {"logits": {
+            "dtype": "float32", "shape": [2, 3], "exact": ["0"] * 3 + ["-0.9", "0.24", "0.66"],
+            "rounded": [0.0] * 3 + [-0.9, 0.24, 0.66]}}},
+        "observed": {"value": _t([0.0, 2.4]), "grad": {"logits": g(observed_row0 + [-0.9, 0.24, 0.66])}},
+        "failing_elements": {"grad:logits": [0, 1, 2]},
+    }
+
+
+@pytest.mark.parametrize("row0, label0, known_id", [
+    (["nan", 0.0, 1.0], -100, "torch-ce-ignored-item-nonfinite-row-nan-gradient"),  # the finding: NaN row
+    (["inf", 0.0, 1.0], -100, "torch-ce-ignored-item-nonfinite-row-nan-gradient"),  # +inf row
+    ([5.0, 0.0, 1.0], -100, None),   # near miss: a finite row does not give that NaN
+    (["nan", 0.0, 1.0], 2, None),    # near miss: a counted item
+])
+def test_the_torch_ignored_row_entry_needs_an_ignored_item_and_a_nonfinite_row(row0, label0, known_id):
+    r = _ce_record(row0, label0, ["nan", "nan", "nan"])
+    known.classify(r, known.load(), FAILING)
+    assert r["known_divergence"] == known_id and r["unexpected"] is (known_id is None)
