@@ -15,21 +15,16 @@ jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
 
 from conformance.adapters import jax_adapter as adapter  # noqa: E402
-from conformance.floats import np_dtype  # noqa: E402
 from conformance.adapters.implementation import DTYPES  # noqa: E402
+from tests.adapters import adapter_helpers as shared  # noqa: E402
+from tests.adapters.adapter_helpers import LOGITS, PROBS, arr, int_labels  # noqa: E402
 
-IMPLS = {impl.id: impl for impl in adapter.implementations()}
-
-
-def arr(values, dtype):
-    return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
+IMPLS = shared.rows_by_id(adapter)
 
 
 def sample(impl_id: str, dtype: str):
     """Small dyadic inputs (exact in every dtype): (inputs, params, value shape)."""
-    x = arr([[0.0, 1.0, -2.0], [3.0, 0.5, 0.0]], dtype)
-    probs = arr([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]], dtype)
-    labels = np.array([2, 0], dtype=np.int64)
+    x, probs, labels = arr(LOGITS, dtype), arr(PROBS, dtype), int_labels()
     impl = IMPLS[impl_id]
     params = {"reduction": "none", "alpha": 0.25, "gamma": 2.0, "label_smoothing": 0.25}
     if impl.op in ("softmax", "log_softmax", "sigmoid", "log_sigmoid"):
@@ -54,37 +49,20 @@ def call(impl_id, inputs, params, dtype="float64", grads=()):
 
 
 def test_module_interface():
-    assert adapter.FRAMEWORK == "jax"
-    assert adapter.available() is True
+    assert len(shared.check_module_interface(adapter, "jax")) == 30
     assert adapter.version() == f"jax {jax.__version__}, optax {optax.__version__}"
     assert jax.config.jax_enable_x64  # float64 cases need it
-    assert adapter.devices()[0] == "cpu"
-    impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 30
-    assert all(impl.framework == "jax" and impl.link.startswith("https://") for impl in impls)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("impl_id", sorted(IMPLS))
 def test_declared_dtypes_give_value_and_grads_in_that_dtype(impl_id, dtype):
-    impl = IMPLS[impl_id]
-    assert dtype in impl.dtypes
-    inputs, params, shape = sample(impl_id, dtype)
-    observed = call(impl_id, inputs, params, dtype, impl.grads)
-    assert isinstance(observed.value, np.ndarray)
-    assert observed.value.shape == shape
-    assert observed.value.dtype == inputs[impl.grads[0]].dtype  # no promotion by smoothing, alpha or one_hot
-    assert set(observed.grads) == set(impl.grads)
-    for name, grad in observed.grads.items():
-        assert grad.shape == inputs[name].shape, name
-        assert grad.dtype == inputs[name].dtype, name
+    shared.check_declared_dtype(IMPLS[impl_id], dtype, sample, call)  # no promotion by smoothing, alpha or one_hot
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_of_equal_logits_is_exactly_one_half(dtype):
-    observed = call("jax.nn.softmax", {"x": arr([0.0, 0.0], dtype)}, {}, dtype, ("x",))
-    assert observed.value.astype(np.float64).tolist() == [0.5, 0.5]
-    assert observed.grads["x"].astype(np.float64).tolist() == [0.0, 0.0]  # d(sum softmax)/dx = 0
+    shared.check_equal_logits_give_halves(call("jax.nn.softmax", {"x": arr([0.0, 0.0], dtype)}, {}, dtype, ("x",)))
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -92,13 +70,9 @@ def test_softmax_of_equal_logits_is_exactly_one_half(dtype):
                                      "optax.losses.softmax_cross_entropy",
                                      "optax.losses.safe_softmax_cross_entropy∘smooth_labels"])
 def test_cross_entropy_of_equal_logits_is_log_c(impl_id, dtype):
-    classes = 5
-    labels = np.array([0, 4, 2], dtype=np.int64)
-    target = labels if IMPLS[impl_id].accepts({"target": labels}, {}) else arr(np.eye(classes)[labels], dtype)
-    inputs = {"logits": arr(np.full((3, classes), 7.0), dtype), "target": target}
-    value = call(impl_id, inputs, {"label_smoothing": 0.5}, dtype).value
+    value = call(impl_id, shared.equal_logits_inputs(IMPLS[impl_id], dtype), {"label_smoothing": 0.5}, dtype).value
     assert value.shape == (3,)
-    assert np.all(np.abs(value.astype(np.float64) - math.log(classes)) <= 4 * np.finfo(dtype).eps * math.log(classes))
+    shared.check_log_c(value, dtype)
 
 
 def test_smooth_labels_moves_mass_to_every_class():
@@ -170,10 +144,8 @@ def test_jit_compiles_once_per_static_config():
 
 
 def test_empty_batch_is_passed_as_is():
-    inputs = {"logits": arr(np.zeros((0, 3)), "float64"), "target": np.zeros((0,), dtype=np.int64)}
-    observed = call("optax.losses.softmax_cross_entropy_with_integer_labels", inputs, {}, "float64", ("logits",))
-    assert observed.value.shape == (0,)
-    assert observed.grads["logits"].shape == (0, 3)
+    impl_id = "optax.losses.softmax_cross_entropy_with_integer_labels"
+    shared.check_empty_batch(call(impl_id, shared.empty_batch(), {}, "float64", ("logits",)))
 
 
 def test_rows_of_an_optax_release_without_generalized_kl_are_just_absent(monkeypatch):
@@ -181,8 +153,6 @@ def test_rows_of_an_optax_release_without_generalized_kl_are_just_absent(monkeyp
     generalized_kl_divergence) is not declared, instead of failing the whole adapter."""
     import optax
 
-    monkeypatch.delattr(optax.losses, "generalized_kl_divergence", raising=False)
-    monkeypatch.delattr(optax.losses, "convex_kl_divergence", raising=False)
-    ids = {i.id for i in adapter.implementations()}
+    ids = shared.ids_without(monkeypatch, adapter, optax.losses, "generalized_kl_divergence", "convex_kl_divergence")
     assert "optax.losses.softmax_cross_entropy" in ids
     assert not any("kl_divergence" in i and ("generalized" in i or "convex" in i) for i in ids)

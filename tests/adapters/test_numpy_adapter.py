@@ -15,20 +15,17 @@ pytest.importorskip("scipy")
 pytest.importorskip("sklearn")
 
 from conformance.adapters import numpy_adapter as adapter  # noqa: E402
-from conformance.floats import np_dtype  # noqa: E402
 from conformance.adapters.implementation import DTYPES  # noqa: E402
+from tests.adapters import adapter_helpers as shared  # noqa: E402
+from tests.adapters.adapter_helpers import LOGITS, arr  # noqa: E402
 
-IMPLS = {impl.id: impl for impl in adapter.implementations()}
+IMPLS = shared.rows_by_id(adapter)
 LOG_LOSS = "sklearn.metrics.log_loss"
-
-
-def arr(values, dtype):
-    return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
 
 
 # Small cases with dyadic values (exact in every dtype): impl id -> (inputs, params, value shape).
 def sample(impl_id: str, dtype: str):
-    x = arr([[0.0, 1.0, -2.0], [3.0, 0.5, 0.0]], dtype)
+    x = arr(LOGITS, dtype)
     p = arr([[0.25, 0.25, 0.5], [0.5, 0.0, 0.5]], dtype)
     q = arr([[0.5, 0.25, 0.25], [0.25, 0.25, 0.5]], dtype)
     cases = {
@@ -55,13 +52,10 @@ def call(impl_id, inputs, params, dtype="float64"):
 
 
 def test_module_interface():
-    assert adapter.FRAMEWORK == "numpy"
-    assert adapter.available() is True
+    impls = shared.check_module_interface(adapter, "numpy")
+    assert len(impls) == 13
     assert "scipy " in adapter.version() and "scikit-learn " in adapter.version()
     assert adapter.devices() == ["cpu"]
-    impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 13
-    assert all(impl.framework == "numpy" and impl.link.startswith("https://") for impl in impls)
     assert all(impl.grads == () for impl in impls)  # value only: no autodiff here
 
 
@@ -92,8 +86,8 @@ def test_low_precision_upcasts_are_what_the_report_says(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_of_equal_logits_is_exactly_one_half(dtype):
-    value = call("scipy.special.softmax", {"x": arr([0.0, 0.0], dtype)}, {"axis": -1}, dtype).value
-    assert value.astype(np.float64).tolist() == [0.5, 0.5]
+    observed = call("scipy.special.softmax", {"x": arr([0.0, 0.0], dtype)}, {"axis": -1}, dtype)
+    shared.check_equal_logits_give_halves(observed, grad=False)
 
 
 def test_xlogy_and_rel_entr_are_zero_at_x_zero():

@@ -17,23 +17,18 @@ tf = pytest.importorskip("tensorflow")
 from conformance.adapters import tensorflow_adapter as adapter  # noqa: E402  (sets KERAS_BACKEND first)
 
 keras = pytest.importorskip("keras")
-from conformance.floats import np_dtype  # noqa: E402
 from conformance.adapters.implementation import DTYPES  # noqa: E402
+from tests.adapters import adapter_helpers as shared  # noqa: E402
+from tests.adapters.adapter_helpers import LOGITS, PROBS, arr, int_labels  # noqa: E402
 
-IMPLS = {impl.id: impl for impl in adapter.implementations() if impl.policy is None}  # policy rows: test_policies.py
+IMPLS = shared.rows_by_id(adapter)
 # the Loss classes (keras.losses.CategoricalCrossentropy, ...); the function forms and keras.ops do not reduce
 KERAS_IDS = sorted(i for i in IMPLS if i.startswith("keras.losses.") and i[len("keras.losses.")].isupper())
 
 
-def arr(values, dtype):
-    return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
-
-
 def sample(impl_id: str, dtype: str):
     """Small dyadic inputs (exact in every dtype) for each implementation: (inputs, params, value shape)."""
-    x = arr([[0.0, 1.0, -2.0], [3.0, 0.5, 0.0]], dtype)
-    probs = arr([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]], dtype)
-    labels = np.array([2, 0], dtype=np.int64)
+    x, probs, labels = arr(LOGITS, dtype), arr(PROBS, dtype), int_labels()
     impl = IMPLS[impl_id]
     if impl.op in ("softmax", "log_softmax", "sigmoid", "log_sigmoid"):
         inputs, shape = {"x": x}, (2, 3)
@@ -67,34 +62,20 @@ def call(impl_id, inputs, params, dtype="float64", grads=()):
 
 
 def test_module_interface():
-    assert adapter.FRAMEWORK == "tensorflow"
-    assert adapter.available() is True
+    impls = shared.check_module_interface(adapter, "tensorflow")
     assert adapter.version() == f"tensorflow {tf.__version__}, keras {keras.__version__}"
     assert keras.backend.backend() == "tensorflow"
-    assert adapter.devices()[0] == "cpu"
     assert ("cuda" in adapter.devices()) == bool(tf.config.list_physical_devices("GPU"))
-    impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls)
     plain = [impl for impl in impls if impl.policy is None]
     assert len(plain) == 44  # and each of the 11 Loss classes under 3 precision policies (keras_losses.py)
     assert sorted(impl.policy for impl in impls if impl.policy) == sorted(["floatx", "mixed_float16",
                                                                          "mixed_bfloat16"] * 11)
-    assert all(impl.framework == "tensorflow" and impl.link.startswith("https://") for impl in impls)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("impl_id", sorted(IMPLS))
 def test_declared_dtypes_give_value_and_grads_in_that_dtype(impl_id, dtype):
-    impl = IMPLS[impl_id]
-    assert dtype in impl.dtypes
-    inputs, params, shape = sample(impl_id, dtype)
-    observed = call(impl_id, inputs, params, dtype, impl.grads)
-    assert observed.value.shape == shape
-    assert observed.value.dtype == inputs[impl.grads[0]].dtype  # Keras is built with dtype=<case dtype>
-    assert set(observed.grads) == set(impl.grads)
-    for name, grad in observed.grads.items():
-        assert grad.shape == inputs[name].shape, name
-        assert grad.dtype == inputs[name].dtype, name
+    shared.check_declared_dtype(IMPLS[impl_id], dtype, sample, call)  # Keras is built with dtype=<case dtype>
 
 
 @pytest.mark.parametrize("impl_id", KERAS_IDS)
@@ -114,9 +95,7 @@ def test_keras_default_dtype_would_downcast_float64():
 @pytest.mark.parametrize("impl_id", ["tf.nn.softmax", "keras.losses.CategoricalCrossentropy(from_logits=False)"])
 def test_equal_logits_or_probabilities_give_exact_halves(impl_id, dtype):
     if impl_id == "tf.nn.softmax":
-        observed = call(impl_id, {"x": arr([0.0, 0.0], dtype)}, {}, dtype, ("x",))
-        assert observed.value.astype(np.float64).tolist() == [0.5, 0.5]
-        assert observed.grads["x"].astype(np.float64).tolist() == [0.0, 0.0]  # d(sum softmax)/dx = 0
+        shared.check_equal_logits_give_halves(call(impl_id, {"x": arr([0.0, 0.0], dtype)}, {}, dtype, ("x",)))
     else:  # q = (1/4, 1/4) is renormalised to (1/2, 1/2): the loss is log 2, not log 4
         inputs = {"p": arr([[1.0, 0.0]], dtype), "q": arr([[0.25, 0.25]], dtype)}
         value = float(call(impl_id, inputs, {"reduction": "none"}, dtype).value[0])
@@ -128,12 +107,8 @@ def test_equal_logits_or_probabilities_give_exact_halves(impl_id, dtype):
                                      "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
                                      "keras.losses.CategoricalCrossentropy(from_logits=True)"])
 def test_cross_entropy_of_equal_logits_is_log_c(impl_id, dtype):
-    classes = 5
-    labels = np.array([0, 4, 2], dtype=np.int64)
-    target = labels if IMPLS[impl_id].accepts({"target": labels}, {}) else arr(np.eye(classes)[labels], dtype)
-    inputs = {"logits": arr(np.full((3, classes), 7.0), dtype), "target": target}
-    value = call(impl_id, inputs, {"reduction": "mean"}, dtype).value
-    assert abs(float(np.mean(value)) - math.log(classes)) <= 4 * np.finfo(dtype).eps * math.log(classes)
+    value = call(impl_id, shared.equal_logits_inputs(IMPLS[impl_id], dtype), {"reduction": "mean"}, dtype).value
+    shared.check_log_c(value, dtype)  # every item's loss (tf.nn does not reduce) or their mean
 
 
 @pytest.mark.parametrize("impl_id", ["tf.nn.sparse_softmax_cross_entropy_with_logits",
@@ -253,10 +228,8 @@ def test_pos_weight_is_rounded_once_to_bfloat16():
 
 
 def test_empty_batch_is_passed_as_is():
-    inputs = {"logits": arr(np.zeros((0, 3)), "float64"), "target": np.zeros((0,), dtype=np.int64)}
-    observed = call("tf.nn.sparse_softmax_cross_entropy_with_logits", inputs, {}, "float64", ("logits",))
-    assert observed.value.shape == (0,)
-    assert observed.grads["logits"].shape == (0, 3)
+    impl_id = "tf.nn.sparse_softmax_cross_entropy_with_logits"
+    shared.check_empty_batch(call(impl_id, shared.empty_batch(), {}, "float64", ("logits",)))
 
 
 def test_gradients_reach_inputs_through_keras_casts_and_renormalisation():
@@ -273,8 +246,7 @@ def test_rows_of_a_keras_release_without_generalized_cross_entropy_are_just_abse
     CategoricalGeneralizedCrossEntropy) is not declared, instead of failing the whole adapter."""
     import keras
 
-    monkeypatch.delattr(keras.losses, "CategoricalGeneralizedCrossEntropy", raising=False)
-    monkeypatch.delattr(keras.losses, "categorical_generalized_cross_entropy", raising=False)
-    ids = {i.id for i in adapter.implementations()}
+    ids = shared.ids_without(monkeypatch, adapter, keras.losses, "CategoricalGeneralizedCrossEntropy",
+                             "categorical_generalized_cross_entropy")
     assert "keras.losses.CategoricalCrossentropy(from_logits=True)" in ids
     assert not any("eneralized" in i for i in ids)

@@ -15,20 +15,16 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conformance.adapters import torch_adapter as adapter  # noqa: E402
-from conformance.floats import np_dtype  # noqa: E402
 from conformance.adapters.implementation import DTYPES  # noqa: E402
+from tests.adapters import adapter_helpers as shared  # noqa: E402
+from tests.adapters.adapter_helpers import LOGITS, PROBS, arr  # noqa: E402
 
-IMPLS = {impl.id: impl for impl in adapter.implementations() if impl.policy is None}  # policy rows: test_policies.py
-
-
-def arr(values, dtype):
-    return np.asarray(values, dtype=np.float64).astype(np_dtype(dtype))
+IMPLS = shared.rows_by_id(adapter)
 
 
 # Small cases with dyadic values (exact in every dtype): impl id -> (inputs, params, value shape).
 def sample(impl_id: str, dtype: str):
-    x = arr([[0.0, 1.0, -2.0], [3.0, 0.5, 0.0]], dtype)
-    probs = arr([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]], dtype)
+    x, probs = arr(LOGITS, dtype), arr(PROBS, dtype)
     logits3d = arr(np.arange(12).reshape(2, 3, 2) / 4.0 - 1.0, dtype)
     target3d = arr(np.array([[[0.25, 0.5], [0.25, 0.0], [0.5, 0.5]]] * 2), dtype)
     cases = {
@@ -86,15 +82,11 @@ def call(impl_id, inputs, params, dtype="float64", grads=()):
 
 
 def test_module_interface():
-    assert adapter.FRAMEWORK == "torch"
-    assert adapter.available() is True
+    impls = shared.check_module_interface(adapter, "torch")
     assert adapter.version() == f"torch {torch.__version__}"
-    assert adapter.devices()[0] == "cpu"
     assert ("cuda" in adapter.devices()) == torch.cuda.is_available()
-    impls = adapter.implementations()
-    assert len({impl.id for impl in impls}) == len(impls) == 40 + 6  # 6 rows again under torch.autocast
+    assert len(impls) == 40 + 6  # 6 rows again under torch.autocast
     assert sum(impl.policy == "autocast_bfloat16" for impl in impls) == 6
-    assert all(impl.framework == "torch" and impl.link.startswith("https://") for impl in impls)
     assert all(tuple(impl.devices) == tuple(adapter.devices()) for impl in impls)
 
 
@@ -105,16 +97,7 @@ def test_every_implementation_has_a_sample():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("impl_id", sorted(IMPLS))
 def test_declared_dtypes_give_value_and_grads_in_that_dtype(impl_id, dtype):
-    impl = IMPLS[impl_id]
-    assert dtype in impl.dtypes
-    inputs, params, shape = sample(impl_id, dtype)
-    observed = call(impl_id, inputs, params, dtype, impl.grads)
-    assert observed.value.shape == shape
-    assert observed.value.dtype == inputs[impl.grads[0]].dtype
-    assert set(observed.grads) == set(impl.grads)
-    for name, grad in observed.grads.items():
-        assert grad.shape == inputs[name].shape, name
-        assert grad.dtype == inputs[name].dtype, name
+    shared.check_declared_dtype(IMPLS[impl_id], dtype, sample, call)
 
 
 @pytest.mark.parametrize("impl_id", [i for i in sorted(IMPLS) if "reduction" in IMPLS[i].params])
@@ -144,16 +127,15 @@ def test_weights_are_rounded_once_to_bfloat16():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_of_equal_logits_is_exactly_one_half(dtype):
     observed = call("torch.nn.functional.softmax", {"x": arr([0.0, 0.0], dtype)}, {"axis": -1}, dtype, ("x",))
-    assert observed.value.astype(np.float64).tolist() == [0.5, 0.5]
-    assert observed.grads["x"].astype(np.float64).tolist() == [0.0, 0.0]  # d(sum softmax)/dx = 0
+    shared.check_equal_logits_give_halves(observed)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_cross_entropy_of_equal_logits_is_log_c(dtype):
-    classes = 5
-    inputs = {"logits": arr(np.full((3, classes), 7.0), dtype), "target": np.array([0, 4, 2], dtype=np.int64)}
-    value = call("torch.nn.functional.cross_entropy[class]", inputs, {"reduction": "mean"}, dtype).value
-    assert abs(float(value) - math.log(classes)) <= 4 * np.finfo(dtype).eps * math.log(classes)
+    impl_id = "torch.nn.functional.cross_entropy[class]"
+    value = call(impl_id, shared.equal_logits_inputs(IMPLS[impl_id], dtype), {"reduction": "mean"}, dtype).value
+    assert value.shape == ()
+    shared.check_log_c(value, dtype)
 
 
 @pytest.mark.parametrize("impl_id", ["torch.nn.functional.cross_entropy[class]", "torch.nn.functional.nll_loss"])
@@ -191,10 +173,8 @@ def test_all_ignored_mean_is_nan_not_cleaned():
 
 
 def test_empty_batch_is_passed_as_is():
-    inputs = {"logits": arr(np.zeros((0, 3)), "float64"), "target": np.zeros((0,), dtype=np.int64)}
-    observed = call("torch.nn.functional.cross_entropy[class]", inputs, {"reduction": "none"}, "float64", ("logits",))
-    assert observed.value.shape == (0,)
-    assert observed.grads["logits"].shape == (0, 3)
+    impl_id = "torch.nn.functional.cross_entropy[class]"
+    shared.check_empty_batch(call(impl_id, shared.empty_batch(), {"reduction": "none"}, "float64", ("logits",)))
 
 
 def test_binary_cross_entropy_log_terms_are_clamped_at_minus_100():
