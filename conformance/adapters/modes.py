@@ -39,6 +39,7 @@ UNSUPPORTED: dict[tuple[str, str], str] = {}
 PARAM_GRADS: dict[str, tuple] = {
     "torch.nn.functional.cross_entropy[probs]": ("weight",),
     "torch.nn.CrossEntropyLoss[probs]": ("weight",),
+    "tf.nn.weighted_cross_entropy_with_logits": ("pos_weight",),  # a tensor argument, plain ops
 }
 _NOT_DIFF = ("RuntimeError: The function '{}' is not differentiable with respect to argument '{}'. This input "
              "cannot have requires_grad True. (torch 2.13: no derivative for it in tools/autograd/derivatives.yaml)")

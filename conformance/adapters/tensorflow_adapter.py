@@ -19,7 +19,7 @@ Keras reductions: reference "mean" = Keras "sum_over_batch_size", "sum" = "sum",
 """
 from __future__ import annotations
 
-from conformance.adapters import keras_functions, keras_losses
+from conformance.adapters import keras_functions, keras_losses, modes
 from conformance.adapters.implementation import DTYPES, Convention, Implementation, input_is_float, input_is_int
 from conformance.adapters.tf_runtime import (  # noqa: F401  (the adapter's interface, and names tests read)
     FRAMEWORK, MODES, TF_DOCS, _keras, _run, _tf, _tf_call, available, devices, version)
@@ -33,6 +33,10 @@ def _tf_rows(devs: tuple[str, ...]) -> list[Implementation]:
 
     def pos_weight(params, dtype):
         value = params.get("pos_weight")
+        if value is not None and modes.wants_param("pos_weight"):  # a mode case asks vjp:pos_weight: one
+            # tensor per call, which conformance/adapters/tf_modes.py watches (modes.PARAM_GRADS)
+            made = modes.param_leaves().get("pos_weight")
+            return made if made is not None else modes.param_leaf("pos_weight", tf.constant(round_to_dtype(value, dtype)))
         return tf.constant(round_to_dtype(1.0 if value is None else value, dtype))
 
     elementwise = [

@@ -1,6 +1,7 @@
 """vjp, jvp and hvp the way TensorFlow users compute them (conformance/adapters/modes.py):
 
-    vjp: tf.GradientTape().gradient(out, xs, output_gradients=v)
+    vjp: tf.GradientTape().gradient(out, xs, output_gradients=v); with the request's param_grads also the
+         pos_weight tensor the adapter hands over (modes.param_leaves; v = ones without a cotangent)
     jvp: tf.autodiff.ForwardAccumulator(primals=x, tangents=t).jvp(out)
     hvp: nested tapes: g = inner.gradient(out, xs, output_gradients=v or ones), then
          outer.gradient(g, xs, output_gradients=t)
@@ -31,15 +32,21 @@ def derivs(tf, fn, inputs: dict, names: tuple, request: dict) -> dict:
     def fresh():
         return {name: tf.constant(array) for name, array in inputs.items()}
 
-    if cot is not None:
+    from conformance.adapters import modes
+
+    leaves = modes.param_leaves()  # weight parameters asked (request "param_grads"), made by the first call
+    params = [p for p in request.get("param_grads") or () if p in leaves]
+    if cot is not None or params:
         t = fresh()
         with tf.GradientTape() as tape:
-            for n in names:
-                tape.watch(t[n])
+            for x in [t[n] for n in names] + [leaves[p] for p in params]:
+                tape.watch(x)
             y = fn(t)
-        got = tape.gradient(y, [t[n] for n in names], output_gradients=_cotangent(tf, cot, y),
-                            unconnected_gradients=zero)
-        out.update({f"vjp:{n}": np.asarray(g.numpy()) for n, g in zip(names, got)})
+        keys = ([f"vjp:{n}" for n in names] if cot is not None else []) + [f"vjp:{p}" for p in params]
+        wrt = ([t[n] for n in names] if cot is not None else []) + [leaves[p] for p in params]
+        v = _cotangent(tf, cot, y) if cot is not None else tf.ones_like(y)
+        got = tape.gradient(y, wrt, output_gradients=v, unconnected_gradients=zero)
+        out.update({k: np.asarray(g.numpy()) for k, g in zip(keys, got)})
     for name in names:
         if name not in tangents:
             continue

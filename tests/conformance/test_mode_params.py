@@ -7,6 +7,7 @@ import pytest
 from conformance.adapters import availability, implementations_for, modes
 
 pytestmark = pytest.mark.skipif(not availability("torch")[0], reason="torch not installed")
+TORCH_ROWS = sorted(i for i in modes.PARAM_GRADS if i.startswith("torch."))
 
 INPUTS = {
     "cross_entropy": ({"logits": np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5]]), "target": np.array([0, 2])},
@@ -34,7 +35,7 @@ def _call(impl, param):
     raise AssertionError(f"no inputs for {impl.id}")
 
 
-@pytest.mark.parametrize("impl_id", sorted(modes.PARAM_GRADS))
+@pytest.mark.parametrize("impl_id", TORCH_ROWS)
 def test_rows_in_param_grads_give_the_weight_gradient(impl_id):
     impl = _row(impl_id)
     assert modes.param_grads_for(impl, {"weight": [1.0, 2.0, 3.0]}) == ("weight",)
@@ -48,3 +49,19 @@ def test_rows_in_param_grads_unsupported_refuse(impl_id, param):
     assert param not in modes.param_grads_for(impl, {param: [1.0, 2.0, 3.0]})
     with pytest.raises(RuntimeError, match="is not differentiable with respect to argument"):
         _call(impl, param)
+
+
+@pytest.mark.skipif(not availability("tensorflow")[0], reason="tensorflow not installed")
+def test_tf_weighted_ce_gives_the_pos_weight_gradient():
+    """tf.nn.weighted_cross_entropy_with_logits takes pos_weight as a tensor: the mode code watches the one
+    the adapter made and gets d/dpos_weight (v . loss) = v y sp(-x) per element, summed over the broadcast."""
+    impl = next(i for i in implementations_for("tensorflow") if i.id == "tf.nn.weighted_cross_entropy_with_logits")
+    params = {"pos_weight": [3.0], "reduction": "none"}
+    assert modes.param_grads_for(impl, params) == ("pos_weight",)
+    x, y = np.array([20.0, -3.0, 0.0]), np.array([1.0, 0.0, 0.5])
+    v = np.array([1.0, -2.0, 0.5])
+    with modes.requested({"cotangent": v, "tangents": {}, "hvp": False, "param_grads": ("pos_weight",)}):
+        observed = impl.call({"x": x, "y": y}, params, "float64", "cpu", ("x", "y"))
+    want = float(np.sum(v * y * np.logaddexp(0.0, -x)))
+    assert observed.derivs["vjp:pos_weight"].shape == (1,)
+    assert observed.derivs["vjp:pos_weight"][0] == pytest.approx(want, rel=1e-12)
