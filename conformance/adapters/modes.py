@@ -30,7 +30,11 @@ ALL_MODES = ("vjp", "jvp", "hvp")
 MODES = {"torch": ALL_MODES, "jax": ALL_MODES, "tensorflow": ALL_MODES}
 
 # (implementation id prefix, mode) -> why the framework cannot do it (the cell records `unsupported`)
-UNSUPPORTED: dict[tuple[str, str], str] = {}
+UNSUPPORTED: dict[tuple[str, str], str] = {
+    **{(row, "jvp"): "the chunked path (options set) does not support forward-mode AD (documented: "
+                     "https://docs.pytorch.org/docs/stable/generated/torch.nn.functional.linear_cross_entropy.html)"
+       for row in ("torch.nn.functional.linear_cross_entropy[chunked]", "torch.nn.LinearCrossEntropyLoss[chunked]")},
+}
 
 # implementation id -> the weight parameters its gradient is taken for (reference.derivs.weights has the ops).
 # torch 2.13 differentiates weight= only where the loss is plain tensor arithmetic (cross_entropy with
@@ -110,15 +114,15 @@ def unsupported_reason(impl_id: str, mode: str) -> str | None:
 
 def declare(impls: list, framework: str) -> list:
     """The rows with their `modes` filled in from MODES and UNSUPPORTED (rows that already declare modes,
-    e.g. a custom kernel's, and rows without gradients keep theirs; rows of an op the reference has no
-    derivative modes for, reference.derivs.request.WITHOUT_MODES, get none)."""
+    e.g. a custom kernel's, and rows without gradients keep theirs; a mode the reference does not compute for
+    the row's op, reference.derivs.request.WITHOUT_MODES, is left out)."""
     from reference.derivs.request import WITHOUT_MODES
 
     out = []
     for impl in impls:
-        if (impl.grads and not impl.modes and framework in MODES and impl.policy is None  # policy rows: none
-                and impl.op not in WITHOUT_MODES):
-            modes = tuple(m for m in MODES[framework] if unsupported_reason(impl.id, m) is None)
+        if impl.grads and not impl.modes and framework in MODES and impl.policy is None:  # policy rows: none
+            modes = tuple(m for m in MODES[framework] if unsupported_reason(impl.id, m) is None
+                          and m not in WITHOUT_MODES.get(impl.op, {}))
             impl = dataclasses.replace(impl, modes=modes)
         out.append(impl)
     return out

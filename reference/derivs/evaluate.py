@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference import precision
+from reference.derivs import shared
 from reference.derivs.cond import fill_conds
 from reference.derivs.dual import tangent
 from reference.derivs.parts import _axis, _run, float_inputs, item_sum, layout, vjp_formula
@@ -54,6 +55,10 @@ def compute(case, req, want_cond: bool) -> dict:
     names = float_inputs(case)
     base = run_op(case, want_cond=want_cond)
     vf = req.cotangent if req.cotangent is not None else np.ones(base.value.val.shape)
+    if kind == "shared":  # items sharing inputs: vjp and jvp from the op run per item (no hvp: request.py)
+        parts = shared.compute(case, req, names, base, want_cond, undefined_where_value_is)
+        parts.update(weight_parts(case, req.params, vf, want_cond))
+        return parts
     v = xs(vf)
     parts = {}
     if req.cotangent is not None:

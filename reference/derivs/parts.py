@@ -45,6 +45,8 @@ def layout(case) -> str:
         return "vector"
     if case.params.get("reduction", "none") != "none":
         return "scalar"
+    if spec.dims is not None:  # items share inputs (linear_cross_entropy's weight and bias): reference.derivs.shared
+        return "shared"
     return "rows" if spec.class_axis_inputs else "elementwise"
 
 

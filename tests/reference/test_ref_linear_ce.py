@@ -8,8 +8,12 @@ import mpmath as mp
 import numpy as np
 import pytest
 
+import draw_helpers as dh
 import mp_ops
 import reference
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_ref_derivs import check_derivs, direction, value_shape
 from ref_helpers import evaluate
 from reference.errors import CaseError, UndefinedError
 
@@ -134,10 +138,23 @@ def test_value_cond_bounds_the_exact_condition_number():
     assert exact <= float(r.value.cond[()]) <= 4 * exact
 
 
-def test_no_derivative_modes_yet():
+def test_no_hvp_yet():
     inputs = {"input": [[1.0]], "linear_weight": [[1.0], [2.0]], "linear_bias": [0.0, 0.0], "target": [0]}
-    with pytest.raises(CaseError, match="no derivative modes"):
-        reference.evaluate(OP, "float64", inputs, {}, cotangent=1.0)
+    tangents = {k: np.ones(np.shape(v)) for k, v in inputs.items() if k != "target"}
+    with pytest.raises(CaseError, match="no hvp"):
+        reference.evaluate(OP, "float64", inputs, {}, tangents=tangents, hvp=True)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_vjp_and_jvp_against_mpmath(data):
+    """vjp with a drawn cotangent and jvp along drawn tangents (reference.derivs.shared for reduction "none":
+    the shared weight and bias summed over items), against mpmath.diff of mp_ops."""
+    case = dh.draw_case(data, OP)
+    names = ("input", "linear_weight", "linear_bias")
+    cot = data.draw(direction(value_shape(*case)), label="cotangent")
+    tans = {n: data.draw(direction(np.shape(case.inputs[n])), label=f"tangent {n}") for n in names}
+    check_derivs(OP, dh.dtype(data), case.inputs, case.params, cotangent=cot, tangents=tans, hvp=False)
 
 
 def test_gradient_conds_bound_the_exact_ones():
