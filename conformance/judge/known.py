@@ -320,6 +320,7 @@ def _explained_part_by_part(entry: Divergence, record: dict, entries: list[Diver
 
 FRAMEWORK_PREFIXES = {"torch": ("torch.",), "tensorflow": ("tf.", "keras."), "jax": ("jax.", "optax."),
                       "numpy": ("numpy.", "np.", "scipy.", "sklearn."), "cupy": ("cupy.",)}
+KERAS_BACKEND_SUFFIXES = {"@jax": "keras_jax", "@torch": "keras_torch"}  # Keras on other backends: ID@jax, ID@torch
 CPU_FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy")
 
 
@@ -334,6 +335,7 @@ def frameworks_of(entry: Divergence) -> set[str]:
     for pattern in patterns:
         literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
         named = {fw for fw, prefixes in FRAMEWORK_PREFIXES.items() if any(literal.startswith(p) for p in prefixes)}
+        named = {fw for end, fw in KERAS_BACKEND_SUFFIXES.items() if pattern.endswith(end)} or named
         out |= named or set(CPU_FRAMEWORKS)
     return out
 

@@ -30,7 +30,7 @@ from conformance.judge import known_predicates_linear
 from conformance.results.parts import flat_parts
 
 WILDCARD_CHARS = set("*?")  # ("[...]" alone names one of a few ids, e.g. cross_entropy[class])
-BUILT_IN_FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy", "cupy")
+BUILT_IN_FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy", "cupy", "keras_jax", "keras_torch")
 
 
 def _finfo(dtype: str):

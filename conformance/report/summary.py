@@ -229,6 +229,8 @@ def cell_json(cell: Cell, href: str) -> dict:
         "a": cell.anchor, "h": href, "i": cell.implementation, "f": cell.framework, "o": cell.op,
         "t": cell.dtype, "d": cell.device,
         "m": sorted({str(r["mode"]) for r in cell.records if r.get("mode")}),
+        "b": next((str(r["backend"]) for r in cell.records if r.get("backend")), ""),  # Keras backend
+        "p": next((str(r["policy"]) for r in cell.records if r.get("policy")), "none"),  # precision policy
         "dm": derivative_modes(cell.records),
         "n": len(cell.records), "u": cell.unexpected, "k": cell.known, "kk": dict(known_kinds),
         "cv": sum(1 for r in cell.records if r["verdict"] == "convention"),

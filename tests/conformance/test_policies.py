@@ -132,7 +132,7 @@ def test_keras_backend_cells_run_in_their_own_worker_and_record_the_backend(tmp_
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "conformance", "run", "--profile", "quick", "--examples", "1", "--no-report",
+        [sys.executable, "-m", "conformance", "run", "--profile", "quick", "--examples", "1",
          "--no-cache", "--frameworks", "keras_jax", "keras_torch", "--dtypes", "float32",
          "--implementations", "keras.ops.sigmoid@*", "--out", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -141,3 +141,5 @@ def test_keras_backend_cells_run_in_their_own_worker_and_record_the_backend(tmp_
         result.stderr[-2000:]
     assert all(r["verdict"] not in ("crashed", "timeout", "error_behaviour_mismatch") for r in records)
     assert any(r["observed"] and r["observed"]["grad"] for r in records)  # gradients by the backend's autodiff
+    page = (out / "index.html").read_text()  # the report's filter bar filters by Keras backend
+    assert 'id="f-backend"' in page and '"b": "jax"' in page and '"b": "torch"' in page
