@@ -515,6 +515,21 @@ def observed_zero_where_a_term_is_dropped(e: Element) -> bool:
     return e.observed == 0.0 and e.exact is not None
 
 
+def observed_float32_value_in_float64(e: Element) -> bool:
+    """A float64 element that float32 arithmetic produced: the observed value is exactly a float32 number (or
+    +-inf where the exact value lies beyond float32's range) and the exact value is not one (Keras on the JAX
+    and torch backends promotes float64 to float32 in keras.ops.mean / divide_no_nan, then casts back)."""
+    x = e.exact
+    if e.dtype != "float64" or x is None:
+        return False
+    f32 = np.finfo(np.float32)
+    if math.isinf(e.observed):
+        return abs(x) > Decimal(float(f32.max))
+    representable = float(np.float32(e.observed)) == e.observed
+    exact_is_f32 = abs(x) <= Decimal(float(f32.max)) and Decimal(float(np.float32(float(x)))) == x
+    return representable and not exact_is_f32
+
+
 PREDICATES.update({f.__name__: f for f in (
-    observed_nan_at_xlogy_corner, target_zero_at_mismatch, label_y_at_an_end_at_mismatch,
+    observed_float32_value_in_float64, observed_nan_at_xlogy_corner, target_zero_at_mismatch, label_y_at_an_end_at_mismatch,
     relative_error_within_bce_double_backward_eps, observed_zero_where_a_term_is_dropped)})

@@ -208,9 +208,42 @@ def test_absolute_rounding_of_log_sum_at_a_dominant_class_is_known(entries):
     assert classified(log_softmax(-1.3e-05, "-6.495969382599701161538659205203448866808e-6"), entries) is None
 
 
+# ------------------------------------------------------------------------ Keras on the JAX and torch backends
+
+def keras_backend_bce(observed, exact, impl="keras.losses.BinaryCrossentropy(from_logits=True)@jax",
+                      framework="keras_jax", dtype="float64"):
+    return record(impl, "binary_cross_entropy_with_logits", dtype, "inaccurate", "value", {"x": [0.0], "y": [1.0]},
+                  [observed], [exact], [0], framework=framework)
+
+
+def test_a_float64_loss_computed_in_float32_is_known_on_the_backends(entries):
+    ln2 = "0.6931471805599453094172321214581765680755"
+    assert classified(keras_backend_bce(0.6931471824645996, ln2), entries) == \
+        "keras-backend-float64-computed-in-float32"
+    torch_rec = keras_backend_bce(0.6931471824645996, ln2, impl="keras.losses.BinaryCrossentropy(from_logits=True)@torch",
+                                  framework="keras_torch")
+    assert classified(torch_rec, entries) == "keras-backend-float64-computed-in-float32"
+    # near misses: a float64 value that is no float32 number; the same row on the TensorFlow backend
+    assert classified(keras_backend_bce(0.6931471805599463, ln2), entries) is None
+    tf_rec = keras_backend_bce(0.6931471824645996, ln2, impl="keras.losses.BinaryCrossentropy(from_logits=True)",
+                               framework="tensorflow")
+    assert classified(tf_rec, entries) is None
+
+
+def test_the_empty_batch_shape_is_known_on_the_backends_only_as_a_shape(entries):
+    rec = keras_value((0,), observed=[])
+    rec.update(implementation="keras.losses.CategoricalCrossentropy(from_logits=True)@torch", framework="keras_torch")
+    rec["observed"]["value"] = {"dtype": "float32", "shape": [0], "data": []}
+    assert classified(rec, entries) == "keras-backend-empty-batch-unreduced"
+    wrong = keras_value((1,), observed=[0.5], failing=[0])
+    wrong.update(implementation="keras.losses.CategoricalCrossentropy(from_logits=True)@jax", framework="keras_jax")
+    assert classified(wrong, entries) is None
+
+
 COVERED = {"exp-flushes-subnormal-results", "sigmoid-ce-infinite-logit-nan", "log-softmax-dominant-class-is-zero",
            "softmax-backward-uses-rounded-output", "torch-mean-over-nothing-gradient-zero",
-           "keras-empty-batch-unreduced"}
+           "keras-empty-batch-unreduced", "keras-backend-float64-computed-in-float32",
+           "keras-backend-empty-batch-unreduced"}
 
 
 def test_every_wildcard_entry_has_a_match_and_near_misses_here(entries):

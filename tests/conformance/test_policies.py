@@ -143,3 +143,30 @@ def test_keras_backend_cells_run_in_their_own_worker_and_record_the_backend(tmp_
     assert any(r["observed"] and r["observed"]["grad"] for r in records)  # gradients by the backend's autodiff
     page = (out / "index.html").read_text()  # the report's filter bar filters by Keras backend
     assert 'id="f-backend"' in page and '"b": "jax"' in page and '"b": "torch"' in page
+
+
+def test_a_known_divergence_of_a_row_covers_its_policy_rows():
+    from conformance.judge import known
+    from conformance.judge.severity import FAILING
+    from conformance.results.stream import tensor_json
+
+    def rec(impl, policy_name):
+        value = tensor_json(np.asarray([0.0]))
+        out = {"implementation": impl, "framework": "tensorflow", "op": "cross_entropy", "dtype": "float32",
+               "device": "cpu", "case_id": "ce(all ignored,mean)", "framework_version": "tensorflow 2.21.0",
+               "params": {}, "verdict": "special_value_mismatch", "part": "value", "detail": "",
+               "inputs": {}, "observed": {"value": value, "grad": {}},
+               "reference": {"certified": True, "value": {**value, "rounded": ["nan"], "exact": ["nan"]}, "grad": {}},
+               "failing_elements": {"value": [0]}}
+        if policy_name:
+            out["policy"] = policy_name
+        return out
+
+    entries = known.load()
+    base = "keras.losses.SparseCategoricalCrossentropy(from_logits=True)"
+    covered = rec(f"{base}[policy=floatx]", "floatx")
+    known.classify(covered, entries, FAILING)
+    assert covered["known_divergence"] == "keras-all-ignored-mean-is-zero"
+    other = rec(f"{base}[policy=floatx]", None)  # the suffix alone, without the record's policy: not covered
+    known.classify(other, entries, FAILING)
+    assert other["known_divergence"] is None
