@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 import ml_dtypes
 import numpy as np
 
-from conformance.judge import known_predicates_linear
+from conformance.judge import known_predicates_dtype, known_predicates_linear
 from conformance.results.parts import flat_parts
 
 WILDCARD_CHARS = set("*?")  # ("[...]" alone names one of a few ids, e.g. cross_entropy[class])
@@ -322,7 +322,7 @@ PREDICATES = {f.__name__: f for f in (
     input_subnormal_at_mismatch, observed_finite_reference_overflows, probability_p_at_an_end_at_mismatch,
     observed_nonfinite_where_label_probability_vanishes,
     observed_finite_where_item_undefined, smoothing_along_a_class_axis_that_is_not_last,
-    *known_predicates_linear.PREDICATES,
+    *known_predicates_linear.PREDICATES, *known_predicates_dtype.PREDICATES,
 )}
 
 
@@ -515,21 +515,6 @@ def observed_zero_where_a_term_is_dropped(e: Element) -> bool:
     return e.observed == 0.0 and e.exact is not None
 
 
-def observed_float32_value_in_float64(e: Element) -> bool:
-    """A float64 element that float32 arithmetic produced: the observed value is exactly a float32 number (or
-    +-inf where the exact value lies beyond float32's range) and the exact value is not one (Keras on the JAX
-    and torch backends promotes float64 to float32 in keras.ops.mean / divide_no_nan, then casts back)."""
-    x = e.exact
-    if e.dtype != "float64" or x is None:
-        return False
-    f32 = np.finfo(np.float32)
-    if math.isinf(e.observed):
-        return abs(x) > Decimal(float(f32.max))
-    representable = float(np.float32(e.observed)) == e.observed
-    exact_is_f32 = abs(x) <= Decimal(float(f32.max)) and Decimal(float(np.float32(float(x)))) == x
-    return representable and not exact_is_f32
-
-
 PREDICATES.update({f.__name__: f for f in (
-    observed_float32_value_in_float64, observed_nan_at_xlogy_corner, target_zero_at_mismatch, label_y_at_an_end_at_mismatch,
+    observed_nan_at_xlogy_corner, target_zero_at_mismatch, label_y_at_an_end_at_mismatch,
     relative_error_within_bce_double_backward_eps, observed_zero_where_a_term_is_dropped)})
