@@ -5,9 +5,10 @@ Each profile says it in conformance/plan/choices.py PROFILES[...]["variants"]:
 
     none    quick: no variant rows (the TensorFlow backend's Keras rows and every plain row only; CI stays
             as fast as before)
-    sample  ci: CI_SAMPLE below: for each Keras backend, the first row (declaration order) of each of
-            BACKEND_OPS in BACKEND_DTYPES (16 cells); for each policy, its first cross_entropy row in every
-            dtype (16 cells, float64 autocast an `unsupported` record)
+    sample  ci: for each Keras backend, the first row (declaration order) of each op of BACKEND_SAMPLE in
+            its dtypes (6 cells); for each policy, its first cross_entropy row in the dtypes of POLICY_SAMPLE
+            (6 cells: the default dtype path on half inputs, the mixed policies on float32, autocast on
+            bfloat16 and its float64 `unsupported` record): about 75 s on the loaded 2-core machine
     all     thorough: every variant row in every dtype
 
 A run that names implementations (--implementations / --ce-implementations patterns) runs every selected
@@ -19,9 +20,12 @@ from __future__ import annotations
 from conformance.plan.choices import PROFILES
 
 BACKEND_FRAMEWORKS = ("keras_jax", "keras_torch")
-BACKEND_OPS = ("cross_entropy", "cross_entropy_dist", "binary_cross_entropy_with_logits", "log_softmax")
-BACKEND_DTYPES = ("float32", "bfloat16")
+# ci: op -> dtypes of each backend's first row of that op; policy -> dtypes of its first cross_entropy row
+BACKEND_SAMPLE = {"cross_entropy": ("float32",), "binary_cross_entropy_with_logits": ("float32",),
+                  "log_softmax": ("bfloat16",)}
 POLICY_OPS = ("cross_entropy",)
+POLICY_SAMPLE = {"floatx": ("float16", "bfloat16"), "mixed_float16": ("float32",), "mixed_bfloat16": ("float32",),
+                 "autocast_bfloat16": ("bfloat16", "float64")}
 
 
 def is_variant(impl) -> bool:
@@ -48,5 +52,5 @@ def runs(impl, impls, dtype: str, profile: str, explicit: bool = False) -> bool:
     if plan != "sample" or not _first_of_kind(impl, impls):
         return False
     if getattr(impl, "policy", None) is not None:
-        return impl.op in POLICY_OPS
-    return impl.op in BACKEND_OPS and dtype in BACKEND_DTYPES
+        return impl.op in POLICY_OPS and dtype in POLICY_SAMPLE.get(impl.policy, ())
+    return dtype in BACKEND_SAMPLE.get(impl.op, ())

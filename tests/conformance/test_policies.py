@@ -120,10 +120,14 @@ def test_profiles_choose_the_variant_rows():
     assert variant_plan.runs(plain, tf_rows, "float32", "quick")
     assert not variant_plan.runs(p, tf_rows, "float32", "quick")
     assert not any(variant_plan.runs(i, jax_rows, "float32", "quick") for i in jax_rows)
-    assert [i.id for i in tf_rows if variant_plan.runs(i, tf_rows, "float64", "ci")] == [plain.id, p.id]
-    # the first cross_entropy row of the backend; softmax is not sampled; backends: float32 and bfloat16
+    assert [i.id for i in tf_rows if variant_plan.runs(i, tf_rows, "float16", "ci")] == [plain.id, p.id]
+    assert not variant_plan.runs(p, tf_rows, "float64", "ci")  # floatx: the half dtypes (POLICY_SAMPLE)
+    # the first cross_entropy row of the backend; softmax is not sampled; cross_entropy at float32
     assert [i.id for i in jax_rows if variant_plan.runs(i, jax_rows, "float32", "ci")] == [a.id]
     assert not variant_plan.runs(a, jax_rows, "float16", "ci")
+    assert set(variant_plan.POLICY_SAMPLE) == set(policy.POLICIES)  # every policy is sampled
+    assert {d for ds in variant_plan.POLICY_SAMPLE.values() for d in ds} == {"float64", "float32", "float16",
+                                                                            "bfloat16"}
     assert all(variant_plan.runs(i, jax_rows, "float16", "thorough") for i in jax_rows)
     assert all(variant_plan.runs(i, jax_rows, "float16", "quick", explicit=True) for i in jax_rows)
 
