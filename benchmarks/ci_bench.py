@@ -107,8 +107,13 @@ def summarise(doc: dict) -> dict:
     }
 
 
-def run(frameworks: list[str] | None = None, keep: Path | None = None) -> dict:
-    extra = ["--frameworks", *frameworks] if frameworks else []
+def ci_args(frameworks: list[str] | None = None, dtypes: list[str] | None = None) -> list[str]:
+    """The run options of a narrowed ci benchmark (all installed frameworks and every dtype by default)."""
+    return (["--frameworks", *frameworks] if frameworks else []) + (["--dtypes", *dtypes] if dtypes else [])
+
+
+def run(frameworks: list[str] | None = None, keep: Path | None = None, dtypes: list[str] | None = None) -> dict:
+    extra = ci_args(frameworks, dtypes)
     with tempfile.TemporaryDirectory(prefix="ce-bench-") as tmp:
         base = keep or Path(tmp)
         cache = Path(tmp) / "cache"
@@ -123,6 +128,7 @@ def run(frameworks: list[str] | None = None, keep: Path | None = None) -> dict:
     ref_cold, ref_warm = c["reference_cache"]["seconds"], w["reference_cache"]["seconds"]
     return {
         "frameworks": frameworks or "all installed",
+        "dtypes": dtypes or "all",
         "cold": c, "warm": w,
         "process_wall_s": {"cold": cold["process_wall_s"], "warm": warm["process_wall_s"]},
         "reference_seconds": {"cold": ref_cold, "warm": ref_warm,
