@@ -5,17 +5,10 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def conformance(*args, timeout=600):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=timeout)
+from tests.conformance.cli_helpers import ROOT, child_env, conformance
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -84,7 +77,7 @@ def test_crashing_and_hanging_implementations_are_recorded_and_the_run_continues
 
 def test_killed_run_keeps_its_records_and_resumes(tmp_path):
     out = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     cmd = [sys.executable, "-m", "conformance", "run", "--frameworks", "numpy", "--profile", "quick",
            "--dtypes", "float32,float64", "--no-report", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -112,7 +105,7 @@ def test_killed_run_keeps_its_records_and_resumes(tmp_path):
 
 def test_pytest_option_runs_a_custom_implementation():
     """`pytest conformance --ce-impl ...` is the pytest equivalent of `run --impl ...`: one test per cell."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "conformance/test_conformance.py",
             "--ce-impl-op", "softmax", "--ce-impl-signature", "numpy", "--ce-dtypes", "float32,float64",
             "--ce-profile", "quick"]

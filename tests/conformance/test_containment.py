@@ -3,9 +3,6 @@ implementation into `crashed: memory`, and what an implementation prints stays i
 import contextlib
 import io
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +11,8 @@ import numpy as np
 from conformance import cli
 from conformance.adapters.custom import CustomSpec
 from conformance.execute.worker import OUTPUT_LIMIT, Worker
+from tests.conformance.cli_helpers import conformance as run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 X = {"x": np.asarray([[0.0, 1.0]], np.float32)}
 
 
@@ -97,13 +94,10 @@ def test_max_worker_memory_records_crashed_memory(tmp_path):
 
 def test_an_implementations_output_is_captured_per_case_not_printed(tmp_path):
     out = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "conformance", "run", "--impl", "tests.fault_impls:chatty", "--op",
-                           "softmax", "--signature", "numpy", "--dtypes", "float32", "--examples", "0",
-                           "--no-cache", "--no-report", "--out", str(out)], cwd=ROOT, env=env, capture_output=True,
-                          timeout=600)
+    done = run_cli("run", "--impl", "tests.fault_impls:chatty", "--op", "softmax", "--signature", "numpy",
+                   "--dtypes", "float32", "--examples", "0", "--no-cache", "--no-report", "--out", str(out))
     assert done.returncode == 0, done.stderr[-2000:]
-    assert len(done.stdout) + len(done.stderr) < 20_000 and b"xxxx" not in done.stdout + done.stderr
+    assert len(done.stdout) + len(done.stderr) < 20_000 and "xxxx" not in done.stdout + done.stderr
     records = json.loads((out / "results.json").read_text())["records"]
     assert records
     for r in records:

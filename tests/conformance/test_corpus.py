@@ -1,9 +1,5 @@
 """Regression corpus: written by content, read back bit for bit, replayed before Hypothesis, merged, validated."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,13 +7,7 @@ import pytest
 from conformance.cases import corpus
 from conformance.results.stream import tensor_json
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def conformance(*args, timeout=600):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=timeout)
+from tests.conformance.cli_helpers import conformance
 
 
 def rec(case_id, source="catalog", minimal=False, x=(1.0, 2.0), dtype="float32", impl="a.softmax",

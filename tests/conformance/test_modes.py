@@ -3,33 +3,19 @@ and wrong when compiled or traced is caught in the compiled modes only, through 
 --ignore-mode shows the eager-vs-compiled disagreement; the profiles choose the modes; an unsupported mode is
 an `unsupported` record with its reason."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from conformance.adapters import execution
 from conformance.adapters.implementation import Implementation
 from conformance.plan.mode_plan import CI_SAMPLE, cell_modes
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conformance.cli_helpers import conformance as cli
+from tests.conformance.cli_helpers import run_records
+
 K = "tests.mode_kernels:"
 
 
-def cli(*args, timeout=900):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
 def run(tmp_path, name, *args):
-    out = tmp_path / name
-    result = cli("run", "--profile", "quick", "--examples", "2", "--no-report", "--no-cache", "--out", str(out),
-                 *args)
-    result.out = out
-    result.records = json.loads((out / "results.json").read_text())["records"] if (out / "results.json").exists() \
-        else []
-    return result
+    return run_records(tmp_path, name, "--examples", "2", *args)
 
 
 def _by_mode(records):

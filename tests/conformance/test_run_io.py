@@ -19,7 +19,7 @@ from conformance import cli
 
 from conformance.results import output_dir as run_io
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conformance.cli_helpers import ROOT, child_env
 RUN = ["run", "--frameworks", "numpy", "--ops", "softmax", "--dtypes", "float64,float32,float16", "--profile",
        "quick", "--examples", "2", "--no-report"]
 VOLATILE = ("elapsed_s", "timing")
@@ -111,7 +111,7 @@ def test_kill_9_at_random_points_then_resume_gives_the_uninterrupted_records(bas
     _, base_doc = baseline
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     interrupted = 0
     for point in range(12):  # three random points, then more (killed at once) until two landed mid-run
         if point >= 3 and interrupted >= 2:
@@ -161,7 +161,7 @@ def test_resume_reruns_a_cell_whose_end_marker_is_missing(baseline, cache, tmp_p
 
 def test_a_second_run_into_the_same_directory_fails_and_touches_nothing(tmp_path):
     out = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     first = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--impl", "tests.fault_impls:hang", "--op",
                               "softmax", "--signature", "numpy", "--dtypes", "float32", "--examples", "0",
                               "--timeout", "120", "--no-cache", "--no-report", "--out", str(out)],
