@@ -22,8 +22,11 @@ Inputs are exact (E = 0). E = 0 means "exact", and stays 0 only when an operatio
     a * b:   v = fl(a * b); r exactly by Dekker's TwoProduct where it is exact (|a|, |b| <= SAFE and
              |v| >= LOWP, so neither the split overflows nor a partial product underflows), else
              |r| <= U|v| + ETA; r = 0 when a factor is an exact 0. E = |a| Eb + |b| Ea + Ea Eb + |r|.
+             A factor that is exactly 1 everywhere: the product is the other factor, E its bound (exact).
     a / b:   needs Eb < |b| / 2. |a/b - a'/b'| <= (Ea + |a/b| Eb) / (|b| - Eb) for |a - a'| <= Ea,
              |b - b'| <= Eb; |a/b| <= |v|(1 + U) + ETA; rounding |r| <= U|v| + ETA (0 when a = 0).
+             b an exact power of two everywhere: v = a/b and E = Ea/|b| are exact scalings (checked: finite,
+             0 or at least TINY, zero exactly where a and Ea are), and |a'/b - v| <= Ea/|b|.
     exp(a):  ASSUMPTION (A) below: |np.exp(a) - exp(a)| <= N ulp(exp(a)) <= N (2U exp(a) + ETA), hence
              exp(a) <= X := (v + N ETA)(1 + 4NU). With |a' - a| <= Ea <= 1/2,
              |exp(a') - exp(a)| <= exp(a)(e^Ea - 1) <= 1.65 Ea exp(a). E = X (2NU + 1.65 Ea) + N ETA.

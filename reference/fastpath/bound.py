@@ -172,7 +172,19 @@ class Arith:
         out = np.where(safe, np.abs(r), generic)
         return np.where((a == 0) | (b == 0), self.dt(0), out)
 
+    @staticmethod
+    def _exact_one(b: B) -> bool:
+        return bool(np.all(b.e == 0) and np.all(b.v == 1))
+
     def mul(self, a: B, b: B) -> B:
+        """(package docstring); a factor that is exactly 1 everywhere leaves the other as it is (the product is
+        exact and its bound the other's: no rounding to account for)."""
+        for one, other in ((a, b), (b, a)):
+            if np.size(one.v) <= np.size(other.v) and self._exact_one(one):
+                shape = np.broadcast_shapes(np.shape(one.v), np.shape(other.v))
+                out = other.map(lambda x: np.broadcast_to(x, shape).copy())
+                out.v[(out.v == 0) & (out.e == 0)] = 0  # an exact zero is +0, as the general rule writes it
+                return out
         with np.errstate(all="ignore"):
             p = a.v * b.v
             r = self._product_error(a.v, b.v, p, (a.e == 0) & (b.e == 0))
@@ -180,7 +192,29 @@ class Arith:
         zero = ((a.v == 0) & (a.e == 0)) | ((b.v == 0) & (b.e == 0))  # an exact zero factor: exactly 0
         return B(np.where(zero, self.dt(0), p), self._finish(e, ~zero & ((a.e > 0) | (b.e > 0) | (r > 0))))
 
+    def _by_power_of_two(self, a: B, b: B) -> B | None:
+        """a / b for an exact divisor that is a power of two everywhere: q = a / b and a.e / |b| are exact
+        scalings while they neither overflow nor fall below the smallest normal, so the exact quotient of any
+        a' within a.e of a is within a.e / |b| of q: that bound, unrounded. None where it does not apply."""
+        if not np.all(b.e == 0):
+            return None
+        with np.errstate(all="ignore"):
+            mant, _ = np.frexp(b.v)
+            if not np.all((np.abs(mant) == 0.5) & np.isfinite(b.v)):
+                return None
+            q = a.v / b.v
+            e = a.e / np.abs(b.v)
+        aq = np.abs(q)
+        if not (np.all(np.isfinite(q) & np.isfinite(e)) and np.all((aq == 0) | (aq >= self.TINY))
+                and np.all((e == 0) | (e >= self.TINY)) and np.all((a.v == 0) == (q == 0))
+                and np.all((a.e == 0) == (e == 0))):
+            return None
+        return B(q, e)
+
     def div(self, a: B, b: B) -> B:
+        exact = self._by_power_of_two(a, b) if self.w.bits <= 64 else None
+        if exact is not None:
+            return exact
         with np.errstate(all="ignore"):
             q = a.v / b.v
             aq = np.abs(q)

@@ -314,3 +314,50 @@ def test_plain_copies_every_field():
     for a, b in [(r.value, p.value), (r.grads["target"], p.grads["target"])]:
         assert list(a.exact.ravel()) == list(b.exact.ravel()) and _same(a.rounded, b.rounded)
         assert np.array_equal(a.cond, b.cond) and np.array_equal(a.certified, b.certified)
+
+
+# --- exact special cases of the bounded rules (bound.Arith.mul by an exact 1, division by a power of two) ---
+
+
+def test_a_product_with_an_exact_one_is_the_other_factor_unrounded():
+    from reference.fastpath.bound import F64, Arith, B
+
+    ar = Arith(F64)
+    x = B(np.array([[1.5, -0.0, 3.0], [0.0, 2.0 ** -1070, -7.25]]), np.array([[1e-17, 0.0, 0.0], [0.0, 1e-320, 1.0]]))
+    ones = ar.exact(np.ones((2, 1)))
+    out = ar.mul(ones, x)
+    assert out.v.shape == (2, 3) and np.array_equal(out.v, x.v) and np.array_equal(out.e, x.e)
+    assert not np.signbit(out.v[0, 1])  # an exact zero is +0, as the general rule writes it
+    out.v[0, 0] = 99.0
+    assert x.v[0, 0] == 1.5  # a copy: callers may write into a product in place
+    general = ar.mul(ar.exact(np.full((2, 1), 1.0 + 2.0 ** -52)), x)  # not exactly 1: the general rule
+    assert np.all(general.e >= x.e)
+
+
+@pytest.mark.parametrize("k", [0, 3, 6, -2, 40])
+def test_division_by_a_power_of_two_is_exact_and_its_bound_encloses(k):
+    from reference.fastpath.bound import F64, Arith, B
+
+    ar = Arith(F64)
+    rng = np.random.default_rng(k + 10)
+    v = rng.normal(0, 1, 50) * 10.0 ** rng.integers(-30, 30, 50)
+    e = np.abs(v) * 2.0 ** -50 * rng.random(50)
+    v[:3], e[:3] = 0.0, [0.0, 1e-300, 0.0]
+    D = ar.exact(np.float64(2.0 ** k))
+    out = ar.div(B(v, e), D)
+    for vi, ei, qi, qe in zip(v, e, out.v, out.e):
+        assert Fraction(qi) == Fraction(vi) / 2 ** k  # the scaling is exact
+        assert Fraction(qe) >= Fraction(ei) / 2 ** k  # |a'/D - q| <= e_a / D for every a' within e_a of a
+
+
+def test_division_by_a_power_of_two_falls_back_near_the_bottom_of_the_range():
+    from reference.fastpath.bound import F64, Arith, B
+
+    ar = Arith(F64)
+    a = B(np.array([2.0 ** -1020, 1.0]), np.array([2.0 ** -1060, 2.0 ** -60]))
+    D = ar.exact(np.float64(2.0 ** 10))
+    assert ar._by_power_of_two(a, D) is None  # the quotient would be subnormal: not an exact scaling
+    out = ar.div(a, D)  # the general rule, with its rounding term
+    assert out.e[0] > 0 and out.e[1] >= 2.0 ** -70
+    assert ar._by_power_of_two(a, ar.exact(np.float64(3.0))) is None
+    assert ar._by_power_of_two(a, B(np.float64(4.0), np.float64(1e-20))) is None  # an inexact divisor
