@@ -185,19 +185,15 @@ def test_every_wildcard_entry_has_a_predicate_and_frameworks(entries):
         assert known_predicates.names(e.predicate) and e.frameworks, e.id
 
 
-def test_a_wildcard_entry_without_predicate_is_rejected(tmp_path):
+@pytest.mark.parametrize("fields, message", [
+    ('implementation = "*"\nframeworks = ["torch"]\n', "needs a predicate"),  # a wildcard entry without one
+    ('implementation = "torch.sigmoid"\npredicate = "os.system"\n', "unknown predicate"),
+])
+def test_a_wildcard_entry_without_predicate_or_an_unknown_predicate_is_rejected(tmp_path, fields, message):
     path = tmp_path / "k.toml"
-    path.write_text('[[divergence]]\nid = "x"\nimplementation = "*"\nframeworks = ["torch"]\n'
-                    'verdicts = ["inaccurate"]\nreason = "r"\nlink = "https://e"\n')
-    with pytest.raises(known.KnownDivergenceError, match="needs a predicate"):
-        known.load(path)
-
-
-def test_an_unknown_predicate_is_rejected(tmp_path):
-    path = tmp_path / "k.toml"
-    path.write_text('[[divergence]]\nid = "x"\nimplementation = "torch.sigmoid"\npredicate = "os.system"\n'
-                    'verdicts = ["inaccurate"]\nreason = "r"\nlink = "https://e"\n')
-    with pytest.raises(known.KnownDivergenceError, match="unknown predicate"):
+    path.write_text(f'[[divergence]]\nid = "x"\n{fields}verdicts = ["inaccurate"]\nreason = "r"\n'
+                    'link = "https://e"\n')
+    with pytest.raises(known.KnownDivergenceError, match=message):
         known.load(path)
 
 

@@ -1,7 +1,10 @@
-"""Helpers for the reference tests: exact strings as mpmath numbers, dtype values, Hypothesis strategies."""
+"""Helpers for the reference tests: exact strings as mpmath numbers, dtype values, Hypothesis strategies, the
+command line run in process."""
 from __future__ import annotations
 
+import io
 import math
+import sys
 from fractions import Fraction
 
 import mpmath as mp
@@ -9,6 +12,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import reference
+from reference import cli
 from reference.dtypes import DTYPES, round_fraction
 
 DTYPE_NAMES = tuple(DTYPES)
@@ -47,6 +51,14 @@ def rounded_of(exact: mp.mpf, dtype: str) -> float:
 
 def evaluate(op, dtype, inputs, params=None):
     return reference.evaluate(op, dtype, inputs, params or {})
+
+
+def run_cli(argv, stdin_text, monkeypatch, capsys) -> tuple[int, str, str]:
+    """`python -m reference ARGV` in this process with `stdin_text` on stdin: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin_text))
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def logits_strategy(rows, cols, lo=-8.0, hi=8.0):

@@ -1,7 +1,6 @@
 """python -m reference eval / golden: output format, exit codes, one-line errors, the golden corpus check."""
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ref_helpers import run_cli
 from reference import cli, golden
 from reference.decimal_io import NumberToken, parse_case_number
 from reference.dtypes import DTYPES
@@ -19,13 +19,6 @@ from reference.dtypes import DTYPES
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = {"op": "cross_entropy", "dtype": "float32", "inputs": {"logits": [[1.0, 2.0, 3.0]], "target": [0]},
            "params": {"reduction": "mean"}}
-
-
-def run_cli(argv, stdin_text, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin_text))
-    code = cli.main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_eval_example_from_the_issue(monkeypatch, capsys):

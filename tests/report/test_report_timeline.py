@@ -35,11 +35,16 @@ def test_a_finding_introduced_and_fixed_gets_both_releases():
     assert steady and all("".join(r["pattern"]) == "xxxx" for r in steady)
 
 
+def _written(tmp_path, runs) -> list:
+    """Each run's results document as tmp_path/r<i>.json, in order."""
+    paths = [tmp_path / f"r{i}.json" for i in range(len(runs))]
+    for path, doc in zip(paths, runs):
+        path.write_text(json.dumps(doc))
+    return paths
+
+
 def test_timeline_cli_writes_markdown(tmp_path, capsys):
-    paths = []
-    for i, doc in enumerate(_runs()):
-        paths.append(tmp_path / f"r{i}.json")
-        paths[-1].write_text(json.dumps(doc))
+    paths = _written(tmp_path, _runs())
     out = tmp_path / "timeline.md"
     assert timeline_main([*map(str, paths), "--framework", "torch", "--out", str(out)]) == 0
     text = out.read_text()
@@ -56,10 +61,7 @@ def test_timeline_cli_writes_an_html_page_with_the_same_rows_escaped(tmp_path):
         for r in doc["records"]:
             if r["implementation"] == IMPL:
                 r["implementation"] = IMPL + hostile
-    paths = []
-    for i, doc in enumerate(runs):
-        paths.append(tmp_path / f"r{i}.json")
-        paths[-1].write_text(json.dumps(doc))
+    paths = _written(tmp_path, runs)
     out = tmp_path / "timeline.html"
     assert timeline_main([*map(str, paths), "--framework", "torch", "--out", str(out)]) == 0
     page = out.read_text()
