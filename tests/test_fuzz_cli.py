@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import reference
 from conformance import cli as conformance_cli
 from reference import cli as reference_cli
+from tests.doc_helpers import json_paths
 
 SETTINGS = settings(max_examples=int(os.environ.get("CE_FUZZ_EXAMPLES", "60")), deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -88,17 +89,7 @@ def _base() -> dict:
 BASE = _base()
 
 
-def _paths(doc, prefix=()):
-    yield prefix
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            yield from _paths(v, prefix + (i,))
-
-
-PATHS = list(_paths(BASE))[1:]
+PATHS = list(json_paths(BASE))[1:]
 
 
 @st.composite

@@ -53,6 +53,18 @@ def evaluate(op, dtype, inputs, params=None):
     return reference.evaluate(op, dtype, inputs, params or {})
 
 
+def gradient_cond(F, x0: list, i: int) -> mp.mpf:
+    """sum_j |d^2 F / dx_i dx_j| |x0_j| (mixed derivatives by mpmath.diff at the current precision): the exact
+    condition number of the gradient element dF/dx_i at x0."""
+    total = mp.mpf(0)
+    for j in range(len(x0)):
+        order = [0] * len(x0)
+        order[i] += 1
+        order[j] += 1
+        total += abs(mp.diff(F, x0, tuple(order))) * abs(x0[j])
+    return total
+
+
 def run_cli(argv, stdin_text, monkeypatch, capsys) -> tuple[int, str, str]:
     """`python -m reference ARGV` in this process with `stdin_text` on stdin: (exit code, stdout, stderr)."""
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin_text))

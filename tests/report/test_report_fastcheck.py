@@ -12,22 +12,12 @@ import pytest
 from conformance.results.fastcheck import Unsupported, compile_schema
 from conformance.results.load import SCHEMA_PATH
 from report_fixtures import build_results
+from tests.doc_helpers import json_paths
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 FAST = compile_schema(SCHEMA)
 REPLACEMENTS = [None, "x", "nan", "-inf", -1, 0, 1.5, 2.0, True, [], {}, ["nan"], [1, "inf"], {"a": 1}]
-
-
-def _paths(node, prefix=()):
-    """Every path into node (lists: their first two items)."""
-    yield prefix
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node[:2]):
-            yield from _paths(v, prefix + (i,))
 
 
 def _get(doc, path):
@@ -49,7 +39,7 @@ def test_fast_check_agrees_with_jsonschema_on_mutations(root):
     raised = next(r for r in full["records"] if r["exception"] and r["observed"] is None)
     small = dict(full, records=[graded, raised])
     checked = 0
-    for path in _paths(_get(small, root)):
+    for path in json_paths(_get(small, root), list_items=2):  # lists: their first two items
         if not path:
             continue
         for value in REPLACEMENTS:
