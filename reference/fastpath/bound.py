@@ -254,7 +254,7 @@ class Arith:
         n = a.v.shape[-1]
         width = 1 << max(n - 1, 0).bit_length()
         pad = [(0, 0)] * (a.v.ndim - 1) + [(0, width - n)]
-        v, e = np.pad(a.v, pad), np.pad(a.e, pad)
+        v, e = (a.v, a.e) if width == n > 1 else (np.pad(a.v, pad), np.pad(a.e, pad))  # adds make new arrays
         cur = B(v, e)
         while cur.v.shape[-1] > 1:
             half = cur.v.shape[-1] // 2
