@@ -239,15 +239,17 @@ def kl_div(input, target, log_target=False, generalized=False, reduction="mean")
     return _reduce(items, reduction, items.size)
 
 
+def _focal(ce, p, y, gamma, alpha):
+    """A binary cross-entropy `ce` modulated: ce (1 - p_t)^gamma with p_t = p y + (1 - p)(1 - y), times
+    alpha_t = alpha y + (1 - alpha)(1 - y) when alpha is given."""
+    loss = ce * (1 - (p * y + (1 - p) * (1 - y))) ** mp.mpf(gamma)
+    return loss if alpha is None else loss * (mp.mpf(alpha) * y + (1 - mp.mpf(alpha)) * (1 - y))
+
+
 def sigmoid_focal_loss(x, y, gamma=2.0, alpha=0.25, reduction="mean"):
     def one(xv, yv):
         p = 1 / (1 + mp.exp(-xv))
-        ce = -(yv * mp.log(p) + (1 - yv) * mp.log(1 - p))
-        pt = p * yv + (1 - p) * (1 - yv)
-        loss = ce * (1 - pt) ** mp.mpf(gamma)
-        if alpha is not None:
-            loss *= mp.mpf(alpha) * yv + (1 - mp.mpf(alpha)) * (1 - yv)
-        return loss
+        return _focal(-(yv * mp.log(p) + (1 - yv) * mp.log(1 - p)), p, yv, gamma, alpha)
 
     items = np.vectorize(one, otypes=[object])(x, y)
     return _reduce(items, reduction, items.size)
@@ -259,11 +261,7 @@ def binary_focal_loss(p, y, gamma=2.0, alpha=None, clip=None, label_smoothing=0.
     def one(pv, yv):
         ys = (1 - e) * yv + e / 2
         pc = min(max(pv, mp.mpf(clip[0])), mp.mpf(clip[1])) if clip is not None else pv
-        bce = -(ys * mp.log(pc) + (1 - ys) * mp.log(1 - pc))
-        loss = bce * (1 - (ys * pv + (1 - ys) * (1 - pv))) ** mp.mpf(gamma)
-        if alpha is not None:
-            loss *= mp.mpf(alpha) * ys + (1 - mp.mpf(alpha)) * (1 - ys)
-        return loss
+        return _focal(-(ys * mp.log(pc) + (1 - ys) * mp.log(1 - pc)), pv, ys, gamma, alpha)  # p_t: the unclipped p
 
     items = np.vectorize(one, otypes=[object])(p, y)
     return _reduce(items, reduction, items.size)
