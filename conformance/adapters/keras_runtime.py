@@ -83,9 +83,13 @@ def run(backend: str, fn, inputs: dict, grads: tuple, device: str, key=None) -> 
     _active(backend)
     if backend == "jax":
         return _run_jax(fn, inputs, grads, device, key)
+    import keras
+
     from conformance.adapters import torch_adapter
 
-    return torch_adapter.run(lambda **tensors: fn(tensors), inputs, device, grads)
+    # Keras on torch moves every tensor to its default device (CUDA where there is one): keep the cell's device
+    with keras.device("cuda" if device == "cuda" else "cpu"):
+        return torch_adapter.run(lambda **tensors: fn(tensors), inputs, device, grads)
 
 
 _JAX_TRACED: dict = {}  # (key, names, grads, mode) -> the jitted value-and-gradients function
