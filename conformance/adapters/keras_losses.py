@@ -351,8 +351,23 @@ def on_backend(row: Implementation, backend: str) -> Implementation:
             description="Keras on torch calls torch.nn.functional.cross_entropy / nll_loss, which raise for a "
                         "label outside [0, C)",
             link=_keras_src("backend/torch/nn.py", backend)),)
+    if backend == "torch" and row.op == "binary_cross_entropy":
+        conventions += _torch_bce_conventions(conventions)
     return dataclasses.replace(row, id=row.id + keras_runtime.suffix(backend), conventions=conventions,
                                bad_labels=bad, framework=keras_runtime.FRAMEWORK_OF[backend], backend=backend)
+
+
+def _torch_bce_conventions(conventions: tuple) -> tuple:
+    """Keras on torch clips p, then calls torch.nn.functional.binary_cross_entropy (keras/src/backend/torch/nn.py),
+    which clamps each log term at -100 (where the clip's upper bound rounds to 1: float16, bfloat16) and raises
+    for p or y outside [0, 1] (NaN included): torch's own conventions (torch_conventions.py) on top of the clip."""
+    from conformance.adapters import torch_conventions as tc
+
+    out = tuple(dataclasses.replace(
+        c, key=c.key + "_log_clamp_-100", ref_params={**c.ref_params, "log_clamp": -100},
+        description=c.description + "; then torch's binary_cross_entropy clamps each log term at -100")
+        for c in conventions if "clip" in c.ref_params)
+    return out + (tc.BCE_CHECKS_DOMAIN,)
 
 
 def under_policy(row: Implementation, spec: tuple, policy: str) -> Implementation:

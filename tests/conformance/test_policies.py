@@ -174,3 +174,19 @@ def test_a_known_divergence_of_a_row_covers_its_policy_rows():
     other = rec(f"{base}[policy=floatx]", None)  # the suffix alone, without the record's policy: not covered
     known.classify(other, entries, FAILING)
     assert other["known_divergence"] is None
+
+
+def test_backend_rows_declare_the_backends_own_behaviour():
+    from conformance.adapters import implementations_for
+
+    jax_rows = {i.id: i for i in implementations_for("keras_jax")}
+    torch_rows = {i.id: i for i in implementations_for("keras_torch")}
+    sparse = "keras.losses.SparseCategoricalCrossentropy(from_logits=True)"
+    assert jax_rows[sparse + "@jax"].bad_labels == "zero"  # jax.nn.one_hot: a zero row
+    assert torch_rows[sparse + "@torch"].bad_labels == "raises"  # F.cross_entropy raises
+    assert {i.backend for i in jax_rows.values()} == {"jax"} and {i.framework for i in torch_rows.values()} == \
+        {"keras_torch"}
+    bce = {c.key for c in torch_rows["keras.losses.BinaryCrossentropy(from_logits=False)@torch"].conventions}
+    assert "raises_if_p_or_y_outside_0_1" in bce and "clip_float16_log_clamp_-100" in bce
+    jax_bce = {c.key for c in jax_rows["keras.losses.BinaryCrossentropy(from_logits=False)@jax"].conventions}
+    assert not any("log_clamp" in k for k in jax_bce)
