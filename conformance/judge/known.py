@@ -298,10 +298,8 @@ def _explained_part_by_part(entry: Divergence, record: dict, entries: list[Diver
     at once: a NaN value where an overflowed term is multiplied by a zero weight, and a gradient that cancels
     elsewhere in the same input): the entry explains the record's own failing part (its predicates hold
     there), and every other failing part is explained by this entry or by another entry in scope for that
-    part whose predicates hold there. Only for an entry with predicates (one without explains every element
-    of the parts it covers already)."""
-    if not entry.predicate:
-        return False
+    part whose predicates hold there. (An entry without predicates explains every element
+    of the parts it covers, but not a part whose shape differs: known_predicates.holds)."""
     failing = record.get("failing_elements")
     if failing is None:
         failing = known_predicates.derive_failing(record)

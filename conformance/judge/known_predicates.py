@@ -423,10 +423,10 @@ def part_patterns(parts: list, framework: str | None = None) -> list:
 
 
 def _covered_part_shape_differs(entry, record: dict) -> bool:
-    """Does a part the entry covers come back in another shape than the reference's? An entry documents a
-    numerical mechanism; a wrong output shape is a different one, explained only by an entry that names the
-    predicate observed_shape_differs."""
-    for part in flat_parts(record.get("reference")):
+    """Does a failing part the entry covers come back in another shape than the reference's? An entry documents
+    a numerical mechanism; a wrong shape is another, explained only by one naming observed_shape_differs."""
+    failing = record.get("failing_elements")
+    for part in (failing if failing is not None else flat_parts(record.get("reference"))):
         if entry.parts and not any(fnmatch.fnmatchcase(part, p)
                                    for p in part_patterns(entry.parts, record.get("framework"))):
             continue

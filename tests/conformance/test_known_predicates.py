@@ -168,7 +168,13 @@ def keras_value(observed_shape, observed=(), failing=()):
 def test_unreduced_shape_is_known(entries):
     rec = keras_value((0,), observed=[])
     rec["observed"]["value"] = {"dtype": "float32", "shape": [0], "data": []}
+    for name in ("logits", "target"):
+        rec["inputs"][name] = {"dtype": "float32", "shape": [0, 2], "data": []}  # an empty batch
     assert classified(rec, entries) == "keras-empty-batch-unreduced"
+    # near miss: the same wrong shape from a batch that is not empty is another mechanism
+    rec = keras_value((0,), observed=[])
+    rec["observed"]["value"] = {"dtype": "float32", "shape": [0], "data": []}
+    assert classified(rec, entries) is None
 
 
 def test_a_wrong_value_of_the_right_shape_is_not_known(entries):
@@ -496,3 +502,37 @@ def test_an_entry_without_a_predicate_never_explains_a_wrong_output_shape():
     naming = known.Divergence(id="shape", implementation=["optax.losses.softmax_cross_entropy(axis=0)"],
                               verdicts=["inaccurate"], reason="r", link="l", predicate="observed_shape_differs")
     assert known_predicates.holds(naming, wrong_shape)
+
+
+def _single_class_record(q_shape, label_shape, obs_shape, ref_shape):
+    impl = "keras.losses.SparseCategoricalCrossentropy(from_logits=False)"
+    rec = record(impl, "cross_entropy_dist", "float64", "special_value_mismatch", "grad:q",
+                 {"q": np.zeros(q_shape)}, [0.0], ["-inf"], [0], framework="tensorflow")
+    rec["inputs"]["p"] = tensor_json(np.zeros(label_shape, dtype=np.int64))
+    rec["observed"]["value"] = {**tensor_json(np.zeros(int(np.prod(obs_shape)))), "shape": list(obs_shape)}
+    rec["reference"]["value"] = {**ref_json(["inf"] * int(np.prod(ref_shape)), "float64"), "shape": list(ref_shape)}
+    rec["failing_elements"] = {"value": [], "grad:q": [0]}
+    rec["detail"] = "at (0, 0, 0): got 0.0, reference -inf (exact -inf)"
+    return rec
+
+
+def test_keras_sparse_loss_with_one_class_squeezed_is_matched_part_by_part():
+    """Keras's Loss wrapper squeezes y_pred's one-class axis ([N, L, 1] -> [N, L]) and returns [N] for an [N, L]
+    loss: the value's shape is explained by keras-sparse-loss-single-class-squeezed (its predicate), the
+    clipped -inf gradient by keras-probability-paths-clip-and-order; neither alone explains the record."""
+    entries = known.load()
+    rec = _single_class_record((1, 1, 1), (1, 1), (1,), (1, 1))
+    known.classify(rec, entries, FAILING)
+    assert rec["known_divergence"] == "keras-probability-paths-clip-and-order" and not rec["unexpected"]
+    pred = known_predicates.PREDICATES["observed_shape_lost_the_single_class_axis"]
+    value = known_predicates.Element(rec, "value", None)
+    assert pred(value)
+    # near misses: two classes (nothing is squeezed), a shape that differs otherwise, a shape that agrees
+    assert not pred(known_predicates.Element(_single_class_record((1, 1, 2), (1, 1), (1,), (1, 1)), "value", None))
+    assert not pred(known_predicates.Element(_single_class_record((1, 1, 1), (1, 1), (3,), (1,)), "value", None))
+    assert not pred(known_predicates.Element(_single_class_record((1, 1, 1), (1, 1), (1, 1), (1, 1)), "value", None))
+    # the gradient entry alone (without predicate) does not explain the wrong shape
+    alone = [e for e in entries if e.id != "keras-sparse-loss-single-class-squeezed"]
+    rec = _single_class_record((1, 1, 1), (1, 1), (1,), (1, 1))
+    known.classify(rec, alone, FAILING)
+    assert rec["unexpected"]
