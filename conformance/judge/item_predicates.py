@@ -58,6 +58,9 @@ def observed_shape_differs_on_an_empty_batch(e: Element) -> bool:
     return empty and list(e.obs_tensor["shape"]) != list(e.ref_tensor["shape"])
 
 
+observed_shape_lost_the_single_class_axis.whole_part = True  # about a whole part (known_predicates.holds)
+observed_shape_differs_on_an_empty_batch.whole_part = True
+
 PREDICATES = {f.__name__: f for f in (observed_nan_at_ignored_item_with_nonfinite_row,
                                       observed_shape_lost_the_single_class_axis,
                                       observed_shape_differs_on_an_empty_batch)}

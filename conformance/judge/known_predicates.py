@@ -6,16 +6,15 @@ A known divergence (conformance/judge/known_divergences.toml) may name a predica
     predicate = ["observed_nan_where_input_infinite", "observed_inf_where_input_near_max"]   # any of them
 
 The entry then matches a failing record only when, in every failing part the entry covers (`parts`, default
-all), EVERY failing element (the elements compare.py found beyond the ULP budget and the bound, or of the
+all), EVERY failing element (the elements verdict.py found beyond the ULP budget and the bound, or of the
 wrong kind: record["failing_elements"]) satisfies at least one of the named predicates. A predicate reads
 only the record: the observed element, the reference's rounded and exact values at the same place, the
 dtype, the params and the input elements the output element depends on (the same element for elementwise
 ops, the row along `axis` for class-axis ops, every element for a reduced value). Names are looked up in
-PREDICATES; nothing from the TOML is evaluated as code.
-
-An entry whose implementation pattern is a wildcard ("*", "*softmax", "torch.nn.functional.*", ...) must
-name a predicate and the frameworks it is about (`frameworks = ["torch", "jax"]`); it then applies only to
-the built-in rows of those frameworks, never to custom (custom:*) or plugin implementations.
+PREDICATES; nothing from the TOML is evaluated as code. An entry without a predicate never explains a
+failing part whose shape differs (only a whole_part predicate such as observed_shape_differs does). A
+wildcard entry ("*", "*softmax", "torch.nn.functional.*", ...) must name a predicate and its frameworks
+(`frameworks = ["torch", "jax"]`); it applies only to their built-in rows, never to custom or plugin rows.
 """
 from __future__ import annotations
 
@@ -281,7 +280,7 @@ def observed_is_batch_times_reference_with_one_class(e: Element) -> bool:
 
 
 def observed_shape_differs(e: Element) -> bool:
-    """The part failed as a whole because its shape differs from the reference's (no element compared)."""
+    """The part failed as a whole because its shape differs from the reference's (a whole_part predicate)."""
     if e.obs_tensor is None or e.ref_tensor is None:
         return False
     return e.index is None and list(e.obs_tensor["shape"]) != list(e.ref_tensor["shape"])
@@ -311,6 +310,7 @@ def absolute_error_within_direction_rounding(e: Element) -> bool:
     return abs(Decimal(e.observed) - x) <= Decimal(4.0 * (n + 1) * u * scale)
 
 
+observed_shape_differs.whole_part = True  # judges a whole part (index None); the others judge single elements
 PREDICATES = {f.__name__: f for f in (
     observed_is_batch_times_reference_with_one_class,
     absolute_error_within_direction_rounding,
@@ -424,7 +424,7 @@ def part_patterns(parts: list, framework: str | None = None) -> list:
 
 def _covered_part_shape_differs(entry, record: dict) -> bool:
     """Does a failing part the entry covers come back in another shape than the reference's? An entry documents
-    a numerical mechanism; a wrong shape is another, explained only by one naming observed_shape_differs."""
+    a numerical mechanism; a wrong shape is another, explained only by a whole_part predicate."""
     failing = record.get("failing_elements")
     for part in (failing if failing is not None else flat_parts(record.get("reference"))):
         if entry.parts and not any(fnmatch.fnmatchcase(part, p)
@@ -457,9 +457,9 @@ def holds(entry, record: dict) -> bool:
             if element.ref_tensor is None or element.obs_tensor is None:
                 return False
             if index is None:
-                if not any(p is observed_shape_differs and p(element) for p in wanted):
+                if not any(getattr(p, "whole_part", False) and p(element) for p in wanted):
                     return False
-            elif not any(p is not observed_shape_differs and p(element) for p in wanted):
+            elif not any(not getattr(p, "whole_part", False) and p(element) for p in wanted):
                 return False
     return checked
 
