@@ -49,18 +49,7 @@ def observed_shape_lost_the_single_class_axis(e: Element) -> bool:
     return observed != reference and len(observed) == len(reference) - 1
 
 
-def observed_shape_differs_on_an_empty_batch(e: Element) -> bool:
-    """The part came back in another shape than the reference's and an input of the case holds no element (an
-    empty batch: Keras returns the unreduced (0,) loss where a reduction gives a scalar)."""
-    if e.index is not None or e.obs_tensor is None or e.ref_tensor is None:
-        return False
-    empty = any(0 in list(t.get("shape", [])) for t in (e.record.get("inputs") or {}).values())
-    return empty and list(e.obs_tensor["shape"]) != list(e.ref_tensor["shape"])
-
-
 observed_shape_lost_the_single_class_axis.whole_part = True  # about a whole part (known_predicates.holds)
-observed_shape_differs_on_an_empty_batch.whole_part = True
 
 PREDICATES = {f.__name__: f for f in (observed_nan_at_ignored_item_with_nonfinite_row,
-                                      observed_shape_lost_the_single_class_axis,
-                                      observed_shape_differs_on_an_empty_batch)}
+                                      observed_shape_lost_the_single_class_axis)}
