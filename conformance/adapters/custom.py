@@ -224,6 +224,17 @@ def _scoped(convention, row: Implementation):
     return replace(convention, applies=applies)
 
 
+def _takes_keyword(fn, name: str) -> bool:
+    """Does fn accept the keyword `name` (a parameter of that name, or **kwargs)? Unknown signatures: yes."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 def build_custom(spec: CustomSpec) -> Implementation:
     fn = load_function(spec.target)
     framework = SIGNATURES[spec.signature]
@@ -251,8 +262,12 @@ def build_custom(spec: CustomSpec) -> Implementation:
             params[name] = merged
     conventions = tuple(_scoped(c, row) for row in rows for c in row.conventions)
     grads = tuple(dict.fromkeys(g for row in rows for g in row.grads))
+    fixed = dict(rows[0].fixed_params)
+    if "axis" in params and not _takes_keyword(fn, "axis"):  # a kernel without axis=: the last axis, as the
+        params.pop("axis")                                     # rows call it (adapters pass no axis= for -1)
+        fixed["axis"] = -1
     return Implementation(id=spec.id, framework=spec.worker, op=spec.op, call=_dispatching_call(rows, fn),
-                          dtypes=spec.dtypes, params=params, fixed_params=rows[0].fixed_params, grads=grads,
+                          dtypes=spec.dtypes, params=params, fixed_params=fixed, grads=grads,
                           conventions=conventions, devices=rows[0].devices,
                           bad_labels=next((r.bad_labels for r in rows if r.bad_labels), None),
                           accepts=_any_row_accepts(rows), link=spec.target, modes=_modes(framework),

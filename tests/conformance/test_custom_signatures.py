@@ -102,3 +102,21 @@ def test_focal_losses_run_in_the_tf_and_jax_signatures(tmp_path, signature, kern
                  "--dtypes", "float64", "--baseline", baseline)
     assert result.returncode == 0, result.stdout[-2000:]
     assert result.records and not any(r["verdict"] == "error_behaviour_mismatch" for r in result.records)
+
+
+def test_a_jax_kernel_without_axis_is_checked_at_the_last_axis_and_never_passed_axis():
+    """The jax rows now take any class axis (axis=); a kernel written like optax's function without axis= (the
+    bundled examples/jax_cross_entropy.py) is held to the last axis, where the rows pass no axis=, instead of
+    raising TypeError on every case moved to another axis (140 of 156 records of that example did)."""
+    pytest.importorskip("jax")
+    import numpy as np
+
+    from conformance.adapters.custom import CustomSpec, build_custom
+
+    plain = build_custom(CustomSpec("examples.jax_cross_entropy:cross_entropy", "cross_entropy", "jax"))
+    assert plain.fixed_params.get("axis") == -1 and "axis" not in plain.params
+    assert "TypeError" not in str(plain.call(
+        {"logits": np.array([[1.0, 2.0, 3.0]]), "target": np.array([0])},
+        {"axis": -1, "reduction": "none"}, "float64", "cpu", ()).value)
+    with_axis = build_custom(CustomSpec("tests.custom_kernels:jax_log_softmax", "log_softmax", "jax"))
+    assert "axis" in with_axis.params and "axis" not in with_axis.fixed_params  # drawn at every position
