@@ -30,26 +30,4 @@ def observed_nan_at_ignored_item_with_nonfinite_row(e: Element) -> bool:
     return int(labels[tuple(item)]) == int(ignore) and any(not np.isfinite(a).all() for a in e.inputs())
 
 
-def observed_shape_lost_the_single_class_axis(e: Element) -> bool:
-    """The part came back without a trailing axis of the reference's shape, with one class: a floating input
-    whose last axis (the class axis) has length 1 and integer labels one rank lower. Keras's Loss wrapper
-    (squeeze_or_expand_to_same_rank) squeezes y_pred's last axis when y_pred's rank is one more than y_true's
-    and that axis has length 1, so one class is taken for no class axis and the loss runs along the next one."""
-    if e.index is not None or e.obs_tensor is None or e.ref_tensor is None:
-        return False
-    inputs = (e.record.get("inputs") or {}).values()
-    floats = [t for t in inputs if not str(t.get("dtype", "")).startswith(("int", "uint", "bool"))]
-    labels = [t for t in inputs if str(t.get("dtype", "")).startswith(("int", "uint"))]
-    if not floats or not labels:
-        return False
-    pred, label = list(floats[0]["shape"]), list(labels[0]["shape"])
-    if len(pred) != len(label) + 1 or not pred or pred[-1] != 1:
-        return False
-    observed, reference = list(e.obs_tensor["shape"]), list(e.ref_tensor["shape"])
-    return observed != reference and len(observed) == len(reference) - 1
-
-
-observed_shape_lost_the_single_class_axis.whole_part = True  # about a whole part (known_predicates.holds)
-
-PREDICATES = {f.__name__: f for f in (observed_nan_at_ignored_item_with_nonfinite_row,
-                                      observed_shape_lost_the_single_class_axis)}
+PREDICATES = {f.__name__: f for f in (observed_nan_at_ignored_item_with_nonfinite_row,)}
