@@ -263,9 +263,9 @@ def build_custom(spec: CustomSpec) -> Implementation:
     conventions = tuple(_scoped(c, row) for row in rows for c in row.conventions)
     grads = tuple(dict.fromkeys(g for row in rows for g in row.grads))
     fixed = dict(rows[0].fixed_params)
-    if "axis" in params and not _takes_keyword(fn, "axis"):  # a kernel without axis=: the last axis, as the
-        params.pop("axis")                                     # rows call it (adapters pass no axis= for -1)
-        fixed["axis"] = -1
+    if framework == "jax" and "axis" in params and not _takes_keyword(fn, "axis"):
+        params.pop("axis")  # an optax-style kernel without axis=: the last axis, where the rows pass no axis=
+        fixed["axis"] = -1  # (torch kernels take dim=, TF ones axis=, always passed: they keep every axis)
     return Implementation(id=spec.id, framework=spec.worker, op=spec.op, call=_dispatching_call(rows, fn),
                           dtypes=spec.dtypes, params=params, fixed_params=fixed, grads=grads,
                           conventions=conventions, devices=rows[0].devices,
