@@ -40,3 +40,10 @@ def implementations(backend: str) -> list[Implementation]:
         return []
     devs = tuple(devices(backend))
     return keras_losses.keras_rows(devs, backend) + keras_functions.keras_function_rows(devs, backend)
+
+
+def adapter_interface(backend: str) -> tuple:
+    """(available, version, devices, implementations) of the adapter module for one backend: the module-level
+    functions every adapter exposes (conformance/adapters/__init__.py), bound to `backend`."""
+    return (lambda: available(backend), lambda: version(backend), lambda: devices(backend),
+            lambda: implementations(backend))
