@@ -53,9 +53,10 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance.judge import item_predicates, known_predicates
+from conformance.judge import item_predicates, known_predicates, mode_predicates
 
 known_predicates.PREDICATES.update(item_predicates.PREDICATES)  # one namespace of predicate names
+known_predicates.PREDICATES.update(mode_predicates.PREDICATES)
 
 DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
 REQUIRED = ("id", "implementation", "verdicts", "reason", "link")
