@@ -25,7 +25,8 @@ from decimal import Decimal, InvalidOperation
 import ml_dtypes
 import numpy as np
 
-from conformance.judge import known_predicates_dtype, known_predicates_linear, known_predicates_rounding
+from conformance.judge import (known_predicates_dtype, known_predicates_linear, known_predicates_rounding,
+                               known_predicates_weights)
 from conformance.results.parts import flat_parts
 
 WILDCARD_CHARS = set("*?")  # ("[...]" alone names one of a few ids, e.g. cross_entropy[class])
@@ -323,6 +324,7 @@ PREDICATES = {f.__name__: f for f in (
     observed_nonfinite_where_label_probability_vanishes,
     observed_finite_where_item_undefined, smoothing_along_a_class_axis_that_is_not_last,
     *known_predicates_linear.PREDICATES, *known_predicates_dtype.PREDICATES, *known_predicates_rounding.PREDICATES,
+    *known_predicates_weights.PREDICATES,
 )}
 
 

@@ -147,3 +147,38 @@ def test_tf_xlogy_hvp_mask_and_keras_gce_hvp_broadcast(entries):
     for t in (r["observed"]["derivs"]["hvp:p"], r["reference"]["derivs"]["hvp:p"]):
         t["shape"] = [3, 1]
     assert explained(r, entries) == "keras-generalized-ce-single-class-hvp-broadcast"
+
+
+# ------------------------------------------------ tf-softmax-ce-hvp-cotangent-tangent-overflows (session 4)
+
+def _softmax_ce_hvp_record(v, observed_inf=True, impl="keras.ops.sparse_categorical_crossentropy(from_logits=True)"):
+    """One item x = [20, 0, 0] with label 0, tangent [-T, T, T] (T = 1.84e19) and cotangent v, bfloat16: the
+    exact hvp v s_c (t_c - <t, s>) is finite; the observed element 1 is inf (or NaN)."""
+    x = np.array([20.0, 0.0, 0.0])
+    T = 1.8374686479671624e19
+    t = np.array([-T, T, T])
+    s = np.exp(x - x.max()) / np.exp(x - x.max()).sum()
+    exact = (v * s * (t - (t * s).sum())).ravel()
+    observed = exact.copy()
+    observed[1] = np.inf if observed_inf else np.nan
+    rec = mode_record(impl, "tensorflow", "cross_entropy", "bfloat16", "special_value_mismatch", "hvp:logits",
+                      {"logits": x, "target": 0}, list(observed), [repr(float(e)) for e in exact], cot=v,
+                      tans={"logits": t}, params={"axis": -1, "reduction": "none"})
+    rec["framework_version"] = "tensorflow 2.21.0, keras 3.15.1"
+    return rec
+
+
+def test_tf_softmax_ce_hvp_overflow_explained(entries):
+    rec = _softmax_ce_hvp_record(1.8374686479671624e19)
+    assert rec["failing_elements"]["hvp:logits"] == [1]
+    assert explained(rec, entries) == "tf-softmax-ce-hvp-cotangent-tangent-overflows"
+
+
+def test_tf_softmax_ce_hvp_overflow_near_misses(entries):
+    # a cotangent small enough that v (t_c - <t, s>) stays in range: an inf there is another mechanism
+    assert explained(_softmax_ce_hvp_record(1e18), entries) is None
+    # NaN is not the overflow this entry documents
+    assert explained(_softmax_ce_hvp_record(1.8374686479671624e19, observed_inf=False), entries) is None
+    # torch's cross_entropy has no such intermediate: not in scope
+    assert explained(_softmax_ce_hvp_record(1.8374686479671624e19, impl="torch.nn.functional.cross_entropy[class]"),
+                     entries) is None

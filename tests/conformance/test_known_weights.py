@@ -1,0 +1,91 @@
+"""Known divergences about weight parameters (conformance/judge/known_predicates_weights.py; issue 13 triage of
+the ci profile): each entry explains a record shaped like its finding and not a near miss (another input,
+another parameter, another kind of mismatch)."""
+import numpy as np
+import pytest
+
+from conformance.judge import known
+from conformance.judge.severity import FAILING
+from conformance.results.stream import tensor_json
+
+BCEL = "torch.nn.functional.binary_cross_entropy_with_logits"
+MLSM = "torch.nn.MultiLabelSoftMarginLoss"
+
+
+def record(impl, op, dtype, part, inputs, observed, exact, params, failing):
+    """A failing record of a reduction-"none" loss: observed/exact are the part's elements (input-shaped)."""
+    shape = np.asarray(next(iter(inputs.values()))).shape
+    np_dtype = np.float64 if dtype == "float64" else np.float32
+    obs = tensor_json(np.asarray(observed, dtype=np.float64).astype(np_dtype).reshape(shape))
+    ref = {"dtype": dtype, "shape": list(shape), "exact": [str(e) for e in np.ravel(exact)],
+           "rounded": [float(e) for e in np.ravel(exact)], "ieee": None}
+    key = part.split(":", 1)[-1]
+    observed_parts = {"value": obs, "grad": {}} if part == "value" else {"value": None, "grad": {key: obs}}
+    reference_parts = ({"certified": True, "value": ref, "grad": {}} if part == "value"
+                       else {"certified": True, "value": None, "grad": {key: ref}})
+    return {"implementation": impl, "framework": "torch", "op": op, "dtype": dtype, "device": "cpu",
+            "case_id": "c", "framework_version": "torch 2.13.0+cpu", "params": params,
+            "verdict": "special_value_mismatch", "part": part, "detail": "",
+            "inputs": {k: tensor_json(np.asarray(v, dtype=np_dtype)) for k, v in inputs.items()},
+            "observed": observed_parts, "reference": reference_parts, "failing_elements": {part: failing}}
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return known.load()
+
+
+def explained(rec, entries):
+    known.classify(rec, entries, FAILING)
+    return rec["known_divergence"]
+
+
+# ------------------------------------------------ torch-bce-with-logits-pos-weight-term-overflows
+
+def bcel(part="value", pos_weight=8.473828473128839e37, x=-7.25, observed="inf", exact="3.0720636e38"):
+    return record(BCEL, "binary_cross_entropy_with_logits", "float32", part, {"x": [[x, 1.0]], "y": [[1.0, 0.5]]},
+                  [[float(observed), 0.0]], [[exact, "0"]],
+                  {"weight": [0.5, 1.0], "pos_weight": [pos_weight, 1.0], "reduction": "none"}, [0])
+
+
+@pytest.mark.parametrize("part", ["value", "grad:y"])
+def test_pos_weight_term_overflow_is_explained(entries, part):
+    assert explained(bcel(part), entries) == "torch-bce-with-logits-pos-weight-term-overflows"
+
+
+def test_pos_weight_term_overflow_near_misses(entries):
+    # the product of a modest pos_weight and |log_sigmoid(-7.25)| is far from overflowing: another mechanism
+    assert explained(bcel(pos_weight=3.0), entries) is None
+    # NaN, not inf: not this mechanism
+    assert explained(bcel(observed="nan"), entries) is None
+    # d/dx has no pos_weight * log_sigmoid(x) product
+    assert explained(bcel("grad:x"), entries) is None
+
+
+# ------------------------------------------------ torch-multilabel-soft-margin-weight-cotangent-underflows
+
+def mlsm(weight0=5e-324, x0=-np.inf, observed="nan", exact="inf", dtype="float64"):
+    C = 40
+    x = np.zeros((1, C))
+    x[0, 0] = x0
+    y = np.full((1, C), 0.306)
+    weight = [weight0] + [1.0] * (C - 1)
+    obs = np.zeros((1, C))
+    obs[0, 0] = float(observed)
+    ex = np.full((1, C), "0", dtype=object)
+    ex[0, 0] = exact
+    return record(MLSM, "multilabel_soft_margin_loss", dtype, "grad:y", {"x": x, "y": y}, obs, ex,
+                  {"weight": weight, "reduction": "none", "axis": -1}, [0])
+
+
+def test_weight_cotangent_underflow_is_explained(entries):
+    assert explained(mlsm(), entries) == "torch-multilabel-soft-margin-weight-cotangent-underflows"
+
+
+def test_weight_cotangent_underflow_near_misses(entries):
+    # a class weight whose w / C is representable: 0 * inf does not happen, a NaN there is something else
+    assert explained(mlsm(weight0=1e-300), entries) is None
+    # a finite logit: no infinite term to multiply
+    assert explained(mlsm(x0=-40.0, exact="1e-300"), entries) is None
+    # a weight of exactly 0: the limit is 0 * inf, not this entry's finding
+    assert explained(mlsm(weight0=0.0), entries) is None
