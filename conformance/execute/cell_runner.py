@@ -41,7 +41,8 @@ from conformance.judge.severity import FAILING
 
 
 
-COST_FIELDS = ("calls", "call_s", "reference_s", "compiles", "shrink_s", "io_s", "compile_s", "shrinks_skipped")
+COST_FIELDS = ("calls", "call_s", "reference_s", "compiles", "shrink_s", "io_s", "compile_s", "shrinks_skipped",
+               "twin_stops")
 
 
 def cell_costs(ctx) -> dict:
@@ -80,6 +81,7 @@ class CellContext:
     baseline: tuple | None = None  # (built-in Implementation, its Worker, version): conformance/judge/baseline.py
     explains: object = None  # record -> the known divergence that explains it, or None (the run's entries)
     shrinks_skipped: int = 0  # failures not shrunk: explained like a catalog case of the cell (run_hypothesis)
+    twin_stops: int = 0  # shrinks stopped at a shrunk failure explained like a catalog case of the cell
     mode: str | None = None  # execution mode (conformance/adapters/execution.py); None: the framework's default
 
     def __post_init__(self):
@@ -326,7 +328,8 @@ def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dic
     """Hypothesis examples for the cell; the first failure is shrunk (within a step budget) and its minimal
     input kept. A first failure that a known divergence explains which also explains a failing catalog case
     of the cell (`twins`: their ids; the catalog case is its readable minimal witness) is kept as found,
-    unshrunk: shrinking it would only find that mechanism again."""
+    unshrunk: shrinking it would only find that mechanism again. Shrinking also stops at the first shrunk
+    failure such an entry explains (ctx.twin_stops counts those cells)."""
     kept, failures = [], []
     failed_by_key: dict[str, dict] = {}  # every failing input met, by Case.key(): replayed from memory
     value = cell_seed(ctx.seed, ctx.seed_cell)
@@ -366,8 +369,11 @@ def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dic
                 ctx.on_shrink(ctx, record)
             if not failures:
                 found_at[0] = time.perf_counter()
-                if twins and ctx.explains is not None and ctx.explains(record) in twins:
-                    no_shrink[0] = True
+            if not no_shrink[0] and twins and ctx.explains is not None and ctx.explains(record) in twins:
+                no_shrink[0] = True  # the first failure, or a shrunk one, is a catalog twin's mechanism: stop here
+                if failures:
+                    ctx.twin_stops += 1
+                else:
                     ctx.shrinks_skipped += 1
             failed_by_key[key] = record
             failures.append(record)

@@ -17,7 +17,7 @@ PROFILES = {  # Hypothesis examples per cell, per-case timeout (s), shrinking bu
     # which Keras-backend and precision-policy rows run (conformance/plan/variant_plan.py: none / sample / all)
     "quick": {"examples": 4, "mode_examples": 1, "mode_catalog": 1, "builtin_modes": False, "timeout": 60.0,
               "shrink_steps": 20, "shrink_elements": 20_000, "modes": "default", "variants": "none"},
-    "ci": {"examples": 12, "mode_examples": 1, "mode_catalog": 1, "timeout": 120.0, "shrink_steps": 40,
+    "ci": {"examples": 12, "mode_examples": 1, "mode_catalog": 1, "timeout": 120.0, "shrink_steps": 20,
            "shrink_elements": 100_000, "modes": "sample", "variants": "sample",
            "mode_cells": {m: {"catalog": 4, "examples": 4, "shrink_steps": 8} for m in ("compile", "eager")}},
     "thorough": {"examples": 150, "mode_examples": 40, "mode_catalog": 3, "timeout": 600.0, "shrink_steps": 400,

@@ -56,3 +56,21 @@ def test_a_jax_run_reports_compile_seconds_in_their_own_field_and_validates(tmp_
     assert cell["compile_s"] > 0 and all(isinstance(v, int) for v in cell["compiles"].values())
     timed = [r["timing"] for r in doc["records"] if r["timing"].get("compile_s")]
     assert timed and all(isinstance(v, int) for t in timed for v in t["compiles"].values())
+
+
+def test_shrinking_stops_at_a_shrunk_failure_that_a_catalog_twin_explains(tmp_path):
+    pytest.importorskip("torch")
+    # seed 0: this cell's first drawn failure is not explained like a failing catalog case of the cell, but a
+    # candidate met while shrinking it is; the shrink ends there (twin_stops) and that candidate is the minimal
+    doc = _run(tmp_path, "--frameworks", "torch", "--implementations", "torch.nn.NLLLoss", "--dtypes", "float16",
+               "--jobs", "1")
+    cell = doc["run"]["timing"]["cells"]["torch.nn.NLLLoss|float16|cpu"]
+    records = doc["records"]
+    twins = {r["known_divergence"] for r in records if r["source"] == "catalog" and r["known_divergence"]}
+    minimal = [r for r in records if r["minimal"]]
+    assert cell["twin_stops"] == 1 and cell["shrinks_skipped"] == 0
+    assert len(minimal) == 1 and minimal[0]["known_divergence"] in twins
+    from conformance.judge.severity import FAILING
+
+    first = [r for r in records if r["source"] == "hypothesis" and r["verdict"] in FAILING and not r["minimal"]]
+    assert first and first[0]["known_divergence"] not in twins
