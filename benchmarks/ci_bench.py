@@ -35,12 +35,15 @@ def run_ci(out: Path, cache: Path, extra: list[str]) -> dict:
 
 
 def time_split(run: dict, cells: dict) -> dict:
-    """Where a run's wall time went, in parts that add up to it: framework calls (their compiles apart),
-    reference (its exact strings and cond apart), judging + Hypothesis (drawing, its engine, shrinking's own
-    overhead, records: the rest of the cells' time), writing records, and outside the cells (start-up,
-    imports, planning, workers starting, the final results.json). `shrinking (all its work)` overlaps them:
-    the wall time of the cells' shrinking phases, calls and reference included."""
+    """Where a run's time went. The cells' parts add up to the cells' summed wall time (`cell_s`): framework
+    calls (their compiles apart), reference (its exact strings and cond apart), judging + Hypothesis (drawing,
+    its engine, shrinking's own overhead, records: the rest of the cells' time) and writing records. With N
+    lanes (run --jobs, `run.jobs`) cells run N at once, so `cell_s` is up to N x the wall time; `outside
+    cells` is the wall time not covered by cells (start-up, imports, planning, the final results.json),
+    estimated as wall - cell_s / N. `shrinking (all its work)` overlaps the parts: the wall time of the
+    cells' shrinking phases, calls and reference included."""
     wall = float(run.get("duration_s") or 0.0)
+    jobs = int(run.get("jobs") or 1)
     sums = {k: sum(float(c.get(k) or 0.0) for c in cells.values())
             for k in ("wall_s", "call_s", "reference_s", "shrink_s", "io_s")}
     compile_s = sum(float(c.get("compile_s") or (c.get("compiles") or {}).get("jax_compile_s", 0.0))
@@ -48,15 +51,33 @@ def time_split(run: dict, cells: dict) -> dict:
     exact = float((run.get("reference_cache") or {}).get("exact_seconds") or 0.0)
     return {
         "wall_s": wall,
+        "jobs": jobs,
+        "cell_s": sums["wall_s"],
         "framework calls": sums["call_s"] - compile_s,
         "jax compiles": compile_s,
         "reference": sums["reference_s"] - exact,
         "exact strings + cond": exact,
         "judging + Hypothesis": sums["wall_s"] - sums["call_s"] - sums["reference_s"] - sums["io_s"],
         "writing records": sums["io_s"],
-        "outside cells": wall - sums["wall_s"],
+        "outside cells": max(0.0, wall - sums["wall_s"] / jobs),
         "shrinking (all its work)": sums["shrink_s"],
     }
+
+
+SPLIT_META = ("wall_s", "jobs", "cell_s")  # time_split's keys that are not parts
+
+
+def targets(summary: dict) -> dict:
+    """The issue's ci targets for one run (a summarise() dict): shrinking's share of the cells' time (< 25%),
+    the largest cell's share of the run's wall time (<= 10%), the reference's share of the cells' time
+    (exact strings included; < 10% warm), and the wall time (<= 600 s)."""
+    split, largest = summary["split"], summary.get("largest_cell") or {}
+    cell_s = split.get("cell_s") or 0.0
+    reference = split["reference"] + split["exact strings + cond"]
+    return {"wall_s": split["wall_s"], "jobs": split.get("jobs", 1),
+            "shrinking_share": split["shrinking (all its work)"] / cell_s if cell_s else None,
+            "largest_cell": largest.get("cell"), "largest_cell_share": largest.get("share"),
+            "reference_share": reference / cell_s if cell_s else None}
 
 
 def mode_split(cells: dict) -> dict:
@@ -93,7 +114,7 @@ def summarise(doc: dict) -> dict:
         s["overhead_ratio"] = s["wall_s"] / inside if inside else None
     totals = {k: sum(s[k] for s in impls.values()) for k in ("wall_s", "calls", "records", "call_s", "reference_s")}
     inside = totals["call_s"] + totals["reference_s"]
-    return {
+    out = {
         "split": time_split(run, cells),
         "modes": mode_split(cells),
         "largest_cell": max(({"cell": c, "wall_s": t["wall_s"], "share": t["wall_s"] / run["duration_s"]}
@@ -105,6 +126,8 @@ def summarise(doc: dict) -> dict:
         "totals": {**totals, "overhead_ratio": run.get("duration_s", 0) / inside if inside else None},
         "implementations": impls,
     }
+    out["targets"] = targets(out)
+    return out
 
 
 def ci_args(frameworks: list[str] | None = None, dtypes: list[str] | None = None) -> list[str]:
@@ -112,8 +135,9 @@ def ci_args(frameworks: list[str] | None = None, dtypes: list[str] | None = None
     return (["--frameworks", *frameworks] if frameworks else []) + (["--dtypes", *dtypes] if dtypes else [])
 
 
-def run(frameworks: list[str] | None = None, keep: Path | None = None, dtypes: list[str] | None = None) -> dict:
-    extra = ci_args(frameworks, dtypes)
+def run(frameworks: list[str] | None = None, keep: Path | None = None, dtypes: list[str] | None = None,
+        jobs: int | None = None) -> dict:
+    extra = ci_args(frameworks, dtypes) + (["--jobs", str(jobs)] if jobs else [])
     with tempfile.TemporaryDirectory(prefix="ce-bench-") as tmp:
         base = keep or Path(tmp)
         cache = Path(tmp) / "cache"

@@ -75,6 +75,16 @@ def _shard(text: str) -> tuple:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"--jobs {text!r}: a whole number of lanes from 1 to 64")
+    return n
+
+
 def _writable_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -147,6 +157,9 @@ def build_parser(prog: str = "python -m conformance") -> argparse.ArgumentParser
     run.add_argument("--executor", choices=("local", "ray"), default="local",
                      help="local: isolated worker processes here (default); ray: cells as Ray tasks "
                           "(pip install 'ce-conformance[ray]')")
+    run.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                     help="local lanes running cells at once, each with its own workers (default: 2 on a machine "
+                          "with 2+ cores for the ci and thorough profiles, else 1); the records do not depend on it")
     run.add_argument("--address", default=None,
                      help="--executor ray: the cluster to join (e.g. auto, ray://head:10001; default: a local one)")
     run.add_argument("--write-corpus", type=Path, default=None,
@@ -290,6 +303,7 @@ def cmd_run(args, argv) -> int:
         shard_weights=_shard_weights(args),
         executor=args.executor,
         ray_address=args.address,
+        jobs=args.jobs,
         quiet=args.quiet,
         cache_dir=_cache_dir(args),
         corpus_path=args.corpus,

@@ -53,13 +53,16 @@ class Progress:
             self.log(line)
 
     def shrinking(self, ctx, record) -> None:
-        if self.quiet:
-            return
         from conformance.execute.cell_budget import shrink_budget, shrink_element_budget
 
-        self.log(f"  [{self.done + 1}/{self.total}] {ctx.cell}: {record['verdict']} found "
-                 f"({record.get('part') or 'value'}), shrinking it (at most {shrink_budget(ctx)} steps, "
-                 f"{shrink_element_budget(ctx):,} input elements)")
+        self.shrinking_line(ctx.cell, record["verdict"], record.get("part") or "value", shrink_budget(ctx),
+                            shrink_element_budget(ctx))
+
+    def shrinking_line(self, cell: str, verdict: str, part: str, steps: int, elements: int) -> None:
+        if self.quiet:
+            return
+        self.log(f"  [{self.done + 1}/{self.total}] {cell}: {verdict} found ({part}), shrinking it "
+                 f"(at most {steps} steps, {elements:,} input elements)")
 
     def cell_done(self, ctx, records, seconds: float, error: str | None = None) -> None:
         self.done += 1

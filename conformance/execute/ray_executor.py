@@ -17,61 +17,15 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
-from types import SimpleNamespace
 
+from conformance.execute.cell_host import CellActor, progress_context  # noqa: F401  (the actor's body; run's progress)
 
 logger = logging.getLogger("conformance.ray")
 
 
 class RayUnavailable(Exception):
     """ray is not installed or the cluster cannot be reached: one line, exit 2."""
-
-
-class CellActor:
-    """The body of the Ray actor (made remote in `_actor_class`)."""
-
-    def __init__(self, worker_name: str, specs: list, timeout: float, max_memory, cache_dir, profile: str,
-                 seed: int, examples, corpus, tf32: bool, known_entries=None):
-        os.environ["CE_CONFORMANCE_TF32"] = "1" if tf32 else "0"
-        from conformance.plan.cells import implementations
-        from conformance.execute.reference_cache import ReferenceCache
-        from conformance.execute.worker import Worker
-
-        self.impls = {i.id: i for i in implementations(worker_name, specs)}
-        self.specs, self.timeout = specs, timeout
-        self.base_workers: dict = {}  # --baseline rows of custom kernels (worker.baseline_worker)
-        self.worker = Worker(worker_name, specs, timeout=timeout, max_memory=max_memory)
-        self.refs = ReferenceCache(Path(cache_dir) if cache_dir else None)
-        self.profile, self.seed, self.examples, self.corpus = profile, seed, examples, corpus
-        self.explains = None  # the catalog-twin shrink stop, as in a local run (cell_runner.known_explainer)
-        if known_entries is not None:
-            from conformance.execute.cell_runner import known_explainer
-
-            self.explains = known_explainer(*known_entries)
-
-    def run(self, impl_id: str, version, dtype: str, device: str, mode: str | None = None) -> dict:
-        from conformance.execute.worker import baseline_worker
-        from conformance.execute.cell_runner import CellContext, cell_costs, run_cell
-
-        impl = self.impls[impl_id]
-        ctx = CellContext(impl, impl.framework, version, dtype, device, self.worker, self.refs, self.profile,
-                          self.seed, self.examples, self.corpus,
-                          baseline=baseline_worker(impl, self.specs, self.base_workers, self.timeout), mode=mode,
-                          explains=self.explains)
-        t0 = time.perf_counter()
-        try:
-            records = run_cell(ctx)
-        except Exception as exc:  # a defect of the suite: reported by the driver as an internal error
-            return {"cell": ctx.cell, "error": f"{type(exc).__name__}: {exc}", "wall_s": time.perf_counter() - t0}
-        return {"cell": ctx.cell, "records": records, "wall_s": time.perf_counter() - t0, **cell_costs(ctx),
-                "node": os.uname().nodename}
-
-    def stop(self) -> None:
-        self.worker.stop()
-        for _, base_worker, _ in self.base_workers.values():
-            base_worker.stop()
 
 
 def _ray():
@@ -155,16 +109,3 @@ def run_cells(config, groups: list, cells: list, corpus, on_result, known_entrie
                 except Exception:  # already gone
                     pass
                 ray.kill(actor)
-
-
-def progress_context(cell, result: dict) -> SimpleNamespace:
-    """What run's progress lines and timings read from a CellContext, for a cell run on Ray."""
-    import dataclasses
-
-    from conformance.execute.cell_runner import COST_FIELDS, CellContext
-
-    impl, device, dtype = cell.impl, cell.device, cell.dtype
-    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-                for f in dataclasses.fields(CellContext) if f.name in COST_FIELDS}
-    costs = {name: result.get(name, defaults[name]) for name in COST_FIELDS}
-    return SimpleNamespace(cell=result["cell"], impl=impl, dtype=dtype, device=device, mode=cell.mode, **costs)

@@ -90,6 +90,7 @@ class RunConfig:
     ray_address: str | None = None  # an existing Ray cluster ("auto", "ray://host:10001"); None: a local one
     strict_special_values: bool = False  # ieee_special fails the run too
     modes: tuple | None = None  # execution modes (adapters/execution.py), "default", "all"; None: the profile's plan
+    jobs: int | None = None  # local lanes running cells at once (conformance.execute.lanes); None: lanes.default_jobs
 
 
 def validate(config: RunConfig) -> None:
@@ -194,6 +195,39 @@ def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
             "wall_s": round(wall_s, 4), "records": len(records), **costs}
 
 
+def _run_group(config: RunConfig, group, todo: list, corpus: list, refs, progress, explains, entries, fails,
+               writer, internal_errors: list, cell_timing: dict) -> None:
+    """A serial run's cells of worker group `g`, in this process, through one worker."""
+    worker_name, _, version, _, specs = group
+    timeout = config.timeout or PROFILES[config.profile]["timeout"]
+    worker = Worker(worker_name, specs, timeout=timeout, max_memory=config.max_worker_memory)
+    base_workers: dict = {}
+    try:
+        for impl, device, dtype, mode in ((c.impl, c.device, c.dtype, c.mode) for c in todo):
+            ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
+                              config.profile, config.seed, config.examples, corpus,
+                              on_shrink=progress.shrinking,
+                              baseline=baseline_worker(impl, specs, base_workers, timeout), explains=explains,
+                              mode=mode)
+            t0 = time.perf_counter()
+            try:
+                records = run_cell(ctx)
+            except Exception as exc:  # a defect of the suite: say so, keep going, fail the run
+                internal_errors.append(f"{ctx.cell}: {type(exc).__name__}: {exc} ({_where(exc)})")
+                progress.cell_done(ctx, None, time.perf_counter() - t0, f"internal error: {internal_errors[-1]}")
+                continue
+            baseline.classify_records(records, entries, fails)
+            t_io = time.perf_counter()
+            writer.write_cell(records, ctx.cell)
+            ctx.io_s = time.perf_counter() - t_io
+            cell_timing[ctx.cell] = _cell_timing(ctx, records, time.perf_counter() - t0)
+            progress.cell_done(ctx, records, time.perf_counter() - t0)
+    finally:
+        worker.stop()
+        for _, base_worker, _ in base_workers.values():
+            base_worker.stop()
+
+
 def execute(config: RunConfig, log=None) -> int:
     """Run; return the exit code: 0 nothing unexpected failed, 1 otherwise. Holds the output directory's lock
     (conformance.results.output_dir: run_io.OutputLocked when another run holds it; run_io.ResultsIOError when results
@@ -240,55 +274,47 @@ def _execute(config: RunConfig, log) -> int:
                 log(f"note: {impl.id} is value only (no --vjp): its gradients are not checked")
     started = time.perf_counter()
     implementations, internal_errors, cell_timing = [], [], {}
+    todo_all = [c for c in cells if c.id not in writer.done_cells]
+    from conformance.execute.lanes import default_jobs
+
+    jobs = min(config.jobs or default_jobs(config.profile, len(todo_all)),
+               max(1, len({c.group for c in todo_all})))  # a lane runs whole worker groups (lanes.py)
+    hosted = config.executor == "ray" or jobs > 1  # cells run in other processes (lanes or Ray actors)
     for g, (worker_name, module, version, impls, specs) in enumerate(groups):
         implementations += [implementation_json(i, version) for i in impls]
-        timeout = config.timeout or PROFILES[config.profile]["timeout"]
-        todo = [c for c in cells if c.group == g and c.id not in writer.done_cells]
-        if not todo or config.executor == "ray":
+        todo = [c for c in todo_all if c.group == g]
+        if not todo or hosted:
             continue
-        worker = Worker(worker_name, specs, timeout=timeout, max_memory=config.max_worker_memory)
-        base_workers: dict = {}
-        try:
-            for impl, device, dtype, mode in ((c.impl, c.device, c.dtype, c.mode) for c in todo):
-                ctx = CellContext(impl, impl.framework, version, dtype, device, worker, refs,
-                                  config.profile, config.seed, config.examples, corpus_cases,
-                                  on_shrink=progress.shrinking,
-                                  baseline=baseline_worker(impl, specs, base_workers, timeout), explains=explains,
-                                  mode=mode)
-                t0 = time.perf_counter()
-                try:
-                    records = run_cell(ctx)
-                except Exception as exc:  # a defect of the suite: say so, keep going, fail the run
-                    internal_errors.append(f"{ctx.cell}: {type(exc).__name__}: {exc} ({_where(exc)})")
-                    progress.cell_done(ctx, None, time.perf_counter() - t0, f"internal error: {internal_errors[-1]}")
-                    continue
-                baseline.classify_records(records, entries, fails)
-                t_io = time.perf_counter()
-                writer.write_cell(records, ctx.cell)
-                ctx.io_s = time.perf_counter() - t_io
-                cell_timing[ctx.cell] = _cell_timing(ctx, records, time.perf_counter() - t0)
-                progress.cell_done(ctx, records, time.perf_counter() - t0)
-        finally:
-            worker.stop()
-            for _, base_worker, _ in base_workers.values():
-                base_worker.stop()
+        _run_group(config, groups[g], todo, corpus_cases, refs, progress, explains, entries, fails, writer,
+                   internal_errors, cell_timing)
+
+    def on_result(cell, result):  # a cell a lane or a Ray actor ran
+        from conformance.execute.cell_host import progress_context
+
+        ctx = progress_context(cell, result)
+        if "error" in result:
+            internal_errors.append(f"{ctx.cell}: {result['error']}")
+            progress.cell_done(ctx, None, result["wall_s"], f"internal error: {internal_errors[-1]}")
+            return
+        records = result["records"]
+        baseline.classify_records(records, entries, fails)
+        t_io = time.perf_counter()
+        writer.write_cell(records, ctx.cell)
+        ctx.io_s = time.perf_counter() - t_io
+        cell_timing[ctx.cell] = dict(_cell_timing(ctx, records, result["wall_s"]),
+                                     **({"node": result["node"]} if config.executor == "ray" else {}))
+        progress.cell_done(ctx, records, result["wall_s"])
+
+    ref_stats = None
     if config.executor == "ray":
-        from conformance.execute.ray_executor import progress_context, run_cells
+        from conformance.execute.ray_executor import run_cells
 
-        def on_result(cell, result):
-            ctx = progress_context(cell, result)
-            if "error" in result:
-                internal_errors.append(f"{ctx.cell}: {result['error']}")
-                progress.cell_done(ctx, None, result["wall_s"], f"internal error: {internal_errors[-1]}")
-                return
-            records = result["records"]
-            baseline.classify_records(records, entries, fails)
-            writer.write_cell(records, ctx.cell)
-            cell_timing[ctx.cell] = dict(_cell_timing(ctx, records, result["wall_s"]), node=result.get("node"))
-            progress.cell_done(ctx, records, result["wall_s"])
+        run_cells(config, groups, todo_all, corpus_cases, on_result, known_entries=(entries, fails))
+    elif jobs > 1 and todo_all:
+        from conformance.execute.lanes import run_lanes
 
-        run_cells(config, groups, [c for c in cells if c.id not in writer.done_cells], corpus_cases,
-                  on_result, known_entries=(entries, fails))
+        ref_stats = run_lanes(config, groups, todo_all, corpus_cases, on_result,
+                              lambda cell, *rest: progress.shrinking_line(cell.id, *rest), (entries, fails), jobs)
     known.reset(entries)  # classify every record once more, resumed ones included, for the final tallies
     baseline.classify_records(writer.records, entries, fails)
     summary = summarize(writer.records)
@@ -306,7 +332,8 @@ def _execute(config: RunConfig, log) -> int:
     path = writer.finish(implementations, status, summary, {
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(duration, 3),
-        "reference_cache": refs.stats(),
+        "jobs": jobs if config.executor == "local" else 1,
+        "reference_cache": {**refs.stats(), **(ref_stats or {})},  # the lanes' caches where lanes ran the cells
         "timing": {"cells": cell_timing},
         "internal_errors": internal_errors,
         **({"shard": f"{config.shard[0]}/{config.shard[1]}"} if config.shard else {}),

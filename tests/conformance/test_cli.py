@@ -19,6 +19,7 @@ from tests.conformance.cli_helpers import ROOT, child_env, conformance
     (["run", "--profile", "forever", "--frameworks", "numpy"], "invalid choice: 'forever'"),
     (["run", "--signature", "fortran", "--impl", "tests.fault_impls:softmax", "--op", "softmax"], "invalid choice"),
     (["compare", "a.json", "b.json", "--format", "xml"], "invalid choice: 'xml'"),
+    (["run", "--jobs", "0", "--frameworks", "numpy"], "--jobs '0': a whole number of lanes from 1 to 64"),
     (["run", "--impl", "no_colon", "--op", "softmax"], "expected package.module:function"),
     (["run", "--impl", "nosuchmodule:fn", "--op", "softmax"], "cannot import nosuchmodule"),
     (["run", "--impl", "tests.fault_impls:softmax"], "--impl needs --op"),
