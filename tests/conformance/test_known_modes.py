@@ -182,3 +182,32 @@ def test_tf_softmax_ce_hvp_overflow_near_misses(entries):
     # torch's cross_entropy has no such intermediate: not in scope
     assert explained(_softmax_ce_hvp_record(1.8374686479671624e19, impl="torch.nn.functional.cross_entropy[class]"),
                      entries) is None
+
+
+# ------------------------------------------------ torch-cross-entropy-double-backward-dominant-class-cancellation
+
+def _torch_ce_hvp_record(error):
+    """One item x = [20, 0, 0], label 1, tangent [-1000, 37, 0.25], v = 1, float32: the observed hvp at the
+    dominant class is the exact one plus `error`."""
+    x = np.array([20.0, 0.0, 0.0])
+    t = np.array([-1000.0, 37.0, 0.25])
+    s = np.exp(x - x.max()) / np.exp(x - x.max()).sum()
+    exact = s * np.array([sum(s[k] * (t[c] - t[k]) for k in range(3) if k != c) for c in range(3)])
+    observed = [float(np.float32(exact[0] + error))] + [float(np.float32(e)) for e in exact[1:]]
+    exact_text = [repr(float(e)) for e in exact]
+    rec = mode_record("torch.nn.functional.cross_entropy[class]", "torch", "cross_entropy", "float32", "inaccurate",
+                      "hvp:logits", {"logits": x, "target": 1}, observed, exact_text, cot=1.0, tans={"logits": t},
+                      params={"axis": -1, "reduction": "sum"})
+    rec["framework_version"] = "torch 2.13.0+cpu"
+    rec["failing_elements"] = {"hvp:logits": [0]}
+    return rec
+
+
+def test_torch_ce_hvp_dominant_class_cancellation_explained(entries):
+    assert explained(_torch_ce_hvp_record(2.1e-5), entries) == \
+        "torch-cross-entropy-double-backward-dominant-class-cancellation"
+
+
+def test_torch_ce_hvp_dominant_class_cancellation_near_miss(entries):
+    # an error of 1 (beyond 4 (C + 1) u |v| |t|, 1e-3 here) is not the rounding of O(|t|) terms
+    assert explained(_torch_ce_hvp_record(1.0), entries) is None
