@@ -34,6 +34,11 @@ UNSUPPORTED: dict[tuple[str, str], str] = {
     **{(row, "jvp"): "the chunked path (options set) does not support forward-mode AD (documented: "
                      "https://docs.pytorch.org/docs/stable/generated/torch.nn.functional.linear_cross_entropy.html)"
        for row in ("torch.nn.functional.linear_cross_entropy[chunked]", "torch.nn.LinearCrossEntropyLoss[chunked]")},
+    **{(row, "hvp"): "the chunked path (options set) computes its gradients in the forward and detaches them: "
+                     "double backward is not supported (torch/nn/modules/linear_cross_entropy.py: 'retain_graph=True "
+                     "/ double backward are not supported'; torch.autograd.grad(create_graph=True) gives gradients "
+                     "without a graph)"
+       for row in ("torch.nn.functional.linear_cross_entropy[chunked]", "torch.nn.LinearCrossEntropyLoss[chunked]")},
 }
 
 # implementation id -> the weight parameters its gradient is taken for (reference.derivs.weights has the ops).

@@ -7,10 +7,12 @@ certified=False when still open. No fast path: the derivative modes always take 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from reference import precision
-from reference.derivs import shared
+from reference.derivs import shared, shared_hvp
 from reference.derivs.cond import fill_conds
 from reference.derivs.dual import tangent
 from reference.derivs.parts import _axis, _run, float_inputs, item_sum, layout, vjp_formula
@@ -55,7 +57,11 @@ def compute(case, req, want_cond: bool) -> dict:
     names = float_inputs(case)
     base = run_op(case, want_cond=want_cond)
     vf = req.cotangent if req.cotangent is not None else np.ones(base.value.val.shape)
-    if kind == "shared":  # items sharing inputs: vjp and jvp from the op run per item (no hvp: request.py)
+    if case.spec.dims is not None and req.hvp:  # items sharing inputs: the hvp per unit (shared_hvp)
+        parts = compute(case, dataclasses.replace(req, hvp=False), want_cond)
+        parts.update(shared_hvp.compute(case, req, names, vf, want_cond))
+        return parts
+    if kind == "shared":  # items sharing inputs: vjp and jvp from the op run per item
         parts = shared.compute(case, req, names, base, want_cond, undefined_where_value_is)
         parts.update(weight_parts(case, req.params, vf, want_cond))
         return parts

@@ -22,15 +22,9 @@ from reference.decimal_io import NumberToken
 from reference.errors import CaseError
 
 
-# derivative modes the reference does not compute for an op yet, with the reason (rows of these ops do not
-# declare them: conformance/adapters/modes.py)
-WITHOUT_MODES = {
-    "linear_cross_entropy": {
-        "hvp": "its linear_weight and linear_bias are shared by every item: the hvp's cond needs a direction pass "
-               "per input element (reference.derivs.cond passes one per class); vjp and jvp are computed per item "
-               "(reference.derivs.shared)",
-    },
-}
+# derivative modes the reference does not compute for an op, with the reason (rows of these ops do not declare
+# them: conformance/adapters/modes.py); none at present
+WITHOUT_MODES: dict[str, dict[str, str]] = {}
 
 
 @dataclass

@@ -7,7 +7,7 @@ tangents:
     jvp:K[n]     = sum over K's elements of g_n[K] t_K   (for input: row n only)
     cond(vjp)    = |v| (cond(g) + |g|), summed like the vjp;   cond(jvp_n) = sum |t| cond(g_n) + |g_n| |t|
 (the cotangent's and tangent's share included, as reference.derivs.parts states for item-wise ops).
-hvp is not computed for these ops (reference.derivs.request.WITHOUT_MODES).
+hvp: reference.derivs.shared_hvp.
 """
 from __future__ import annotations
 

@@ -59,11 +59,27 @@ def test_builtin_rows_declare_their_modes():
         if not availability(framework)[0]:
             continue
         for impl in implementations_for(framework):
-            # every mode, but those the reference does not compute for the op (WITHOUT_MODES: linear_cross_entropy's
-            # hvp) and those declared unsupported with a reason (torch's chunked linear CE: no forward mode);
+            # every mode, but those the reference does not compute for the op (WITHOUT_MODES, empty at present)
+            # and those declared unsupported with a reason (torch's chunked linear CE: no forward mode, no
+            # double backward);
             # policy rows run the case dtype's modes through their base row
             expected = tuple(m for m in ("vjp", "jvp", "hvp") if m not in WITHOUT_MODES.get(impl.op, {})
                              and unsupported_reason(impl.id, m) is None)
             if not impl.grads or impl.policy is not None:
                 expected = ()
             assert impl.modes == expected, (framework, impl.id, impl.modes)
+
+
+def test_torch_linear_rows_hvp_where_double_backward_exists():
+    """linear_cross_entropy's reference-path rows run hvp cells; the chunked rows detach the gradients they
+    compute in the forward (no double backward), declared unsupported with that reason."""
+    from conformance.adapters import availability, implementations_for
+    from conformance.adapters.modes import unsupported_reason
+
+    if not availability("torch")[0]:
+        pytest.skip("torch not installed")
+    rows = {i.id: i for i in implementations_for("torch") if i.op == "linear_cross_entropy"}
+    assert "hvp" in rows["torch.nn.functional.linear_cross_entropy"].modes
+    assert "hvp" in rows["torch.nn.LinearCrossEntropyLoss"].modes
+    assert "hvp" not in rows["torch.nn.functional.linear_cross_entropy[chunked]"].modes
+    assert "double backward" in unsupported_reason("torch.nn.LinearCrossEntropyLoss[chunked]", "hvp")

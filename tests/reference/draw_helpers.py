@@ -265,7 +265,7 @@ ISSUE_17_CASES: dict[str, Callable] = {  # the ops and params issue 17 added
     "binary_focal_loss": binary_focal_loss, "logsumexp": softmax_family, "xlog1py": xlog1py,
     "generalized_cross_entropy": generalized_cross_entropy,
 }
-LINEAR_CASES: dict[str, Callable] = {  # no derivative modes yet (reference.derivs.request.WITHOUT_MODES)
+LINEAR_CASES: dict[str, Callable] = {  # derivative modes: tests/reference/test_ref_linear_ce.py
     "linear_cross_entropy": linear_cross_entropy,
 }
 CASES = {**CORE_CASES, **ISSUE_17_CASES, **LINEAR_CASES}
