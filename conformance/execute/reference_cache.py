@@ -13,6 +13,12 @@ nothing read back is deserialised into objects, imported or evaluated.
 Files are written to a temporary name and renamed into place (atomic on POSIX): concurrent runs and
 pytest-xdist workers may share a directory. The size is bounded (refstore: old fingerprints pruned, a cap
 per fingerprint). Results are stored with their exact strings computed (reference.fastpath.plain).
+Exact digits on demand (docs/results.md): a fast-path answer of at least DEFER_EXACT_MIN elements that
+reference.approx covers keeps its exact strings and cond unmade (they come from one arb evaluation, about
+100x its certification): it gets the approximations instead (`approx` on each array), is neither made
+plain nor written to disk (recomputing it costs less than reading it back), and the arb evaluation runs
+only if the judge or the record reads an exact value (a part beyond the ULP budget, failing elements,
+exact zeros).
 
 Time: `seconds` is everything spent answering (computing, reading the disk); `take_seconds()` hands the part
 not yet attributed to a record to the record being built.
@@ -32,6 +38,7 @@ from conformance.cases.case import Case
 from conformance.execute.reference_store import DiskStore, ReferenceFailure
 
 CACHE_FORMAT = 2
+DEFER_EXACT_MIN = int(os.environ.get("CE_DEFER_EXACT_MIN") or 4096)  # output elements (module docstring)
 __all__ = ["ReferenceCache", "ReferenceFailure", "default_cache_dir", "op_defaults", "reference_fingerprint"]
 
 
@@ -90,7 +97,7 @@ class ReferenceCache:
             result = _compute(op, dtype, inputs, params, modes)
             self.exact_seconds += EXACT_CLOCK[0] - before
             self.compute_seconds += time.perf_counter() - started
-            if self.store is not None:
+            if self.store is not None and not deferred(result):
                 self.store.save(key, result)
         elapsed = time.perf_counter() - started
         self.seconds += elapsed
@@ -133,6 +140,8 @@ def _compute(op: str, dtype: str, inputs: dict, params: dict, request: dict | No
                                     "param_grads": list(request.get("param_grads") or ()) or None}
     try:
         result = reference.evaluate(op, dtype, inputs, params, **modes)
+        if not request and defer_exact(result, op, dtype, inputs, params):
+            return result
         started = time.perf_counter()
         try:
             return plain(result)  # exact strings and cond now: the judge and the records need them
@@ -144,3 +153,28 @@ def _compute(op: str, dtype: str, inputs: dict, params: dict, request: dict | No
         return exc
     except Exception as exc:  # a defect of the reference itself: recorded, never fatal to the run
         return ReferenceFailure(f"{type(exc).__name__}: {exc}")
+
+
+def defer_exact(result, op: str, dtype: str, inputs: dict, params: dict, min_elements: int | None = None) -> bool:
+    """Attach reference.approx's approximations to a large fast-path answer whose exact strings are not made
+    yet (module docstring); False (nothing attached) where that does not apply."""
+    from reference.approx import approximate
+    from reference.fastpath import LazyRefArray
+
+    arrays = {"value": result.value, **{f"grad:{k}": g for k, g in result.grads.items()}}
+    if result.derivs or not all(isinstance(a, LazyRefArray) and not a.materialised for a in arrays.values()):
+        return False
+    limit = DEFER_EXACT_MIN if min_elements is None else min_elements
+    if sum(int(a.rounded.size) for a in arrays.values()) < limit:
+        return False
+    approx = approximate(op, dtype, inputs, params)
+    if approx is None or set(approx) != set(arrays):
+        return False
+    for key, a in arrays.items():
+        a.approx = approx[key]
+    return True
+
+
+def deferred(result) -> bool:
+    """True for an answer defer_exact() prepared (its exact strings may still be unmade: never stored)."""
+    return getattr(getattr(result, "value", None), "approx", None) is not None

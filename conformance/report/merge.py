@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conformance.results.packed import pack_record
 from conformance.results.strict_json import dumps, finite
 from .errors import ReportInputError
 from conformance.results.load import load_results, summarize, validate
@@ -146,7 +147,7 @@ def merge_runs(paths, out_path) -> Path:
     if not out.parent.is_dir():
         raise ReportInputError(f"cannot write {out}: directory {out.parent} does not exist")
     try:
-        text = dumps(merged, indent=1)
+        text = dumps({**merged, "records": [pack_record(r) for r in merged["records"]]}, indent=1)
     except ValueError as e:
         raise ReportInputError(f"cannot write {out}: {e}") from None
     from .html import write_text

@@ -11,6 +11,9 @@ incomplete (a killed run) is dropped and noted in `load_warnings`; a malformed l
 error. Missing sections are derived from the records: implementations (id, framework, op, version) and the
 summary (total, by_verdict, unexpected).
 
+Large arrays are written packed (conformance/results/packed.py); load_results returns them as plain
+lists, checked against their SHA-256, so no later reader sees the packed form.
+
 Every problem raises ResultsError (the report calls it ReportInputError) with one line naming the file and what is wrong.
 """
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from conformance.results import SCHEMA_PATH, SCHEMA_VERSION as SUPPORTED_SCHEMA_VERSION
 from conformance.results.errors import ResultsError
+from conformance.results.packed import unpack_record
 from conformance.results.stream import parse_lines, summarize
 RUN_FIELDS_FROM_FOOTER = ("finished", "duration_s")
 
@@ -203,6 +207,8 @@ def load_results(source: str | Path | dict) -> dict:
         raise ResultsError(f"{name}: JSON nested too deeply") from None
     _check_depth(data, name)
     validate(data, name)
+    if isinstance(data.get("records"), list):  # large arrays written packed (packed.py): plain lists again
+        data["records"] = [unpack_record(r, f"{name}: record {i}") for i, r in enumerate(data["records"])]
     data["source_path"] = name
     return data
 

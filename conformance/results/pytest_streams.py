@@ -11,6 +11,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from conformance.results.strict_json import dumps
+from conformance.results.packed import pack_record
+from conformance.results.stream import record_line
 
 STREAM_GLOB = "results-*.jsonl"
 
@@ -53,7 +55,7 @@ class WorkerStream:
             self.seen.add(impl.id)
             self.file.write(dumps({"kind": "implementation", **implementation_json(impl, version)}) + "\n")
         for r in records:
-            self.file.write(dumps({"kind": "record", **r}, sort_keys=True) + "\n")
+            self.file.write(record_line(r, sort_keys=True) + "\n")
         if records:  # the cell's end marker, as results.jsonl has it
             self.file.write(dumps({"kind": "cell_end", "cell": records[0]["cell"], "records": len(records)}) + "\n")
         self._flush()
@@ -135,7 +137,7 @@ def write_results(out: Path, known_status: dict) -> Path | None:
                     duration_s=round(time.time() - dt.datetime.fromisoformat(started).timestamp(), 3),
                     pytest_workers=[r["run"].get("pytest_worker") for r in runs])
     doc = {"schema_version": 1, "run": run_meta, "implementations": list(implementations.values()),
-           "records": records, "known_divergences": known_status, "summary": summarize(records)}
+           "records": [pack_record(r) for r in records], "known_divergences": known_status, "summary": summarize(records)}
     validate(doc, "pytest session results")
     target = out / "results.json"
     tmp = target.with_suffix(".json.tmp")

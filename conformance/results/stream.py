@@ -14,6 +14,7 @@ from reference.jsonio import case_number_json
 
 from conformance.results import SCHEMA_VERSION
 from conformance.results.errors import ResultsError
+from conformance.results.packed import NUMBER_KEYS, PACK_MIN, STRING_KEYS, NumberList, pack_record, unpack_record
 
 
 def number_json(x) -> float | str:
@@ -24,8 +25,10 @@ def number_json(x) -> float | str:
 def numbers_json(a) -> list:
     """number_json of every element (float64 values), vectorised: tolist() gives the same Python floats;
     the non-finite ones are then spelled "inf" / "-inf" / "nan"."""
-    v = np.asarray(a).astype(np.float64).ravel()
-    out = v.tolist()
+    a = np.asarray(a)
+    v = a.astype(np.float64).ravel()
+    out = NumberList(v.tolist())
+    out.source = a.ravel().copy() if a.dtype.kind == "f" or str(a.dtype) == "bfloat16" else v
     for i in np.flatnonzero(~np.isfinite(v)):
         out[i] = number_json(v[i])
     return out
@@ -134,13 +137,14 @@ def exact_kept(exact, shown, rounded=None) -> list:
     return out
 
 
-def ref_array_json(r, shown=None, rounded: list | None = None) -> dict:
+def ref_array_json(r, shown=None, rounded: list | None = None, exact: list | None = None) -> dict:
     """One reference part as stored; `shown`: the flat indices whose exact strings are kept (exact_kept);
-    `rounded`: the rounded values as JSON numbers when already made."""
+    `rounded`: the rounded values as JSON numbers when already made; `exact`: the stored list when already
+    decided (reference_json: none for an accurate part of a deferred answer)."""
     out = {
         "dtype": dtype_name(np.asarray(r.rounded).dtype),
         "shape": list(np.asarray(r.rounded).shape),
-        "exact": exact_kept(r.exact, shown, r.rounded),
+        "exact": exact if exact is not None else exact_kept(r.exact, shown, r.rounded),
         "rounded": rounded if rounded is not None else numbers_json(r.rounded),
         "ieee": None,
     }
@@ -153,15 +157,22 @@ def reference_json(ref, observed: dict | None = None, failing: dict | None = Non
                    all_exact: bool = False) -> dict | None:
     """The record's reference. Exact strings are kept (exact_kept) for the elements the drill-down shows
     (shown_elements against `observed`, the record's observed JSON) and the part's failing elements
-    (`failing`: part key -> flat indices, at most compare.MAX_FAILING); all of them with all_exact."""
+    (`failing`: part key -> flat indices, at most compare.MAX_FAILING); all of them with all_exact. A record
+    without failing elements whose answer is deferred (conformance/execute/reference_cache.defer_exact: a
+    large case whose exact strings are made only on demand) keeps none in each part with no element that
+    rounds to 0 or a non-finite value (`replay --exact` recomputes any): such a record never waits for an
+    arb evaluation. A record with failing elements keeps them as above, in every part."""
     if ref is None or isinstance(ref, Exception):
         return None
     failing = failing or {}
+    on_demand = getattr(ref.value, "approx", None) is not None and not any(failing.values())
 
     def one(key: str, r) -> dict:
         if all_exact:
             return ref_array_json(r)
         rounded = numbers_json(r.rounded)
+        if on_demand and _no_zero_or_special(r):
+            return ref_array_json(r, rounded=rounded, exact=[None] * len(rounded))
         obs = part_of(observed or {}, key)
         shown = shown_elements(rounded, (obs or {}).get("data"), dtype_name(np.asarray(r.rounded).dtype))
         return ref_array_json(r, sorted(set(shown) | set(failing.get(key) or ())), rounded)
@@ -172,6 +183,12 @@ def reference_json(ref, observed: dict | None = None, failing: dict | None = Non
         "grad": {name: one(f"grad:{name}", g) for name, g in ref.grads.items()},
         **({"derivs": {key: one(key, d) for key, d in ref.derivs.items()}} if getattr(ref, "derivs", None) else {}),
     }
+
+
+def _no_zero_or_special(r) -> bool:
+    """No element of the part rounds to 0 or a non-finite value (whose exact strings a record keeps)."""
+    v = np.asarray(r.rounded).astype(np.float64)
+    return bool(np.all(np.isfinite(v) & (v != 0)))
 
 
 def part_of(container: dict, part: str):
@@ -232,7 +249,7 @@ class ResultsWriter:
             "schema_version": SCHEMA_VERSION,
             "run": run,
             "implementations": implementations,
-            "records": self.records,
+            "records": [pack_record(r) for r in self.records],
             "known_divergences": known,
             "summary": summary,
         }
@@ -241,8 +258,44 @@ class ResultsWriter:
         return target
 
 
+def record_line(record: dict, **kwargs) -> str:
+    """One record as results.jsonl holds it: {"kind": "record", ...} with its large arrays packed
+    (conformance/results/packed.py)."""
+    return dumps({"kind": "record", **pack_record(record)}, **kwargs)
+
+
+RECORD_BASE = 64 * 1024  # bytes of a record's line besides its lists (docs/results.md, "Record size")
+
+
+def record_size_bound(record: dict) -> int:
+    """The size bound (bytes) of `record`'s line (docs/results.md, "Record size"): RECORD_BASE, plus for a
+    tensor's number list of n entries 25 n while it is written as a list (n <= PACK_MIN) or 11 n + 200
+    packed; for an exact-string list 5 bytes per null entry while a list (none packed) + 72 per string
+    kept; 25 bytes per entry of any other list (parameters, failing indices)."""
+    total = RECORD_BASE
+    stack = [record]
+    while stack:
+        obj = stack.pop()
+        items = obj.items() if isinstance(obj, dict) else enumerate(obj)
+        tensor = isinstance(obj, dict) and "shape" in obj
+        for k, v in items:
+            if isinstance(v, dict):
+                stack.append(v)
+            elif isinstance(v, list):
+                n = len(v)
+                if tensor and k in NUMBER_KEYS:
+                    total += 25 * n if n <= PACK_MIN else 11 * n + 200
+                elif tensor and k in STRING_KEYS:
+                    kept = n - v.count(None)
+                    total += 72 * kept + (5 * (n - kept) if n <= PACK_MIN else 100)
+                else:
+                    total += 25 * n
+                    stack.extend(x for x in v if isinstance(x, (dict, list)))
+    return total
+
+
 def _cell_text(cell: str, records: list[dict]) -> str:
-    lines = [dumps({"kind": "record", **r}) for r in records]
+    lines = [record_line(r) for r in records]
     lines.append(dumps({"kind": "cell_end", "cell": cell, "records": len(records)}))
     return "\n".join(lines) + "\n"
 
@@ -299,7 +352,7 @@ def read_jsonl(path: Path, markers: bool = False) -> tuple[dict, list[dict]]:
         if kind == "header":
             header = obj
         elif kind == "record":
-            records.append(obj)
+            records.append(unpack_record(obj, f"{path}: record {len(records)}"))
         elif kind == "cell_end" and markers:
             records.append({"kind": kind, **obj})
     if header is None:

@@ -1,0 +1,183 @@
+"""Large arrays in results files: a compact, lossless, checksummed encoding (docs/results.md, "Record size").
+
+A record's tensors hold one JSON number per element ("data" of a tensor; "rounded" and "ieee" of a reference
+part) and one exact string or null per element ("exact"). Above PACK_MIN elements such a list is written
+packed, and every reader gets the plain list back (conformance/results/load.py and stream.read_jsonl call
+unpack_record): nothing after the reader ever sees the packed form.
+
+    numbers: {"packed": "base64", "dtype": D, "count": n, "sha256": H, "b64": B}
+             B: the n values as little-endian D (float64, float32, float16, bfloat16, int64), base64; D is the
+             tensor's own float dtype where every value survives the round trip, else float64 (any JSON
+             number or "inf" / "-inf" / "nan" does); int64 for integer lists. H: SHA-256 of the raw bytes.
+             Unpacked: floats as floats, non-finite values as "inf" / "-inf" / "nan", integers as ints: the
+             list that was packed.
+    strings: {"packed": "sparse", "count": n, "index": [i, ...], "values": [s, ...]}
+             the non-null entries of an n-element list of strings and nulls (indices increasing).
+A list is packed only when it is exactly one of those kinds (floats and the three non-finite strings;
+integers; strings and nulls); anything else is written as it is. Records whose lists are all at most
+PACK_MIN long are written byte for byte as before. A packed list that does not check out (count, length,
+checksum, dtype, indices) is a ResultsError naming the record's field.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import ml_dtypes
+import numpy as np
+
+from conformance.results.errors import ResultsError
+
+PACK_MIN = 1024  # lists of more elements are packed
+_DTYPES = {"float64": np.dtype("<f8"), "float32": np.dtype("<f4"), "float16": np.dtype("<f2"),
+           "bfloat16": np.dtype(ml_dtypes.bfloat16), "int64": np.dtype("<i8")}
+_NONFINITE = {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}
+NUMBER_KEYS = ("data", "rounded", "ieee")
+STRING_KEYS = ("exact",)
+
+
+class NumberList(list):
+    """A number list made from an array (stream.numbers_json), remembering that array: pack_numbers packs it
+    without reading the list back. Such lists are never modified after they are made."""
+
+    __slots__ = ("source",)
+
+
+def _from_source(values: list) -> tuple[np.ndarray, str] | None:
+    src = getattr(values, "source", None)
+    if src is None or src.size != len(values):
+        return None
+    name = "bfloat16" if src.dtype == _DTYPES["bfloat16"] else str(src.dtype)
+    if name not in ("float64", "float32", "float16", "bfloat16"):
+        return None
+    return src, name
+
+
+def _float_values(values: list, kinds: set) -> np.ndarray | None:
+    if kinds == {float}:
+        return np.array(values, dtype=np.float64)
+    if kinds <= {float, str} and all(v in _NONFINITE for v in values if type(v) is str):
+        return np.array([_NONFINITE[v] if type(v) is str else v for v in values], dtype=np.float64)
+    return None
+
+
+def pack_numbers(values: list, dtype: str | None = None) -> dict | None:
+    """The packed form of a number list (module docstring), or None when it is not one."""
+    known = _from_source(values)
+    if known is not None:
+        return _packed(known[0], known[1], len(values))
+    kinds = set(map(type, values))
+    if kinds == {int}:
+        try:
+            arr = np.array(values, dtype="<i8")
+        except OverflowError:
+            return None
+        name = "int64"
+    else:
+        arr = _float_values(values, kinds)
+        if arr is None:
+            return None
+        name = "float64"
+        if dtype in _DTYPES and dtype not in ("int64", "float64"):
+            with np.errstate(all="ignore"):
+                narrow = arr.astype(_DTYPES[dtype])
+                back = narrow.astype(np.float64)
+            same = back == arr
+            if same.all() or np.array_equal(back, arr, equal_nan=True):
+                if np.array_equal(np.signbit(back), np.signbit(arr)):
+                    arr, name = narrow, dtype
+    return _packed(arr, name, len(values))
+
+
+def _packed(arr: np.ndarray, name: str, count: int) -> dict:
+    raw = arr.astype(_DTYPES[name], copy=False).tobytes()
+    return {"packed": "base64", "dtype": name, "count": count, "sha256": hashlib.sha256(raw).hexdigest(),
+            "b64": base64.b64encode(raw).decode("ascii")}
+
+
+def unpack_numbers(obj: dict, where: str = "array") -> list:
+    name, count = obj.get("dtype"), obj.get("count")
+    if obj.get("packed") != "base64" or name not in _DTYPES or type(count) is not int or count < 0 \
+            or not isinstance(obj.get("b64"), str):
+        raise ResultsError(f"{where}: not a packed number list")
+    try:
+        raw = base64.b64decode(obj["b64"].encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise ResultsError(f"{where}: packed data is not base64") from None
+    dt = _DTYPES[name]
+    if len(raw) != count * dt.itemsize:
+        raise ResultsError(f"{where}: packed data holds {len(raw) // dt.itemsize} values, its count says {count}")
+    if hashlib.sha256(raw).hexdigest() != obj.get("sha256"):
+        raise ResultsError(f"{where}: packed data does not match its sha256 (damaged file?)")
+    arr = np.frombuffer(raw, dtype=dt)
+    if name == "int64":
+        return arr.tolist()
+    v = arr.astype(np.float64)
+    out = v.tolist()
+    for i in np.flatnonzero(~np.isfinite(v)):
+        out[i] = "nan" if np.isnan(v[i]) else ("inf" if v[i] > 0 else "-inf")
+    return out
+
+
+def pack_strings(values: list) -> dict | None:
+    if not set(map(type, values)) <= {str, type(None)}:
+        return None
+    index = [] if values.count(None) == len(values) else [i for i, v in enumerate(values) if v is not None]
+    return {"packed": "sparse", "count": len(values), "index": index, "values": [values[i] for i in index]}
+
+
+def unpack_strings(obj: dict, where: str = "array") -> list:
+    count, index, values = obj.get("count"), obj.get("index"), obj.get("values")
+    if obj.get("packed") != "sparse" or type(count) is not int or count < 0 or not isinstance(index, list) \
+            or not isinstance(values, list) or len(index) != len(values):
+        raise ResultsError(f"{where}: not a packed string list")
+    out: list = [None] * count
+    last = -1
+    for i, s in zip(index, values):
+        if type(i) is not int or not last < i < count or not isinstance(s, str):
+            raise ResultsError(f"{where}: packed string list has a bad index or value")
+        out[i] = s
+        last = i
+    return out
+
+
+def pack_record(obj, depth: int = 0):
+    """`obj` with every list above PACK_MIN of a tensor-like dict (one with a "shape") packed; the same
+    object where nothing is packed (records of small tensors are written unchanged). Never mutates `obj`."""
+    if not isinstance(obj, dict) or depth > 12:
+        return obj
+    out = None
+    for k, v in obj.items():
+        new = v
+        if isinstance(v, dict):
+            new = pack_record(v, depth + 1)
+        elif isinstance(v, list) and len(v) > PACK_MIN and "shape" in obj:
+            if k in NUMBER_KEYS:
+                new = pack_numbers(v, obj.get("dtype")) or v
+            elif k in STRING_KEYS:
+                new = pack_strings(v) or v
+        if new is not v:
+            if out is None:
+                out = dict(obj)
+            out[k] = new
+    return obj if out is None else out
+
+
+def unpack_record(obj, where: str = "record", depth: int = 0):
+    """The inverse of pack_record: packed lists back to plain lists (checked; ResultsError otherwise).
+    Returns the same object where nothing was packed; otherwise a copy along the changed paths."""
+    if not isinstance(obj, dict) or depth > 12:
+        return obj
+    out = None
+    for k, v in obj.items():
+        if not isinstance(v, dict):
+            continue
+        if "packed" in v and "shape" in obj and k in NUMBER_KEYS + STRING_KEYS:
+            new = unpack_numbers(v, f"{where}.{k}") if k in NUMBER_KEYS else unpack_strings(v, f"{where}.{k}")
+        else:
+            new = unpack_record(v, f"{where}.{k}", depth + 1)
+        if new is not v:
+            if out is None:
+                out = dict(obj)
+            out[k] = new
+    return obj if out is None else out
