@@ -53,7 +53,8 @@ def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last
     `backend` (dtype: the case dtype; under a policy, LOSS_POLICIES' dtype= instead).
 
     drops_last_axis: the binary losses average over the last axis (output shape = input shape[:-1]); with
-    reduction "none" the adapter puts that axis (of length 1, see _last_axis_is_one) back.
+    reduction "none" the adapter puts that axis (of length 1, see _last_axis_is_one) back, in the value and in
+    the jvp parts (the jvp of the value has the value's shape).
     """
 
     def call(inputs, params, dtype, device, grads, fn=None):
@@ -68,6 +69,8 @@ def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last
                                      key=(class_name, loss_dtype, dtype, _freeze(kwargs), y_true, y_pred, fn))
         if drops_last_axis and params["reduction"] == "none":
             observed.value = np.expand_dims(observed.value, -1)
+            for part in [p for p in observed.derivs if p.startswith("jvp:")]:  # a jvp has the value's shape
+                observed.derivs[part] = np.expand_dims(observed.derivs[part], -1)
         return observed
 
     return call

@@ -33,11 +33,14 @@ An entry's scope *ran* when every framework it concerns ran (its `frameworks`, o
 implementation patterns name by prefix -- torch., tf./keras., jax./optax., scipy./sklearn./numpy., cupy.; a
 pattern with a leading wildcard concerns every CPU framework) and a record matched its implementation, op,
 dtypes, devices, versions and cases patterns -- whatever its verdict (parts and detail describe a failure,
-not a scope). So a jax-only run does not call an entry about torch *and* optax fixed.
+not a scope). So a jax-only run does not call an entry about torch *and* optax fixed. When every predicate an entry names
+says from the case alone where its mechanism can occur (`case_applies`, e.g. an empty batch for
+observed_unreduced_on_an_empty_batch: known_predicates_shape.py), only such a case counts (case_can_show).
 An entry whose scope ran without a matching failure is "fixed upstream" (an XPASS): a note, or with
 `strict=True` (run --strict-known) a failure of the run. An entry about implementations that ran but whose
 scope did not run is only warned about as unmatched; entries about implementations that did not run at all
-are not mentioned.
+are not mentioned, nor entries whose frameworks did not run (a TensorFlow-only keras.losses.[A-Z]* entry in a
+run of the ids ID@jax: framework_of_id).
 
 A key the format does not know (a typo) is a KnownDivergenceError: one line, exit 2 on the command line.
 """
@@ -53,10 +56,11 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance.judge import item_predicates, known_predicates, mode_predicates
+from conformance.judge import item_predicates, known_predicates, known_predicates_shape, mode_predicates
 
 known_predicates.PREDICATES.update(item_predicates.PREDICATES)  # one namespace of predicate names
 known_predicates.PREDICATES.update(mode_predicates.PREDICATES)
+known_predicates.PREDICATES.update(known_predicates_shape.PREDICATES)
 
 DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
 REQUIRED = ("id", "implementation", "verdicts", "reason", "link")
@@ -207,7 +211,7 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
     record["known_divergence"] = None
     for entry in entries:
         if entry.relation is None and entry.scope_matches(record) and (
-                record.get("derivative_request") or not modes_only(entry)):
+                record.get("derivative_request") or not modes_only(entry)) and case_can_show(entry, record):
             entry.scope_ran += 1  # an entry about derivative modes only has run when a mode record has
     for entry in entries:
         if entry.relation is None and entry.in_scope_of(record):
@@ -226,6 +230,17 @@ def classify(record: dict, entries: list[Divergence], failing: frozenset) -> Non
             record["known_divergence"] = composed[0].id
             record["known_divergences"] = [entry.id for entry in composed]
     record["unexpected"] = record["verdict"] in failing and record["known_divergence"] is None
+
+
+def case_can_show(entry: Divergence, record: dict) -> bool:
+    """Can the record's case meet the entry's mechanism at all? When every predicate the entry names says
+    from the case alone (its `case_applies`: inputs and params, not observations) where its mechanism can
+    occur, the entry's scope has run only for such a case: an entry about an empty batch has not run (and is
+    not "fixed upstream") in a run that drew no empty batch. Entries without such predicates: True."""
+    wanted = [known_predicates.PREDICATES[n] for n in known_predicates.names(entry.predicate)]
+    if not wanted or any(getattr(p, "case_applies", None) is None for p in wanted):
+        return True
+    return any(p.case_applies(record) for p in wanted)
 
 
 def _element_verdict(element) -> str:
@@ -323,6 +338,16 @@ KERAS_BACKEND_SUFFIXES = {"@jax": "keras_jax", "@torch": "keras_torch"}  # Keras
 CPU_FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy")
 
 
+def framework_of_id(implementation_id: str) -> str | None:
+    """The built-in framework an implementation id belongs to (ID@jax -> keras_jax, keras.* -> tensorflow,
+    torch.* -> torch, ...), None when the id does not say (a custom or plugin row)."""
+    base = implementation_id.split("[", 1)[0]
+    for end, fw in KERAS_BACKEND_SUFFIXES.items():
+        if base.endswith(end) or implementation_id.endswith(end):
+            return fw
+    return next((fw for fw, prefixes in FRAMEWORK_PREFIXES.items() if base.startswith(prefixes)), None)
+
+
 def frameworks_of(entry: Divergence) -> set[str]:
     """The frameworks an entry is about: its `frameworks` key when it has one, else by the literal prefix
     of each implementation pattern (a pattern starting with a wildcard: every CPU framework)."""
@@ -365,7 +390,8 @@ def status(entries: list[Divergence], implementations_run=None, strict: bool = F
     ran = list(implementations_run) if implementations_run is not None else None
 
     def concerns_run(e):
-        return ran is None or any(_any_match(i, e.implementation) and known_predicates.may_concern(e, i) for i in ran)
+        return ran is None or any(_any_match(i, e.implementation) and known_predicates.may_concern(e, i)
+                                  and framework_of_id(i) in (None, *frameworks_of(e)) for i in ran)
 
     def whole_scope_ran(e):
         return e.scope_ran and (frameworks_run is None or frameworks_of(e) <= set(frameworks_run))

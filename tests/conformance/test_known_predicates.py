@@ -170,6 +170,8 @@ def test_unreduced_shape_is_known(entries):
     rec["observed"]["value"] = {"dtype": "float32", "shape": [0], "data": []}
     for name in ("logits", "target"):
         rec["inputs"][name] = {"dtype": "float32", "shape": [0, 2], "data": []}  # an empty batch
+    rec["params"]["reduction"] = "mean"
+    rec["reference"]["value"]["shape"] = []  # the mean: a scalar
     assert classified(rec, entries) == "keras-empty-batch-unreduced"
 
 
@@ -232,6 +234,9 @@ def test_the_empty_batch_shape_is_known_on_the_backends_only_as_a_shape(entries)
     rec = keras_value((0,), observed=[])
     rec.update(implementation="keras.losses.CategoricalCrossentropy(from_logits=True)@torch", framework="keras_torch")
     rec["observed"]["value"] = {"dtype": "float32", "shape": [0], "data": []}
+    rec["inputs"] = {n: {"dtype": "float32", "shape": [0, 2], "data": []} for n in ("logits", "target")}
+    rec["params"]["reduction"] = "sum"
+    rec["reference"]["value"]["shape"] = []
     assert classified(rec, entries) == "keras-backend-empty-batch-unreduced"
     wrong = keras_value((1,), observed=[0.5], failing=[0])
     wrong.update(implementation="keras.losses.CategoricalCrossentropy(from_logits=True)@jax", framework="keras_jax")
@@ -241,7 +246,8 @@ def test_the_empty_batch_shape_is_known_on_the_backends_only_as_a_shape(entries)
 COVERED = {"exp-flushes-subnormal-results", "sigmoid-ce-infinite-logit-nan", "log-softmax-dominant-class-is-zero",
            "softmax-backward-uses-rounded-output", "torch-mean-over-nothing-gradient-zero",
            "keras-empty-batch-unreduced", "keras-backend-float64-computed-in-float32",
-           "keras-backend-empty-batch-unreduced"}
+           "keras-backend-empty-batch-unreduced",
+           "keras-loss-wrapper-squeezes-single-class"}  # its records and near misses: test_known_shapes.py
 
 
 def test_every_wildcard_entry_has_a_match_and_near_misses_here(entries):
@@ -503,7 +509,8 @@ def test_an_entry_without_a_predicate_never_explains_a_wrong_output_shape():
 def _single_class_record(q_shape, label_shape, obs_shape, ref_shape):
     impl = "keras.losses.SparseCategoricalCrossentropy(from_logits=False)"
     rec = record(impl, "cross_entropy_dist", "float64", "special_value_mismatch", "grad:q",
-                 {"q": np.zeros(q_shape)}, [0.0], ["-inf"], [0], framework="tensorflow")
+                 {"q": np.zeros(q_shape)}, [0.0], ["-inf"], [0], framework="tensorflow",
+                 params={"axis": -1, "reduction": "none"})
     rec["inputs"]["p"] = tensor_json(np.zeros(label_shape, dtype=np.int64))
     rec["observed"]["value"] = {**tensor_json(np.zeros(int(np.prod(obs_shape)))), "shape": list(obs_shape)}
     rec["reference"]["value"] = {**ref_json(["inf"] * int(np.prod(ref_shape)), "float64"), "shape": list(ref_shape)}
@@ -515,13 +522,13 @@ def _single_class_record(q_shape, label_shape, obs_shape, ref_shape):
 def test_keras_sparse_loss_with_one_class_squeezed_is_matched_part_by_part():
     """Keras's Loss wrapper squeezes y_pred's one-class axis ([N, L, 1] -> [N, L]) and returns [N] for an [N, L]
     loss, and the clipped -inf gradient is 0: the record is explained part by part -- the gradient by
-    keras-probability-paths-clip-and-order (no predicate), the value's shape by keras-empty-batch-unreduced
-    (observed_shape_differs); the gradient entry alone does not explain a wrong shape."""
+    keras-probability-paths-clip-and-order (no predicate), the value's shape by
+    keras-loss-wrapper-squeezes-single-class; the gradient entry alone does not explain a wrong shape."""
     entries = known.load()
     rec = _single_class_record((1, 1, 1), (1, 1), (1,), (1, 1))
     known.classify(rec, entries, FAILING)
     assert rec["known_divergence"] == "keras-probability-paths-clip-and-order" and not rec["unexpected"]
-    alone = [e for e in entries if e.id != "keras-empty-batch-unreduced"]
+    alone = [e for e in entries if e.id != "keras-loss-wrapper-squeezes-single-class"]
     rec = _single_class_record((1, 1, 1), (1, 1), (1,), (1, 1))
     known.classify(rec, alone, FAILING)
     assert rec["unexpected"]
