@@ -90,4 +90,49 @@ def observed_nan_where_scaled_weight_underflows(e) -> bool:
     return bool((np.isinf(at["x"]) & (w > 0) & (g.astype(np.float64) == 0)).any())
 
 
-PREDICATES = (observed_inf_where_pos_weight_term_overflows, observed_nan_where_scaled_weight_underflows)
+def _item_logits(record: dict) -> tuple | None:
+    """(z (N, C) float64, integer labels (N,)) of a class-label cross entropy record: its `logits`, or
+    linear_cross_entropy's input W^T + b (float64; None where that overflows or the layout is another)."""
+    inputs = record.get("inputs") or {}
+    if "target" not in inputs or not inputs["target"]["dtype"].startswith(("int", "uint")):
+        return None
+    y = np.asarray(inputs["target"]["data"], dtype=np.int64).reshape(inputs["target"]["shape"])
+    with np.errstate(all="ignore"):
+        if "logits" in inputs:
+            z = _array(inputs["logits"])
+        elif {"input", "linear_weight", "linear_bias"} <= set(inputs):
+            z = _array(inputs["input"]) @ _array(inputs["linear_weight"]).T + _array(inputs["linear_bias"])
+        else:
+            return None
+    if z.ndim != 2 or y.shape != (z.shape[0],) or not np.isfinite(z).all():
+        return None
+    return z, y
+
+
+def observed_inf_where_weighted_loss_sum_overflows(e) -> bool:
+    """The observed (reduced) value is +-inf where the exact weighted mean is finite, and the weighted sum of the
+    item losses, sum_n w[y_n] l_n with l_n >= (1 - label_smoothing) (logsumexp(z_n) - z_n,y_n), exceeds the dtype's
+    largest finite number: the mean is formed as that sum in the input dtype, divided by sum_n w[y_n] only
+    afterwards (z the logits, for linear_cross_entropy input W^T + b)."""
+    if e.part != "value" or not math.isinf(e.observed) or not math.isfinite(e.reference) or e.dtype not in _DTYPES:
+        return False
+    params = e.record.get("params") or {}
+    got = _item_logits(e.record)
+    if got is None or params.get("reduction", "mean") != "mean":
+        return False
+    z, y = got
+    C = z.shape[1]
+    w = np.ones(C) if params.get("weight") is None else np.asarray(params["weight"], dtype=np.float64)
+    counted = (y != params.get("ignore_index", -100)) & (y >= 0) & (y < C)
+    if w.shape != (C,) or not counted.any():
+        return False
+    zc, yc = z[counted], y[counted]
+    top = zc.max(axis=1)
+    lse = top + np.log(np.exp(zc - top[:, None]).sum(axis=1))
+    smoothing = float(params.get("label_smoothing") or 0.0)
+    lower = float(np.sum((1 - smoothing) * w[yc] * (lse - zc[np.arange(len(yc)), yc])))
+    return lower > float(ml_dtypes.finfo(_DTYPES[e.dtype]).max)
+
+
+PREDICATES = (observed_inf_where_pos_weight_term_overflows, observed_nan_where_scaled_weight_underflows,
+              observed_inf_where_weighted_loss_sum_overflows)

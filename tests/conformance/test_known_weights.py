@@ -89,3 +89,30 @@ def test_weight_cotangent_underflow_near_misses(entries):
     assert explained(mlsm(x0=-40.0, exact="1e-300"), entries) is None
     # a weight of exactly 0: the limit is 0 * inf, not this entry's finding
     assert explained(mlsm(weight0=0.0), entries) is None
+
+
+# ------------------------------------------------ torch-linear-ce-weighted-mean-overflows
+
+def linear_mean(weight, observed="inf"):
+    """input [[1e37]], W = [[20], [-10]] (logits [2e38, -1e38]), label 1: the item loss is 3e38, the weighted
+    mean is 3e38 (finite in float32); the weighted sum w[1] * 3e38 overflows when w[1] > 1.13."""
+    rec = record("torch.nn.functional.linear_cross_entropy", "linear_cross_entropy", "float32", "value",
+                 {"input": [[1e37]]}, [[0.0]], [["0"]], {"weight": weight, "reduction": "mean"}, [0])
+    rec["inputs"]["linear_weight"] = tensor_json(np.asarray([[20.0], [-10.0]], dtype=np.float32))
+    rec["inputs"]["linear_bias"] = tensor_json(np.asarray([0.0, 0.0], dtype=np.float32))
+    rec["inputs"]["target"] = tensor_json(np.asarray([1], dtype=np.int64))
+    rec["observed"]["value"] = tensor_json(np.asarray(float(observed), dtype=np.float32))
+    rec["reference"]["value"] = {"dtype": "float32", "shape": [], "exact": ["3.0000001e38"],
+                                 "rounded": [3.0000001e38], "ieee": None}
+    return rec
+
+
+def test_linear_weighted_mean_overflow_is_explained(entries):
+    assert explained(linear_mean([1.0, 8.0]), entries) == "torch-linear-ce-weighted-mean-overflows"
+
+
+def test_linear_weighted_mean_overflow_near_misses(entries):
+    # the weighted sum 3e38 stays below float32's max: an inf there is something else
+    assert explained(linear_mean([1.0, 1.0]), entries) is None
+    # NaN is not an overflowed sum
+    assert explained(linear_mean([1.0, 8.0], observed="nan"), entries) is None
