@@ -30,4 +30,50 @@ def observed_nan_at_ignored_item_with_nonfinite_row(e: Element) -> bool:
     return int(labels[tuple(item)]) == int(ignore) and any(not np.isfinite(a).all() for a in e.inputs())
 
 
-PREDICATES = {f.__name__: f for f in (observed_nan_at_ignored_item_with_nonfinite_row,)}
+def _out_of_range_labels(record: dict) -> np.ndarray | None:
+    """The mask of integer labels outside [0, C) (C: the logits' length along `axis`), None without labels."""
+    inputs = record.get("inputs") or {}
+    target = inputs.get("target")
+    logits = inputs.get("logits")
+    axis = (record.get("params") or {}).get("axis", -1)
+    if target is None or logits is None or not str(target.get("dtype", "")).startswith(("int", "uint")):
+        return None
+    if not isinstance(axis, int) or not logits["shape"]:
+        return None
+    classes = logits["shape"][axis % len(logits["shape"])]
+    labels = np.asarray(target["data"], dtype=np.int64).reshape(target["shape"])
+    return (labels < 0) | (labels >= classes)
+
+
+def _xla_with_out_of_range_label(record: dict) -> bool:
+    bad = _out_of_range_labels(record)
+    return record.get("mode") == "xla" and bad is not None and bool(bad.any())
+
+
+def observed_nan_at_out_of_range_labels_under_xla(e: Element) -> bool:
+    """Under XLA (tf.function(jit_compile=True)) the op returned a value where a label lies outside [0, C),
+    and that value is NaN at every such item (its gradient row too, when asked): the XLA lowering of
+    SparseSoftmaxCrossEntropyWithLogits cannot raise, so it adds NaN to the one-hot row of each out-of-range
+    label, as the GPU kernel does. A whole-part predicate on the returned value (an error-behaviour record has
+    no failing elements)."""
+    if e.index is not None or e.part != "value" or e.obs_tensor is None or not _xla_with_out_of_range_label(e.record):
+        return False
+    bad = _out_of_range_labels(e.record)
+    value = np.asarray([float(v) for v in e.obs_tensor["data"]], dtype=np.float64)
+    if list(e.obs_tensor["shape"]) != list(bad.shape):
+        return bool(value.size == 1 and np.isnan(value).all())  # a reduced loss: NaN
+    if not np.isnan(value.reshape(bad.shape)[bad]).all():
+        return False
+    grad = ((e.record.get("observed") or {}).get("grad") or {}).get("logits")
+    if grad is None:
+        return True
+    axis = (e.record.get("params") or {}).get("axis", -1) % len(grad["shape"])
+    g = np.moveaxis(np.asarray([float(v) for v in grad["data"]], dtype=np.float64).reshape(grad["shape"]), axis, -1)
+    return g.shape[:-1] == bad.shape and bool(np.isnan(g[bad]).all())
+
+
+observed_nan_at_out_of_range_labels_under_xla.whole_part = True
+observed_nan_at_out_of_range_labels_under_xla.case_applies = _xla_with_out_of_range_label
+
+PREDICATES = {f.__name__: f for f in (observed_nan_at_ignored_item_with_nonfinite_row,
+                                      observed_nan_at_out_of_range_labels_under_xla)}
