@@ -35,7 +35,7 @@ from conformance.execute.mode_cases import run_modes
 from conformance.plan.choices import PROFILES
 from conformance.judge import policy
 from conformance.judge.verdict import Comparison, compare, n_terms_for
-from conformance.execute.reference_cache import ReferenceCache, op_defaults
+from conformance.execute.reference_cache import ReferenceCache, op_defaults, warning_text
 from conformance.results.stream import reference_json, tensor_json
 from conformance.judge.severity import FAILING
 
@@ -214,7 +214,7 @@ def evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
         record = _evaluate_case(ctx, case, seed_value)
     seen = ctx.pending_warnings  # from _usable's reference answer for this case
     ctx.pending_warnings = []
-    for text in map(_warning_text, caught):
+    for text in [*map(_warning_text, caught), *ctx.refs.take_warnings()]:  # and the answers used since
         if text not in seen:
             seen.append(text)
     if seen:
@@ -222,8 +222,7 @@ def evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
     return record
 
 
-def _warning_text(w) -> str:
-    return f"{w.category.__name__}: {w.message} ({w.filename.rsplit('/', 1)[-1]}:{w.lineno})"
+_warning_text = warning_text
 
 
 def _evaluate_case(ctx: CellContext, case: Case, seed_value=None) -> dict:
@@ -285,11 +284,13 @@ def _timing(ctx: CellContext) -> dict:
 
 def _usable(ctx: CellContext, case: Case) -> bool:
     """Whether the case applies to the implementation and the reference accepts it. Warnings while the
-    reference answers are kept for the case's record (evaluate_case), not printed."""
+    reference answers (the answer's own, replayed by the cache however it was found) are kept for the case's
+    record (evaluate_case), not printed."""
+    ctx.refs.take_warnings()  # answers handed out before this case are not its own
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         usable = _usable_quietly(ctx, case)
-    ctx.pending_warnings = list(dict.fromkeys(map(_warning_text, caught)))
+    ctx.pending_warnings = list(dict.fromkeys([*map(_warning_text, caught), *ctx.refs.take_warnings()]))
     return usable
 
 

@@ -14,8 +14,9 @@ plan's order (a cell that finishes early waits for those before it), so results.
 equal a serial run's apart from timings.
 
 Scheduling: whole worker groups (a framework's rows, a Keras backend's, custom kernels of one signature):
-a lane keeps to its group until the group is done, then takes the group with the most cells that no lane
-has started; a lane with no such group left ends. So N lanes help when the run has at least N groups (the
+a lane keeps to its group until the group is done, then takes the costliest group no lane has started
+(cells x a framework's typical seconds per ci cell, CELL_WEIGHT: JAX cells compile); a lane with no such
+group left ends. So N lanes help when the run has at least N groups (the
 ci profile has the four frameworks and the Keras backends); a one-framework run uses one lane. A lane stops
 the worker of a group it leaves.
 """
@@ -97,14 +98,20 @@ class _Lane:
         self.index = None  # the cell it runs now (None: idle)
 
 
-def _pick(lane: _Lane, queues: dict, started: set):
-    """(group, next cell index) for `lane`, or None when it has nothing left (see the module docstring)."""
+# a framework's cells' typical wall seconds relative to TensorFlow's in the ci profile (benchmarks/results/
+# latest.json, cold and warm: jax 1.7-4.8 s a cell, torch 1.0-1.5, tensorflow 0.8-1.1, numpy 0.3-0.4)
+CELL_WEIGHT = {"jax": 3.0, "torch": 1.2, "tensorflow": 1.0, "numpy": 0.35}
+
+
+def _pick(lane: _Lane, queues: dict, started: set, weights: dict | None = None):
+    """(group, next cell index) for `lane`, or None when it has nothing left (see the module docstring);
+    weights: group -> seconds per cell (1 when absent)."""
     if lane.group is not None and queues.get(lane.group):
         return lane.group, queues[lane.group].popleft()
     left = [g for g, q in queues.items() if q and g not in started]
     if not left:
         return None
-    g = max(left, key=lambda g: (len(queues[g]), -g))
+    g = max(left, key=lambda g: (len(queues[g]) * (weights or {}).get(g, 1.0), -g))
     started.add(g)
     return g, queues[g].popleft()
 
@@ -125,6 +132,9 @@ def run_lanes(config, groups: list, cells: list, corpus, on_result, on_shrinking
         queues.setdefault(cell.group, deque()).append(i)
     lanes = [_Lane(setup) for _ in range(max(1, min(jobs, len(queues))))]
     started: set = set()  # groups a lane has taken
+    from conformance.adapters.execution import framework_of
+
+    weights = {g: CELL_WEIGHT.get(framework_of(group.worker), 1.0) for g, group in enumerate(groups)}
     finished: dict = {}
     written = 0
     stats: list = []
@@ -132,7 +142,7 @@ def run_lanes(config, groups: list, cells: list, corpus, on_result, on_shrinking
         while written < len(cells):
             for lane in lanes:
                 if lane.index is None:
-                    picked = _pick(lane, queues, started)
+                    picked = _pick(lane, queues, started, weights)
                     if picked is not None:
                         lane.group, lane.index = picked
                         c = cells[lane.index]

@@ -20,6 +20,10 @@ plain nor written to disk (recomputing it costs less than reading it back), and 
 only if the judge or the record reads an exact value (a part beyond the ULP budget, failing elements,
 exact zeros).
 
+Warnings: what the reference raises while computing an answer (e.g. numpy's overflow when an exact value
+rounds to inf) is kept with the answer, in memory and on disk, and handed out with every answer, fresh or
+cached (take_warnings): a record's suite_warnings then depend on its case, never on what the cache held.
+
 Time: `seconds` is everything spent answering (computing, reading the disk); `take_seconds()` hands the part
 not yet attributed to a record to the record being built.
 """
@@ -29,6 +33,7 @@ import hashlib
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import reference
@@ -37,9 +42,15 @@ from reference.errors import CaseError, UndefinedError
 from conformance.cases.case import Case
 from conformance.execute.reference_store import DiskStore, ReferenceFailure
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: entries carry the reference's warnings
 DEFER_EXACT_MIN = int(os.environ.get("CE_DEFER_EXACT_MIN") or 4096)  # output elements (module docstring)
-__all__ = ["ReferenceCache", "ReferenceFailure", "default_cache_dir", "op_defaults", "reference_fingerprint"]
+__all__ = ["ReferenceCache", "ReferenceFailure", "default_cache_dir", "op_defaults", "reference_fingerprint",
+           "warning_text"]
+
+
+def warning_text(w) -> str:
+    """A caught warning as the records keep it: 'Category: message (file.py:line)'."""
+    return f"{w.category.__name__}: {w.message} ({w.filename.rsplit('/', 1)[-1]}:{w.lineno})"
 
 
 def default_cache_dir() -> Path:
@@ -65,7 +76,8 @@ def reference_fingerprint() -> str:
 
 class ReferenceCache:
     def __init__(self, cache_dir: Path | str | None = None, warn=None, max_bytes: int | None = None):
-        self._memo: dict[str, object] = {}
+        self._memo: dict[str, tuple] = {}  # key -> (answer, the warnings computing it raised)
+        self._warned: list[str] = []  # warnings of the answers handed out since take_warnings()
         self.hits = 0  # answered from memory
         self.disk_hits = 0  # answered from the disk cache
         self.misses = 0  # computed by the reference
@@ -82,9 +94,11 @@ class ReferenceCache:
         key = Case("", op, dtype, inputs, params, modes=modes).key()
         if key in self._memo:
             self.hits += 1
-            return self._memo[key]
+            result, texts = self._memo[key]
+            self._warned += texts
+            return result
         started = time.perf_counter()
-        found, result = self.store.load(key) if self.store is not None else (False, None)
+        found, result, texts = self.store.load_entry(key) if self.store is not None else (False, None, ())
         if self.store is not None and self.store.discarded == 1 and not found and self._warn is not None:
             self._warn(f"warning: damaged reference cache entry {self.store.path(key)} discarded and recomputed "
                        f"(every one is counted in the run's reference_cache.discarded)")
@@ -94,16 +108,25 @@ class ReferenceCache:
         else:
             self.misses += 1
             before = EXACT_CLOCK[0]
-            result = _compute(op, dtype, inputs, params, modes)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = _compute(op, dtype, inputs, params, modes)
+            texts = tuple(dict.fromkeys(map(warning_text, caught)))
             self.exact_seconds += EXACT_CLOCK[0] - before
             self.compute_seconds += time.perf_counter() - started
             if self.store is not None and not deferred(result):
-                self.store.save(key, result)
+                self.store.save(key, result, texts)
         elapsed = time.perf_counter() - started
         self.seconds += elapsed
         self._unclaimed += elapsed
-        self._memo[key] = result
+        self._memo[key] = (result, tuple(texts))
+        self._warned += texts
         return result
+
+    def take_warnings(self) -> list[str]:
+        """The warnings of the answers handed out since the last call (each answer's, however it was found)."""
+        out, self._warned = self._warned, []
+        return out
 
     def get_modes(self, op: str, dtype: str, inputs: dict, params: dict, request: dict):
         """A RefResult with the derivative parts of a mode case's request (reference.derivs), or the exception

@@ -39,7 +39,8 @@ import numpy as np
 from reference.errors import CaseError, UndefinedError
 from reference.result import RefArray, RefResult
 
-MAGIC = b"ce-refcache 2 "
+MAGIC = b"ce-refcache 3 "
+MAX_WARNINGS = 64  # warning texts kept per entry, each at most 1,000 characters
 KEEP_FINGERPRINTS = 3
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB per fingerprint
 _FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
@@ -150,14 +151,20 @@ def result_from_json(obj):
                      derivs={str(k): _array(v) for k, v in obj.get("derivs", {}).items()})
 
 
-def encode(key: str, result) -> bytes:
-    payload = json.dumps({"key": key, "result": result_json(result)}, sort_keys=True, separators=(",", ":"),
-                         ensure_ascii=True, allow_nan=False).encode("ascii")
+def encode(key: str, result, warnings=()) -> bytes:
+    texts = [str(w)[:1000] for w in list(warnings)[:MAX_WARNINGS]]
+    payload = json.dumps({"key": key, "result": result_json(result), "warnings": texts}, sort_keys=True,
+                         separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
     return MAGIC + hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload
 
 
 def decode(key: str, data: bytes):
     """The result stored in an entry for `key`; BadEntry for anything that does not check out."""
+    return decode_entry(key, data)[0]
+
+
+def decode_entry(key: str, data: bytes) -> tuple:
+    """(result, warning texts) stored in an entry for `key`; BadEntry for anything that does not check out."""
     head = len(MAGIC) + 64
     if len(data) < head + 1 or not data.startswith(MAGIC) or data[head:head + 1] != b"\n":
         raise BadEntry("bad header")
@@ -168,10 +175,14 @@ def decode(key: str, data: bytes):
         obj = json.loads(payload.decode("ascii"))
     except (ValueError, RecursionError):
         raise BadEntry("payload is not JSON") from None
-    if not isinstance(obj, dict) or set(obj) != {"key", "result"} or obj["key"] != key:
+    if not isinstance(obj, dict) or set(obj) != {"key", "result", "warnings"} or obj["key"] != key:
         raise BadEntry("entry of another key")
+    texts = obj["warnings"]
+    if not isinstance(texts, list) or len(texts) > MAX_WARNINGS or not all(
+            isinstance(t, str) and len(t) <= 1000 for t in texts):
+        raise BadEntry("bad warnings")
     try:
-        return result_from_json(obj["result"])
+        return result_from_json(obj["result"]), tuple(texts)
     except BadEntry:
         raise
     except Exception as exc:  # malformed base64, bad reshape, ...: damaged all the same
@@ -252,24 +263,30 @@ class DiskStore:
 
     def load(self, key: str):
         """(True, result) for a sound entry; (False, None) when there is none or it is damaged (counted)."""
+        found, result, _ = self.load_entry(key)
+        return found, result
+
+    def load_entry(self, key: str):
+        """(True, result, warning texts) for a sound entry; (False, None, ()) when there is none or it is
+        damaged (counted)."""
         if not _KEY.match(key):
-            return False, None
+            return False, None, ()
         try:
             with open(self.path(key), "rb") as f:
                 data = f.read(self.max_bytes + 1)
         except OSError:  # missing, unreadable: a miss
-            return False, None
+            return False, None, ()
         try:
-            return True, decode(key, data)
+            return (True, *decode_entry(key, data))
         except BadEntry:
             self.discarded += 1
-            return False, None
+            return False, None, ()
 
-    def save(self, key: str, result) -> None:
+    def save(self, key: str, result, warnings=()) -> None:
         if not _KEY.match(key):
             return
         try:
-            data = encode(key, result)
+            data = encode(key, result, warnings)
         except (TypeError, ValueError):  # not plain data (never expected): simply not cached
             return
         if self.bytes + len(data) > self.max_bytes:

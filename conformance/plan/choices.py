@@ -2,7 +2,7 @@
 and the command line use them for `choices=` and validation before any framework is loaded)."""
 from __future__ import annotations
 
-PROFILES = {  # Hypothesis examples per cell, per-case timeout (s), shrinking budget per cell: candidates tried and
+PROFILES = {  # (docs/profiles.md) Hypothesis examples per cell, per-case timeout (s), shrinking budget per cell: candidates tried and
     # input elements evaluated (a 32k-class case costs as much as thousands of small ones); conformance/execute/cell_runner.py
     # and the execution modes each cell runs in (conformance/plan/mode_plan.py: default / sample / all);
     # derivative-mode cases (conformance/execute/mode_cases.py): mode_catalog readable + mode_examples drawn

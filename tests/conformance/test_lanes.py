@@ -88,6 +88,13 @@ def test_the_scheduler_gives_each_lane_whole_groups_largest_first():
     assert _pick(a, queues, started) is None
 
 
+def test_the_costliest_group_goes_first():
+    queues = {0: deque(range(10)), 1: deque(range(10, 14))}  # 10 cheap cells, 4 costly ones
+    started: set = set()
+    assert _pick(_Lane(), queues, started, {0: 0.35, 1: 3.0}) == (1, 10)
+    assert _pick(_Lane(), queues, started, {0: 0.35, 1: 3.0}) == (0, 0)
+
+
 def test_default_lanes_and_summed_cache_counters():
     assert default_jobs("quick", 100) == 1 and default_jobs("ci", 1) == 1
     assert default_jobs("ci", 100) in (1, 2)
