@@ -47,6 +47,7 @@ def _lane(conn, setup: dict) -> None:
     from conformance.execute.cell_budget import shrink_budget, shrink_element_budget
     from conformance.execute.cell_host import CellActor
     from conformance.execute.reference_cache import ReferenceCache
+    from conformance.execute.worker import start_quietly
 
     refs = ReferenceCache(Path(setup["cache_dir"]) if setup["cache_dir"] else None)
     hosts: dict = {}
@@ -74,6 +75,7 @@ def _lane(conn, setup: dict) -> None:
                     hosts[g] = CellActor(worker_name, specs, setup["timeout"], setup["max_memory"], None,
                                          setup["profile"], setup["seed"], setup["examples"], setup["corpus"],
                                          setup["tf32"], setup["known_entries"], refs=refs, on_shrink=on_shrink)
+                    start_quietly(hosts[g].worker)  # the framework's import: not the first cell's time
                 result = hosts[g].run(impl_id, version, dtype, device, mode)
             except Exception as exc:  # the host itself failed: the driver reports an internal error
                 result = {"cell": None, "error": f"{type(exc).__name__}: {exc}", "wall_s": 0.0}

@@ -22,7 +22,7 @@ from conformance.results.stream import ResultsWriter, summarize
 from conformance.execute.progress import Progress, selection_text
 from conformance.execute.cell_runner import PROFILES, CellContext, cell_costs, known_explainer, run_cell
 from conformance.judge.severity import failing
-from conformance.execute.worker import Worker, baseline_worker
+from conformance.execute.worker import Worker, baseline_worker, start_quietly
 from reference.dtypes import DTYPE_NAMES
 
 ALL_DTYPES = DTYPE_NAMES
@@ -201,6 +201,7 @@ def _run_group(config: RunConfig, group, todo: list, corpus: list, refs, progres
     worker_name, _, version, _, specs = group
     timeout = config.timeout or PROFILES[config.profile]["timeout"]
     worker = Worker(worker_name, specs, timeout=timeout, max_memory=config.max_worker_memory)
+    start_quietly(worker)  # the framework's import is the run's start-up, not its first cell's time
     base_workers: dict = {}
     try:
         for impl, device, dtype, mode in ((c.impl, c.device, c.dtype, c.mode) for c in todo):

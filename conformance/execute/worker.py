@@ -318,6 +318,15 @@ class Worker:
         self.process = None
 
 
+def start_quietly(worker: Worker) -> None:
+    """Start a worker before its first cell, so the framework's import is not counted as that cell's time; a
+    worker that cannot start is left to its first call, which reports it in the cell as before."""
+    try:
+        worker.start()
+    except Exception:
+        worker.process = None
+
+
 def baseline_worker(impl, specs, workers: dict, timeout: float):
     """(built-in Implementation, Worker, version) for a custom kernel run with --baseline, else None; `workers`
     keeps one Worker per baseline id for the run (the caller stops them)."""
