@@ -9,6 +9,7 @@ import pytest
 from conformance.adapters import coverage
 from conformance.cli import main
 from conformance.adapters.implementation import Implementation
+from tests.installed_helpers import needs
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +76,7 @@ def test_the_command_exits_1_and_names_the_gap(rows, monkeypatch, tmp_path, caps
     assert "| `fancy_cross_entropy` | unlisted |" in out.read_text()
 
 
+@needs("torch")
 def test_the_command_writes_coverage_md_for_the_installed_packages(rows, monkeypatch, tmp_path):
     monkeypatch.setattr(coverage, "all_rows", lambda: rows)
     out = tmp_path / "coverage.md"

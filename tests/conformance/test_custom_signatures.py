@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.installed_helpers import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 K = "tests.custom_kernels:"
@@ -30,6 +31,7 @@ def run(tmp_path, name, *args):
     return result
 
 
+@needs("torch")
 def test_faithful_torch_wrapper_passes_with_baseline_and_reports_torch_findings_without(tmp_path):
     common = ["--impl", K + "torch_log_softmax", "--op", "log_softmax", "--signature", "torch", "--dtypes", "float32"]
     alone = run(tmp_path, "alone", *common)
@@ -56,6 +58,7 @@ def test_faithful_jax_kernel_passes_with_baseline(tmp_path):
     ("jax", "jax_log_softmax_broken", "jax.nn.log_softmax"),
     ("tf", "tf_log_softmax_broken", None),
 ])
+@needs("torch")
 def test_broken_kernels_fail_in_every_signature(tmp_path, signature, kernel, baseline):
     args = ["--impl", K + kernel, "--op", "log_softmax", "--signature", signature, "--dtypes", "float64"]
     result = run(tmp_path, signature, *args, *(["--baseline", baseline] if baseline else []))
@@ -79,6 +82,7 @@ def test_numpy_kernel_is_differentiated_through_its_vjp(tmp_path):
     assert value_only.implementations[0]["value_only"] and "value only" in value_only.stdout
 
 
+@needs("torch")
 def test_an_op_the_framework_has_no_row_for_uses_the_generic_convention(tmp_path):
     result = run(tmp_path, "focal", "--impl", K + "torch_softmax_focal_loss", "--op", "softmax_focal_loss",
                  "--signature", "torch", "--dtypes", "float64")

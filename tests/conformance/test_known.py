@@ -78,9 +78,10 @@ def test_every_bundled_entry_names_a_declared_implementation():
     """A typo in an entry's implementation pattern would silently never match: catch it here."""
     from conformance.adapters import FRAMEWORKS, availability, implementations_for
 
+    missing = [name for name in ("torch", "tensorflow", "jax", "numpy") if not availability(name)[0]]
+    if missing:  # an entry about a framework that is not installed cannot be checked against its rows
+        pytest.skip(f"not installed: {', '.join(missing)}")
     ids = [i.id for name in FRAMEWORKS if availability(name)[0] for i in implementations_for(name)]
-    if len(ids) < 40:
-        pytest.skip("not every framework is installed")
     for entry in known.load():
         assert any(known._any_match(i, entry.implementation) for i in ids), entry.id
 

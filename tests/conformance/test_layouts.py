@@ -10,6 +10,7 @@ from conformance.adapters import execution
 from conformance.cases import strategies
 
 from tests.conformance.cli_helpers import run_records as run
+from tests.installed_helpers import needs
 
 K = "tests.mode_kernels:"
 
@@ -25,6 +26,7 @@ def run_wrong_kernel(tmp_path, kernel: str, op: str, examples: int):
     return result.records, wrong
 
 
+@needs("torch")
 def test_a_kernel_wrong_off_the_last_axis_is_caught(tmp_path):
     records, wrong = run_wrong_kernel(tmp_path, "torch_softmax_wrong_off_the_last_axis", "softmax", 4)
     assert all(r["verdict"] in ("inaccurate", "special_value_mismatch") for r in wrong)
@@ -36,6 +38,7 @@ def test_a_kernel_wrong_off_the_last_axis_is_caught(tmp_path):
                for r in fine)
 
 
+@needs("torch")
 def test_a_kernel_wrong_on_non_contiguous_views_is_caught(tmp_path):
     records, wrong = run_wrong_kernel(tmp_path, "torch_log_softmax_wrong_on_views", "log_softmax", 30)
     assert all(r["memory"] in ("transposed", "strided") for r in wrong)
@@ -54,6 +57,7 @@ def test_drawn_layouts_span_2_to_5_dims_and_every_axis(data):
         assert x.ndim in (4, 5)
 
 
+@needs("torch")
 def test_memory_views_keep_the_values():
     import torch
 

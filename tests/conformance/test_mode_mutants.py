@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.installed_helpers import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 K = "tests.custom_kernels:"
@@ -24,6 +25,7 @@ def run(tmp_path, kernel):
     return result, data
 
 
+@needs("torch")
 def test_correct_custom_function_passes_in_every_mode(tmp_path):
     result, data = run(tmp_path, "torch_sigmoid_custom")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
@@ -40,6 +42,7 @@ def test_correct_custom_function_passes_in_every_mode(tmp_path):
     ("torch_sigmoid_wrong_jvp", "jvp"),
     ("torch_sigmoid_wrong_double_backward", "hvp"),
 ])
+@needs("torch")
 def test_mutant_is_caught_in_its_mode(tmp_path, kernel, mode):
     result, data = run(tmp_path, kernel)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]

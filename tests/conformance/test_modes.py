@@ -10,6 +10,7 @@ from conformance.plan.mode_plan import CI_SAMPLE, cell_modes
 
 from tests.conformance.cli_helpers import conformance as cli
 from tests.conformance.cli_helpers import run_records
+from tests.installed_helpers import needs
 
 K = "tests.mode_kernels:"
 
@@ -48,6 +49,7 @@ def test_tf_kernel_wrong_in_graphs_is_caught_in_graph_and_xla_and_compare_ignore
     assert {"eager→graph", "eager→xla"} <= {r["device"].split(" ")[-1] for r in doc["regressions"]}
 
 
+@needs("torch")
 def test_torch_kernel_wrong_when_compiled_is_caught_by_torch_compile_only(tmp_path):
     result = run(tmp_path, "torch", "--impl", K + "torch_log_softmax_wrong_when_compiled", "--op", "log_softmax",
                  "--signature", "torch", "--dtypes", "float64", "--modes", "eager,compile",

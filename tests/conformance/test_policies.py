@@ -16,6 +16,7 @@ from conformance.execute.cell_runner import CellContext, call_and_compare, make_
 from conformance.execute.reference_cache import ReferenceCache, op_defaults
 from conformance.judge import policy
 from conformance.plan import variant_plan
+from tests.installed_helpers import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,6 +133,7 @@ def test_profiles_choose_the_variant_rows():
     assert all(variant_plan.runs(i, jax_rows, "float16", "quick", explicit=True) for i in jax_rows)
 
 
+@needs("torch")
 def test_keras_backend_cells_run_in_their_own_worker_and_record_the_backend(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

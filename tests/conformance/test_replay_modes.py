@@ -4,6 +4,7 @@ and exit 2."""
 import json
 
 from conformance import cli
+from tests.installed_helpers import needs
 
 SIGMOID_X = {"x": {"dtype": "float64", "shape": [3], "data": [0.5, -1.0, 3.0]}}
 REQUEST = {"cotangent": {"dtype": "float64", "shape": [3], "data": [2.0, -3.0, 0.25]},
@@ -30,6 +31,7 @@ def _file(tmp_path, records):
     return path
 
 
+@needs("torch")
 def test_replay_reruns_a_mode_record_with_its_cotangent_and_tangents(tmp_path, capsys):
     path = _file(tmp_path, [_record("m1", "torch.sigmoid", "torch", REQUEST)])
     assert cli.main(["replay", "m1", "--results", str(path)]) == 0
@@ -39,6 +41,7 @@ def test_replay_reruns_a_mode_record_with_its_cotangent_and_tangents(tmp_path, c
     assert "derivative parts (cotangent given, tangents x, hvp True): hvp:x, jvp:x, vjp:x" in out
 
 
+@needs("torch")
 def test_replay_of_a_mode_record_catches_a_backward_that_ignores_the_cotangent(tmp_path, capsys):
     """Right with cotangent ones (a plain record of it passes), wrong with this record's cotangent: replay
     must use the recorded cotangent to see it."""
@@ -54,6 +57,7 @@ def test_replay_of_a_mode_record_catches_a_backward_that_ignores_the_cotangent(t
     assert cli.main(["replay", "m3", "--results", str(path), "--impl", impl[len("custom:"):]]) == 0
 
 
+@needs("torch")
 def test_replay_of_weight_gradients_with_torch(tmp_path, capsys):
     """A mode record of a weighted torch cross_entropy with probability targets asks vjp:weight (torch lets
     its weight= require grad there): replay gets it from torch.autograd.grad and judges it against the

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from tests.installed_helpers import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 HALF_SOFTMAX = ["run", "--impl", "tests.slow_impls:half_softmax", "--op", "softmax", "--signature", "numpy",
@@ -68,6 +69,7 @@ def test_a_selection_that_matches_nothing_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "none" / "results.jsonl").exists()
 
 
+@needs("torch")
 def test_main_process_warnings_go_into_the_records(tmp_path):
     """Logits [max, -max] in float32: rounding the reference's float64 answer to float32 overflows in numpy (a
     RuntimeWarning in the main process); the warning is kept in the record, not printed."""

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conformance.results.strict_json import dumps, finite, strict_loads
+from tests.installed_helpers import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,7 @@ def _conformance(*args):
     return result
 
 
+@needs("torch")
 def test_no_file_the_suite_writes_holds_a_bare_nan_or_infinity(tmp_path):
     run = tmp_path / "run"
     # the naive softmax-then-log cross-entropy: NaN losses and gradients, infinite ULP errors
