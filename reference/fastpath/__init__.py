@@ -6,6 +6,10 @@ to the arb path) for anything else: another op, a non-finite input, an empty arr
 check itself (the arb path then validates and raises), a zero mean denominator, a process running with
 flush-to-zero (TwoSum needs gradual underflow).
 
+A-priori bounds first (apriori.py): for softmax and cross_entropy with integer labels and no label
+smoothing on float32 / float16 / bfloat16 cases, the plain float64 formula with an a-priori error bound per
+row (no error arrays: about three array passes above plain NumPy); what it leaves undecided goes on as below.
+
 Working format W: float64 for float32 / float16 / bfloat16 cases (every value of those is a float64);
 for float64 cases double-double (dd.py: pairs of float64, about 106 bits, the same kind of running bound
 with its own rules and certification), and elements it leaves undecided (only values at the bottom of the
@@ -78,9 +82,9 @@ and rounding every element in integer arithmetic.
 precision_bits of a fast result: the significand bits of W when float arithmetic certified every element,
 else the highest arb precision the undecided elements needed.
 
-Modules: bound (working formats, bounded arithmetic), dd (double-double bounded arithmetic and its
-certification into float64), rounding (certification), formulas (the ops), completion (arb settling, exact
-strings, lazy results).
+Modules: apriori (the a-priori path above), bound (working formats, bounded arithmetic), dd (double-double
+bounded arithmetic and its certification into float64), rounding (certification), formulas (the ops),
+completion (arb settling, exact strings, lazy results).
 """
 from __future__ import annotations
 
@@ -89,7 +93,7 @@ import os
 import numpy as np
 
 from reference.case import Case
-from reference.dtypes import to_numpy
+from reference.fastpath import apriori
 from reference.fastpath.bound import DD, F64, LONG, N_ULP, Arith, B, Working, working_format
 from reference.fastpath.dd import DDArith, certify_dd
 from reference.fastpath.completion import Completion, LazyRefArray, plain, settle_rows
@@ -103,6 +107,15 @@ __all__ = ["ENABLED", "OPS", "DD", "DDArith", "certify_dd", "F64", "LONG", "N_UL
 
 ENABLED = os.environ.get("CE_REFERENCE_FASTPATH", "1") != "0"
 OPS = tuple(OP_FUNCS)
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    return a if a.flags["C_CONTIGUOUS"] else a.copy()
+
+
+def all_certified(ok: np.ndarray) -> bool:
+    return int(np.count_nonzero(ok)) == np.size(ok)  # faster than ok.all() on large boolean arrays
 
 
 def _finite_inputs(case: Case) -> bool:
@@ -135,10 +148,19 @@ def compute(case: Case):
     w = working_format(case.dt.name)
     if w is None or not _finite_inputs(case) or not ieee_mode():
         return None
-    out = _certified(DDArith() if w is DD else Arith(w), case)
-    if out is None:
+    out = apriori.compute(case) if w is F64 else None
+    if out is not None and all(all_certified(ok) for _, ok in out.values()):
+        return w, out
+    whole = _certified(DDArith() if w is DD else Arith(w), case)
+    if whole is None:
         return None
-    if w is DD and LONG is not None and any(not ok.all() for _, ok in out.values()):
+    if out is not None:  # both rigorous: an element certified by either is correctly rounded
+        for key, (rounded, ok) in out.items():
+            take = ok & ~whole[key][1]
+            whole[key][0][take] = rounded[take]
+            whole[key][1][take] = True
+    out = whole
+    if w is DD and LONG is not None and not all(all_certified(ok) for _, ok in out.values()):
         again = _certified(Arith(LONG), case)
         for key, (rounded, ok) in (again or {}).items():
             take = ok & ~out[key][1]
@@ -156,11 +178,13 @@ def fast_path(case: Case) -> RefResult | None:
     w, parts = got
     keys = list(parts)
     completion = Completion(case, keys)
-    rounded = {k: r.copy() for k, (r, _) in parts.items()}
-    certified = {k: ok.copy() for k, (_, ok) in parts.items()}
-    need = {k: ~ok for k, (_, ok) in parts.items()}
+    # compute() made these arrays for this result alone; settle_rows writes through reshape(-1) views, so they
+    # must be contiguous (a copy only where they are not)
+    rounded = {k: _contiguous(r) for k, (r, _) in parts.items()}
+    certified = {k: _contiguous(ok) for k, (_, ok) in parts.items()}
     bits = w.bits
-    if any(n.any() for n in need.values()):
+    if not all(all_certified(ok) for ok in certified.values()):
+        need = {k: ~ok for k, ok in certified.items()}
         row_bits = settle_rows(case, need, rounded, certified)
         if row_bits is None:  # only the whole case can tell: evaluate it now (exact strings come with it)
             completion.run(need, rounded, certified)
@@ -171,7 +195,9 @@ def fast_path(case: Case) -> RefResult | None:
     dt = case.dt
 
     def arr(key):
-        return LazyRefArray(key, completion, to_numpy(rounded[key], dt), certified[key])
+        # every rounded value is already one of dt (round_to_dtype, certify_dd, the a-priori tiers, arb's
+        # settle): the conversion is exact (tests compare every field with the arb path's)
+        return LazyRefArray(key, completion, np.asarray(rounded[key]).astype(dt.np_dtype), certified[key])
 
     return RefResult(op=case.spec.name, dtype=dt.name, value=arr("value"),
                      grads={k[5:]: arr(k) for k in keys if k.startswith("grad:")}, precision_bits=bits)
