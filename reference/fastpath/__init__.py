@@ -138,7 +138,8 @@ def _certified(ar, case: Case) -> dict | None:
 
 
 def compute(case: Case):
-    """(working format, {part key: (rounded float64, certified)}) or None when the fast path does not apply.
+    """(working format, {part key: (rounded, certified)}) or None when the fast path does not apply (rounded:
+    float64 arrays, or the case dtype's; their values are the dtype's either way).
     float64 cases: double-double; elements it leaves undecided (values at the bottom of the float64 range,
     where its absolute bound of a few 2**-1074 cannot tell 0 from the smallest subnormal) are tried again in
     x87 long double where the machine has it (its smallest subnormal is 2**-16445); both are rigorous, so
@@ -146,11 +147,13 @@ def compute(case: Case):
     if case.spec.name not in OP_FUNCS:
         return None
     w = working_format(case.dt.name)
-    if w is None or not _finite_inputs(case) or not ieee_mode():
+    if w is None or not ieee_mode():
         return None
-    out = apriori.compute(case) if w is F64 else None
+    out = apriori.compute(case) if w is F64 else None  # None for non-finite inputs too
     if out is not None and all(all_certified(ok) for _, ok in out.values()):
         return w, out
+    if not _finite_inputs(case):
+        return None
     whole = _certified(DDArith() if w is DD else Arith(w), case)
     if whole is None:
         return None
@@ -197,7 +200,8 @@ def fast_path(case: Case) -> RefResult | None:
     def arr(key):
         # every rounded value is already one of dt (round_to_dtype, certify_dd, the a-priori tiers, arb's
         # settle): the conversion is exact (tests compare every field with the arb path's)
-        return LazyRefArray(key, completion, np.asarray(rounded[key]).astype(dt.np_dtype), certified[key])
+        return LazyRefArray(key, completion, np.asarray(rounded[key]).astype(dt.np_dtype, copy=False),
+                            certified[key])
 
     return RefResult(op=case.spec.name, dtype=dt.name, value=arr("value"),
                      grads={k[5:]: arr(k) for k in keys if k.startswith("grad:")}, precision_bits=bits)

@@ -123,6 +123,8 @@ class Rows:
         self.x = rows  # kept only for the label's d_y (TwoSum in Arith)
         d = rows - self.m[:, None]
         self.dmin = d.min(axis=1)
+        if not (np.isfinite(self.m).all() and np.isfinite(self.dmin).all()):  # a NaN or an infinity in the row
+            raise Unsupported("non-finite input")
         L = np.minimum(-self.dmin, -UNDER) / (1 - U)
         self.rho = _finish(U * (2 * N_ULP * (1 + 2.0 ** -40) + 1.001 * L))
         with np.errstate(all="ignore"):
@@ -149,7 +151,8 @@ class Rows:
 
 
 def _scale(rw: Rows, c: B, dt) -> tuple:
-    """(v, rounded, tier-1 certified, (K, A)): v = eh * ch row by row (in place over eh), K and A per row."""
+    """(v, rounded, tier-1 certified, (K, A)): v = eh * ch row by row (in place over eh), K and A per row;
+    rounded as float32 for float32 cases (exact values of the dtype either way)."""
     ch, Ec = c.v, c.e
     v = rw.eh
     np.multiply(v, ch[:, None], out=v)
@@ -177,9 +180,12 @@ def _scale(rw: Rows, c: B, dt) -> tuple:
     ok = t > (2 * Mi)[:, None]
     if not tier1.all():
         ok &= tier1[:, None]
-    np.add(bits, np.uint64(mid), out=t)
-    np.bitwise_and(t, ~mask, out=t)
-    rounded = t.view(np.float64)
+    if dt.name == "float32":  # the IEEE conversion rounds to nearest; no certified v is a tie
+        rounded = v.astype(np.float32)
+    else:
+        np.add(bits, np.uint64(mid), out=t)
+        np.bitwise_and(t, ~mask, out=t)
+        rounded = t.view(np.float64)
     return v, rounded, ok, (K, A)
 
 
@@ -337,10 +343,9 @@ def ce_labels(ar: Arith, case: Case) -> dict:
 
 def compute(case: Case) -> dict | None:
     """{part key: (rounded float64, certified)} by a-priori bounds, or None where they do not apply (another
-    op, probabilities, label smoothing, a float64 case, a parameter they do not check)."""
+    op, probabilities, label smoothing, a float64 case, a non-finite input, a parameter they do not check).
+    A rounded array is float64, or float32 for a float32 case (its values are the dtype's either way)."""
     if case.dt.name == "float64" or case.spec.name not in ("softmax", "cross_entropy"):
-        return None
-    if not all(np.isfinite(a).all() for a in case.floats.values()):
         return None
     ar = Arith(F64)
     try:

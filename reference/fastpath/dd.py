@@ -285,7 +285,7 @@ class DDArith:
         n = a.v.shape[-1]
         width = 1 << max(n - 1, 0).bit_length()
         pad = [(0, 0)] * (a.v.ndim - 1) + [(0, width - n)]
-        cur = a.map(lambda x: np.pad(x, pad))
+        cur = a if width == n else a.map(lambda x: np.pad(x, pad))  # the adds make new arrays
         while cur.v.shape[-1] > 1:
             half = cur.v.shape[-1] // 2
             cur = self.add(cur[..., :half], cur[..., half:])

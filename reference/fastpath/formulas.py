@@ -129,8 +129,10 @@ def _ce_params(case: Case, C: int):
     return e, w
 
 
-def _reduce(ar, items: B, grads: dict, reduction: str, D: B | None, outer, sign_v, signs_g: dict):
-    """items (R,) and row-form gradients -> the reduced value and gradients (reference.ops.reduce)."""
+def _reduce(ar, items: B, grads: dict, reduction: str, D: B | None, outer, sign_v, signs_g: dict,
+            divided: bool = False):
+    """items (R,) and row-form gradients -> the reduced value and gradients (reference.ops.reduce);
+    divided: the gradients are already divided by a mean's denominator D."""
     if reduction == "none":
         return Out(items.map(lambda a: a.reshape(outer)), sign_v), {
             k: Out(g, signs_g.get(k)) for k, g in grads.items()}
@@ -142,7 +144,7 @@ def _reduce(ar, items: B, grads: dict, reduction: str, D: B | None, outer, sign_
     flip = -1 if np.all(D.v < 0) else 1
     sv = None if sign_v is None else np.asarray(sign_v) * flip
     return Out(ar.div(total, D), sv), {
-        k: Out(ar.div(g, D), None if signs_g.get(k) is None else np.asarray(signs_g[k]) * flip)
+        k: Out(g if divided else ar.div(g, D), None if signs_g.get(k) is None else np.asarray(signs_g[k]) * flip)
         for k, g in grads.items()}
 
 
@@ -182,9 +184,22 @@ def _ce_labels(ar, case, rows, outer, ax, e, w):
     alpha = alpha.masked(counted)
     lp_y = ar.sub(sm.d[idx, yc], ar.log1p(sm.T))
     item = ar.mul(alpha, -lp_y)
-    g = ar.mul(_col(alpha), ar.div(sm.e, _col(sm.S)))
     sc_y = _complement_at(ar, sm, yc)
     gy = -ar.mul(alpha, sc_y)
+    D = None
+    if case.params["reduction"] == "mean":
+        if case.params["mean_denominator"] == "weight_sum":
+            D = ar.tree_sum(ar.exact(np.where(counted, wv[yc], 0.0)))
+        else:
+            D = ar.exact(float(counted.sum()))
+    divided = D is not None and e == 0
+    if e == 0:  # one factor per row, alpha / S (/ D for a mean), then one product over the (R, C) array
+        c = ar.div(alpha, sm.S)
+        if divided:
+            c, gy = ar.div(c, D), ar.div(gy, D)
+        g = ar.mul(sm.e, _col(c))
+    else:
+        g = ar.mul(_col(alpha), ar.div(sm.e, _col(sm.S)))
     g.put((idx, yc), gy)
     if e > 0:
         beta = ar.div(ex, ar.exact(C))
@@ -197,12 +212,6 @@ def _ce_labels(ar, case, rows, outer, ax, e, w):
     zero_rows = ~counted
     item = item.masked(~zero_rows)
     g = g.masked(~zero_rows[:, None])
-    D = None
-    if case.params["reduction"] == "mean":
-        if case.params["mean_denominator"] == "weight_sum":
-            D = ar.tree_sum(ar.exact(np.where(counted, wv[yc], 0.0)))
-        else:
-            D = ar.exact(float(counted.sum()))
     nonneg = bool(np.all(wv >= 0))
     sign_v = 1 if nonneg else None
     sign_g = None
@@ -211,7 +220,8 @@ def _ce_labels(ar, case, rows, outer, ax, e, w):
         sg[idx, yc] = -1 if C > 1 else 0
         sign_g = sg
     grads = {"logits": g}
-    value, gout = _reduce(ar, item, grads, case.params["reduction"], D, outer, sign_v, {"logits": sign_g})
+    value, gout = _reduce(ar, item, grads, case.params["reduction"], D, outer, sign_v, {"logits": sign_g},
+                          divided=divided)
     gl = gout["logits"]
     sgn = None if gl.sign is None else np.broadcast_to(gl.sign, (R, C))
     return value, {"logits": Out(_from_rows(gl.val, outer, ax),

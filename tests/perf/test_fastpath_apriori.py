@@ -206,3 +206,11 @@ def test_undecided_rows_are_settled_by_the_running_bound(monkeypatch, params):
         assert out["value"][1].all()
     _check_against_arb("cross_entropy", "float32", {"logits": x, "target": y}, {**params, "axis": 1})
     _check_against_arb("softmax", "float32", {"x": x}, {"axis": 1}, min_share=0.99)
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_non_finite_inputs_are_left_to_the_other_paths(bad):
+    x = np.array([[0.5, bad, -1.0], [1.0, 2.0, 3.0]], dtype=np.float32)
+    assert apriori.compute(prepare("softmax", "float32", {"x": x}, {})) is None
+    case = prepare("cross_entropy", "float32", {"logits": x, "target": np.array([0, 1])}, {})
+    assert apriori.compute(case) is None
