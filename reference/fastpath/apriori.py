@@ -96,11 +96,12 @@ def tree_sum(a: np.ndarray) -> tuple[np.ndarray, int]:
             cur[:, :part.shape[1]] += part
             first += 1
     h = first
-    while cur.shape[1] > 1:
+    while cur.shape[1] > 1:  # in place: no new array per level
         w = cur.shape[1] // 2
-        cur = cur[:, :w] + cur[:, w:]
+        np.add(cur[:, :w], cur[:, w:2 * w], out=cur[:, :w])
+        cur = cur[:, :w]
         h += 1
-    return cur[:, 0], h
+    return cur[:, 0].copy(), h
 
 
 def _gamma(h: int) -> float:
