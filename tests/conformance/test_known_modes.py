@@ -211,3 +211,15 @@ def test_torch_ce_hvp_dominant_class_cancellation_explained(entries):
 def test_torch_ce_hvp_dominant_class_cancellation_near_miss(entries):
     # an error of 1 (beyond 4 (C + 1) u |v| |t|, 1e-3 here) is not the rounding of O(|t|) terms
     assert explained(_torch_ce_hvp_record(1.0), entries) is None
+
+
+def test_keras_bce_float16_hvp_is_the_clip_not_the_first_order_rounding(entries):
+    """p = y = 0 in float16: the clip's zero derivative times 1/eps = inf gives NaN where the limit is -inf. The
+    first-order entry keras-bce-one-minus-p-rounded (value/grad/vjp/jvp parts) must not take credit for it."""
+    r = mode_record("keras.losses.BinaryCrossentropy(from_logits=False)", "tensorflow", "binary_cross_entropy",
+                    "float16", "special_value_mismatch", "hvp:y", {"p": [0.0], "y": [0.0]}, [float("nan")],
+                    ["-inf"], [1.0], {"p": [1.0], "y": [1.0]})
+    r["detail"] = "hvp:y: nan where the reference is -inf"
+    assert explained(r, entries) == "keras-probability-paths-clip-and-order-hvp"
+    r["part"] = "value"
+    assert explained(r, entries) == "keras-bce-one-minus-p-rounded"
