@@ -92,21 +92,28 @@ def approximate(op: str, dtype: str, inputs: dict, params: dict | None) -> dict 
     yc = np.where(counted, y, 0)
     idx = np.arange(R)
     a = np.where(counted, wv[yc], 0.0)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # the formulas above, with as few temporary arrays as they allow
         m = rows.max(axis=1, keepdims=True)
         d = rows - m
         e = np.exp(d)
         S = e.sum(axis=1, keepdims=True)
-        s = e / S
-        sc = (S - e) / S
-        absx = np.abs(rows)
         loss = a * (np.log(S[:, 0]) - d[idx, yc])
+        absx = np.abs(rows, out=d)
+        s = e / S
+        sc = np.subtract(S, e, out=e)
+        sc /= S
         g = a[:, None] * s
         g[idx, yc] = -a * sc[idx, yc]
-        sx = s * absx
-        others = np.maximum(sx.sum(axis=1, keepdims=True) - sx, 0.0)
-        cond_g = a[:, None] * (s * (sc * absx + others))
-        cond_v = np.sum(np.abs(g) * absx, axis=1)
+        others = s * absx  # s_k |x_k|, then the sum over k != j
+        np.subtract(others.sum(axis=1, keepdims=True), others, out=others)
+        np.maximum(others, 0.0, out=others)
+        cond_g = np.multiply(sc, absx, out=sc)
+        cond_g += others
+        cond_g *= s
+        cond_g *= a[:, None]
+        np.abs(g, out=others)
+        others *= absx
+        cond_v = others.sum(axis=1)
     reduction = p["reduction"]
     if reduction == "none":
         value, cv = loss.reshape(outer), cond_v.reshape(outer)

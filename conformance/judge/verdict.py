@@ -35,7 +35,7 @@ from decimal import Decimal, localcontext
 
 import numpy as np
 
-from conformance.floats import np_dtype, ulp_distance, unit_roundoff
+from conformance.floats import np_dtype, ordinals, ulp_distance, unit_roundoff
 from conformance.judge.severity import FAILING, PASSING, worst
 
 ULP_BUDGET = {"float64": 4, "float32": 4, "float16": 2, "bfloat16": 2}
@@ -87,6 +87,15 @@ def _kind(a: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(a), 3, np.where(np.isposinf(a), 1, np.where(np.isneginf(a), 2, 0)))
 
 
+def _ulps(observed: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
+    """floats.ulp_distance; an observation already in `dtype` takes its integer step count directly (the
+    same numbers, without the fractional distance a wider observation needs)."""
+    dt = np_dtype(dtype)
+    if observed.dtype == dt and expected.dtype == dt:
+        return np.abs(ordinals(observed) - ordinals(expected)).astype(np.float64)
+    return ulp_distance(observed, expected, dtype)
+
+
 def _exact_error(observed64: np.ndarray, exact: np.ndarray, dtype: str) -> np.ndarray:
     """|observed - exact| with the exact value taken from its decimal string (Decimal for float64, where a
     float64 of the exact value would not be accurate enough)."""
@@ -120,10 +129,14 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int, half_round
         return PartResult("accurate", ulp=0.0, bound_ratio=0.0)
     obs64 = observed.astype(np.float64)
     exp64 = expected.astype(np.float64)
+    ieee_used, ieee_detail = False, ""
+    if np.isfinite(obs64).all() and np.isfinite(exp64).all():  # the common case: nothing special anywhere
+        ulps = _ulps(observed, expected, dtype).reshape(expected.shape)
+        return _judge_finite(ref, obs64, exp64, ulps, ..., np.ones(expected.shape, dtype=bool), dtype, n_terms,
+                             half_roundings, budget_dtype, ieee_used, ieee_detail)
     k_obs, k_exp = _kind(obs64), _kind(exp64)
     special = (k_obs != 0) | (k_exp != 0)
     mismatch = special & (k_obs != k_exp)
-    ieee_used, ieee_detail = False, ""
     if ref.ieee is not None and mismatch.any():
         ieee64 = np.asarray(ref.ieee).astype(np.float64)
         matches_ieee = mismatch & ((_kind(ieee64) == k_obs) & ((k_obs != 0) | (ieee64 == obs64)))
@@ -144,7 +157,16 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int, half_round
                           detail=ieee_detail)
     sel = ... if finite.all() else finite  # every element finite: views, not copies
     ulps = np.zeros(expected.shape)
-    ulps[sel] = ulp_distance(observed[sel], expected[sel], dtype)
+    ulps[sel] = _ulps(observed[sel], expected[sel], dtype)
+    return _judge_finite(ref, obs64, exp64, ulps, sel, finite, dtype, n_terms, half_roundings, budget_dtype,
+                         ieee_used, ieee_detail)
+
+
+def _judge_finite(ref, obs64, exp64, ulps, sel, finite, dtype, n_terms, half_roundings, budget_dtype, ieee_used,
+                  ieee_detail) -> PartResult:
+    """compare_part for the finite elements (`sel`: all of them (...) or the mask `finite`), their ULP
+    distances `ulps` computed: the ULP budget, then the conditioning-aware bound (module docstring)."""
+    expected = exp64
     budget = ULP_BUDGET[dtype]
     certified = np.asarray(ref.certified, dtype=bool)
     # an uncertified reference element may itself be one ULP off: allow for it, and say so
@@ -152,16 +174,18 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int, half_round
     max_ulp = float(np.max(ulps[sel]))
     accurate = float(np.max(excess[sel])) <= budget
     approx = getattr(ref, "approx", None)  # reference.approx.Approx: exact digits on demand (module docstring)
-    err = np.zeros(expected.shape)
     if accurate and approx is not None:
         cond = approx.cond
-        err[sel] = np.abs(obs64[sel] - np.asarray(approx.value, dtype=np.float64)[sel])
+        err_sel = np.abs(obs64[sel] - np.asarray(approx.value, dtype=np.float64)[sel])
     else:
         cond = ref.cond
-        err[sel] = _exact_error(obs64[sel], np.asarray(ref.exact)[sel], dtype)
+        err_sel = _exact_error(obs64[sel], np.asarray(ref.exact)[sel], dtype)
     bound = error_bound(cond, exp64, budget_dtype or dtype, n_terms, half_roundings)
-    ratio = np.zeros(expected.shape)
-    ratio[sel] = err[sel] / bound[sel]
+    if sel is ...:
+        ratio = np.divide(err_sel, bound, out=np.asarray(err_sel, dtype=np.float64))
+    else:
+        ratio = np.zeros(expected.shape)
+        ratio[sel] = err_sel / bound[sel]
     max_ratio = float(np.max(ratio[sel]))
     if accurate:
         verdict = "ieee_special" if ieee_used else "accurate"

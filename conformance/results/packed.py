@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 
 import ml_dtypes
 import numpy as np
@@ -120,9 +121,11 @@ def unpack_numbers(obj: dict, where: str = "array") -> list:
 
 
 def pack_strings(values: list) -> dict | None:
+    if values.count(None) == len(values):
+        return {"packed": "sparse", "count": len(values), "index": [], "values": []}
     if not set(map(type, values)) <= {str, type(None)}:
         return None
-    index = [] if values.count(None) == len(values) else [i for i, v in enumerate(values) if v is not None]
+    index = [i for i, v in enumerate(values) if v is not None]
     return {"packed": "sparse", "count": len(values), "index": index, "values": [values[i] for i in index]}
 
 
@@ -141,19 +144,24 @@ def unpack_strings(obj: dict, where: str = "array") -> list:
     return out
 
 
-def pack_record(obj, depth: int = 0):
+def pack_record(obj, depth: int = 0, blobs: dict | None = None):
     """`obj` with every list above PACK_MIN of a tensor-like dict (one with a "shape") packed; the same
-    object where nothing is packed (records of small tensors are written unchanged). Never mutates `obj`."""
+    object where nothing is packed (records of small tensors are written unchanged). Never mutates `obj`.
+    `blobs`: {"token": a unique string}: each packed "b64" is then a placeholder `token.N`, its text stored
+    under that placeholder in `blobs` (dumps_packed puts them in after encoding)."""
     if not isinstance(obj, dict) or depth > 12:
         return obj
     out = None
     for k, v in obj.items():
         new = v
         if isinstance(v, dict):
-            new = pack_record(v, depth + 1)
+            new = pack_record(v, depth + 1, blobs)
         elif isinstance(v, list) and len(v) > PACK_MIN and "shape" in obj:
             if k in NUMBER_KEYS:
                 new = pack_numbers(v, obj.get("dtype")) or v
+                if blobs is not None and new is not v:
+                    key = f"{blobs['token']}.{len(blobs)}"
+                    blobs[key], new["b64"] = new["b64"], key
             elif k in STRING_KEYS:
                 new = pack_strings(v) or v
         if new is not v:
@@ -181,3 +189,20 @@ def unpack_record(obj, where: str = "record", depth: int = 0):
                 out = dict(obj)
             out[k] = new
     return obj if out is None else out
+
+
+def dumps_packed(obj: dict, dumps, **kwargs) -> str:
+    """dumps(pack_record(obj)) without running the JSON encoder over the packed data: base64 text needs no
+    escaping, so each packed array's text goes in after encoding, in place of its placeholder (a token
+    with 64 random bits, which nothing else in the record holds)."""
+    token = f"@packed-{secrets.token_hex(8)}"
+    blobs = {"token": token}
+    text = dumps(pack_record(obj, blobs=blobs), **kwargs)
+    if len(blobs) == 1:
+        return text
+    pieces = text.split(f'"{token}.')
+    out = [pieces[0]]
+    for piece in pieces[1:]:  # 'N"' + the text up to the next placeholder
+        n, rest = piece.split('"', 1)
+        out += ['"', blobs[f"{token}.{n}"], '"', rest]
+    return "".join(out)

@@ -14,7 +14,8 @@ from reference.jsonio import case_number_json
 
 from conformance.results import SCHEMA_VERSION
 from conformance.results.errors import ResultsError
-from conformance.results.packed import NUMBER_KEYS, PACK_MIN, STRING_KEYS, NumberList, pack_record, unpack_record
+from conformance.results.packed import (NUMBER_KEYS, PACK_MIN, STRING_KEYS, NumberList, dumps_packed, pack_record,
+                                        unpack_record)
 
 
 def number_json(x) -> float | str:
@@ -26,11 +27,17 @@ def numbers_json(a) -> list:
     """number_json of every element (float64 values), vectorised: tolist() gives the same Python floats;
     the non-finite ones are then spelled "inf" / "-inf" / "nan"."""
     a = np.asarray(a)
-    v = a.astype(np.float64).ravel()
-    out = NumberList(v.tolist())
-    out.source = a.ravel().copy() if a.dtype.kind == "f" or str(a.dtype) == "bfloat16" else v
-    for i in np.flatnonzero(~np.isfinite(v)):
-        out[i] = number_json(v[i])
+    if a.dtype in (np.float32, np.float64):  # tolist() gives the float64 of each element directly
+        v = np.array(a.ravel())
+        out = NumberList(v.tolist())
+        out.source = v
+    else:
+        v = a.astype(np.float64).ravel()
+        out = NumberList(v.tolist())
+        out.source = a.ravel().copy() if a.dtype.kind == "f" or str(a.dtype) == "bfloat16" else v
+    if not np.isfinite(v).all():
+        for i in np.flatnonzero(~np.isfinite(v)):
+            out[i] = number_json(v[i])
     return out
 
 
@@ -261,7 +268,7 @@ class ResultsWriter:
 def record_line(record: dict, **kwargs) -> str:
     """One record as results.jsonl holds it: {"kind": "record", ...} with its large arrays packed
     (conformance/results/packed.py)."""
-    return dumps({"kind": "record", **pack_record(record)}, **kwargs)
+    return dumps_packed({"kind": "record", **record}, dumps, **kwargs)
 
 
 RECORD_BASE = 64 * 1024  # bytes of a record's line besides its lists (docs/results.md, "Record size")
