@@ -114,6 +114,17 @@ def test_results_json_and_jsonl_hold_packed_arrays_and_read_back_plain(tmp_path)
     assert len(path.read_text()) < len(dumps({"records": [record]}, indent=1)) / 2
 
 
+def test_resume_keeps_packed_records_whole(tmp_path):
+    record = _big_record()
+    _write_run(tmp_path, record)
+    writer = ResultsWriter(tmp_path / "run", {"schema_version": 1}, resume=True)
+    assert writer.done_cells == {record["cell"]}
+    path = writer.finish([], {}, {"total": 1, "by_verdict": {"accurate": 1}, "unexpected": 0}, {})
+    assert json.loads(path.read_text())["records"][0]["inputs"]["x"]["data"]["packed"] == "base64"
+    assert load_results(path)["records"][0] == _plain(record)
+    assert load_results(tmp_path / "run" / "results.jsonl")["records"][0] == _plain(record)
+
+
 def test_report_compare_merge_and_replay_read_packed_arrays(tmp_path, capsys):
     from conformance import cli
     from conformance.report import merge_runs, write_report
