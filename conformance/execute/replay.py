@@ -80,8 +80,24 @@ def _checked_case(record: dict, case_id: str) -> Case:
         inputs = {k: tensor_from_json(v) for k, v in record["inputs"].items()}
     except (ResultsError, ValueError, TypeError, OverflowError) as exc:
         raise ReplayError(f"record's inputs cannot be rebuilt: {exc}")
+    from conformance.adapters.execution import MEMORY_LAYOUTS
+
+    memory = record.get("memory") or "contiguous"
+    if memory not in MEMORY_LAYOUTS:
+        raise ReplayError(f"record's memory layout {memory!r} is not one of {', '.join(MEMORY_LAYOUTS)}")
     return Case(case_id, record["op"], record["dtype"], inputs, dict(record["params"]), "replay",
-                modes=_mode_request(record, inputs))
+                modes=_mode_request(record, inputs), memory=memory)
+
+
+def _mode(record: dict, framework: str) -> str | None:
+    """The record's execution mode (None: none recorded, the framework's default), one its framework offers."""
+    from conformance.adapters import execution
+
+    mode = record.get("mode")
+    if mode is not None and mode not in execution.modes_of(framework):
+        raise ReplayError(f"record's execution mode {mode!r} is not one of {framework}'s "
+                          f"({', '.join(execution.modes_of(framework))})")
+    return mode
 
 
 def _mode_request(record: dict, inputs: dict) -> dict | None:
@@ -134,14 +150,15 @@ def replay(case_id: str, results_path, implementation: str | None = None, dtype:
         raise ReplayError(f"no record with case id {case_id!r} in {results_path}")
     plans = [(record, _checked_case(record, case_id), _implementation(record, tuple(impls), signature))
              for record in matches]  # every record checked before anything runs
+    modes = [_mode(record, worker_name) for record, _, (worker_name, _, _) in plans]
     refs = ReferenceCache()
     entries = known.load()
     code = 0
-    for record, case, (worker_name, specs, impl) in plans:
+    for (record, case, (worker_name, specs, impl)), mode in zip(plans, modes):
         worker = Worker(worker_name, specs)
-        try:
+        try:  # in the record's execution mode and memory layout (the case's), as the run called it
             ctx = CellContext(impl, impl.framework, record.get("framework_version"), record["dtype"],
-                              record["device"], worker, refs)
+                              record["device"], worker, refs, mode=mode)
             new = evaluate_case(ctx, case)
         finally:
             worker.stop()

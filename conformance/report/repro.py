@@ -1,8 +1,11 @@
 """Copy-paste reproduction of one record: the replay command, and a Python snippet that rebuilds the exact
 inputs (every float printed with repr, which round-trips; values of narrower dtypes are exact in float64,
 so `np.array([...], float64).astype(dtype)` is exact) and calls the implementation through its adapter
-(conformance/adapters/implementation.py: impl.call(inputs, params, dtype, device, grads)), followed by the lines
-that turn the same inputs into the framework's own tensors.
+(conformance/adapters/implementation.py: impl.call(inputs, params, dtype, device, grads)) the way the worker
+does: Keras on JAX / torch (frameworks keras_jax, keras_torch) with KERAS_BACKEND chosen before Keras is imported
+(keras_runtime.prepare_process), in the record's execution mode and memory layout (execution.using: torch.compile,
+tf.function, XLA, jax.jit or op by op) and with its derivative request (modes.requested: cotangent, tangents,
+hvp), then the lines that turn the same inputs into the framework's own tensors.
 
 A results file may come from someone else, so nothing in it is pasted into code as it stands: the snippet is
 built from validated values only (dtypes and frameworks from allow-lists, shapes as integers, numbers parsed
@@ -21,8 +24,12 @@ from .numbers import to_float
 MAX_INLINE_ELEMENTS = 512
 FLOAT_DTYPES = DTYPE_NAMES
 INTEGER_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
-FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy", "cupy")
+FRAMEWORKS = ("torch", "tensorflow", "jax", "numpy", "cupy", "keras_jax", "keras_torch")
+KERAS_BACKENDS = ("keras_jax", "keras_torch")  # the worker sets KERAS_BACKEND first (keras_runtime.prepare_process)
 DEVICES = ("cpu", "cuda")
+MODES = ("eager", "compile", "graph", "xla", "jit")  # conformance/adapters/execution.py (tests tie them)
+MEMORY = ("contiguous", "transposed", "strided", "channels_last")
+PARAM_GRADS = ("weight", "pos_weight")
 
 # framework -> (import line, float input line, integer input line, requires-grad suffix)
 FRAMEWORK_TENSORS = {
@@ -39,6 +46,7 @@ FRAMEWORK_TENSORS = {
             "{name}_t = jnp.asarray({name})",
             ""),
 }
+FRAMEWORK_TENSORS["keras_jax"], FRAMEWORK_TENSORS["keras_torch"] = FRAMEWORK_TENSORS["jax"], FRAMEWORK_TENSORS["torch"]
 
 
 def replay_command(case_id: str, results_file: str, implementation: str | None = None,
@@ -113,14 +121,41 @@ def _tensor(tensor) -> tuple[str, tuple, list[str]]:
     return dtype, tuple(int(d) for d in shape), [_literal(x) for x in data]
 
 
-def _array_line(name: str, tensor: dict) -> str:
+def _array(tensor: dict) -> str:
     dtype, shape, values = _tensor(tensor)
     body = ", ".join(values)
     if dtype in FLOAT_DTYPES:
         base = f"np.array([{body}], dtype=np.float64).reshape({shape!r})"
         cast = {"float64": "", "bfloat16": ".astype(ml_dtypes.bfloat16)"}.get(dtype, f".astype(np.{dtype})")
-        return f"    {name!r}: {base}{cast},"
-    return f"    {name!r}: np.array([{body}], dtype=np.{'bool_' if dtype == 'bool' else dtype}).reshape({shape!r}),"
+        return f"{base}{cast}"
+    return f"np.array([{body}], dtype=np.{'bool_' if dtype == 'bool' else dtype}).reshape({shape!r})"
+
+
+def _array_line(name: str, tensor: dict) -> str:
+    return f"    {name!r}: {_array(tensor)},"
+
+
+def _request_lines(record: dict, inputs: dict) -> list[str]:
+    """`request = ...`: the record's derivative request (cotangent, tangents, hvp, param_grads) rebuilt from
+    validated values, or None for a plain record."""
+    req = record.get("derivative_request")
+    if req is None:
+        return ["request = None"]
+    if not isinstance(req, dict) or not isinstance(req.get("tangents") or {}, dict) \
+            or not isinstance(req.get("hvp", False), bool):
+        raise _Invalid("the derivative request is not an object with cotangent, tangents and hvp")
+    tangents = req.get("tangents") or {}
+    if any(name not in inputs for name in tangents):
+        raise _Invalid("a tangent names no input")
+    params = req.get("param_grads")
+    if params is not None and (not isinstance(params, list) or any(p not in PARAM_GRADS for p in params)):
+        raise _Invalid("param_grads is not a list of weight parameters")
+    cot = "None" if req.get("cotangent") is None else _array(req["cotangent"])
+    lines = [f"request = {{'cotangent': {cot}, 'hvp': {bool(req.get('hvp'))!r}, 'tangents': {{",
+             *(f"    {k!r}: {_array(t)}," for k, t in tangents.items()), "}}"]
+    if params is not None:
+        lines.append(f"request['param_grads'] = {tuple(str(p) for p in params)!r}")
+    return lines
 
 
 def python_snippet(record: dict) -> str:
@@ -145,19 +180,28 @@ def _snippet(record: dict) -> str:
     reference_grads = (record.get("reference") or {}).get("grad") if isinstance(record.get("reference"), dict) else None
     grads = tuple(sorted(str(g) for g in (observed_grads or reference_grads or {})))
     framework = record.get("framework", "")
-    lines = ["import numpy as np, ml_dtypes",
-             "inputs = {", *(_array_line(k, t) for k, t in inputs.items()), "}"]
+    lines = []
+    if framework in KERAS_BACKENDS:  # Keras fixes its backend when first imported: choose it before anything else
+        lines += ["from conformance.adapters import keras_runtime",
+                  f"keras_runtime.prepare_process({framework!r})  # KERAS_BACKEND for this Keras backend"]
+    lines += ["import numpy as np, ml_dtypes",
+              "inputs = {", *(_array_line(k, t) for k, t in inputs.items()), "}"]
     dtype, device = record.get("dtype"), record.get("device")
+    mode, memory = record.get("mode"), record.get("memory") or "contiguous"
+    if mode is not None and mode not in MODES or memory not in MEMORY:
+        raise _Invalid("the execution mode or memory layout is not one of the suite's")
     if framework in FRAMEWORKS and dtype in FLOAT_DTYPES and device in DEVICES:
         # built-in adapters only; custom:... implementations and plugins use the replay command
         lines += [
-            "from conformance.adapters import implementations_for",
+            "from conformance.adapters import execution, implementations_for, modes",
             "from conformance.execute.reference_cache import op_defaults",
             f"params = {{**op_defaults({str(record.get('op'))!r}), **{_data(record.get('params') or {})}}}",
             f"impl = next(i for i in implementations_for({framework!r}) "
             f"if i.id == {str(record.get('implementation'))!r})",
-            f"obs = impl.call(inputs, params, {dtype!r}, {device!r}, {grads!r})",
-            "print(obs.value, obs.grads)"]
+            *_request_lines(record, inputs),
+            f"with execution.using({mode!r}, {memory!r}), modes.requested(request):  # as the worker calls it",
+            f"    obs = impl.call(inputs, params, {dtype!r}, {device!r}, {grads!r})",
+            "print(obs.value, obs.grads, obs.derivs)"]
     tensors = FRAMEWORK_TENSORS.get(framework)
     if tensors and inputs and all(k.isidentifier() and not keyword.iskeyword(k) for k in inputs):
         imp, float_line, int_line, grad_suffix = tensors
