@@ -121,7 +121,6 @@ class Rows:
         self.idx = np.arange(R)
         self.k = np.argmax(rows, axis=1)
         self.m = rows[self.idx, self.k]
-        self.x = rows  # kept only for the label's d_y (TwoSum in Arith)
         d = rows - self.m[:, None]
         self.dmin = d.min(axis=1)
         if not (np.isfinite(self.m).all() and np.isfinite(self.dmin).all()):  # a NaN or an infinity in the row
@@ -140,7 +139,8 @@ class Rows:
         ET = np.where(Th == 0, 0.0, g * s) + rho * (s + 5 * C * ETA) / (1 - rho) + 5 * C * ETA
         ET = np.where(C > 1, _finish(ET), 0.0)
         self.T = B(Th, ET)
-        self.S = ar.add(ar.exact(np.ones(R)), self.T)
+        self.one = ar.exact(np.ones(R))
+        self.S = ar.add(self.one, self.T)
 
     def e_at(self, cols: np.ndarray) -> B:
         """e_j at one column per row, bounded by (2)."""
@@ -213,8 +213,17 @@ def _rows(arr: np.ndarray, axis) -> tuple[np.ndarray, tuple, int]:
             or not -arr.ndim <= axis < arr.ndim or arr.size == 0 or arr.dtype != np.float64:
         raise Unsupported("axis")
     ax = int(axis) % arr.ndim
+    if ax == arr.ndim - 1:  # already rows: a reshape (to_rows' moveaxis costs more than the work on small rows)
+        return arr.reshape(-1, arr.shape[-1]), arr.shape[:-1], ax
     rows, outer = to_rows(arr, ax)
     return rows, outer, ax
+
+
+def _back(rows: np.ndarray, outer: tuple, ax: int) -> np.ndarray:
+    """from_rows, a reshape where the class axis is the last one."""
+    if ax == len(outer):
+        return rows.reshape(tuple(outer) + (rows.shape[-1],))
+    return from_rows(rows, outer, ax)
 
 
 def _sub_case(case: Case, main: str, rows: np.ndarray, sel: np.ndarray, labels) -> Case:
@@ -244,11 +253,10 @@ def softmax(ar: Arith, case: Case) -> dict:
         raise Unsupported("params")
     x = case.floats["x"]
     rows, outer, ax = _rows(x, case.params["axis"])
-    R = rows.shape[0]
     dt = case.dt
     rw = Rows(ar, rows)
-    c = ar.div(ar.exact(np.ones(R)), rw.S)
-    sign = np.ones(R)
+    c = ar.div(rw.one, rw.S)
+    sign = np.ones(rows.shape[0])
     v, rounded, ok, KA = _scale(rw, c, dt)
     _tier2(v, rounded, ok, KA, dt, sign)
     bad = _bad_rows(ok)
@@ -258,7 +266,7 @@ def softmax(ar: Arith, case: Case) -> dict:
         sub_r, sub_ok = rounded[bad], ok[bad]
         _merge(sub_r, sub_ok, r2, ok2)
         rounded[bad], ok[bad] = sub_r, sub_ok
-    return {"value": (from_rows(rounded, outer, ax), from_rows(ok, outer, ax)),
+    return {"value": (_back(rounded, outer, ax), _back(ok, outer, ax)),
             "grad:x": (np.zeros(x.shape), np.ones(x.shape, dtype=bool))}
 
 
@@ -296,19 +304,24 @@ def ce_labels(ar: Arith, case: Case) -> dict:
         if not np.all(D.lower_magnitude() > 2 * D.e):
             raise Unsupported("mean over a denominator that may be 0")
     rw = Rows(ar, rows)
-    one = ar.exact(np.ones(R))
+    one = rw.one
     d_y = ar.sub(ar.exact(rows[idx, yc]), ar.exact(rw.m))
     item = ar.mul(alpha, ar.sub(ar.log1p(rw.T), d_y))
     num = B.where(yc == rw.k, rw.T, ar.add(one, ar.sub(rw.T, rw.e_at(yc))))
-    gy = -ar.mul(alpha, ar.div(num, rw.S))
-    c = ar.div(alpha, rw.S)
+    # alpha / D is exact where D is a power of two (a count of 2**j items): then one division fewer each
+    scaled = None if D is None else ar._by_power_of_two(alpha, D)
+    a = alpha if scaled is None else scaled
+    gy = -ar.mul(a, ar.div(num, rw.S))
+    c = ar.div(a, rw.S)
     flip = 1.0
     if reduction == "none":
         value = item.map(lambda a: a.reshape(outer))
     else:
         value = ar.tree_sum(item)
         if D is not None:
-            value, c, gy = ar.div(value, D), ar.div(c, D), ar.div(gy, D)
+            value = ar.div(value, D)
+            if scaled is None:
+                c, gy = ar.div(c, D), ar.div(gy, D)
             flip = -1.0 if np.all(D.v < 0) else 1.0
     nonneg = bool(np.all(wv >= 0))
     v_r, v_ok = certify(value, dt, flip if nonneg else None)
@@ -339,7 +352,7 @@ def ce_labels(ar: Arith, case: Case) -> dict:
             flat_r[bad], flat_ok[bad] = sub_r, sub_ok
             v_r, v_ok = flat_r.reshape(outer), flat_ok.reshape(outer)
     return {"value": (np.asarray(v_r, dtype=np.float64), np.asarray(v_ok, dtype=bool)),
-            "grad:logits": (from_rows(rounded, outer, ax), from_rows(ok, outer, ax))}
+            "grad:logits": (_back(rounded, outer, ax), _back(ok, outer, ax))}
 
 
 def compute(case: Case) -> dict | None:
