@@ -4,10 +4,11 @@ conformance/judge/known.py at import."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import numpy as np
 
-from conformance.judge.known_predicates import Element
+from conformance.judge.known_predicates import Element, _finfo
 
 
 def observed_nan_at_ignored_item_with_nonfinite_row(e: Element) -> bool:
@@ -75,5 +76,45 @@ def observed_nan_at_out_of_range_labels_under_xla(e: Element) -> bool:
 observed_nan_at_out_of_range_labels_under_xla.whole_part = True
 observed_nan_at_out_of_range_labels_under_xla.case_applies = _xla_with_out_of_range_label
 
+def absolute_error_within_logsumexp_rounding(e: Element) -> bool:
+    """|observed - exact| <= 2 (n + 1) u max(1, m), m the largest finite |x| the element depends on, n their
+    count, u the unit roundoff: a loss formed as logsumexp(x) - x_y (or -sum(one_hot * log_softmax(x)))
+    carries the absolute rounding of the log-sum-exp, whose size is that of the largest logit, so a small loss
+    of a confident row loses its relative accuracy (0 where the exact loss is below u |x_max|)."""
+    x = e.exact
+    if x is None or e.index is None or not math.isfinite(e.observed):
+        return False
+    rows = [a[np.isfinite(a)] for a in e.inputs()]
+    n = max((a.size for a in rows), default=1)
+    m = max((float(np.max(np.abs(a))) for a in rows if a.size), default=0.0)
+    u = float(_finfo(e.dtype).eps) / 2
+    return abs(Decimal(e.observed) - x) <= Decimal(2.0 * (n + 1) * u * max(1.0, m))
+
+
+def observed_nan_where_a_non_label_logit_is_minus_inf(e: Element) -> bool:
+    """The observed element is NaN and an item it depends on has a finite label logit and -inf at another class:
+    -sum(one_hot(y) * log_softmax(x)) multiplies that class's log-probability -inf by its one-hot 0."""
+    params = e.record.get("params") or {}
+    inputs = e.record.get("inputs") or {}
+    target, logits, axis = inputs.get("target"), inputs.get("logits"), params.get("axis", -1)
+    if e.index is None or not math.isnan(e.observed) or target is None or logits is None or not isinstance(axis, int):
+        return False
+    if not str(target.get("dtype", "")).startswith(("int", "uint")) or not logits["shape"]:
+        return False
+    x = np.moveaxis(np.asarray([float(v) for v in logits["data"]], dtype=np.float64).reshape(logits["shape"]),
+                    axis % len(logits["shape"]), -1)
+    labels = np.asarray(target["data"], dtype=np.int64).reshape(target["shape"])
+    if labels.shape != x.shape[:-1]:
+        return False
+    items = [np.unravel_index(e.index, e.shape)] if tuple(e.shape) == labels.shape else list(np.ndindex(labels.shape))
+    for item in items:
+        row, y = x[tuple(item)], int(labels[tuple(item)])
+        if 0 <= y < row.size and math.isfinite(row[y]) and bool(np.isneginf(np.delete(row, y)).any()):
+            return True
+    return False
+
+
 PREDICATES = {f.__name__: f for f in (observed_nan_at_ignored_item_with_nonfinite_row,
-                                      observed_nan_at_out_of_range_labels_under_xla)}
+                                      observed_nan_at_out_of_range_labels_under_xla,
+                                      absolute_error_within_logsumexp_rounding,
+                                      observed_nan_where_a_non_label_logit_is_minus_inf)}

@@ -1,0 +1,86 @@
+"""Thorough-profile findings of Keras on the JAX backend (issue 14 triage): the loss formed as
+-sum(one_hot(y) * log_softmax(x)) carries the log-sum-exp's absolute rounding (keras-jax-cross-entropy-logsumexp-
+rounding) and multiplies a -inf log-probability by a one-hot 0 (keras-jax-cross-entropy-one-hot-times-minus-inf).
+The records are those of the run (float32, thorough); near misses stay unexpected."""
+import numpy as np
+import pytest
+
+from conformance.judge import known
+from conformance.judge.severity import FAILING
+from conformance.results.stream import tensor_json
+
+SCCE_JAX = "keras.losses.SparseCategoricalCrossentropy(from_logits=True)@jax"
+
+
+def value_record(logits, labels, observed, exact, reduction="mean", verdict="inaccurate", grad=None):
+    """A float32 record of Keras's sparse CE on JAX whose value failed (and, given `grad`, its gradient)."""
+    logits = np.asarray(logits, dtype=np.float32)
+    shape = [] if reduction != "none" else [len(labels)]
+    observed = np.asarray(observed, dtype=np.float64).reshape(shape)
+    rec = {"implementation": SCCE_JAX, "framework": "keras_jax", "op": "cross_entropy", "dtype": "float32",
+           "device": "cpu", "mode": "jit", "case_id": "hyp", "framework_version": "keras 3.15.1, jax 0.10.2",
+           "params": {"axis": -1, "reduction": reduction, "ignore_index": -100}, "verdict": verdict,
+           "part": "value", "detail": "",
+           "inputs": {"logits": tensor_json(logits), "target": tensor_json(np.asarray(labels, dtype=np.int64))},
+           "observed": {"value": tensor_json(observed), "grad": {}},
+           "reference": {"certified": True, "grad": {},
+                         "value": {"dtype": "float32", "shape": shape, "exact": list(exact),
+                                   "rounded": [float(e) for e in exact], "ieee": None}},
+           "failing_elements": {"value": [0]}}
+    if grad is not None:  # a gradient element beyond the bound too (keras-jax-cross-entropy-confident-cancellation)
+        got, want = grad
+        rec["observed"]["grad"]["logits"] = tensor_json(np.asarray(got, dtype=np.float32).reshape(logits.shape))
+        rec["reference"]["grad"]["logits"] = {"dtype": "float32", "shape": list(logits.shape),
+                                              "exact": [str(w) for w in want], "rounded": list(want), "ieee": None}
+        rec["failing_elements"]["grad:logits"] = [0]
+    return rec
+
+
+@pytest.fixture()
+def entries():
+    return known.load()
+
+
+def classified(rec, entries):
+    known.classify(rec, entries, FAILING)
+    return rec["known_divergence"], rec["unexpected"]
+
+
+def test_the_loss_of_a_confident_row_carries_the_logsumexp_rounding(entries):
+    # logits [0, 4], label 1 (reduction none): 0.01814996264874935 for 0.018149927917809740 (19 ulp)
+    rec = value_record([[0.0, 4.0]], [1], [0.01814996264874935], ["0.01814992791780974035498331828775388476215"],
+                       reduction="none")
+    assert classified(rec, entries) == ("keras-jax-cross-entropy-logsumexp-rounding", False)
+    # [0.72, 17.97], label 1: -0.0 for 3.2e-8, with the gradient's confident cancellation in the same record
+    rec = value_record([[0.7206799983978271, 17.97332191467285]], [1], [-0.0],
+                       ["3.215679896199409945423410323430745553427e-8"],
+                       grad=([3.215680877133309e-08, 0.0], [3.2156798e-08, -3.2156798e-08]))
+    assert classified(rec, entries)[1] is False
+
+
+@pytest.mark.parametrize("observed, logits", [
+    (0.0195, [[0.0, 4.0]]),            # 1.35e-3 off: far beyond the log-sum-exp's rounding at |x| = 4
+    (0.0181499, [[0.0, 0.25]]),        # an error that logits this small cannot explain (the loss is 0.58 here)
+])
+def test_errors_beyond_the_logsumexp_rounding_stay_unexpected(entries, observed, logits):
+    exact = "0.01814992791780974035498331828775388476215" if logits == [[0.0, 4.0]] else "0.5759393960659498"
+    rec = value_record(logits, [1], [observed], [exact], reduction="none")
+    assert classified(rec, entries) == (None, True)
+
+
+def test_nan_from_a_minus_inf_logit_at_another_class_is_the_one_hot_product(entries):
+    rec = value_record([[-np.inf, 0.0]], [1], [np.nan], ["0"], verdict="special_value_mismatch")
+    assert classified(rec, entries) == ("keras-jax-cross-entropy-one-hot-times-minus-inf", False)
+
+
+@pytest.mark.parametrize("logits, labels", [
+    ([[0.0, -np.inf]], [0]),            # -inf at the other class but ... the label's class is finite: matches
+    ([[-np.inf, 0.0]], [0]),            # -inf at the label itself: the loss is +inf, NaN is not this product
+    ([[np.nan, 0.0]], [1]),             # a NaN logit: NaN is right
+    ([[1.0, 0.0]], [1]),                # no -inf at all
+])
+def test_nan_without_a_minus_inf_logit_at_a_non_label_class_is_reported(entries, logits, labels):
+    rec = value_record(logits, labels, [np.nan], ["0"], verdict="special_value_mismatch")
+    expected = ("keras-jax-cross-entropy-one-hot-times-minus-inf", False) if logits == [[0.0, -np.inf]] \
+        else (None, True)
+    assert classified(rec, entries) == expected
