@@ -37,7 +37,8 @@ Model: fl(a + b) = (a + b)(1 + delta) (addition never errs below the normal rang
     alpha (log1p(T) - d_y) with alpha = w_y (0 for an ignored item), 1 - s_y = T / S (y = k) or
     (1 + (T - e_y)) / S (e_y = B(eh_y, rho (eh_y + 5 ETA) / (1 - rho) + 5 ETA) from (2)), the label's gradient
     -alpha (1 - s_y) / D, the reduction and its denominator D, and c_i = alpha / S (/ D for a mean; 1 / S for
-    softmax) with its bound E_c.
+    softmax) with its bound E_c. Where D is a power of two (a count of 2**j items), alpha / D is an exact
+    scaling (bound.Arith's power-of-two rule) and takes alpha's place in c_i and the label's gradient.
 (4) Every other element of the gradient (of softmax: every element) is v_j = fl(eh_j * ch_i), exact
     g_j = c_i e_j. |v_j - g_j| <= U |v_j| + ETA + |eh_j - e_j| |ch| + e_j |ch - c| <= U |v_j| + ETA +
     (rho |ch| + E_c) e_j + 5 |ch| ETA; with e_j <= (eh_j + 5 ETA) / (1 - rho) and eh_j |ch| <= (|v_j| + ETA) /
@@ -55,14 +56,14 @@ ulp64(v) away. ulp64(v) > |v| 2**-53 and ulp64(v) >= 2**(emin - 52), so the boun
 M ulp64(v) for M = K 2**53 + A 2**(52 - emin) + 1. An element is certified when M < 2**(s-3) and
 |t - 2**(s-1)| > M: no midpoint lies within its bound, so the exact value rounds as v does; that rounding is
 (bits + 2**(s-1)) with the low s bits cleared (t is never 2**(s-1), so there is no tie; a carry moves to the
-next binade, still below 2**(emax + 1)). The range holds for a whole row when dh_min = min_j dh_j >= -700,
+next binade, still below 2**(emax + 1)); for float32 the IEEE conversion v.astype(float32), which rounds to
+nearest the same way. The range holds for a whole row when dh_min = min_j dh_j >= -700,
 |ch| exp(dh_min) / 2 >= 2**emin and 2 |ch| < 2**emax (by (A) every eh_j then lies in [exp(dh_min)(1 - 8U),
 1 + 8U], all normal); rows outside it go to tier 2 entirely.
 Tier 2: rounding.certify on B(v, K |v| + A) (the enclosure rounded outward, the sign known from the
 mathematics: g_j has the sign of c_i for j != y).
 """
 from __future__ import annotations
-
 
 import numpy as np
 
