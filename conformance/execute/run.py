@@ -281,6 +281,8 @@ def _execute(config: RunConfig, log) -> int:
     jobs = min(config.jobs or default_jobs(config.profile, len(todo_all)),
                max(1, len({c.group for c in todo_all})))  # a lane runs whole worker groups (lanes.py)
     hosted = config.executor == "ray" or jobs > 1  # cells run in other processes (lanes or Ray actors)
+    if config.executor == "local" and jobs > 1 and not config.quiet:
+        log(f"  lanes: {jobs} (cells of {jobs} worker groups at once; run --jobs 1 for one at a time)")
     for g, (worker_name, module, version, impls, specs) in enumerate(groups):
         implementations += [implementation_json(i, version) for i in impls]
         todo = [c for c in todo_all if c.group == g]

@@ -39,6 +39,8 @@ def test_two_lanes_give_the_serial_records_in_order(tmp_path):
     assert run["jobs"] == 2 and _doc(tmp_path / "serial")["run"]["jobs"] == 1
     assert run["reference_cache"]["misses"] > 0  # the lanes' caches, summed into the run's counters
     assert list(run["timing"]["cells"]) == list(_doc(tmp_path / "serial")["run"]["timing"]["cells"])
+    assert any(line.startswith("  lanes: 2") for line in lane_lines)
+    assert not any(line.startswith("  lanes:") for line in serial_lines)
     done = [line.split("]")[0] for line in lane_lines if line.startswith("[")]
     assert done == [f"[{k}/{len(done)}" for k in range(1, len(done) + 1)] and len(done) >= 4
 
