@@ -84,3 +84,31 @@ def test_nan_without_a_minus_inf_logit_at_a_non_label_class_is_reported(entries,
     expected = ("keras-jax-cross-entropy-one-hot-times-minus-inf", False) if logits == [[0.0, -np.inf]] \
         else (None, True)
     assert classified(rec, entries) == expected
+
+
+def bce_torch_record(x, y, observed, exact, reduction="none"):
+    shape = [] if reduction != "none" else [1]
+    return {"implementation": "keras.losses.BinaryCrossentropy(from_logits=True)@torch", "framework": "keras_torch",
+            "op": "binary_cross_entropy_with_logits", "dtype": "float32", "device": "cpu", "mode": "eager",
+            "case_id": "hyp", "framework_version": "keras 3.15.1, torch 2.13.0",
+            "params": {"reduction": reduction, "weight": None, "pos_weight": None, "label_smoothing": 0.0},
+            "verdict": "inaccurate", "part": "value", "detail": "",
+            "inputs": {"x": tensor_json(np.asarray([x], dtype=np.float32)),
+                       "y": tensor_json(np.asarray([y], dtype=np.float32))},
+            "observed": {"value": tensor_json(np.asarray(observed, dtype=np.float32).reshape(shape)), "grad": {}},
+            "reference": {"certified": True, "grad": {}, "value": {"dtype": "float32", "shape": shape,
+                                                                   "exact": [exact], "rounded": [float(exact)],
+                                                                   "ieee": None}},
+            "failing_elements": {"value": [0]}}
+
+
+@pytest.mark.parametrize("x, observed, exact, reduction, known_id", [
+    (-4.0, 0.018149852752685547, "0.01814992791780974035498331828775388476215", "none",
+     "keras-torch-bce-with-logits-cancellation"),                                   # the run's record: 40 ulp
+    (-16.32415008544922, 0.0, "8.137887437868477813149675931620765926512e-8", "sum",
+     "keras-torch-bce-with-logits-cancellation"),                                   # the run's record: 0
+    (-4.0, 0.0185, "0.01814992791780974035498331828775388476215", "none", None),    # 2% off: another bug
+])
+def test_keras_on_torch_bce_with_logits_cancellation(entries, x, observed, exact, reduction, known_id):
+    rec = bce_torch_record(x, 0.0, [observed], exact, reduction)
+    assert classified(rec, entries) == (known_id, known_id is None)
