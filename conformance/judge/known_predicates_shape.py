@@ -16,7 +16,11 @@ The mechanisms (https://github.com/keras-team/keras/blob/v3.15.1/keras/src/losse
 """
 from __future__ import annotations
 
-from conformance.judge.known_predicates import Element
+import math
+
+import numpy as np
+
+from conformance.judge.known_predicates import Element, _finfo
 
 
 def _shape(t: dict) -> list:
@@ -129,9 +133,54 @@ def observed_shape_of_one_hot_labels_broadcast(e: Element) -> bool:
 
 observed_shape_of_one_hot_labels_broadcast.case_applies = lambda record: _one_hot_broadcast_shape(record) is not None
 
+def _one_hot_broadcast_gradient(record: dict) -> np.ndarray | None:
+    """d loss / d p of categorical_generalized_cross_entropy as Keras computes it for a one-class p one rank above
+    its labels (see _one_hot_broadcast_shape): p_y = sum(p' * one_hot(labels'), -1) broadcast item against item,
+    loss (1 - p_y^q) / q reduced by `reduction` (none: cotangent ones), in float64; None when the case does not
+    meet the mechanism."""
+    inputs = record.get("inputs") or {}
+    p, labels = inputs.get("p"), inputs.get("target")
+    params = record.get("params") or {}
+    if p is None or labels is None or _one_hot_broadcast_shape(record | {"params": {**params, "reduction": "none"}}) \
+            is None or not isinstance(params.get("q"), (int, float)):
+        return None
+    x = np.asarray([float(v) for v in p["data"]], dtype=np.float64).reshape(p["shape"])
+    y = np.asarray(labels["data"], dtype=np.int64).reshape(labels["shape"])
+    y, x1 = (y[:, None], x) if y.ndim == 1 else (y, x[..., 0])
+    one_hot = (y[..., None] == np.arange(x1.shape[-1])).astype(np.float64)
+    p_y = (x1 * one_hot).sum(-1)
+    weight = 1.0 / p_y.size if params.get("reduction") == "mean" and p_y.size else 1.0
+    with np.errstate(all="ignore"):
+        g = -(p_y ** (float(params["q"]) - 1.0)) * weight
+    full = g[..., None] * one_hot  # d loss / d (x1 broadcast), summed back over the broadcast axes of x1
+    extra = full.ndim - x1.ndim
+    full = full.sum(axis=tuple(range(extra))) if extra else full
+    axes = tuple(i for i, n in enumerate(x1.shape) if n == 1 and full.shape[i] != 1)
+    return (full.sum(axis=axes, keepdims=True) if axes else full).reshape(x.shape)
+
+
+def observed_is_the_one_hot_broadcast_gradient(e: Element) -> bool:
+    """A gradient element of p equals, within a few roundings, what Keras's one-class broadcast computes
+    (p_y = sum(p' * one_hot(labels')) with the labels expanded or p's class axis squeezed, every item's p_y
+    summing every item's p): N times the true gradient for p [N, 1], and for p [N, A, B, 1] with labels
+    [N, A, B] N-fold counts at the classes the labels pick and 0 elsewhere."""
+    if e.index is None or e.part != "grad:p" or not math.isfinite(e.observed):
+        return False
+    g = _one_hot_broadcast_gradient(e.record)
+    if g is None or g.size != len(e.obs_tensor["data"]) or not np.isfinite(g.flat[e.index]):
+        return False
+    want = float(g.flat[e.index])
+    return abs(e.observed - want) <= 8 * float(_finfo(e.dtype).eps) * max(abs(want), float(_finfo(e.dtype).tiny))
+
+
+observed_is_the_one_hot_broadcast_gradient.case_applies = \
+    lambda record: _one_hot_broadcast_shape(record | {"params": {**(record.get("params") or {}),
+                                                                 "reduction": "none"}}) is not None
+
 for _p in (observed_unreduced_on_an_empty_batch, observed_shape_lost_the_single_class_axis,
            observed_shape_of_one_hot_labels_broadcast):
     _p.whole_part = True  # judges a whole part (known_predicates.holds)
 
 PREDICATES = {f.__name__: f for f in (observed_unreduced_on_an_empty_batch, observed_shape_lost_the_single_class_axis,
-                                      observed_shape_of_one_hot_labels_broadcast)}
+                                      observed_shape_of_one_hot_labels_broadcast,
+                                      observed_is_the_one_hot_broadcast_gradient)}

@@ -157,3 +157,34 @@ def test_keras_binary_losses_give_the_jvp_in_the_values_shape(impl_id, pred):
     assert observed.value.shape == (1,)
     assert observed.derivs[f"jvp:{pred}"].shape == (1,) and observed.derivs["jvp:y"].shape == (1,)
     assert observed.derivs[f"vjp:{pred}"].shape == (1,)
+
+
+def gce_squeezed_grad(observed_at_picked, observed_elsewhere=0.0, reduction="sum"):
+    """The quick-profile record (CategoricalGeneralizedCrossEntropy[policy=floatx], float16, hyp-ca518033f4d0):
+    p [3, 3, 3, 1] of ones, labels [3, 3, 3] of zeros, q = 0.7; p's class axis is squeezed and one_hot(labels, 3)
+    broadcasts against [3, 3, 3]: the gradient is -3 where the last kept index is 0 (the class the labels pick)
+    and 0 elsewhere, where every element's true gradient is -1."""
+    grad = np.tile([observed_at_picked, observed_elsewhere, observed_elsewhere], 9).reshape(3, 3, 3, 1)
+    rec = shape_record(GCE + "[policy=floatx]", (3, 3, 3, 1), (3, 3, 3), (), (), reduction=reduction,
+                       pred_name="p", op="generalized_cross_entropy")
+    rec.update(dtype="float16", policy="floatx", part="grad:p", params={"axis": -1, "q": 0.7, "reduction": reduction})
+    rec["inputs"]["p"] = tensor_json(np.ones((3, 3, 3, 1), dtype=np.float16))
+    rec["observed"]["grad"] = {"p": tensor_json(grad.astype(np.float16))}
+    rec["reference"]["grad"] = {"p": {"dtype": "float16", "shape": [3, 3, 3, 1], "exact": ["-1"] * 27,
+                                      "rounded": [-1.0] * 27, "ieee": None}}
+    rec["failing_elements"] = {"grad:p": list(range(27))}
+    return rec
+
+
+def test_the_squeezed_one_class_gradient_is_the_one_hot_broadcast(entries):
+    rec = gce_squeezed_grad(-3.0)
+    known.classify(rec, entries, FAILING)
+    assert rec["known_divergence"] == "keras-generalized-ce-single-class-labels-broadcast" and not rec["unexpected"]
+
+
+@pytest.mark.parametrize("picked, elsewhere", [(-2.0, 0.0), (-3.0, 0.5), (-1.0, -2.0)])
+def test_other_gradients_of_that_case_are_not_the_broadcast(entries, picked, elsewhere):
+    rec = gce_squeezed_grad(picked, elsewhere)
+    rec["failing_elements"] = {"grad:p": [i for i in range(27) if rec["observed"]["grad"]["p"]["data"][i] != -1.0]}
+    known.classify(rec, entries, FAILING)
+    assert rec["unexpected"]
