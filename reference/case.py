@@ -18,7 +18,8 @@ from reference.errors import CaseError
 from reference.ops import OPS
 from reference.ops.spec import OpSpec
 
-ARRAY_PARAMS = ("weight", "pos_weight")  # rounded to the case dtype, then exact
+ARRAY_PARAMS = ("weight", "pos_weight", "sample_weight")  # rounded to the case dtype, then exact
+MASK_PARAMS = ("where",)  # boolean arrays (true/false, nested lists or {"shape", "data"})
 BOUND_PARAMS = ("clip",)  # [lo, hi], compared with dtype values: rounded to the case dtype too
 
 
@@ -60,6 +61,9 @@ def prepare(op, dtype, inputs, params) -> Case:
     for name in ARRAY_PARAMS:
         if full_params.get(name) is not None:
             full_params[name] = _float_array(_as_array(full_params[name], name), dt, name)
+    for name in MASK_PARAMS:
+        if full_params.get(name) is not None:
+            full_params[name] = _mask_array(full_params[name], name)
     for name in BOUND_PARAMS:
         value = full_params.get(name)
         if value is not None:
@@ -118,6 +122,27 @@ def _as_array(value, name) -> np.ndarray:
     if arr.dtype.kind not in "iufO" and arr.dtype.name != "bfloat16":
         raise CaseError(f"{name!r} must hold numbers, got dtype {arr.dtype}")
     return arr
+
+
+def _mask_array(value, name) -> np.ndarray:
+    """A boolean mask param: true / false only (numbers are not masks)."""
+    if isinstance(value, dict):
+        if set(value) != {"shape", "data"}:
+            raise CaseError(f"{name!r}: an array object needs exactly the keys shape and data")
+        flat = _mask_array(value["data"], name).ravel()
+        try:
+            return flat.reshape(tuple(int(str(n)) for n in value["shape"]))
+        except (TypeError, ValueError):
+            raise CaseError(f"{name!r}: data does not fill shape {value['shape']!r}") from None
+    if isinstance(value, np.ndarray) and value.dtype == bool:
+        return value
+    try:
+        arr = np.array(value, dtype=object)
+    except ValueError:
+        raise CaseError(f"{name!r} is not a rectangular array") from None
+    if not all(isinstance(v, (bool, np.bool_)) for v in arr.ravel()):
+        raise CaseError(f"{name!r} must be a rectangular array of true/false")
+    return arr.astype(bool)
 
 
 def _label_value(v, name) -> int:

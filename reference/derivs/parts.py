@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference.derivs.dual import seed
-from reference.ext import xsum, xs
+from reference.ext import X, xs, xsum
 from reference.ops.common import class_axis, cond_abs, target_abs
 
 VECTOR_OPS = ("softmax", "log_softmax")
@@ -85,9 +85,14 @@ def vjp_formula(case, out, v: np.ndarray, kind: str, ax) -> dict:
         f = out.value.val
         if not f.size:
             return {names[0]: f}
-        if case.spec.name == "softmax":
+        if case.spec.name == "softmax":  # a masked class (where=) has f = 0: its row of F_v is 0 too
             return {names[0]: f * (v - np.expand_dims(xsum(v * f, axis=ax), ax))}
-        return {names[0]: v - np.exp(f) * np.expand_dims(xsum(v, axis=ax), ax)}
+        keep = case.params.get("where")
+        if keep is None:
+            return {names[0]: v - np.exp(f) * np.expand_dims(xsum(v, axis=ax), ax)}
+        kept_v = np.where(keep, v, X.from_float(0.0))  # log_softmax(where=): masked outputs are constants
+        return {names[0]: np.where(keep, kept_v - np.exp(f) * np.expand_dims(xsum(kept_v, axis=ax), ax),
+                                   X.from_float(0.0))}
     out_v = {}
     for name in names:
         g = out.grads[name].val

@@ -80,8 +80,11 @@ def _from_rows(b: B, outer, ax) -> B:
     return b.map(lambda a: from_rows(a, outer, ax))
 
 
+UNSET_WHEN_NONE = ("where", "sample_weight")  # params that change nothing at None; the arb path answers others
+
+
 def _only(params: dict, allowed: set) -> None:
-    if set(params) - allowed:
+    if {k for k, v in params.items() if not (k in UNSET_WHEN_NONE and v is None)} - allowed:
         raise Unsupported("params")
 
 

@@ -9,7 +9,7 @@ from reference.ops.common import (check_labels, class_axis, from_rows, fvals, la
                                   to_rows)
 from reference.ops.params import MEAN_DENOMINATORS, check_choice, check_number, class_weights
 from reference.ops.reduce import (check_reduction, count_x, divide_by_denominator, poison, reduce_grad, reduce_value)
-from reference.ops.softmax import softmax_cond, softmax_rows
+from reference.ops.softmax import keep_rows, masked_softmax_rows, softmax_cond
 from reference.ops.spec import Input, OpOutput, Part, spec
 from reference.ops.xlog import fl, finite_or_zero
 
@@ -22,6 +22,7 @@ def _lsm_cond(sm) -> np.ndarray:
 
 
 def _common(logits, axis, weight, label_smoothing, reduction, mean_denominator):
+    """The class axis, the (R, C) rows, their outer shape, C, the exact class weights and the smoothing."""
     ax = class_axis(axis, logits.ndim)
     rows, outer = to_rows(logits, ax)
     C = rows.shape[1]
@@ -33,7 +34,7 @@ def _common(logits, axis, weight, label_smoothing, reduction, mean_denominator):
 
 
 def cross_entropy(logits, target, *, axis=1, weight=None, ignore_index=None, label_smoothing=0.0,
-                  reduction="mean", mean_denominator="weight_sum", want_cond=True) -> OpOutput:
+                  reduction="mean", mean_denominator="weight_sum", where=None, want_cond=True) -> OpOutput:
     """Cross entropy from logits. lp = log_softmax(logits) over `axis`, e = label_smoothing, w = weight
     (ones when null), C classes, s = softmax.
 
@@ -50,25 +51,34 @@ def cross_entropy(logits, target, *, axis=1, weight=None, ignore_index=None, lab
     d g_xj/d t_c = (1-e) w_c (s_j - delta_cj), d g_tc/d x_k = -(1-e) w_c (delta_ck - s_k), d g_t/d t = 0;
     cond(g) sums |H| |input| over both inputs (for a weight_sum mean with probability targets the
     denominator's terms are bounded with the triangle inequality).
+    where (a boolean mask of the logits' shape: optax's where=): the classes K kept in each item are the only
+    ones computed with: lp = log_softmax over K (reference.ops.softmax.log_softmax's where), and the class
+    sums run over K, loss = -sum_{c in K} a_c lp_c (t' is smoothed over all C classes first, as
+    optax.smooth_labels then softmax_cross_entropy(where=) does). A masked class's logit and target are never
+    read: their gradients are 0. Integer labels: an item whose label is masked has loss 0 and gradient 0
+    (the one-hot target's only nonzero class is excluded); it still counts in D; label_smoothing must be 0.
     """
     ax, rows, outer, C, w, e = _common(logits, axis, weight, label_smoothing, reduction, mean_denominator)
+    keep = keep_rows(where, logits.shape, ax)
     if target.dtype != object:
+        if keep is not None and e > 0:
+            raise CaseError("where with integer labels needs label_smoothing 0 (smooth probability targets instead)")
         return _with_labels(logits, target, ax, rows, outer, C, w, e, ignore_index, reduction,
-                            mean_denominator, want_cond)
+                            mean_denominator, want_cond, keep)
     if target.shape != logits.shape:
         raise CaseError(f"probability targets must have the logits' shape {logits.shape}, got {target.shape}")
-    return _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denominator, want_cond)
+    return _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denominator, want_cond, keep)
 
 
 def _with_labels(logits, labels, ax, rows, outer, C, w, e, ignore_index, reduction, mean_denominator,
-                 want_cond):
+                 want_cond, keep=None):
     label_shape_check(labels, logits.shape, ax, "cross_entropy")
     if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer))):
         raise CaseError(f"ignore_index must be an integer or null, got {ignore_index!r}")
     counted = check_labels(labels, C, ignore_index).reshape(-1)
     y = labels.reshape(-1)
     R = rows.shape[0]
-    sm = softmax_rows(rows)
+    sm = masked_softmax_rows(rows, keep)
     ones = full((C,), 1)
     wv = w if w is not None else ones
     W = xsum(wv)
@@ -79,6 +89,8 @@ def _with_labels(logits, labels, ax, rows, outer, C, w, e, ignore_index, reducti
     A = np.zeros(R)
     for r in np.nonzero(counted)[0]:
         yr = int(y[r])
+        if keep is not None and not keep[r, yr]:
+            continue  # the label's class is masked: nothing of the item is computed (loss 0, gradient 0)
         alpha = (1 - ex) * wv[yr]
         item = alpha * -sm.lp[r, yr]
         g = alpha * sm.s[r]
@@ -103,22 +115,27 @@ def _with_labels(logits, labels, ax, rows, outer, C, w, e, ignore_index, reducti
     return OpOutput(Part(value, cv), {"logits": Part(g, cg)})
 
 
-def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denominator, want_cond):
+def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denominator, want_cond, keep=None):
     trows, _ = to_rows(target, ax)
     R = rows.shape[0]
-    sm = softmax_rows(rows)
+    sm = masked_softmax_rows(rows, keep)
+    kept = np.ones((R, C), dtype=bool) if keep is None else keep
     wv = w if w is not None else full((C,), 1)
     ex = X.from_float(e)
     tp = (1 - ex) * trows + ex / C if (e > 0 and C) else trows
     a = wv[None, :] * tp if C else tp
+    nlp = -sm.lp
+    if keep is not None:  # a masked class is never read: its a and -lp terms are exactly 0
+        a, nlp = a.copy(), nlp.copy()
+        a[~keep] = nlp[~keep] = X.from_float(0.0)
     A = xsum(a, axis=1)
-    loss = xsum(a * -sm.lp, axis=1) if C else full((R,), 0)
+    loss = xsum(a * nlp, axis=1) if C else full((R,), 0)
     gx = (A[:, None] * sm.e - a * sm.S[:, None]) / sm.S[:, None] if C else full((R, C), 0)
-    gt = -((1 - ex) * wv[None, :] * sm.lp) if C else full((R, C), 0)
+    gt = (1 - ex) * wv[None, :] * nlp if C else full((R, C), 0)
     poison(loss, gx, gt)
     D = xsum(A) if mean_denominator == "weight_sum" else count_x(R)
     cond_v, cond_x, cond_t = np.zeros(R), np.zeros((R, C)), np.zeros((R, C))
-    at = target_abs(trows)  # a hard (0/1) target element is exact data: not perturbed
+    at = np.where(kept, target_abs(trows), 0.0)  # a hard (0/1) target element is exact data: not perturbed
     if want_cond and R and C:
         wf = np.abs(fl(wv))
         s, sc = fl(sm.s), fl(sm.sc)
@@ -126,8 +143,8 @@ def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denomi
         wt = wf[None, :] * at
         cond_x = (np.abs(fl(A))[:, None] * softmax_cond(sm)
                   + (1 - e) * (s * (np.sum(wt, axis=1, keepdims=True) - wt) + sc * wt))
-        cond_t = (1 - e) * wf[None, :] * _lsm_cond(sm)
-        rowok = sm.ok & np.isfinite(fvals(trows)).all(axis=1)
+        cond_t = np.where(kept, (1 - e) * wf[None, :] * _lsm_cond(sm), 0.0)
+        rowok = sm.ok & np.isfinite(np.where(kept, fvals(trows), 0.0)).all(axis=1)
         cond_v = np.where(rowok & np.isfinite(fl(loss)), cond_v, 0.0)
         cond_x, cond_t = np.where(rowok[:, None], cond_x, 0.0), np.where(rowok[:, None], cond_t, 0.0)
     value, cv = reduce_value(loss.reshape(outer), cond_v.reshape(outer), reduction, D)
@@ -135,10 +152,11 @@ def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denomi
     g_t, c_t = reduce_grad(from_rows(gt, outer, ax), from_rows(cond_t, outer, ax), reduction, D)
     if reduction == "mean" and mean_denominator == "weight_sum" and C:
         mean = value[()]
-        dD = ((1 - ex) * wv)  # d D / d t_c
+        dD = np.broadcast_to((1 - ex) * wv, (R, C)).copy()  # d D / d t_c (0 for a masked class)
+        dD[~kept] = X.from_float(0.0)
         corr, _ = divide_by_denominator(X.from_float(1.0), D)
         shift = -(mean * corr)
-        g_t = g_t + from_rows(np.broadcast_to(dD * shift, (R, C)).copy(), outer, ax)
+        g_t = g_t + from_rows(dD * shift, outer, ax)
         if want_cond:
             Df = abs(D.to_float()) or np.inf
             dabs = (1 - e) * float(np.sum(np.abs(fl(wv))[None, :] * at))
@@ -146,8 +164,8 @@ def _with_probs(logits, target, ax, rows, outer, C, w, e, reduction, mean_denomi
             n_abs = abs(mean.to_float()) * Df
             dDf = (1 - e) * np.abs(fl(wv))
             extra_x = np.abs(fl(gx)) * dabs / Df ** 2
-            extra_t = (np.abs(fl(gt)) * dabs / Df ** 2 + dDf[None, :] * ncond / Df ** 2
-                       + 2 * n_abs * dDf[None, :] * dabs / Df ** 3)
+            extra_t = kept * (np.abs(fl(gt)) * dabs / Df ** 2 + dDf[None, :] * ncond / Df ** 2
+                              + 2 * n_abs * dDf[None, :] * dabs / Df ** 3)
             c_x = c_x + from_rows(finite_or_zero(extra_x), outer, ax)
             c_t = c_t + from_rows(finite_or_zero(extra_t), outer, ax)
             cv = np.float64(np.sum(finite_or_zero(np.abs(fl(g_x)) * np.abs(_finite(fvals(logits))))) +
@@ -207,7 +225,7 @@ def nll_loss(logp, target, *, axis=1, weight=None, ignore_index=None, reduction=
 
 
 _CE_DEFAULTS = {"axis": 1, "weight": None, "ignore_index": None, "label_smoothing": 0.0, "reduction": "mean",
-                "mean_denominator": "weight_sum"}
+                "mean_denominator": "weight_sum", "where": None}
 _NLL_DEFAULTS = {"axis": 1, "weight": None, "ignore_index": None, "reduction": "mean",
                  "mean_denominator": "weight_sum"}
 

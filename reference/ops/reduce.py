@@ -7,6 +7,7 @@ from flint import arb
 from reference.errors import CaseError
 from reference.ext import FIN, NAN, X, xsum
 from reference.ops.common import is_limit
+from reference.ops.sample_weight import weigh_grad, weigh_items
 
 
 def poison(items: np.ndarray, *grads: np.ndarray) -> None:
@@ -34,6 +35,7 @@ def check_reduction(reduction, allowed=REDUCTIONS) -> str:
 
 def reduce_value(items: np.ndarray, item_cond: np.ndarray, reduction: str, denom: X | None):
     """(value, cond) of the reduced output: items as is ("none"), their sum, or their sum / denom."""
+    items, item_cond = weigh_items(items, item_cond)
     if reduction == "none":
         return items, item_cond
     total = xsum(items.reshape(-1))
@@ -46,6 +48,7 @@ def reduce_value(items: np.ndarray, item_cond: np.ndarray, reduction: str, denom
 
 def reduce_grad(grad: np.ndarray, grad_cond: np.ndarray, reduction: str, denom: X | None):
     """A gradient of sum(items) turned into the gradient of the reduced output."""
+    grad, grad_cond = weigh_grad(grad, grad_cond)
     if reduction in ("none", "sum"):
         return grad, grad_cond
     out = np.empty(grad.shape, dtype=object)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from flint import arb
 
+from reference.errors import CaseError
 from reference.ext import FIN, NAN, NEG, POS, X, full, xsum
 from reference.ops.common import class_axis, from_rows, fvals, is_limit, to_rows
 from reference.ops.spec import Input, OpOutput, Part, spec
@@ -90,6 +91,44 @@ def softmax_rows(rows: np.ndarray) -> SoftmaxRows:
     return SoftmaxRows(e, T, S, s, sc, lp, absx, ok)
 
 
+def masked_softmax_rows(rows: np.ndarray, keep: np.ndarray | None) -> SoftmaxRows:
+    """softmax_rows over the kept classes of each row only (keep: (R, C) bool, None: every class): a masked
+    class takes no part in the row (its value, even NaN or +inf, is never read) and gets e = s = 0, sc = 1,
+    lp = -inf (the log of its zero probability) and absx = 0. A row with no kept class has T = 0, S = 1.
+    Rows are evaluated one at a time on their kept classes (the SoftmaxRows rules above apply to those)."""
+    if keep is None or keep.all():
+        return softmax_rows(rows)
+    R, C = rows.shape
+    e, s, lp = full((R, C), 0), full((R, C), 0), full((R, C), 0)
+    sc = full((R, C), 1)
+    lp[~keep] = X(NEG)
+    T, S = full((R,), 0), full((R,), 1)
+    absx = np.zeros((R, C))
+    ok = np.ones(R, dtype=bool)
+    for r in range(R):
+        cols = np.nonzero(keep[r])[0]
+        if not cols.size:
+            continue
+        sub = softmax_rows(rows[r:r + 1, cols])
+        for full_arr, part in ((e, sub.e), (s, sub.s), (sc, sub.sc), (lp, sub.lp)):
+            full_arr[r, cols] = part[0]
+        T[r], S[r], ok[r] = sub.T[0], sub.S[0], sub.ok[0]
+        absx[r, cols] = sub.absx[0]
+    return SoftmaxRows(e, T, S, s, sc, lp, absx, ok)
+
+
+def keep_rows(where, shape: tuple, ax: int) -> np.ndarray | None:
+    """The where= mask (a boolean array of the input's shape, or None) as (R, C) rows like to_rows'."""
+    if where is None:
+        return None
+    mask = np.asarray(where)
+    if mask.dtype != bool:
+        raise CaseError(f"where must be a boolean array, got dtype {mask.dtype}")
+    if mask.shape != tuple(shape):
+        raise CaseError(f"where must have the input's shape {tuple(shape)}, got {mask.shape}")
+    return to_rows(mask, ax)[0]
+
+
 def softmax_cond(sm: SoftmaxRows) -> np.ndarray:
     """cond(s_i) = sum_j |s_i (delta_ij - s_j)| |x_j| = s_i (sc_i |x_i| + sum_{j != i} s_j |x_j|)."""
     s, sc = fvals(sm.s), fvals(sm.sc)
@@ -105,8 +144,12 @@ def _rows_of(x, axis):
     return ax, rows, outer
 
 
-def softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
+def softmax(x, *, axis=-1, where=None, want_cond=True) -> OpOutput:
     """softmax(x)_i = exp(x_i) / sum_j exp(x_j) over `axis`, computed as e_i / S (see SoftmaxRows).
+
+    where (a boolean mask of x's shape, jax.nn.softmax's where=): the sums run over the kept classes K only,
+    softmax(x)_i = exp(x_i) / sum_{j in K} exp(x_j) for i in K, and a masked class has probability 0
+    (value 0, gradient 0, whatever its input, NaN and inf included); a row with no kept class is all 0.
 
     grad (cotangent ones): sum_i d s_i / d x_j = s_j - s_j sum_i s_i = 0 exactly (sum s = 1 for every x),
         NaN in rows whose value is NaN; under IEEE semantics NaN also in rows with a +inf.
@@ -116,7 +159,7 @@ def softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
         = s_k (1 - s_k) + s_k sum_{j != k} s_j.
     """
     ax, rows, outer = _rows_of(x, axis)
-    sm = softmax_rows(rows)
+    sm = masked_softmax_rows(rows, keep_rows(where, x.shape, ax))
     grad = full(rows.shape, 0)
     grad[np.array([sm.S[r].k != FIN for r in range(rows.shape[0])], dtype=bool)] = X(NAN)
     cond = softmax_cond(sm) if want_cond else np.zeros(rows.shape)
@@ -132,8 +175,12 @@ def _cotangent_cond(sm: SoftmaxRows, term: np.ndarray) -> np.ndarray:
     return np.where(sm.ok[:, None] & np.isfinite(term), term, 0.0)
 
 
-def log_softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
+def log_softmax(x, *, axis=-1, where=None, want_cond=True) -> OpOutput:
     """log_softmax(x)_i = x_i - log sum_j exp(x_j), computed as (x_i - m) - log1p(T) (see SoftmaxRows).
+
+    where (jax.nn.log_softmax's where=): log_softmax(x)_i = x_i - log sum_{j in K} exp(x_j) over the kept
+    classes K; a masked class is log 0 = -inf (gradient 0, whatever its input); C below is then |K| per row
+    (g_j = 1 - |K| s_j for j in K, 0 for a masked j); a row with no kept class is all -inf, gradient 0.
 
     grad (cotangent ones): g_j = sum_i (delta_ij - s_j) = 1 - C s_j, computed as (S - C e_j) / S
         (exactly 0 for equal logits). One +inf at k: g = 1 - C at k and 1 elsewhere (limit).
@@ -143,9 +190,12 @@ def log_softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
     + (C - 1) s_j.
     """
     ax, rows, outer = _rows_of(x, axis)
-    C = rows.shape[1]
-    sm = softmax_rows(rows)
-    grad = (sm.S[:, None] - C * sm.e) / sm.S[:, None] if C else full(rows.shape, 0)
+    keep = keep_rows(where, x.shape, ax)
+    C = rows.shape[1] if keep is None else keep.sum(axis=1, keepdims=True)
+    sm = masked_softmax_rows(rows, keep)
+    grad = (sm.S[:, None] - C * sm.e) / sm.S[:, None] if rows.shape[1] else full(rows.shape, 0)
+    if keep is not None:
+        grad[~keep] = X(FIN, arb(0))
     if want_cond:
         s, sc = fvals(sm.s), fvals(sm.sc)
         sx = s * sm.absx
@@ -161,8 +211,11 @@ def log_softmax(x, *, axis=-1, want_cond=True) -> OpOutput:
     )
 
 
-def logsumexp(x, *, axis=-1, want_cond=True) -> OpOutput:
+def logsumexp(x, *, axis=-1, where=None, want_cond=True) -> OpOutput:
     """logsumexp(x) = log sum_j exp(x_j) over `axis` (the axis removed), computed as m + log1p(T) (SoftmaxRows).
+
+    where (jax.nn.logsumexp's where=): the sum runs over the kept classes only (a masked input is never read:
+    gradient 0); a row with no kept class is log 0 = -inf with gradient 0 (the value does not depend on x).
 
     grad: d/dx_j = s_j (softmax).  Hessian: d g_j / d x_k = s_j (delta_jk - s_k).
     cond(value) = sum_j s_j |x_j|;  cond(grad_j) = cond(softmax_j) = s_j ((1 - s_j)|x_j| + sum_{k != j} s_k |x_k|).
@@ -172,12 +225,15 @@ def logsumexp(x, *, axis=-1, want_cond=True) -> OpOutput:
     """
     ax, rows, outer = _rows_of(x, axis)
     R, C = rows.shape
-    sm = softmax_rows(rows)
+    keep = keep_rows(where, x.shape, ax)
+    sm = masked_softmax_rows(rows, keep)
     f = fvals(rows)
     value = full((R,), 0)
     for r in range(R):
-        row = f[r]
-        if np.isnan(row).any():
+        row = f[r] if keep is None else f[r][keep[r]]
+        if keep is not None and not row.size:
+            value[r] = X(NEG)
+        elif np.isnan(row).any():
             value[r] = X(NAN)
         elif np.isposinf(row).any():
             value[r] = X(POS)
@@ -186,6 +242,8 @@ def logsumexp(x, *, axis=-1, want_cond=True) -> OpOutput:
         else:
             value[r] = X.split(X.from_float(float(np.max(row))), sm.T[r].log1p())
     grad = sm.s.copy() if C else full((R, C), 0)
+    if keep is not None:  # a row with no kept class: -inf whatever x, so gradient 0 (not the 0/0 of all -inf)
+        grad[~keep.any(axis=1)] = X(FIN, arb(0))
     cond_v, cond_g = np.zeros(R), np.zeros((R, C))
     if want_cond and C:
         cond_v = np.where(sm.ok, np.sum(fvals(sm.s) * sm.absx, axis=1), 0.0)
@@ -195,7 +253,7 @@ def logsumexp(x, *, axis=-1, want_cond=True) -> OpOutput:
 
 
 SPECS = [
-    spec("softmax", [Input("x", class_axis=True)], {"axis": -1}, softmax, "softmax"),
-    spec("log_softmax", [Input("x", class_axis=True)], {"axis": -1}, log_softmax, "softmax"),
-    spec("logsumexp", [Input("x", class_axis=True)], {"axis": -1}, logsumexp, "softmax"),
+    spec("softmax", [Input("x", class_axis=True)], {"axis": -1, "where": None}, softmax, "softmax"),
+    spec("log_softmax", [Input("x", class_axis=True)], {"axis": -1, "where": None}, log_softmax, "softmax"),
+    spec("logsumexp", [Input("x", class_axis=True)], {"axis": -1, "where": None}, logsumexp, "softmax"),
 ]
