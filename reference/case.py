@@ -53,9 +53,9 @@ def prepare(op, dtype, inputs, params) -> Case:
     missing = [n for n in spec.input_names if n not in inputs]
     if missing:
         raise CaseError(f"{op}: missing input {missing[0]!r}")
-    bad = sorted(set(params) - set(spec.defaults))
+    bad = sorted(set(params) - set(spec.params))
     if bad:
-        raise CaseError(f"{op}: unknown param {bad[0]!r}; params are {', '.join(spec.defaults) or 'none'}")
+        raise CaseError(f"{op}: unknown param {bad[0]!r}; params are {', '.join(spec.params) or 'none'}")
     full_params = dict(spec.defaults)
     full_params.update(params)
     for name in ARRAY_PARAMS:

@@ -225,14 +225,14 @@ def nll_loss(logp, target, *, axis=1, weight=None, ignore_index=None, reduction=
 
 
 _CE_DEFAULTS = {"axis": 1, "weight": None, "ignore_index": None, "label_smoothing": 0.0, "reduction": "mean",
-                "mean_denominator": "weight_sum", "where": None}
+                "mean_denominator": "weight_sum"}
 _NLL_DEFAULTS = {"axis": 1, "weight": None, "ignore_index": None, "reduction": "mean",
                  "mean_denominator": "weight_sum"}
 
 SPECS = [
     spec("cross_entropy", [Input("logits", class_axis=True),
                             Input("target", "labels_or_float", like="logits", domain="target", class_axis=True)], _CE_DEFAULTS,
-         cross_entropy, "cross_entropy"),
+         cross_entropy, "cross_entropy", optional=("where",)),
     spec("nll_loss", [Input("logp", domain="logp", class_axis=True),
                        Input("target", "labels", differentiable=False, domain="label")], _NLL_DEFAULTS, nll_loss,
          "cross_entropy"),

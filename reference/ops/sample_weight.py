@@ -82,7 +82,7 @@ def weigh_grad(grad: np.ndarray, grad_cond: np.ndarray):
 
 
 def weighted(spec: OpSpec) -> OpSpec:
-    """The op with a sample_weight param (default None: the op as it was)."""
+    """The op with an optional sample_weight param (absent or None: the op as it was)."""
     fn = spec.fn
 
     @functools.wraps(fn)
@@ -96,5 +96,4 @@ def weighted(spec: OpSpec) -> OpSpec:
             _ACTIVE.reset(token)
 
     with_sample_weight.__doc__ = (fn.__doc__ or "") + "\n    sample_weight: see reference/ops/sample_weight.py.\n"
-    return dataclasses.replace(spec, defaults=type(spec.defaults)({**spec.defaults, "sample_weight": None}),
-                               fn=with_sample_weight)
+    return dataclasses.replace(spec, optional=(*spec.optional, "sample_weight"), fn=with_sample_weight)

@@ -253,7 +253,10 @@ def logsumexp(x, *, axis=-1, where=None, want_cond=True) -> OpOutput:
 
 
 SPECS = [
-    spec("softmax", [Input("x", class_axis=True)], {"axis": -1, "where": None}, softmax, "softmax"),
-    spec("log_softmax", [Input("x", class_axis=True)], {"axis": -1, "where": None}, log_softmax, "softmax"),
-    spec("logsumexp", [Input("x", class_axis=True)], {"axis": -1, "where": None}, logsumexp, "softmax"),
+    spec("softmax", [Input("x", class_axis=True)], {"axis": -1}, softmax, "softmax",
+         optional=("where",)),
+    spec("log_softmax", [Input("x", class_axis=True)], {"axis": -1}, log_softmax, "softmax",
+         optional=("where",)),
+    spec("logsumexp", [Input("x", class_axis=True)], {"axis": -1}, logsumexp, "softmax",
+         optional=("where",)),
 ]

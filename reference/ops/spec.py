@@ -49,6 +49,12 @@ class OpSpec:
     defaults: Mapping[str, Any]
     fn: Callable
     family: str
+    optional: tuple[str, ...] = ()  # params without a default value: absent unless a case gives them (where=)
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """Every param a case may give: those with defaults, then the optional ones."""
+        return (*self.defaults, *self.optional)
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -79,8 +85,8 @@ class OpSpec:
         return self.fn.__doc__ or ""
 
 
-def spec(name: str, inputs, defaults: dict, fn: Callable, family: str) -> OpSpec:
-    return OpSpec(name, tuple(inputs), MappingProxyType(dict(defaults)), fn, family)
+def spec(name: str, inputs, defaults: dict, fn: Callable, family: str, optional: tuple[str, ...] = ()) -> OpSpec:
+    return OpSpec(name, tuple(inputs), MappingProxyType(dict(defaults)), fn, family, tuple(optional))
 
 
 @dataclass

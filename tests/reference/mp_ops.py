@@ -291,20 +291,3 @@ def linear_cross_entropy(input, linear_weight, linear_bias, target, weight=None,
 
 OPS = {name: fn for name, fn in globals().items()
        if callable(fn) and not name.startswith("_") and name not in ("OPS",) and fn.__module__ == __name__}
-
-
-def _unmasked_unweighted(fn):
-    """fn taking the params where= and sample_weight= at their defaults (None): those are checked against
-    mpmath in tests/reference/test_ref_where_weights.py, with formulas of their own."""
-    import functools
-
-    @functools.wraps(fn)
-    def call(*args, where=None, sample_weight=None, **kwargs):
-        if where is not None or sample_weight is not None:
-            raise NotImplementedError("mp_ops: where / sample_weight (see test_ref_where_weights.py)")
-        return fn(*args, **kwargs)
-
-    return call
-
-
-OPS = {name: _unmasked_unweighted(fn) for name, fn in OPS.items()}
