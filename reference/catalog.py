@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reference.catalog_linear import LINEAR_CE
+from reference.catalog_masks import SAMPLE_WEIGHT_CASES, WHERE_CASES
 from reference.catalog_types import INF, NAN, NINF, Empty, Labels, Random, RandomLabels  # noqa: F401 (the catalog's vocabulary)
 from reference.dtypes import DTYPE_NAMES
 
@@ -428,6 +429,8 @@ _TUPLES = (
     + LAYOUT_CASES
     + COMBINATION_CASES
     + LINEAR_CE
+    + WHERE_CASES
+    + SAMPLE_WEIGHT_CASES
 )
 
 

@@ -152,6 +152,8 @@ def _call(row_id: str, static_keys: tuple[str, ...] = ()):
 
     def call(inputs, params, dtype, device, grads, fn=None):
         jax = _jax()
+        if params.get("where") is not None:  # an array argument of the jitted function, not a static one
+            inputs = {**inputs, WHERE: np.asarray(params["where"], dtype=bool)}
         names = tuple(sorted(inputs))
         static = tuple((key, params.get(key)) for key in static_keys)
         mode = _mode()
@@ -193,6 +195,15 @@ def _axis(static: dict) -> int:
     return -1 if axis is None else axis
 
 
+WHERE = "param:where"  # the where= mask among a row's arrays (given only when the case has one)
+
+
+def _where_kw(arrays: dict) -> dict:
+    """where= for a row whose case has a mask (a custom kernel called like the row need not take where=
+    otherwise)."""
+    return {"where": arrays[WHERE]} if WHERE in arrays else {}
+
+
 def _axis_kw(static: dict) -> dict:
     """axis= for optax's losses when the class axis is not the last (a custom kernel called like the row
     need not take axis= for the default)."""
@@ -225,10 +236,12 @@ def implementations() -> list[Implementation]:
     no_reduction = {"reduction": "none"}
 
     any_axis = {"axis": None}
-    row("jax.nn.softmax", "softmax", jnn.softmax, lambda a, s, f: f(a["x"], axis=_axis(s)), ("x",),
-        JAX_DOCS + "jax.nn.softmax.html", static_keys=("axis",), params=any_axis)
-    row("jax.nn.log_softmax", "log_softmax", jnn.log_softmax, lambda a, s, f: f(a["x"], axis=_axis(s)), ("x",),
-        JAX_DOCS + "jax.nn.log_softmax.html", static_keys=("axis",), params=any_axis)
+    masked = {"axis": None, "where": None}  # where=: a boolean mask of the input's shape (reference docs/ops.md)
+    row("jax.nn.softmax", "softmax", jnn.softmax, lambda a, s, f: f(a["x"], axis=_axis(s), **_where_kw(a)), ("x",),
+        JAX_DOCS + "jax.nn.softmax.html", static_keys=("axis",), params=masked)
+    row("jax.nn.log_softmax", "log_softmax", jnn.log_softmax,
+        lambda a, s, f: f(a["x"], axis=_axis(s), **_where_kw(a)), ("x",),
+        JAX_DOCS + "jax.nn.log_softmax.html", static_keys=("axis",), params=masked)
     row("jax.nn.sigmoid", "sigmoid", jnn.sigmoid, lambda a, s, f: f(a["x"]), ("x",), JAX_DOCS + "jax.nn.sigmoid.html")
     row("jax.nn.log_sigmoid", "log_sigmoid", jnn.log_sigmoid, lambda a, s, f: f(a["x"]), ("x",),
         JAX_DOCS + "jax.nn.log_sigmoid.html")
@@ -241,8 +254,8 @@ def implementations() -> list[Implementation]:
         link=OPTAX_DOCS + "softmax_cross_entropy", applies=_any_neg_inf("logits"))
     soft = dict(accepts=input_is_float("target"))
     row("optax.losses.softmax_cross_entropy", "cross_entropy", losses.softmax_cross_entropy,
-        lambda a, s, f: f(a["logits"], a["target"], **_axis_kw(s)), ("logits", "target"),
-        OPTAX_DOCS + "softmax_cross_entropy", static_keys=("axis",), params=any_axis, fixed=no_reduction,
+        lambda a, s, f: f(a["logits"], a["target"], **_axis_kw(s), **_where_kw(a)), ("logits", "target"),
+        OPTAX_DOCS + "softmax_cross_entropy", static_keys=("axis",), params=masked, fixed=no_reduction,
         conventions=(nan_at_neg_inf,), **soft)
     row("optax.losses.softmax_cross_entropy∘smooth_labels", "cross_entropy", losses.softmax_cross_entropy,
         lambda a, s, f: f(a["logits"], optax.smooth_labels(a["target"], s["label_smoothing"])),
@@ -259,9 +272,10 @@ def implementations() -> list[Implementation]:
 
     # Integer labels: logsumexp(logits) - take_along_axis(logits, label).
     row("optax.losses.softmax_cross_entropy_with_integer_labels", "cross_entropy",
-        losses.softmax_cross_entropy_with_integer_labels, lambda a, s, f: f(a["logits"], a["target"], **_axis_kw(s)),
+        losses.softmax_cross_entropy_with_integer_labels,
+        lambda a, s, f: f(a["logits"], a["target"], **_axis_kw(s), **_where_kw(a)),
         ("logits",), OPTAX_DOCS + "softmax_cross_entropy_with_integer_labels", static_keys=("axis",),
-        params=any_axis, fixed=no_reduction, accepts=input_is_int("target"),
+        params=masked, fixed=no_reduction, accepts=input_is_int("target"),
         bad_labels="garbage", conventions=(Convention(
             key="bad_label_unchecked",
             description="Labels are assumed in [0, C) and never checked: take_along_axis gives NaN for a label "
@@ -320,10 +334,12 @@ def implementations() -> list[Implementation]:
     row("jax.scipy.special.entr", "entr", jss.entr, lambda a, s, f: f(a["x"]), ("x",), special + "entr.html")
     row("jax.scipy.special.xlog1py", "xlog1py", jss.xlog1py, lambda a, s, f: f(a["x"], a["y"]), ("x", "y"),
         special + "xlog1py.html")
-    row("jax.scipy.special.logsumexp", "logsumexp", jss.logsumexp, lambda a, s, f: f(a["x"], axis=-1), ("x",),
-        special + "logsumexp.html", fixed=axis)
-    row("jax.nn.logsumexp", "logsumexp", jnn.logsumexp, lambda a, s, f: f(a["x"], axis=-1), ("x",),
-        JAX_DOCS + "jax.nn.logsumexp.html", fixed=axis)
+    where_only = {"where": None}
+    row("jax.scipy.special.logsumexp", "logsumexp", jss.logsumexp,
+        lambda a, s, f: f(a["x"], axis=-1, **_where_kw(a)), ("x",), special + "logsumexp.html", fixed=axis,
+        params=where_only)
+    row("jax.nn.logsumexp", "logsumexp", jnn.logsumexp, lambda a, s, f: f(a["x"], axis=-1, **_where_kw(a)), ("x",),
+        JAX_DOCS + "jax.nn.logsumexp.html", fixed=axis, params=where_only)
     return rows
 
 

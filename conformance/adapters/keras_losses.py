@@ -47,6 +47,9 @@ def _spec(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last_axis:
     return class_name, kwargs_of, y_true, y_pred, drops_last_axis
 
 
+SAMPLE_WEIGHT = "param:sample_weight"  # the Keras sample weights among the call's tensors (when the case has them)
+
+
 def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last_axis: bool = False,
                 backend: str = "tensorflow", policy: str | None = None):
     """Implementation.call for keras.losses.<class_name>(**kwargs_of(params), dtype=dtype)(y_true, y_pred) on
@@ -55,6 +58,8 @@ def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last
     drops_last_axis: the binary losses average over the last axis (output shape = input shape[:-1]); with
     reduction "none" the adapter puts that axis (of length 1, see _last_axis_is_one) back, in the value and in
     the jvp parts (the jvp of the value has the value's shape).
+    params["sample_weight"] (reference/ops/sample_weight.py) is passed as Loss.__call__'s sample_weight=, a
+    tensor of the case dtype.
     """
 
     def call(inputs, params, dtype, device, grads, fn=None):
@@ -65,7 +70,14 @@ def _keras_call(class_name: str, kwargs_of, y_true: str, y_pred: str, drops_last
         else:  # a custom kernel takes the loss's constructor arguments with the call's (y_true, y_pred)
             def loss(a, b):
                 return fn(a, b, **kwargs)
-        observed = keras_runtime.run(backend, lambda t: loss(t[y_true], t[y_pred]), inputs, tuple(grads), device,
+        if params.get("sample_weight") is not None:  # a tensor argument (traced once per shape, not per value)
+            inputs = {**inputs, SAMPLE_WEIGHT: np.asarray(params["sample_weight"], dtype=_np_dtype(dtype))}
+
+        def apply(t):
+            weighted = {"sample_weight": t[SAMPLE_WEIGHT]} if SAMPLE_WEIGHT in t else {}
+            return loss(t[y_true], t[y_pred], **weighted)
+
+        observed = keras_runtime.run(backend, apply, inputs, tuple(grads), device,
                                      key=(class_name, loss_dtype, dtype, _freeze(kwargs), y_true, y_pred, fn))
         if drops_last_axis and params["reduction"] == "none":
             observed.value = np.expand_dims(observed.value, -1)
@@ -214,7 +226,8 @@ def keras_rows(devs: tuple[str, ...], backend: str = "tensorflow") -> list[Imple
         base = Implementation(
             id=f"keras.losses.{class_name}{suffix}", framework=keras_runtime.FRAMEWORK_OF[backend], op=op,
             call=_keras_call(*spec, backend=backend), dtypes=DTYPES,
-            params=params, fixed_params={} if op in BINARY_OPS else {"axis": -1},
+            params={**params, "sample_weight": None},  # Loss.__call__(y_true, y_pred, sample_weight=)
+            fixed_params={} if op in BINARY_OPS else {"axis": -1},
             grads=grads, conventions=conventions, bad_labels=bad_labels, accepts=accepts, devices=devs,
             link=KERAS_DOCS + "#" + class_name.lower() + "-class", backend=backend,
         )

@@ -9,7 +9,7 @@ from conformance.cases.layout import move_class_axis
 from conformance.floats import named_value, np_dtype
 
 PROFILE_ORDER = ("quick", "ci", "thorough")
-FLOAT_PARAMS = ("weight", "pos_weight")
+FLOAT_PARAMS = ("weight", "pos_weight", "sample_weight")
 
 
 def resolve_number(value, dtype: str) -> float:
@@ -46,7 +46,7 @@ def resolve_params(params: dict, dtype: str) -> dict:
 
 
 def _map_nested(value, fn):
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, np.ndarray)):
         return [_map_nested(v, fn) for v in value]
     return fn(value)
 

@@ -31,6 +31,8 @@ def move_class_axis(case: Case, axis: int) -> Case:
             continue
         inputs[name] = np.ascontiguousarray(np.moveaxis(a, src, dst))
     params = dict(case.params, axis=axis)
+    if params.get("where") is not None:  # a where= mask has the class-axis input's shape: it moves with it
+        params["where"] = np.moveaxis(np.asarray(params["where"], dtype=bool), src, dst).tolist()
     return Case(case.id, case.op, case.dtype, inputs, params, case.source, modes=case.modes, memory=case.memory)
 
 

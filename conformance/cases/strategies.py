@@ -16,6 +16,7 @@ from conformance.cases.case import Case
 from conformance.cases.combinations import (NONZERO_SMOOTHING, POS_WEIGHT_EXTREMES, draw_combination,
                                             extreme_probs, extreme_reals, soft_targets)
 from conformance.cases.layout import CLASS_AXIS_INPUTS, default_axis
+from conformance.cases.masks import draw_mask_and_weights
 from conformance.floats import named_value, nextafter, np_dtype
 
 # op -> [(input name, generation domain)], from the reference's op catalog (reference/ops/spec.py: Input.domain):
@@ -291,6 +292,8 @@ def draw_case(data, op: str, dtype: str, allowed: dict, fixed: dict, profile: st
             inputs[name] = (draw_labels(data, label_shape, classes, name, params.get("ignore_index"),
                                         regime("label")) if as_labels
                             else draw_probs(data, dtype, full, name, axis))
+    draw_mask_and_weights(data, op, dtype, allowed, fixed, profile, params, inputs,
+                          axis if has_class_axis else None, label_shape)
     memory = draw_memory(data, memory_layouts, len(full)) if len(memory_layouts) > 1 else "contiguous"
     case = Case(id="", op=op, dtype=dtype, inputs=inputs, params=params, source="hypothesis", memory=memory)
     case.id = f"hyp-{case.key()[:12]}"

@@ -56,11 +56,12 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance.judge import item_predicates, known_predicates, known_predicates_shape, mode_predicates
+from conformance.judge import item_predicates, known_predicates, known_predicates_shape, mask_predicates, mode_predicates
 
 known_predicates.PREDICATES.update(item_predicates.PREDICATES)  # one namespace of predicate names
 known_predicates.PREDICATES.update(mode_predicates.PREDICATES)
 known_predicates.PREDICATES.update(known_predicates_shape.PREDICATES)
+known_predicates.PREDICATES.update(mask_predicates.PREDICATES)
 
 DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
 REQUIRED = ("id", "implementation", "verdicts", "reason", "link")

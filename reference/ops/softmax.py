@@ -159,9 +159,12 @@ def softmax(x, *, axis=-1, where=None, want_cond=True) -> OpOutput:
         = s_k (1 - s_k) + s_k sum_{j != k} s_j.
     """
     ax, rows, outer = _rows_of(x, axis)
-    sm = masked_softmax_rows(rows, keep_rows(where, x.shape, ax))
+    keep = keep_rows(where, x.shape, ax)
+    sm = masked_softmax_rows(rows, keep)
     grad = full(rows.shape, 0)
     grad[np.array([sm.S[r].k != FIN for r in range(rows.shape[0])], dtype=bool)] = X(NAN)
+    if keep is not None:  # a masked class is never read: its gradient is 0 even in a NaN row
+        grad[~keep] = X(FIN, arb(0))
     cond = softmax_cond(sm) if want_cond else np.zeros(rows.shape)
     cond_g = _cotangent_cond(sm, 2 * fvals(sm.s) * fvals(sm.sc)) if want_cond else np.zeros(rows.shape)
     return OpOutput(

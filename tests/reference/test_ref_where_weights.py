@@ -163,3 +163,14 @@ def test_fast_path_still_answers_without_mask_or_weights_and_defers_with_them():
     assert fastpath.compute(prepare("cross_entropy", "float32", plain, {"sample_weight": None})) is not None
     assert fastpath.compute(prepare("softmax", "float32", {"x": [[1.0, 2.0]]}, {"where": [[True, False]]})) is None
     assert fastpath.compute(prepare("cross_entropy", "float32", plain, {"sample_weight": [2.0]})) is None
+
+
+def test_where_masked_gradient_is_zero_in_an_undefined_row():
+    """A row whose kept classes are all -inf is NaN (0/0), but a masked class is never read: gradient 0."""
+    for op in ("softmax", "log_softmax"):
+        r = reference.evaluate(op, "float32", {"x": [[NINF_, 0.0, 1.0]]}, {"where": [[True, False, False]]})
+        assert math.isnan(r.grads["x"].rounded[0, 0]) or op == "log_softmax"
+        assert r.grads["x"].rounded[0, 1] == 0.0 and r.grads["x"].rounded[0, 2] == 0.0
+
+
+NINF_ = -INF
