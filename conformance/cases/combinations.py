@@ -15,6 +15,9 @@ examples as a combination (the draw labelled "combination", so a failing example
                                    infinite and extreme logits (and label_smoothing, weight where allowed)
     soft-target+extreme-probs      binary losses on probabilities: soft targets with p at 0, 1 and next to them
     pos_weight+extreme-logits      pos_weight (0 to huge) with infinite and extreme logits
+
+where= masks (jax.nn, optax) and Keras sample weights are drawn with every example of a row that allows
+them (one in three, ci and thorough, labelled "where?" / "sample_weight?"): conformance/cases/masks.py.
 """
 from __future__ import annotations
 
