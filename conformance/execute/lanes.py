@@ -6,19 +6,17 @@ worker group's isolated worker, the run's known divergences, one reference cache
 --cache directory); N lanes run N cells at once. The driver (this process) only hands out cells, prints
 progress and writes records.
 
-Deterministic: a cell's cases depend only on the seed and the cell (cell_runner.cell_seed), and a worker
-group's cells all run on one lane, in the plan's order, in a worker started for that group: exactly what a
-serial run does with them (a framework's once-per-process warnings, e.g. torch's first forward-mode or
-compile call, land on the same record). The driver writes cells, and prints their progress lines, in the
-plan's order (a cell that finishes early waits for those before it), so results.jsonl and results.json
-equal a serial run's apart from timings.
+Deterministic: a cell's cases depend only on the seed and the cell (cell_runner.cell_seed), and the cells
+of a unit (a worker group, or a part of one: SEGMENTS) all run on one lane, in the plan's order, in a worker
+started for that unit: exactly what a serial run does with them, unit after unit (a framework's
+once-per-process warnings, e.g. torch's first forward-mode or compile call, land on the same record). The
+driver writes cells, and prints their progress lines, in the plan's order (a cell that finishes early waits
+for those before it), so results.jsonl and results.json equal a serial run's apart from timings.
 
-Scheduling: whole worker groups (a framework's rows, a Keras backend's, custom kernels of one signature):
-a lane keeps to its group until the group is done, then takes the costliest group no lane has started
-(cells x a framework's typical seconds per ci cell, CELL_WEIGHT: JAX cells compile); a lane with no such
-group left ends. So N lanes help when the run has at least N groups (the
-ci profile has the four frameworks and the Keras backends); a one-framework run uses one lane. A lane stops
-the worker of a group it leaves.
+Scheduling: whole units: a lane keeps to its unit until it is done, then takes the costliest unit no lane
+has started (cells x a framework's typical seconds per ci cell, CELL_WEIGHT: JAX cells compile); a lane
+with no such unit left ends. So N lanes help when the run has at least N units (the ci profile: JAX's two
+halves, torch, TensorFlow, numpy). A lane stops the worker of a unit it leaves.
 """
 from __future__ import annotations
 
@@ -51,7 +49,7 @@ def _lane(conn, setup: dict) -> None:
 
     refs = ReferenceCache(Path(setup["cache_dir"]) if setup["cache_dir"] else None)
     hosts: dict = {}
-    current = {"index": None, "group": None}
+    current = {"index": None, "unit": None}
 
     def on_shrink(ctx, record):
         conn.send(("shrinking", current["index"], record["verdict"], record.get("part") or "value",
@@ -65,18 +63,18 @@ def _lane(conn, setup: dict) -> None:
                 return
             if message is None:
                 return
-            _, index, g, impl_id, version, dtype, device, mode = message
-            if current["group"] is not None and current["group"] != g and current["group"] in hosts:
-                hosts.pop(current["group"]).stop()  # no cells of the group it leaves are left (see scheduling)
-            current.update(index=index, group=g)
+            _, index, u, g, impl_id, version, dtype, device, mode = message
+            if current["unit"] is not None and current["unit"] != u and current["unit"] in hosts:
+                hosts.pop(current["unit"]).stop()  # no cells of the unit it leaves are left (see scheduling)
+            current.update(index=index, unit=u)
             try:
-                if g not in hosts:
+                if u not in hosts:  # a unit's own worker, as in a serial run
                     worker_name, specs = setup["groups"][g]
-                    hosts[g] = CellActor(worker_name, specs, setup["timeout"], setup["max_memory"], None,
+                    hosts[u] = CellActor(worker_name, specs, setup["timeout"], setup["max_memory"], None,
                                          setup["profile"], setup["seed"], setup["examples"], setup["corpus"],
                                          setup["tf32"], setup["known_entries"], refs=refs, on_shrink=on_shrink)
-                    start_quietly(hosts[g].worker)  # the framework's import: not the first cell's time
-                result = hosts[g].run(impl_id, version, dtype, device, mode)
+                    start_quietly(hosts[u].worker)  # the framework's import: not the first cell's time
+                result = hosts[u].run(impl_id, version, dtype, device, mode)
             except Exception as exc:  # the host itself failed: the driver reports an internal error
                 result = {"cell": None, "error": f"{type(exc).__name__}: {exc}", "wall_s": 0.0}
             conn.send(("done", index, result))
@@ -105,6 +103,26 @@ class _Lane:
 CELL_WEIGHT = {"jax": 3.0, "torch": 1.2, "tensorflow": 1.0, "numpy": 0.35}
 
 
+# worker groups run as this many parts of consecutive cells, each in a worker of its own, in serial runs too (so
+# a serial run and a run on lanes give each cell the same worker history): JAX's cells compile at length (74%
+# of a cold jax ci run), so its group alone would be the longest lane; its halves run on two lanes
+SEGMENTS = {"jax": 2}
+
+
+def units(cells: list, groups: list) -> list[tuple[int, list[int]]]:
+    """The run's units of work, in plan order: (group, indices into `cells` of its part), a group's cells in
+    SEGMENTS parts of consecutive cells (one part for most frameworks)."""
+    by_group: dict = {}
+    for i, cell in enumerate(cells):
+        by_group.setdefault(cell.group, []).append(i)
+    out = []
+    for g, indices in by_group.items():  # built-in groups only (not "custom:jax": --impl kernels are few cells)
+        k = max(1, min(SEGMENTS.get(groups[g].worker, 1), len(indices)))
+        bounds = [-(-j * len(indices) // k) for j in range(k + 1)]  # the first parts take the odd cells
+        out += [(g, indices[bounds[j]:bounds[j + 1]]) for j in range(k)]
+    return out
+
+
 def _pick(lane: _Lane, queues: dict, started: set, weights: dict | None = None):
     """(group, next cell index) for `lane`, or None when it has nothing left (see the module docstring);
     weights: group -> seconds per cell (1 when absent)."""
@@ -129,14 +147,14 @@ def run_lanes(config, groups: list, cells: list, corpus, on_result, on_shrinking
              "cache_dir": str(config.cache_dir) if config.cache_dir else None, "profile": config.profile,
              "seed": config.seed, "examples": config.examples, "corpus": corpus, "tf32": config.tf32,
              "known_entries": known_entries}
-    queues: dict = {}
-    for i, cell in enumerate(cells):
-        queues.setdefault(cell.group, deque()).append(i)
+    parts = units(cells, groups)
+    queues = {u: deque(indices) for u, (_, indices) in enumerate(parts)}
+    unit_of = {i: u for u, (_, indices) in enumerate(parts) for i in indices}
     lanes = [_Lane(setup) for _ in range(max(1, min(jobs, len(queues))))]
     started: set = set()  # groups a lane has taken
     from conformance.adapters.execution import framework_of
 
-    weights = {g: CELL_WEIGHT.get(framework_of(group.worker), 1.0) for g, group in enumerate(groups)}
+    weights = {u: CELL_WEIGHT.get(framework_of(groups[g].worker), 1.0) for u, (g, _) in enumerate(parts)}
     finished: dict = {}
     written = 0
     stats: list = []
@@ -148,7 +166,8 @@ def run_lanes(config, groups: list, cells: list, corpus, on_result, on_shrinking
                     if picked is not None:
                         lane.group, lane.index = picked
                         c = cells[lane.index]
-                        lane.conn.send(("cell", lane.index, c.group, c.impl.id, c.version, c.dtype, c.device, c.mode))
+                        lane.conn.send(("cell", lane.index, unit_of[lane.index], c.group, c.impl.id, c.version,
+                                        c.dtype, c.device, c.mode))
             busy = [lane for lane in lanes if lane.index is not None]
             for conn in (wait([lane.conn for lane in busy]) if busy else ()):
                 lane = next(x for x in busy if x.conn is conn)

@@ -197,7 +197,7 @@ def _cell_timing(ctx: CellContext, records: list, wall_s: float) -> dict:
 
 def _run_group(config: RunConfig, group, todo: list, corpus: list, refs, progress, explains, entries, fails,
                writer, internal_errors: list, cell_timing: dict) -> None:
-    """A serial run's cells of worker group `g`, in this process, through one worker."""
+    """A serial run's cells of one unit of a worker group (lanes.units), in this process, through one worker."""
     worker_name, _, version, _, specs = group
     timeout = config.timeout or PROFILES[config.profile]["timeout"]
     worker = Worker(worker_name, specs, timeout=timeout, max_memory=config.max_worker_memory)
@@ -276,20 +276,18 @@ def _execute(config: RunConfig, log) -> int:
     started = time.perf_counter()
     implementations, internal_errors, cell_timing = [], [], {}
     todo_all = [c for c in cells if c.id not in writer.done_cells]
-    from conformance.execute.lanes import default_jobs
+    from conformance.execute.lanes import default_jobs, units
 
     jobs = min(config.jobs or default_jobs(config.profile, len(todo_all)),
-               max(1, len({c.group for c in todo_all})))  # a lane runs whole worker groups (lanes.py)
+               max(1, len(units(todo_all, groups))))  # a lane runs whole units of a worker (lanes.py)
     hosted = config.executor == "ray" or jobs > 1  # cells run in other processes (lanes or Ray actors)
     if config.executor == "local" and jobs > 1 and not config.quiet:
-        log(f"  lanes: {jobs} (cells of {jobs} worker groups at once; run --jobs 1 for one at a time)")
-    for g, (worker_name, module, version, impls, specs) in enumerate(groups):
+        log(f"  lanes: {jobs} (cells of {jobs} workers at once; run --jobs 1 for one at a time)")
+    for worker_name, module, version, impls, specs in groups:
         implementations += [implementation_json(i, version) for i in impls]
-        todo = [c for c in todo_all if c.group == g]
-        if not todo or hosted:
-            continue
-        _run_group(config, groups[g], todo, corpus_cases, refs, progress, explains, entries, fails, writer,
-                   internal_errors, cell_timing)
+    for g, indices in ([] if hosted else units(todo_all, groups)):  # a group, or a part of it (lanes.SEGMENTS)
+        _run_group(config, groups[g], [todo_all[i] for i in indices], corpus_cases, refs, progress, explains,
+                   entries, fails, writer, internal_errors, cell_timing)
 
     def on_result(cell, result):  # a cell a lane or a Ray actor ran
         from conformance.execute.cell_host import progress_context

@@ -8,7 +8,7 @@ from collections import deque
 from pathlib import Path
 
 from conformance.adapters.custom import parse_spec
-from conformance.execute.lanes import _pick, default_jobs, merge_stats
+from conformance.execute.lanes import _pick, default_jobs, merge_stats, units
 from conformance.execute.run import RunConfig, execute
 
 TIMING_FIELDS = ("elapsed_s", "timing")
@@ -95,6 +95,15 @@ def test_the_costliest_group_goes_first():
     started: set = set()
     assert _pick(_Lane(), queues, started, {0: 0.35, 1: 3.0}) == (1, 10)
     assert _pick(_Lane(), queues, started, {0: 0.35, 1: 3.0}) == (0, 0)
+
+
+def test_units_are_whole_groups_and_jax_halves_in_plan_order():
+    from types import SimpleNamespace as NS
+
+    groups = [NS(worker="jax"), NS(worker="torch"), NS(worker="custom:jax")]
+    cells = [NS(group=g) for g in (0, 0, 0, 0, 0, 1, 1, 2, 2)]
+    assert units(cells, groups) == [(0, [0, 1, 2]), (0, [3, 4]), (1, [5, 6]), (2, [7, 8])]
+    assert units([NS(group=0)], groups) == [(0, [0])]  # a one-cell group is not split
 
 
 def test_default_lanes_and_summed_cache_counters():
