@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+import ml_dtypes
 import numpy as np
 
 from conformance.judge.known_predicates import Element, _finfo
@@ -92,8 +93,9 @@ def absolute_error_within_logsumexp_rounding(e: Element) -> bool:
 
 
 def observed_nan_where_a_non_label_logit_is_minus_inf(e: Element) -> bool:
-    """The observed element is NaN and an item it depends on has a finite label logit and -inf at another class:
-    -sum(one_hot(y) * log_softmax(x)) multiplies that class's log-probability -inf by its one-hot 0."""
+    """The observed element is NaN and an item it depends on has a finite label logit and, at another class, a
+    log-probability of -inf (a -inf logit, or x - max beyond the dtype's range: float16 logits of opposite huge
+    signs): -sum(one_hot(y) * log_softmax(x)) multiplies that -inf by its one-hot 0."""
     params = e.record.get("params") or {}
     inputs = e.record.get("inputs") or {}
     target, logits, axis = inputs.get("target"), inputs.get("logits"), params.get("axis", -1)
@@ -109,12 +111,43 @@ def observed_nan_where_a_non_label_logit_is_minus_inf(e: Element) -> bool:
     items = [np.unravel_index(e.index, e.shape)] if tuple(e.shape) == labels.shape else list(np.ndindex(labels.shape))
     for item in items:
         row, y = x[tuple(item)], int(labels[tuple(item)])
-        if 0 <= y < row.size and math.isfinite(row[y]) and bool(np.isneginf(np.delete(row, y)).any()):
+        if 0 <= y < row.size and math.isfinite(row[y]) and bool(np.isneginf(_shifted(row, e.dtype)[np.arange(row.size) != y]).any()):
             return True
     return False
+
+
+def _shifted(row: np.ndarray, dtype: str) -> np.ndarray:
+    """x - max(x) of a row as computed in `dtype` (a difference beyond the dtype's range is -inf: float16 logits
+    -65504 and 65504 give -inf), -inf where x is -inf."""
+    finite = row[np.isfinite(row)]
+    if not finite.size:
+        return row
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = row - np.max(finite)
+        return d.astype(ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)).astype(np.float64)
+
+
+def absolute_error_within_log_sigmoid_difference(e: Element) -> bool:
+    """d/dy of -y log_sigmoid(x) - (1 - y) log_sigmoid(-x) is log_sigmoid(-x) - log_sigmoid(x) = -x, formed as the
+    difference of the two rounded terms: |observed - exact| <= 4 u (|log_sigmoid(x)| + |log_sigmoid(-x)|) w,
+    x the element's logit, w its reduction weight (1/N for a mean), u the unit roundoff: a small -x/N cancels
+    to a few u ln 2 (0 for -7.6e-6 in bfloat16)."""
+    exact = e.exact
+    x_t = (e.record.get("inputs") or {}).get("x")
+    if exact is None or e.index is None or x_t is None or not math.isfinite(e.observed) or not e.part.endswith(":y"):
+        return False
+    x = np.asarray([float(v) for v in x_t["data"]], dtype=np.float64)
+    if x.size != len(e.obs_tensor["data"]) or not math.isfinite(x[e.index]):
+        return False
+    xi = float(x[e.index])
+    terms = abs(min(xi, 0.0) - math.log1p(math.exp(-abs(xi)))) + abs(min(-xi, 0.0) - math.log1p(math.exp(-abs(xi))))
+    w = 1.0 / x.size if (e.record.get("params") or {}).get("reduction") == "mean" else 1.0
+    u = float(_finfo(e.dtype).eps) / 2
+    return abs(Decimal(e.observed) - exact) <= Decimal(4.0 * u * terms * w)
 
 
 PREDICATES = {f.__name__: f for f in (observed_nan_at_ignored_item_with_nonfinite_row,
                                       observed_nan_at_out_of_range_labels_under_xla,
                                       absolute_error_within_logsumexp_rounding,
-                                      observed_nan_where_a_non_label_logit_is_minus_inf)}
+                                      observed_nan_where_a_non_label_logit_is_minus_inf,
+                                      absolute_error_within_log_sigmoid_difference)}

@@ -112,3 +112,47 @@ def bce_torch_record(x, y, observed, exact, reduction="none"):
 def test_keras_on_torch_bce_with_logits_cancellation(entries, x, observed, exact, reduction, known_id):
     rec = bce_torch_record(x, 0.0, [observed], exact, reduction)
     assert classified(rec, entries) == (known_id, known_id is None)
+
+
+def test_float16_logits_whose_difference_overflows_give_the_one_hot_nan(entries):
+    """ce(C=1000, huge logits) op by op in float16: x - max = -65504 - 65504 is -inf in float16, one-hot 0 times
+    -inf is NaN; the same logits in float32 do not overflow, so a NaN there is something else."""
+    rec = value_record([[-65504.0, 65504.0]], [1], [np.nan], ["0"], verdict="special_value_mismatch")
+    rec["dtype"] = "float16"
+    assert classified(rec, entries) == ("keras-jax-cross-entropy-one-hot-times-minus-inf", False)
+    assert classified(value_record([[-65504.0, 65504.0]], [1], [np.nan], ["0"], verdict="special_value_mismatch"),
+                      entries) == (None, True)
+
+
+def test_the_categorical_target_gradient_carries_the_logsumexp_rounding(entries):
+    """CategoricalCrossentropy@jax, float16, logits [0, 2], reduction none: d/dtarget = -log_softmax(x) came back
+    0.1273193359375 for 0.12692801 (3 ulp, 1.1x the bound); 0.135 would be beyond the log-sum-exp's rounding."""
+    def rec(observed):
+        r = value_record([[0.0, 2.0]], [1], [0.0], ["0"], reduction="none")
+        r.update(implementation="keras.losses.CategoricalCrossentropy(from_logits=True)@jax", dtype="float16",
+                 part="grad:target", failing_elements={"grad:target": [1]})
+        r["inputs"]["target"] = tensor_json(np.zeros((1, 2), dtype=np.float16))
+        r["observed"]["grad"] = {"target": tensor_json(np.asarray([[2.126953125, observed]], dtype=np.float16))}
+        r["reference"]["grad"] = {"target": {"dtype": "float16", "shape": [1, 2], "ieee": None,
+                                             "exact": ["2.126928011042972496443726806358304431434",
+                                                       "0.1269280110429724964437268063583044314343"],
+                                             "rounded": [2.126953125, 0.126953125]}}
+        return r
+    assert classified(rec(0.1273193359375), entries) == ("keras-jax-cross-entropy-logsumexp-rounding", False)
+    assert classified(rec(0.135), entries) == (None, True)
+
+
+@pytest.mark.parametrize("observed, known_id", [(0.0, "keras-jax-bce-target-gradient-log-sigmoid-difference"),
+                                                (-0.05, None)])
+def test_the_bce_target_gradient_cancels_the_two_log_sigmoid_terms(entries, observed, known_id):
+    """BinaryCrossentropy@jax, bfloat16, mean over 8, x = 6.1e-5: d/dy = -x/8 = -7.6e-6 came back 0 (the rounded
+    log_sigmoid(-x) - log_sigmoid(x) cancels); -0.05 is beyond 4 u (2 ln 2) / N."""
+    x = np.asarray([17.0, 6.103515625e-05], dtype=np.float32)
+    rec = bce_torch_record(0.0, 0.0, [0.0], "0", reduction="mean")
+    rec.update(implementation="keras.losses.BinaryCrossentropy(from_logits=True)@jax", framework="keras_jax",
+               dtype="bfloat16", part="grad:y", failing_elements={"grad:y": [1]})
+    rec["inputs"] = {"x": tensor_json(x), "y": tensor_json(np.asarray([0.25, 0.75], dtype=np.float32))}
+    rec["observed"]["grad"] = {"y": tensor_json(np.asarray([-8.5, observed], dtype=np.float32))}
+    rec["reference"]["grad"] = {"y": {"dtype": "bfloat16", "shape": [2], "ieee": None,
+                                      "exact": ["-8.5", "-3.0517578125e-5"], "rounded": [-8.5, -3.0517578125e-5]}}
+    assert classified(rec, entries) == (known_id, known_id is None)
