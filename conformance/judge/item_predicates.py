@@ -79,7 +79,7 @@ observed_nan_at_out_of_range_labels_under_xla.case_applies = _xla_with_out_of_ra
 
 def absolute_error_within_logsumexp_rounding(e: Element) -> bool:
     """|observed - exact| <= 2 (n + 1) u max(1, m), m the largest finite |x| the element depends on, n their
-    count, u the unit roundoff: a loss formed as logsumexp(x) - x_y (or -sum(one_hot * log_softmax(x)))
+    count, u the unit roundoff (times the largest |sample_weight| when one is given): a loss formed as logsumexp(x) - x_y (or -sum(one_hot * log_softmax(x)))
     carries the absolute rounding of the log-sum-exp, whose size is that of the largest logit, so a small loss
     of a confident row loses its relative accuracy (0 where the exact loss is below u |x_max|)."""
     x = e.exact
@@ -89,7 +89,9 @@ def absolute_error_within_logsumexp_rounding(e: Element) -> bool:
     n = max((a.size for a in rows), default=1)
     m = max((float(np.max(np.abs(a))) for a in rows if a.size), default=0.0)
     u = float(_finfo(e.dtype).eps) / 2
-    return abs(Decimal(e.observed) - x) <= Decimal(2.0 * (n + 1) * u * max(1.0, m))
+    weights = (e.record.get("params") or {}).get("sample_weight")  # Keras sample_weight scales each item's terms
+    w = float(np.max(np.abs(np.asarray(weights, dtype=np.float64)))) if weights is not None else 1.0
+    return abs(Decimal(e.observed) - x) <= Decimal(2.0 * (n + 1) * u * max(1.0, m) * max(1.0, w))
 
 
 def observed_nan_where_a_non_label_logit_is_minus_inf(e: Element) -> bool:

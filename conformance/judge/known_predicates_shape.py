@@ -133,6 +133,28 @@ def observed_shape_of_one_hot_labels_broadcast(e: Element) -> bool:
 
 observed_shape_of_one_hot_labels_broadcast.case_applies = lambda record: _one_hot_broadcast_shape(record) is not None
 
+def _unit_axis_against_sample_weight(record: dict) -> bool:
+    """Reduction none with a sample_weight one rank below the per-item loss, whose last axis has length 1 (a batch
+    of one item: the loss [1] with a scalar weight)."""
+    params = record.get("params") or {}
+    weights, ref = params.get("sample_weight"), (record.get("reference") or {}).get("value")
+    if weights is None or params.get("reduction") != "none" or not isinstance(ref, dict):
+        return False
+    shape = _shape(ref)
+    return bool(shape) and shape[-1] == 1 and np.ndim(weights) == len(shape) - 1
+
+
+def observed_shape_squeezed_against_sample_weight(e: Element) -> bool:
+    """The per-item loss [..., 1] (reduction none) came back without its last axis: reduce_weighted_values calls
+    squeeze_or_expand_to_same_rank(values, sample_weight), which squeezes values' last axis of length 1 when the
+    sample weight has one rank less (a batch of one item with a scalar sample_weight: shape () for (1,))."""
+    shapes = _shapes(e)
+    return shapes is not None and _unit_axis_against_sample_weight(e.record) and shapes[0] == shapes[1][:-1]
+
+
+observed_shape_squeezed_against_sample_weight.case_applies = _unit_axis_against_sample_weight
+
+
 def _one_hot_broadcast_gradient(record: dict) -> np.ndarray | None:
     """d loss / d p of categorical_generalized_cross_entropy as Keras computes it for a one-class p one rank above
     its labels (see _one_hot_broadcast_shape): p_y = sum(p' * one_hot(labels'), -1) broadcast item against item,
@@ -178,9 +200,10 @@ observed_is_the_one_hot_broadcast_gradient.case_applies = \
                                                                  "reduction": "none"}}) is not None
 
 for _p in (observed_unreduced_on_an_empty_batch, observed_shape_lost_the_single_class_axis,
-           observed_shape_of_one_hot_labels_broadcast):
+           observed_shape_of_one_hot_labels_broadcast, observed_shape_squeezed_against_sample_weight):
     _p.whole_part = True  # judges a whole part (known_predicates.holds)
 
 PREDICATES = {f.__name__: f for f in (observed_unreduced_on_an_empty_batch, observed_shape_lost_the_single_class_axis,
                                       observed_shape_of_one_hot_labels_broadcast,
-                                      observed_is_the_one_hot_broadcast_gradient)}
+                                      observed_is_the_one_hot_broadcast_gradient,
+                                      observed_shape_squeezed_against_sample_weight)}

@@ -156,3 +156,23 @@ def test_the_bce_target_gradient_cancels_the_two_log_sigmoid_terms(entries, obse
     rec["reference"]["grad"] = {"y": {"dtype": "bfloat16", "shape": [2], "ieee": None,
                                       "exact": ["-8.5", "-3.0517578125e-5"], "rounded": [-8.5, -3.0517578125e-5]}}
     assert classified(rec, entries) == (known_id, known_id is None)
+
+
+@pytest.mark.parametrize("observed, weight, known_id", [
+    (0.006715348489117967, None, "keras-torch-categorical-ce-logsumexp-rounding"),  # 117 ulp, float64, logits [0, 5]
+    (0.0067, None, None),                                                           # 1e-5 off: not a rounding
+    (0.0010000000000000002, 1e15, "keras-torch-categorical-ce-logsumexp-rounding"),  # 0.001: only with a huge weight
+])
+def test_keras_on_torch_categorical_target_gradient_carries_the_logsumexp_rounding(entries, observed, weight, known_id):
+    r = value_record([[0.0, 5.0]], [1], [0.0], ["0"], reduction="none")
+    r.update(implementation="keras.losses.CategoricalCrossentropy(from_logits=True)@torch", framework="keras_torch",
+             dtype="float64", part="grad:target", failing_elements={"grad:target": [1]})
+    if weight is not None:
+        r["params"]["sample_weight"] = [weight]
+    r["inputs"] = {"logits": tensor_json(np.asarray([[0.0, 5.0]])), "target": tensor_json(np.zeros((1, 2)))}
+    r["observed"]["grad"] = {"target": tensor_json(np.asarray([[5.006715348489118, observed]]))}
+    r["reference"]["grad"] = {"target": {"dtype": "float64", "shape": [1, 2], "ieee": None,
+                                         "exact": ["5.006715348489118068616416687732642075115",
+                                                   "0.006715348489118068616416687732642075114892"],
+                                         "rounded": [5.006715348489118, 0.006715348489118068]}}
+    assert classified(r, entries) == (known_id, known_id is None)

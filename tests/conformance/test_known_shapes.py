@@ -188,3 +188,17 @@ def test_other_gradients_of_that_case_are_not_the_broadcast(entries, picked, els
     rec["failing_elements"] = {"grad:p": [i for i in range(27) if rec["observed"]["grad"]["p"]["data"][i] != -1.0]}
     known.classify(rec, entries, FAILING)
     assert rec["unexpected"]
+
+
+@pytest.mark.parametrize("weight, observed_shape, known_id", [
+    (0.0, (), "keras-sample-weight-squeezes-unit-batch"),     # the thorough record: () for (1,)
+    ([0.5], (), None),                                        # a weight of the loss's rank: nothing is squeezed
+    (0.0, (1, 1), None),                                      # another wrong shape
+])
+def test_a_scalar_sample_weight_squeezes_a_one_item_loss(entries, weight, observed_shape, known_id):
+    rec = shape_record("keras.losses.CategoricalCrossentropy(from_logits=True)@torch", (1, 1), (1,), observed_shape,
+                       (1,), framework="keras_torch")
+    rec["inputs"]["target"] = tensor_json(np.zeros((1, 1)))
+    rec["params"]["sample_weight"] = weight
+    known.classify(rec, entries, FAILING)
+    assert rec["known_divergence"] == known_id and rec["unexpected"] == (known_id is None)
