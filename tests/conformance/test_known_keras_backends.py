@@ -5,7 +5,7 @@ The records are those of the run (float32, thorough); near misses stay unexpecte
 import numpy as np
 import pytest
 
-from conformance.judge import known
+from conformance.judge import known, known_predicates
 from conformance.judge.severity import FAILING
 from conformance.results.stream import tensor_json
 
@@ -176,3 +176,30 @@ def test_keras_on_torch_categorical_target_gradient_carries_the_logsumexp_roundi
                                                    "0.006715348489118068616416687732642075114892"],
                                          "rounded": [5.006715348489118, 0.006715348489118068]}}
     assert classified(r, entries) == (known_id, known_id is None)
+
+
+MAX = 1.7976931348623157e+308
+
+
+@pytest.mark.parametrize("scale, known_id", [(1.0, "keras-jax-cross-entropy-shift-overflows-near-max"), (1e-300, None)])
+def test_a_shift_overflowing_near_the_float64_range_is_known(entries, scale, known_id):
+    """The thorough record (CategoricalCrossentropy@jax, float64, label_smoothing 1.0): logits near +-max give inf
+    losses and NaN target gradients; the same observations with small logits are something else."""
+    logits = (np.asarray([[0.0, -MAX, MAX / 2, 0.0], [MAX / 2, MAX, -MAX, 0.0], [0.0, -MAX, 0.0, 0.0]]) * scale)
+    r = value_record(logits, [0, 0, 0], [0.0, 0.0, 0.0], ["0"] * 3, reduction="none", verdict="special_value_mismatch")
+    r.update(implementation="keras.losses.CategoricalCrossentropy(from_logits=True)@jax", dtype="float64",
+             failing_elements={"value": [0, 1], "grad:target": [1, 6]})
+    r["params"]["label_smoothing"] = 1.0
+    r["inputs"] = {"logits": tensor_json(logits), "target": tensor_json(np.full((3, 4), 0.25))}
+    r["observed"]["value"] = tensor_json(np.asarray([np.inf, np.inf, 4.4942328371557893e+307]))
+    r["reference"]["value"] = {"dtype": "float64", "shape": [3], "ieee": None,
+                               "exact": ["1.1235582092889473e+308", "1.5729814930045262e+308", "4.494232837155789e+307"],
+                               "rounded": [1.1235582092889473e+308, 1.5729814930045262e+308, 4.494232837155789e+307]}
+    grad = np.zeros((3, 4))
+    grad[0, 1] = grad[1, 2] = np.nan
+    r["observed"]["grad"] = {"target": tensor_json(grad)}
+    r["reference"]["grad"] = {"target": {"dtype": "float64", "shape": [3, 4], "ieee": None, "exact": ["0"] * 12,
+                                         "rounded": [0.0] * 12}}
+    entry = next(e for e in entries if e.id == "keras-jax-cross-entropy-shift-overflows-near-max")
+    assert known_predicates.holds(entry, r) == (known_id is not None)
+    assert classified(r, entries)[1] == (known_id is None)  # (float64-computed-in-float32 may name it first)
