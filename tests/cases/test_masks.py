@@ -9,6 +9,8 @@ from conformance.cases.case import Case
 from conformance.cases.layout import move_class_axis
 from conformance.judge.known_predicates import Element
 from conformance.judge.mask_predicates import item_label_class_masked, observed_nan_at_masked_class
+from hypothesis import settings
+
 from tests.cases.test_combinations import SETTINGS, cases, find
 
 JAX_LOG_SOFTMAX = ("log_softmax", {"axis": None, "where": None}, {})
@@ -65,8 +67,11 @@ def test_sample_weights_broadcast_to_the_items_with_zero_negative_and_huge_value
     assert find(cases(KERAS_SPARSE), lambda c: broadcasts(c) and np.shape(c.params["sample_weight"]) == items(c)
                 and len(items(c)) >= 1, SETTINGS)
     assert find(cases(KERAS_SPARSE), lambda c: broadcasts(c) and np.ndim(c.params["sample_weight"]) == 0, SETTINGS)
+    # rarer (one example in three has a weight, a third of those broadcast, only over >= 2 item dims): more
+    # examples, so the derandomized search does not depend on the Python version's draws (3.12 found none in 400)
     assert find(cases(KERAS_SPARSE), lambda c: broadcasts(c) and len(items(c)) >= 2
-                and np.shape(c.params["sample_weight"])[1:] == (1,) * (len(items(c)) - 1), SETTINGS)
+                and np.shape(c.params["sample_weight"])[1:] == (1,) * (len(items(c)) - 1),
+                settings(SETTINGS, max_examples=2000))
     for value in (0.0, -1.0):
         assert find(cases(KERAS_SPARSE), lambda c: broadcasts(c) and value in np.ravel(c.params["sample_weight"]),
                     SETTINGS)
