@@ -148,7 +148,29 @@ def absolute_error_within_log_sigmoid_difference(e: Element) -> bool:
     return abs(Decimal(e.observed) - exact) <= Decimal(4.0 * u * terms * w)
 
 
+def _items_with_two_pos_inf(record: dict) -> bool:
+    """Some item (a row along the op's axis; the whole input for axis None) holds two or more +inf."""
+    x = (record.get("inputs") or {}).get("x")
+    if x is None or not x.get("shape"):
+        return False
+    a = np.asarray([float(v) for v in x["data"]], dtype=np.float64).reshape(x["shape"])
+    axis = (record.get("params") or {}).get("axis", -1)
+    counts = np.isposinf(a).sum(axis=None if axis is None else axis % a.ndim)
+    return bool((np.asarray(counts) >= 2).any())
+
+
+def observed_finite_in_item_with_two_pos_inf(e: Element) -> bool:
+    """The observed element is finite where the reference is NaN, and its item holds two or more +inf: a
+    logsumexp that replaces a non-finite max by 0 sums exp(+inf) + exp(+inf) = inf, so autodiff gives each
+    finite element exp(x_j) / inf = 0, where the item's softmax (inf / inf) is undefined."""
+    return (math.isfinite(e.observed) and math.isnan(e.reference)
+            and any(int(np.isposinf(a).sum()) >= 2 for a in e.inputs()))
+
+
+observed_finite_in_item_with_two_pos_inf.case_applies = _items_with_two_pos_inf
+
 PREDICATES = {f.__name__: f for f in (observed_nan_at_ignored_item_with_nonfinite_row,
+                                      observed_finite_in_item_with_two_pos_inf,
                                       observed_nan_at_out_of_range_labels_under_xla,
                                       absolute_error_within_logsumexp_rounding,
                                       observed_nan_where_a_non_label_logit_is_minus_inf,

@@ -57,4 +57,36 @@ def item_label_class_masked(e: Element) -> bool:
     return not bool(mask[tuple(where)])
 
 
+def _record_mask(record: dict) -> np.ndarray | None:
+    where = (record.get("params") or {}).get("where")
+    mask = None if where is None else np.asarray(where, dtype=bool)
+    return mask if mask is not None and mask.size else None
+
+
+def _some_class_masked(record: dict) -> bool:
+    mask = _record_mask(record)
+    return mask is not None and not bool(mask.all())
+
+
+def _some_label_class_masked(record: dict) -> bool:
+    """An integer label whose class where= masks (the case alone: a run without such a case cannot show it)."""
+    mask, params = _record_mask(record), record.get("params") or {}
+    target = (record.get("inputs") or {}).get("target")
+    axis = params.get("axis")
+    if mask is None or target is None or not isinstance(axis, int):
+        return False
+    if not str(target.get("dtype", "")).startswith(("int", "uint")):
+        return False
+    ax = axis % mask.ndim
+    labels = np.asarray(target["data"], dtype=np.int64).reshape(target["shape"])
+    if tuple(labels.shape) != tuple(np.delete(np.asarray(mask.shape), ax)):
+        return False
+    inside = (labels >= 0) & (labels < mask.shape[ax])
+    picked = np.take_along_axis(np.moveaxis(mask, ax, -1), np.where(inside, labels, 0)[..., None], -1)[..., 0]
+    return bool((inside & ~picked).any())
+
+
+observed_nan_at_masked_class.case_applies = _some_class_masked
+item_label_class_masked.case_applies = _some_label_class_masked
+
 PREDICATES = {f.__name__: f for f in (observed_nan_at_masked_class, item_label_class_masked)}
