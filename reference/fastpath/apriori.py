@@ -69,7 +69,7 @@ import numpy as np
 
 from reference.case import Case
 from reference.fastpath.bound import F64, N_ULP, Arith, B
-from reference.fastpath.formulas import OP_FUNCS, Unsupported, _ce_params
+from reference.fastpath.formulas import OP_FUNCS, Unsupported, _ce_params, _counted_labels
 from reference.fastpath.rounding import certify
 from reference.ops.common import from_rows, to_rows
 
@@ -281,17 +281,8 @@ def ce_labels(ar: Arith, case: Case) -> dict:
     eps, w = _ce_params(case, C)
     if eps != 0:
         raise Unsupported("label smoothing")
-    labels = case.labels["target"]
-    if labels.shape != tuple(outer):
-        raise Unsupported("label shape")
-    ignore = case.params["ignore_index"]
-    if ignore is not None and (isinstance(ignore, bool) or not isinstance(ignore, (int, np.integer))):
-        raise Unsupported("ignore_index")
-    y = labels.reshape(-1)
-    counted = np.ones(R, dtype=bool) if ignore is None else y != ignore
-    if np.any(counted & ((y < 0) | (y >= C))):
-        raise Unsupported("undefined label")
-    yc = np.where(counted, y, 0)
+    counted, yc = _counted_labels(case, R, C, outer)
+    y = case.labels["target"].reshape(-1)
     idx = np.arange(R)
     wv = np.ones(C) if w is None else w
     dt, reduction = case.dt, case.params["reduction"]

@@ -165,8 +165,11 @@ def op_cross_entropy(ar, case: Case):
     return _ce_probs(ar, case, rows, trows, outer, ax, e, w)
 
 
-def _ce_labels(ar, case, rows, outer, ax, e, w):
-    R, C = rows.shape
+def _counted_labels(case, R: int, C: int, outer) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' integer labels checked for the fast path: (counted, yc) with counted[r] False for an ignored
+    row and yc its label (0 where ignored). Unsupported for what the fast path leaves to arb: a label shape that
+    is not the rows', a non-integer ignore_index, a counted label outside [0, C) (the arb path raises
+    UndefinedError)."""
     labels = case.labels["target"]
     if labels.shape != tuple(outer):
         raise Unsupported("label shape")
@@ -176,8 +179,13 @@ def _ce_labels(ar, case, rows, outer, ax, e, w):
     y = labels.reshape(-1)
     counted = np.ones(R, dtype=bool) if ignore is None else y != ignore
     if np.any(counted & ((y < 0) | (y >= C))):
-        raise Unsupported("undefined label")  # the arb path raises UndefinedError
-    yc = np.where(counted, y, 0)
+        raise Unsupported("undefined label")
+    return counted, np.where(counted, y, 0)
+
+
+def _ce_labels(ar, case, rows, outer, ax, e, w):
+    R, C = rows.shape
+    counted, yc = _counted_labels(case, R, C, outer)
     idx = np.arange(R)
     wv = np.ones(C) if w is None else w
     sm = softmax_rows(ar, rows)
