@@ -75,9 +75,11 @@ def end_to_end(classes: int = 32768, repeat: int = 3, seed: int = 1) -> dict:
     building the record (conformance/results/stream.py) and appending its line to a results.jsonl."""
     import reference
     from conformance.execute import reference_cache
+    from conformance.execute.heap import keep_heap
     from conformance.results.stream import record_line, reference_json, tensor_json
     from conformance.results.strict_json import dumps
 
+    heap_kept = keep_heap()  # the run's heap settings (conformance/execute/run.py, lanes.py), for both timings
     judge = _judge()
     rng = np.random.default_rng(seed)
     logits = rng.normal(0.0, 3.0, (1, classes)).astype(np.float32)
@@ -127,7 +129,7 @@ def end_to_end(classes: int = 32768, repeat: int = 3, seed: int = 1) -> dict:
     numbers = [record["inputs"]["logits"]["data"], record["observed"]["grad"]["logits"]["data"],
                record["reference"]["grad"]["logits"]["rounded"]]
     numbers_s, _ = _best(lambda: dumps(numbers), repeat)
-    return {"classes": classes, "dtype": "float32", "load_average_1m": load, "repeat": repeat,
+    return {"classes": classes, "dtype": "float32", "load_average_1m": load, "repeat": repeat, "heap_kept": heap_kept,
             "certification_s": cert_wall, "end_to_end_s": total_wall, "end_to_end_over_certification":
             total_wall / cert_wall, "certification_cpu_s": cert_cpu, "end_to_end_cpu_s": total_cpu,
             "end_to_end_over_certification_cpu": total_cpu / cert_cpu, "last_split": split,

@@ -44,9 +44,11 @@ def _lane(conn, setup: dict) -> None:
     ("stats", its reference cache's counters)."""
     from conformance.execute.cell_budget import shrink_budget, shrink_element_budget
     from conformance.execute.cell_host import CellActor
+    from conformance.execute.heap import keep_heap
     from conformance.execute.reference_cache import ReferenceCache
     from conformance.execute.worker import start_quietly
 
+    keep_heap()  # a lane judges and builds records as the main process does (conformance/execute/heap.py)
     refs = ReferenceCache(Path(setup["cache_dir"]) if setup["cache_dir"] else None)
     hosts: dict = {}
     current = {"index": None, "unit": None}

@@ -17,6 +17,7 @@ from conformance.plan import choices
 from conformance.judge import known
 from conformance.adapters import FRAMEWORKS
 from conformance.plan.cells import plan
+from conformance.execute.heap import keep_heap
 from conformance.execute.reference_cache import ReferenceCache
 from conformance.results.stream import ResultsWriter, summarize
 from conformance.execute.progress import Progress, selection_text
@@ -245,6 +246,7 @@ def execute(config: RunConfig, log=None) -> int:
 
 def _execute(config: RunConfig, log) -> int:
     validate(config)
+    keep_heap()  # large cases' temporaries without page faults (conformance/execute/heap.py)
     os.environ["CE_CONFORMANCE_TF32"] = "1" if config.tf32 else "0"  # read by the adapters in the workers
     entries = known.load(config.known_path)
     corpus_cases = _load_corpus(config.corpus_path)

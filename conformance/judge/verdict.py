@@ -96,6 +96,18 @@ def _ulps(observed: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
     return ulp_distance(observed, expected, dtype)
 
 
+def _ulps_of_differing(observed: np.ndarray, expected: np.ndarray, dtype: str) -> np.ndarray:
+    """_ulps of every element (same shapes), computed only where observed != expected: equal values are 0
+    steps apart (+0 and -0 included), which an accurate observation is at most elements."""
+    out = np.zeros(expected.shape)
+    differ = np.flatnonzero(observed != expected)
+    if differ.size == out.size:
+        return _ulps(observed, expected, dtype).reshape(expected.shape)
+    if differ.size:
+        out.flat[differ] = _ulps(observed.flat[differ], expected.flat[differ], dtype)
+    return out
+
+
 def _exact_error(observed64: np.ndarray, exact: np.ndarray, dtype: str) -> np.ndarray:
     """|observed - exact| with the exact value taken from its decimal string (Decimal for float64, where a
     float64 of the exact value would not be accurate enough)."""
@@ -131,7 +143,7 @@ def compare_part(ref, observed: np.ndarray, dtype: str, n_terms: int, half_round
     exp64 = expected.astype(np.float64)
     ieee_used, ieee_detail = False, ""
     if np.isfinite(obs64).all() and np.isfinite(exp64).all():  # the common case: nothing special anywhere
-        ulps = _ulps(observed, expected, dtype).reshape(expected.shape)
+        ulps = _ulps_of_differing(observed, expected, dtype)
         return _judge_finite(ref, obs64, exp64, ulps, ..., np.ones(expected.shape, dtype=bool), dtype, n_terms,
                              half_roundings, budget_dtype, ieee_used, ieee_detail)
     k_obs, k_exp = _kind(obs64), _kind(exp64)
@@ -204,14 +216,19 @@ def _judge_finite(ref, obs64, exp64, ulps, sel, finite, dtype, n_terms, half_rou
 
 def error_bound(cond, exact64: np.ndarray, dtype: str, n_terms: int, half_roundings: int = HALF_ROUNDINGS) -> np.ndarray:
     """The conditioning-aware bound per element (module docstring; docs/verdicts.md)."""
-    scale = np.abs(np.asarray(cond, dtype=np.float64)) + np.abs(exact64)
+    scale = np.abs(np.asarray(cond, dtype=np.float64)) + np.abs(exact64)  # a new array: scaled in place below
     c = 2.0 * (1.0 + math.log2(max(n_terms, 1)))
     floor = float(np.finfo(np.float64).tiny) if dtype == "float64" else 0.0
     tiny = _denorm_min(dtype)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if dtype in HALF_DTYPES:
-            return (half_roundings * unit_roundoff(dtype) + c * unit_roundoff("float32")) * scale + tiny
-        return c * unit_roundoff(dtype) * scale + tiny + floor
+    with np.errstate(over="ignore", invalid="ignore"):  # the same operations, in the same order, as
+        if dtype in HALF_DTYPES:                        # (factor) * scale + tiny (+ floor)
+            scale *= half_roundings * unit_roundoff(dtype) + c * unit_roundoff("float32")
+            scale += tiny
+            return scale
+        scale *= c * unit_roundoff(dtype)
+        scale += tiny
+        scale += floor
+        return scale
 
 
 def compare_parts(ref, observed, dtype: str, n_terms: dict[str, int], only: str | None = None,

@@ -91,7 +91,8 @@ def pack_numbers(values: list, dtype: str | None = None) -> dict | None:
 
 
 def _packed(arr: np.ndarray, name: str, count: int) -> dict:
-    raw = arr.astype(_DTYPES[name], copy=False).tobytes()
+    # the array's own bytes (a contiguous little-endian array already: no copy), hashed and encoded in place
+    raw = np.ascontiguousarray(arr.astype(_DTYPES[name], copy=False)).reshape(-1).view(np.uint8)
     return {"packed": "base64", "dtype": name, "count": count, "sha256": hashlib.sha256(raw).hexdigest(),
             "b64": base64.b64encode(raw).decode("ascii")}
 

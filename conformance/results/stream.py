@@ -23,9 +23,15 @@ def number_json(x) -> float | str:
     return case_number_json(float(x))
 
 
-def numbers_json(a) -> list:
+def numbers_json(a, like: list | None = None) -> list:
     """number_json of every element (float64 values), vectorised: tolist() gives the same Python floats;
-    the non-finite ones are then spelled "inf" / "-inf" / "nan"."""
+    the non-finite ones are then spelled "inf" / "-inf" / "nan". `like`: a list numbers_json made before
+    (an observation, for the reference's rounded values) whose entries mostly hold the same values: its
+    entries are reused where the values are identical (same float64, same sign; never NaN), the others
+    made anew: the same list, without a Python float per element (shared_numbers)."""
+    shared = shared_numbers(a, like) if like is not None else None
+    if shared is not None:
+        return shared
     a = np.asarray(a)
     if a.dtype in (np.float32, np.float64):  # tolist() gives the float64 of each element directly
         v = np.array(a.ravel())
@@ -39,6 +45,33 @@ def numbers_json(a) -> list:
         for i in np.flatnonzero(~np.isfinite(v)):
             out[i] = number_json(v[i])
     return out
+
+
+SHARE_MIN = 1024  # shared_numbers: lists shorter than this are made directly (as fast, and simpler)
+
+
+def shared_numbers(a, like: list) -> list | None:
+    """numbers_json(a) built from `like` (see numbers_json), or None where `like` is not a NumberList of as
+    many elements with its source array, or where more than an eighth of the values differ."""
+    src = getattr(like, "source", None)
+    a = np.asarray(a)
+    if src is None or not (_float_like(a) and _float_like(src)) or src.size != a.size or len(like) != a.size \
+            or a.size < SHARE_MIN:
+        return None
+    v = np.array(a.ravel(), dtype=np.float64)  # a copy: the values, and for a float64 `a` the list's source
+    w = src.astype(np.float64, copy=False)
+    differ = np.flatnonzero((v != w) | (np.signbit(v) != np.signbit(w)))  # NaN never equals: made anew
+    if differ.size > a.size // 8:
+        return None
+    out = NumberList(like)
+    out.source = v if a.dtype == np.float64 else a.ravel().copy()  # as numbers_json keeps it
+    for i in differ.tolist():
+        out[i] = number_json(v[i])
+    return out
+
+
+def _float_like(a: np.ndarray) -> bool:
+    return a.dtype.kind == "f" or str(a.dtype) == "bfloat16"
 
 
 def tensor_json(a) -> dict:
@@ -177,10 +210,10 @@ def reference_json(ref, observed: dict | None = None, failing: dict | None = Non
     def one(key: str, r) -> dict:
         if all_exact:
             return ref_array_json(r)
-        rounded = numbers_json(r.rounded)
+        obs = part_of(observed or {}, key)
+        rounded = numbers_json(r.rounded, like=(obs or {}).get("data"))
         if on_demand and _no_zero_or_special(r):
             return ref_array_json(r, rounded=rounded, exact=[None] * len(rounded))
-        obs = part_of(observed or {}, key)
         shown = shown_elements(rounded, (obs or {}).get("data"), dtype_name(np.asarray(r.rounded).dtype))
         return ref_array_json(r, sorted(set(shown) | set(failing.get(key) or ())), rounded)
 

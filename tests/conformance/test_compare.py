@@ -142,3 +142,45 @@ def test_gradient_part_decides_when_worse():
     obs = Observed(np.asarray([0.5], np.float32), {"x": np.asarray([0.5], np.float32)})
     c = compare(ref, obs, None, _impl(), "float32", {"value": 1, "x": 1})
     assert c.verdict == "inaccurate" and c.part == "grad:x" and c.ulp["value"] == 0
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
+def test_ulps_computed_only_where_values_differ_equal_those_of_every_element(dtype):
+    """verdict._ulps_of_differing: equal values are 0 steps apart (signed zeros too); the rest as _ulps."""
+    from conformance.floats import np_dtype
+    from conformance.judge.verdict import _ulps, _ulps_of_differing
+
+    dt = np_dtype(dtype)
+    rng = np.random.default_rng(3)
+    expected = rng.normal(size=(6, 500)).astype(dt)
+    expected.flat[:4] = [0.0, -0.0, 1.0, -1.0]
+    for observed in (expected.copy(), -expected, expected.astype(np.float64) * (1 + 2.0 ** -40)):
+        observed = np.array(observed)
+        observed.flat[:2] = [-0.0, 0.0]
+        observed.flat[10:400:7] = expected.flat[11:401:7]  # a mix of equal and differing elements
+        got = _ulps_of_differing(observed, expected, dtype)
+        want = _ulps(observed, expected, dtype).reshape(expected.shape)
+        assert got.shape == want.shape and np.array_equal(got, want)
+    scalar = np.asarray(np.float32(1.5)).astype(dt)
+    assert _ulps_of_differing(scalar, scalar, dtype).shape == ()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
+def test_error_bound_is_the_documented_formula_bit_for_bit(dtype):
+    import math
+
+    from conformance.floats import unit_roundoff
+    from conformance.judge.verdict import HALF_DTYPES, _denorm_min, error_bound
+
+    rng = np.random.default_rng(4)
+    cond, exact = rng.normal(size=300) * 1e3, rng.normal(size=300)
+    for n in (1, 7, 4096):
+        c = 2.0 * (1.0 + math.log2(n))
+        scale = np.abs(cond) + np.abs(exact)
+        if dtype in HALF_DTYPES:
+            want = (2 * unit_roundoff(dtype) + c * unit_roundoff("float32")) * scale + _denorm_min(dtype)
+        else:
+            floor = float(np.finfo(np.float64).tiny) if dtype == "float64" else 0.0
+            want = c * unit_roundoff(dtype) * scale + _denorm_min(dtype) + floor
+        assert np.array_equal(error_bound(cond, exact, dtype, n), want)
+        assert error_bound(cond[0], exact[0], dtype, n) == want[0]

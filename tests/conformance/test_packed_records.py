@@ -1,7 +1,10 @@
 """Large arrays in results files are packed (conformance/results/packed.py) and every reader gets the plain
 lists back: the results reader, --resume, report, compare, merge and replay; small records are written as
 before, byte for byte; a damaged packed array is one clear error; a record keeps to its size bound."""
+import base64
+import hashlib
 import json
+import math
 
 import numpy as np
 import pytest
@@ -163,3 +166,74 @@ def test_a_large_record_keeps_to_its_size_bound():
         assert len(text.encode()) <= record_size_bound(record), (rows, classes)
         kept = [e for e in record["reference"]["value"]["exact"] if e is not None]
         assert len(kept) <= EXACT_ROWS + sum(1 for v in record["reference"]["value"]["rounded"] if v == 0)
+
+
+def _old_way(x):
+    """A record's lists as they were made before shared_numbers: one Python float per element (no source)."""
+    return json.loads(json.dumps(x, default=list))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64"])
+@pytest.mark.parametrize("rows, classes", [(1, 5), (3, 300), (1, 1500), (2, 2048), (1, 32768)])
+def test_reference_lists_shared_with_the_observation_equal_those_made_anew(dtype, rows, classes):
+    """Every size class (drill-down only, below PACK_MIN, packed, deferred): the reference part of a record
+    whose rounded list reuses the observation's entries is the record made the old way, byte for byte, and
+    packs to the same bytes; so are the parts where observed differs (NaN, signed zero, infinities, shifted
+    values) and where it differs too much to share."""
+    import ml_dtypes
+
+    from conformance.execute.reference_cache import ReferenceCache
+
+    rng = np.random.default_rng(rows * classes)
+    nd = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
+    x = rng.normal(0.0, 3.0, (rows, classes)).astype(nd)
+    y = rng.integers(0, classes, rows)
+    ref = ReferenceCache(None).get("cross_entropy", dtype, {"logits": x, "target": y}, {})
+    g = np.array(ref.grads["logits"].rounded, dtype=nd)
+    shifted = g.copy().reshape(-1)
+    shifted[::53] = np.nextafter(shifted[::53].astype(np.float32), np.float32(1)).astype(nd)
+    special = g.copy().reshape(-1)
+    special[:4] = [np.nan, np.inf, -np.inf, -0.0]
+    far = -g  # every value differs: made anew
+    for got in (g, shifted.reshape(g.shape), special.reshape(g.shape), far, g.astype(np.float64)):
+        observed = {"value": tensor_json(np.array(ref.value.rounded, dtype=got.dtype)),
+                    "grad": {"logits": tensor_json(got)}, "warnings": []}
+        plain_observed = _old_way(observed)
+        fast = reference_json(ref, observed, {})
+        assert fast == reference_json(ref, plain_observed, {})
+        assert dumps(fast) == dumps(_old_way(fast))
+        assert record_line({"reference": fast, "observed": observed}) == \
+            record_line({"reference": _old_way(fast), "observed": plain_observed})
+        rounded = fast["grad"]["logits"]["rounded"]
+        if got is g and g.size >= 1024:  # the common case: the observation's entries serve
+            assert all(r is o for r, o in zip(rounded, observed["grad"]["logits"]["data"]))
+        if rounded is not observed["grad"]["logits"]["data"] and len(rounded) > packed.PACK_MIN:
+            assert packed.pack_numbers(rounded, dtype) == packed.pack_numbers(list(rounded), dtype)
+
+
+def test_shared_numbers_reuses_entries_only_where_values_are_identical():
+    from conformance.results.stream import numbers_json, shared_numbers
+
+    a = np.linspace(-1, 1, 4000).astype(np.float32)
+    a[:3] = [0.0, np.nan, np.inf]
+    obs = a.copy()
+    obs[0], obs[5] = -0.0, np.nextafter(obs[5], np.float32(2))
+    like = numbers_json(obs)
+    got = shared_numbers(a, like)
+    assert got is not None and got == numbers_json(a)[:1] + ["nan"] + numbers_json(a)[2:]
+    assert math.copysign(1.0, got[0]) == 1.0 and got[5] == float(a[5]) and got[5] is not like[5]
+    assert got[2] == "inf" and got[10] is like[10]  # identical values: the observation's own float object
+    assert np.array_equal(got.source, a, equal_nan=True) and got.source.dtype == a.dtype
+    assert shared_numbers(a, list(like)) is None  # a plain list: no source to compare with
+    assert shared_numbers(a[:100], numbers_json(obs[:100])) is None  # short lists are made directly
+    assert shared_numbers(a, numbers_json(-obs)) is None  # most values differ: made directly
+    assert shared_numbers(a, numbers_json(obs[:3999])) is None  # another length
+
+
+@pytest.mark.parametrize("make", [lambda a: a[::2], lambda a: a.reshape(2, -1).T, lambda a: a.astype(">f8")])
+def test_packed_bytes_of_views_and_other_byte_orders_are_the_little_endian_values(make):
+    a = make(np.linspace(-2, 2, 4096))
+    p = packed.pack_numbers(tensor_json(a)["data"], "float64")
+    raw = np.ascontiguousarray(a, dtype="<f8").tobytes()
+    assert p["sha256"] == hashlib.sha256(raw).hexdigest() and p["b64"] == base64.b64encode(raw).decode()
+    assert packed.unpack_numbers(p) == np.asarray(a, dtype=np.float64).ravel().tolist()
