@@ -352,7 +352,7 @@ def on_backend(row: Implementation, backend: str) -> Implementation:
         return row
     conventions = tuple(dataclasses.replace(c, link=_keras_src(c.link.split("/keras/src/", 1)[1], backend))
                         if "/keras/src/backend/tensorflow/" in c.link else c
-                        for c in row.conventions if c.key != "bad_label_raises_on_cpu")
+                        for c in row.conventions if c.key not in ("bad_label_raises_on_cpu", "logits_recovered_for_bce"))
     bad = row.bad_labels
     if bad == "raises" and backend == "jax":
         bad = "zero"
@@ -369,8 +369,37 @@ def on_backend(row: Implementation, backend: str) -> Implementation:
             link=_keras_src("backend/torch/nn.py", backend)),)
     if backend == "torch" and row.op == "binary_cross_entropy":
         conventions += _torch_bce_conventions(conventions)
+    if row.op == "sigmoid_focal_loss":
+        conventions += (Convention(
+            key="sigmoid_then_clipped_probability_unexpressed",
+            description="from_logits=True computes p = ops.sigmoid(x) in the input dtype, then the probability path "
+                        "binary_crossentropy(clip(p, eps, 1 - eps)); only the TensorFlow backend recovers the "
+                        "logits (_keras_logits). The reference sigmoid_focal_loss has no clip param: not modelled",
+            link=_keras_src("losses/losses.py", backend)),)
+    if backend == "torch" and row.op == "binary_focal_loss":
+        conventions += (TORCH_FOCAL_BCE_CHECKS_LABELS,)
     return dataclasses.replace(row, id=row.id + keras_runtime.suffix(backend), conventions=conventions,
                                bad_labels=bad, framework=keras_runtime.FRAMEWORK_OF[backend], backend=backend)
+
+
+def _smoothed_label_outside_unit_interval(inputs: dict, params: dict) -> bool:
+    y = np.asarray(inputs["y"]).astype(np.float64)
+    smoothing = params.get("label_smoothing") or 0.0
+    y = y * (1.0 - smoothing) + 0.5 * smoothing
+    return bool(np.any(~((y >= 0) & (y <= 1))) or np.isnan(np.asarray(inputs["p"]).astype(np.float64)).any())
+
+
+# binary_focal_crossentropy smooths y, clips p and calls ops.binary_crossentropy(from_logits=False), which on
+# torch is torch.nn.functional.binary_cross_entropy: its domain check sees the smoothed labels (and a NaN p).
+TORCH_FOCAL_BCE_CHECKS_LABELS = Convention(
+    key="raises_if_smoothed_y_outside_0_1",
+    description="Keras on torch computes the focal loss's bce term with torch.nn.functional.binary_cross_entropy, "
+                "which raises 'all elements of target should be between 0 and 1' for a label outside [0, 1] after "
+                "label_smoothing (and for a NaN p) instead of returning a value (p itself is clipped first).",
+    link="https://github.com/keras-team/keras/blob/v3.15.1/keras/src/backend/torch/nn.py#L954-L956",
+    applies=_smoothed_label_outside_unit_interval,
+    raises=True,
+)
 
 
 def _torch_bce_conventions(conventions: tuple) -> tuple:

@@ -62,6 +62,8 @@ known_predicates.PREDICATES.update(item_predicates.PREDICATES)  # one namespace 
 known_predicates.PREDICATES.update(mode_predicates.PREDICATES)
 known_predicates.PREDICATES.update(known_predicates_shape.PREDICATES)
 known_predicates.PREDICATES.update(mask_predicates.PREDICATES)
+from conformance.judge import known_predicates_keras_binary  # noqa: E402
+known_predicates.PREDICATES.update(known_predicates_keras_binary.PREDICATES)  # Keras binary rows on jax / torch
 
 DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
 REQUIRED = ("id", "implementation", "verdicts", "reason", "link")
