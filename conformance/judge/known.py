@@ -57,6 +57,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from conformance.judge import item_predicates, known_predicates, known_predicates_shape, mask_predicates, mode_predicates
+from conformance.judge import known_predicates_keras_softmax
 
 known_predicates.PREDICATES.update(item_predicates.PREDICATES)  # one namespace of predicate names
 known_predicates.PREDICATES.update(mode_predicates.PREDICATES)
@@ -64,6 +65,7 @@ known_predicates.PREDICATES.update(known_predicates_shape.PREDICATES)
 known_predicates.PREDICATES.update(mask_predicates.PREDICATES)
 from conformance.judge import known_predicates_keras_binary  # noqa: E402
 known_predicates.PREDICATES.update(known_predicates_keras_binary.PREDICATES)  # Keras binary rows on jax / torch
+known_predicates.PREDICATES.update(known_predicates_keras_softmax.PREDICATES)
 
 DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
 REQUIRED = ("id", "implementation", "verdicts", "reason", "link")
