@@ -11,13 +11,16 @@
     packed, conformance/results/packed.py), and appending it to a results.jsonl -- against its certification
     time (target 2x), in wall time and in this thread's CPU time (best of 5 x repeat each; the split is
     CPU time). Beside it, what the three number lists (inputs, observed and rounded values) would cost as
-    plain JSON numbers (`numbers_json_s`), the encoding records used before.
+    plain JSON numbers (`numbers_json_s`), the encoding records used before, and what a run on lanes adds
+    (`lane_transfer_s`: the record pickled in the lane and unpickled in the driver, conformance/execute/lanes.py;
+    not in the ratio: a serial run does not pay it).
 Timings are the best of `repeat` runs; the machine's load average is recorded beside them.
 """
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
 import time
 from pathlib import Path
@@ -129,11 +132,13 @@ def end_to_end(classes: int = 32768, repeat: int = 3, seed: int = 1) -> dict:
     numbers = [record["inputs"]["logits"]["data"], record["observed"]["grad"]["logits"]["data"],
                record["reference"]["grad"]["logits"]["rounded"]]
     numbers_s, _ = _best(lambda: dumps(numbers), repeat)
+    transfer_s, _ = _best(lambda: pickle.loads(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)), repeat)
     return {"classes": classes, "dtype": "float32", "load_average_1m": load, "repeat": repeat, "heap_kept": heap_kept,
             "certification_s": cert_wall, "end_to_end_s": total_wall, "end_to_end_over_certification":
             total_wall / cert_wall, "certification_cpu_s": cert_cpu, "end_to_end_cpu_s": total_cpu,
             "end_to_end_over_certification_cpu": total_cpu / cert_cpu, "last_split": split,
-            "numbers_json_s": numbers_s, "numbers_json_over_certification": numbers_s / cert_wall}
+            "numbers_json_s": numbers_s, "numbers_json_over_certification": numbers_s / cert_wall,
+            "lane_transfer_s": transfer_s}
 
 
 def _best_wall_and_cpu(fn, repeat: int):

@@ -85,6 +85,10 @@ def report_floor(doc: dict) -> str:
         out.append(f"  its three number lists (inputs, observed, rounded) as plain JSON numbers, as records held "
                    f"them before packing: {e['numbers_json_s']:.3f} s = {e['numbers_json_over_certification']:.1f}x "
                    f"the certification")
+    if "lane_transfer_s" in e:
+        out.append(f"  a run on lanes also sends the record to its driver (pickle + unpickle): "
+                   f"{e['lane_transfer_s']:.4f} s; the run's heap settings (conformance/execute/heap.py) "
+                   f"{'in effect' if e.get('heap_kept') else 'not in effect'}")
     return "\n".join(out)
 
 

@@ -39,9 +39,27 @@ STRING_KEYS = ("exact",)
 
 class NumberList(list):
     """A number list made from an array (stream.numbers_json), remembering that array: pack_numbers packs it
-    without reading the list back. Such lists are never modified after they are made."""
+    without reading the list back. Such lists are never modified after they are made, so the list is
+    number_list(source), and a long one pickles as its source array alone (a run's lane sends its records to
+    the driver: a list of 32,768 floats pickles float by float in 1.3 ms and unpickles in 2.9 ms)."""
 
     __slots__ = ("source",)
+
+    def __reduce_ex__(self, protocol):
+        src = getattr(self, "source", None)
+        if src is not None and len(self) > PACK_MIN and src.size == len(self):
+            return number_list, (src,)
+        return super().__reduce_ex__(protocol)
+
+
+def number_list(source: np.ndarray) -> NumberList:
+    """The NumberList of an array's values (stream.numbers_json's): floats, and "inf" / "-inf" / "nan"."""
+    v = np.asarray(source).astype(np.float64).ravel()
+    out = NumberList(v.tolist())
+    out.source = source
+    for i in np.flatnonzero(~np.isfinite(v)).tolist():
+        out[i] = "nan" if np.isnan(v[i]) else ("inf" if v[i] > 0 else "-inf")
+    return out
 
 
 def _from_source(values: list) -> tuple[np.ndarray, str] | None:

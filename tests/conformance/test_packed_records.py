@@ -237,3 +237,20 @@ def test_packed_bytes_of_views_and_other_byte_orders_are_the_little_endian_value
     raw = np.ascontiguousarray(a, dtype="<f8").tobytes()
     assert p["sha256"] == hashlib.sha256(raw).hexdigest() and p["b64"] == base64.b64encode(raw).decode()
     assert packed.unpack_numbers(p) == np.asarray(a, dtype=np.float64).ravel().tolist()
+
+
+def test_a_record_sent_from_a_lane_to_the_driver_arrives_whole():
+    """A long NumberList pickles as its source array (lanes.py sends records by pickle): the record that
+    arrives equals the one sent, writes the same line, and its lists keep their source arrays."""
+    import pickle
+
+    for record in (_big_record(rows=1, classes=4096, observed_shift=1), _big_record(rows=2, classes=300)):
+        got = pickle.loads(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+        assert got == record and record_line(got) == record_line(record)
+        sent, arrived = record["observed"]["value"]["data"], got["observed"]["value"]["data"]
+        assert type(arrived) is packed.NumberList and np.array_equal(arrived.source, sent.source)
+    big = tensor_json(np.array([np.nan, np.inf, -np.inf, -0.0] * 600, dtype=np.float32))["data"]
+    blob = pickle.dumps(big)
+    assert len(blob) < 4 * len(big) + 1000  # the float32 array, not 2,400 pickled floats
+    back = pickle.loads(blob)
+    assert json.dumps(back) == json.dumps(big) and back[:4] == ["nan", "inf", "-inf", -0.0]
