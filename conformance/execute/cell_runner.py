@@ -333,6 +333,7 @@ def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dic
     failure such an entry explains (ctx.twin_stops counts those cells)."""
     kept, failures = [], []
     failed_by_key: dict[str, dict] = {}  # every failing input met, by Case.key(): replayed from memory
+    passed_keys: set[str] = set()  # every input that passed: a replay of one stays valid (Hypothesis: not flaky)
     value = cell_seed(ctx.seed, ctx.seed_cell)
     sample = mode_cell_sample(ctx)
     n = ctx.examples if ctx.examples is not None else (
@@ -360,6 +361,8 @@ def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dic
             if failures:  # shrinking: count the step; once the budget is spent, reject and stop the shrinker
                 if no_shrink[0] or ctx.shrink_steps >= budget or ctx.shrink_elements >= element_budget:
                     clock.spent = True
+                    if key in passed_keys:
+                        return  # it passed before: rejecting it now is what Hypothesis calls a flaky test
                     assume(False)
                 ctx.shrink_steps += 1
                 ctx.shrink_elements += sum(int(a.size) for a in case.inputs.values())
@@ -379,6 +382,7 @@ def run_hypothesis(ctx: CellContext, twins: frozenset = frozenset()) -> list[dic
             failed_by_key[key] = record
             failures.append(record)
             raise _Failed(record)  # one raise site: Hypothesis tells failures apart by where they were raised
+        passed_keys.add(key)
         if not failures:
             kept.append(record)
 
