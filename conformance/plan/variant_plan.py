@@ -5,10 +5,11 @@ Each profile says it in conformance/plan/choices.py PROFILES[...]["variants"]:
 
     none    quick: no variant rows (the TensorFlow backend's Keras rows and every plain row only; CI stays
             as fast as before)
-    sample  ci: for each Keras backend, the first row (declaration order) of each op of BACKEND_SAMPLE in
-            its dtypes (6 cells); for each policy, its first cross_entropy row in the dtypes of POLICY_SAMPLE
-            (6 cells: the default dtype path on half inputs, the mixed policies on float32, autocast on
-            bfloat16 and its float64 `unsupported` record): about 75 s on the loaded 2-core machine
+    sample  ci: every variant row in one dtype, the rows of a backend or policy taking the four dtypes in
+            turn (conformance/plan/sample_turn.py); besides, for each Keras backend, the first row
+            (declaration order) of each op of BACKEND_SAMPLE in its dtypes; for each policy, its first
+            cross_entropy row in the dtypes of POLICY_SAMPLE (the default dtype path on half inputs, the
+            mixed policies on float32, autocast on bfloat16 and its float64 `unsupported` record)
     all     thorough: every variant row in every dtype
 
 A run that names implementations (--implementations / --ce-implementations patterns) runs every selected
@@ -18,6 +19,7 @@ under `all` (conformance/plan/mode_plan.py).
 from __future__ import annotations
 
 from conformance.plan.choices import PROFILES
+from conformance.plan.sample_turn import dtype_turn
 
 BACKEND_FRAMEWORKS = ("keras_jax", "keras_torch")
 # ci: op -> dtypes of each backend's first row of that op; policy -> dtypes of its first cross_entropy row
@@ -49,7 +51,11 @@ def runs(impl, impls, dtype: str, profile: str, explicit: bool = False) -> bool:
     plan = plan_of(profile)
     if plan == "all":
         return True
-    if plan != "sample" or not _first_of_kind(impl, impls):
+    if plan != "sample":
+        return False
+    if dtype == dtype_turn(impl, impls):
+        return True
+    if not _first_of_kind(impl, impls):
         return False
     if getattr(impl, "policy", None) is not None:
         return impl.op in POLICY_OPS and dtype in POLICY_SAMPLE.get(impl.policy, ())

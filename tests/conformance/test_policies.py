@@ -108,7 +108,8 @@ def test_records_carry_backend_and_policy():
 
 
 def _fake(id, framework="keras_jax", op="cross_entropy", policy_name=None):
-    return Implementation(id=id, framework=framework, op=op, call=None, dtypes=("float32",), policy=policy_name)
+    return Implementation(id=id, framework=framework, op=op, call=None, policy=policy_name,
+                          dtypes=("float64", "float32", "float16", "bfloat16"))
 
 
 def test_profiles_choose_the_variant_rows():
@@ -122,10 +123,13 @@ def test_profiles_choose_the_variant_rows():
     assert not variant_plan.runs(p, tf_rows, "float32", "quick")
     assert not any(variant_plan.runs(i, jax_rows, "float32", "quick") for i in jax_rows)
     assert [i.id for i in tf_rows if variant_plan.runs(i, tf_rows, "float16", "ci")] == [plain.id, p.id]
-    assert not variant_plan.runs(p, tf_rows, "float64", "ci")  # floatx: the half dtypes (POLICY_SAMPLE)
-    # the first cross_entropy row of the backend; softmax is not sampled; cross_entropy at float32
-    assert [i.id for i in jax_rows if variant_plan.runs(i, jax_rows, "float32", "ci")] == [a.id]
-    assert not variant_plan.runs(a, jax_rows, "float16", "ci")
+    assert variant_plan.runs(p, tf_rows, "float64", "ci")  # its turn's dtype (the first floatx row)
+    assert not variant_plan.runs(p, tf_rows, "float32", "ci")  # floatx: the half dtypes (POLICY_SAMPLE) + its turn
+    # the first cross_entropy row of the backend at float32 (BACKEND_SAMPLE); besides, each row in its turn's
+    # dtype (sample_turn: a float64, b float32, c float16)
+    assert [i.id for i in jax_rows if variant_plan.runs(i, jax_rows, "float32", "ci")] == [a.id, b.id]
+    assert [i.id for i in jax_rows if variant_plan.runs(i, jax_rows, "float16", "ci")] == [c.id]
+    assert [i.id for i in jax_rows if variant_plan.runs(i, jax_rows, "bfloat16", "ci")] == []
     assert set(variant_plan.POLICY_SAMPLE) == set(policy.POLICIES)  # every policy is sampled
     assert {d for ds in variant_plan.POLICY_SAMPLE.values() for d in ds} == {"float64", "float32", "float16",
                                                                             "bfloat16"}
