@@ -6,9 +6,9 @@ a framework lacks gives that framework no cells in it. Without --modes the profi
 (conformance/choices.py PROFILES[...]["modes"]):
 
     default  quick: every cell in its framework's default mode only
-    sample   ci: every cell in the default mode; every implementation once in one of the modes of
-             CI_ROTATED its framework offers, in its turn's dtype (conformance/plan/sample_turn.py: the rows
-             take the dtypes, then the modes, in turn); and each other mode on the sample CI_SAMPLE names: the
+    sample   ci: every cell in the default mode; every implementation once in each mode of CI_ROTATED its
+             framework offers, in its turn's dtype (conformance/plan/sample_turn.py: the rows take the
+             dtypes in turn); and each other mode on the sample CI_SAMPLE names: the
              first implementation of each of the mode's ops in its framework's declaration order (the
              functional form; module forms, aliases and Keras function forms share its code path) in the
              mode's dtypes. Compiling costs seconds per input shape on 2 cores (torch.compile: about 3-6 s
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from conformance.adapters.execution import ALL_MODES, modes_of
 from conformance.plan.choices import PROFILES
-from conformance.plan.sample_turn import dtype_turn, mode_turn
+from conformance.plan.sample_turn import dtype_turn
 
 MODE_CHOICES = ALL_MODES + ("default", "all")
 # ci: mode -> (ops, dtypes) whose first implementation runs in that mode; every other mode cell is thorough's
@@ -32,8 +32,8 @@ CI_SAMPLE = {
     "eager": (("cross_entropy", "binary_cross_entropy_with_logits", "log_softmax", "sigmoid_focal_loss"),
               ("float32", "bfloat16")),
 }
-# ci: the non-default modes every implementation runs once in (its turn's mode and dtype); torch.compile costs
-# seconds per shape and stays on CI_SAMPLE
+# ci: the non-default modes every implementation runs once in (its turn's dtype); torch.compile costs seconds
+# per shape and stays on CI_SAMPLE
 CI_ROTATED = ("graph", "xla", "eager")
 
 
@@ -63,10 +63,9 @@ def cell_modes(worker_name: str, impl, impls, dtype: str, chosen: tuple | None, 
         return list(offered)
     from conformance.plan.variant_plan import is_variant
 
-    rotated = [m for m in offered[1:] if m in CI_ROTATED]
-    turned = mode_turn(impl, impls, rotated) if dtype == dtype_turn(impl, impls) else None
+    turned = CI_ROTATED if dtype == dtype_turn(impl, impls) else ()
     if is_variant(impl):  # Keras-backend and policy rows: their own sample (conformance/plan/variant_plan.py)
-        return [offered[0]] + [m for m in offered[1:] if m == turned]
+        return [offered[0]] + [m for m in offered[1:] if m in turned]
     primary = is_primary(impl, impls)
-    return [offered[0]] + [m for m in offered[1:] if m == turned or (primary and m in CI_SAMPLE
+    return [offered[0]] + [m for m in offered[1:] if m in turned or (primary and m in CI_SAMPLE
                            and impl.op in CI_SAMPLE[m][0] and dtype in CI_SAMPLE[m][1])]
