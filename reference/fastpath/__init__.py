@@ -93,7 +93,7 @@ import os
 import numpy as np
 
 from reference.case import Case
-from reference.fastpath import apriori
+from reference.fastpath import apriori, apriori_dd
 from reference.fastpath.bound import DD, F64, LONG, N_ULP, Arith, B, Working, working_format
 from reference.fastpath.dd import DDArith, certify_dd
 from reference.fastpath.completion import Completion, LazyRefArray, plain, settle_rows
@@ -149,7 +149,7 @@ def compute(case: Case):
     w = working_format(case.dt.name)
     if w is None or not ieee_mode():
         return None
-    out = apriori.compute(case) if w is F64 else None  # None for non-finite inputs too
+    out = apriori.compute(case) if w is F64 else apriori_dd.compute(case) if w is DD else None  # None: n/a
     if out is not None and all(all_certified(ok) for _, ok in out.values()):
         return w, out
     if not _finite_inputs(case):

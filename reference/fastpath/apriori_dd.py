@@ -1,0 +1,558 @@
+"""A-priori double-double bounds for float64 cases: softmax and cross_entropy (integer labels, no label
+smoothing) in a fixed number of float64 array passes, with no error arrays.
+
+The structure of apriori.py one format up: the (R, C) arrays are computed by error-free transformations
+(TwoSum, Fast2Sum, Dekker's product, exact products of short significands) and plain float64 where the
+rounding is provably far below 2**-53 of the result; every element's error is bounded a priori as
+K_i |v| + A_i with scalars per row i. Row quantities (the row sum, its log, the label's element, the item
+loss, the reduction) go through dd.DDArith (R values). An element is certified against float64 midpoints
+(dd.certify_dd's rule, in a cheaper form below); rows holding an undecided element are evaluated again by
+the running-bound DDArith on those rows alone, and what is left goes on as before (package docstring).
+
+Notation: U = 2**-53, ETA = 2**-1074; c = ln2 / 2048; a row x_1..x_C (float64, exact), k the first index of
+its maximum m, d_j = x_j - m <= 0, e_j = exp(d_j), T = sum_{j != k} e_j, S = 1 + T. Round to nearest with
+gradual underflow (package docstring): fl(a op b) = (a op b)(1 + delta) + eta, |delta| <= U, |eta| <= ETA/2
+(eta = 0 for + and -); a sum or difference that is representable is exact.
+
+(1) d_j = dh + dl exactly: dh = fl(x_j - m), dl by TwoSum. |dl| <= U |dh|. Elements with dh < DLOW = -708
+    (e_j <= exp(-708 + 708 U) < 2**-1021) are set to exactly 0 ("under"); the row's L_i = min(-min dh, 708).
+(2) exp kernel, for DLOW <= dh <= 0. n = rint(fl(dh KINV)), KINV = fl(1/c), |n| <= 2,091,900 < 2**21;
+    |dh/c - n| <= 1/2 + 5e-10. c = C1 + C2 + C3 + c4 (arb): C1 = c truncated to 31 bits (a multiple of
+    2**-42), C2 = c - C1 rounded to a multiple of 2**-65 (< 2**-42, so at most 23 bits), C3 = fl(c - C1 - C2)
+    (|C3| <= 2**-65), |c4| <= CTAIL. n C1 and n C2 are exact (at most 52 and 44 bits).
+    a = fl(fl(dh - n C1) - n C2) is exact: for n = 0 it is dh; otherwise |dh| >= c (1/2 - 5e-10) > 2**-13,
+    so dh, n C1 and n C2 are multiples of 2**-65, and so are both differences, whose magnitudes are below
+    c/2 + 2**-20 < 2**-12 (fewer than 2**53 multiples). |a| <= c (1/2 + 5e-10) + 2**21 (2**-65 + CTAIL) < RHO.
+    w = fl(dl - fl(n C3)); r := d_j - n c = a + w + dw with |w| <= W_i = L_i (U + NMAX |C3|)(1 + 2U),
+    NMAX = 2955 (|n| <= 2955 L_i), and |dw| <= DW_i = U W_i + 2955 L_i (U |C3| + CTAIL).
+    exp(d_j) = 2**k T_q exp(r), n = 2048 k + q (q = n & 2047, k = n >> 11), T_q = 2**(q/2048) = TH + TL + tT
+    (arb: TH = the float64 nearest, TH1 its Dekker upper half (26 bits), TL = fl(T_q - TH), |tT| <= TTAIL).
+    exp(a) = 1 + a + a^2/2 + P(a) + tau, P = a^3 (1/6 + a/24 + a^2/120 + a^3/720), |tau| <= RHO^7/5040 1.001.
+      a1 = fl(fl(a + SIG) - SIG), SIG = 1.5 * 2**14: a rounded to a multiple of 2**-38 (so |a1| < 2**-12 has
+      at most 26 bits and h = fl(a1 a1) is exact); a2 = fl(a - a1) exact, |a2| <= 2**-39; a^2 = a1^2 +
+      a2 (a + a1) exactly, h2 = fl(a2 fl(a + a1)) errs by <= U 2**-50 + ETA. hh = h/2 (exact), b + be =
+      a + hh exactly (Fast2Sum: |hh| <= 2 a^2 < |a|). P' = fl(fl(fl(a a) a) poly(a)) by Horner errs by
+      <= 5.1 U RHO^3/6 (1.001) + 2 ETA. z2 = fl(fl(be + h2/2) + P'); t = fl(b + z2); Z = fl(z2 + fl(w + fl(w t))).
+      Then exp(r) = exp(a) exp(w + dw) = 1 + b + Z + Delta_i with (every rounding U |result| at most)
+      |Delta_i| <= DELTA0 + 1.01 U W_i + 1.0002 (DW_i + 0.51 (W_i + DW_i)^2) + 2 W_i 2**-90, where DELTA0 =
+      tau + P error + roundings of z1, z2 (U 2**-39.9) and Z (U |Z|, |Z| <= ZMAX_i = RHO^3/6 1.001 + 2**-50 +
+      1.001 W_i) + 2**-100 (h2, underflow).
+    y = T_q exp(r) = TH + TH b + TH Z + TL (1 + b + Z) + (TH + TL) Delta + tT exp(r):
+      p + e = TH b exactly (Dekker: TH = TH1 + TH2, b = b1 + b2 split by 2**27 + 1; exact but for underflow:
+      + 4 ETA); yh + e0 = TH + p exactly (Fast2Sum: TH >= 1 > |p|); low = fl(e0 + fl(e + fl(fl(TH Z) +
+      fl(TL + fl(TL t))))) (t in place of 1 + b + Z - 1: |TL| |Z - z2| <= 2**-53 2 ZMAX); then EH + EL = yh +
+      low exactly (Fast2Sum) and both are scaled by 2**k (exact but for underflow: + ETA each).
+    |low| <= LOWMAX_i = 2**-51 + 2**-64 + 2.0004 ZMAX_i + 2**-52, four roundings: 4 U LOWMAX_i.
+    So |EH + EL - e_j| <= KE_i e_j + 2 ETA, KE_i = (2.0004 |Delta_i| + 4 U LOWMAX_i + 2**-52 2 ZMAX_i
+    + TTAIL 1.0002 + 2**-1000) / exp(-RHO), with 2**-1000 covering the underflow terms before scaling.
+    At the maximum (and every d_j = 0) the kernel gives exactly 1 (a = w = 0, T_0 = 1).
+(3) Th + Tl: (EH, EL) with the maximum's element set to 0, summed over the row by a pairwise tree of TwoSum
+    on the EH (the errors exact) with the EL and the errors added in float64 (|EL| <= U EH). With h levels
+    (h = ceil(log2 C)), every low part holds at most (level + 1) U (1 + U) of its node's exact sum, and each
+    node rounds twice: |Th + Tl - sum EH + EL| <= (h + 2)^2 U^2 1.01 (Th + Tl) + ETA. With (2):
+    E_T = tree + KE_i Tup + 2 C ETA (+ C 2**-1021 in a row with "under" elements), Tup = (Th + Tl + tree +
+    2 C ETA + under) / (1 - KE_i). T enters DDArith as B(Th, E_T, Tl); the row quantities follow apriori.py
+    (3) in its rules (log1p(T) by arb on the double-double), the label's e_y from (2) as
+    B(EH_y, KE_i (EH_y + EL_y + 2 ETA) / (1 - KE_i) + 2 ETA, EL_y) (2**-1021 for an "under" label).
+(4) Every other element is g_j = c_i e_j with c_i = ch + cl (DDArith, bound E_c, normalised: |cl| <= U
+    |ch|): p + err = EH ch exactly (Dekker with ch's halves per row; underflow: + 8 ETA), lo = fl(err +
+    fl(fl(EH cl) + fl(EL ch))) (cl EL dropped): |p + lo - (ch + cl)(EH + EL)| <= 8 U^2 |p| + 10 ETA, and with
+    (2), for q = (KE_i + E_c / (|ch| (1 - U))) / (1 - KE_i):
+        |p + lo - g_j| <= K_i |p| + A_i,  K_i = q (1 + 5U) + 9 U^2 (1 + q),  A_i = (11 + 3 |ch|) ETA (1 + q).
+    An "under" element has EH = EL = 0: p = 0, never certified. A row with c exactly 0 is exactly 0.
+Every bound above is computed in float64 from a handful of non-negative terms and then multiplied by
+1 + 2**-40 and increased by 16 ETA, which covers its own rounding.
+
+Certification of p + lo with bound E = K_i |p| + A_i: r = fl(p + lo), t = fl(lo - fl(r - p)) (Fast2Sum,
+|lo| <= 4U |p|): p + lo = r + t exactly. The half-gap of r toward zero is at least hg = 2**e 2**-53 (1 -
+2**-50) with 2**e the leading power of two of fl(r (1 - U)) (one binade lower exactly when |r| is a power
+of two; 0 for subnormal r); the gap away from zero is never smaller. Certified when fl(|t| + E) < hg: then
+the exact value lies strictly inside (r - half gap, r + half gap) and rounds to r.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from reference.case import Case
+from reference.fastpath.apriori import _back, _bad_rows, _merge, _rows, _sub_case
+from reference.fastpath.bound import B
+from reference.fastpath.dd import DDArith, certify_dd
+from reference.fastpath.formulas import OP_FUNCS, Unsupported, _ce_params, _counted_labels
+
+U = 2.0 ** -53
+ETA = 2.0 ** -1074
+SAFE = 1 + 2.0 ** -40
+STEP = 2048
+DLOW = -708.0
+SIG = 1.5 * 2.0 ** 14
+SHIFT = 1.5 * 2.0 ** 52  # fl(v + SHIFT) - SHIFT: v rounded to an integer (|v| < 2**51); its bits hold it
+SHIFT_BITS = np.array(SHIFT).view(np.int64)
+SPLIT = 134217729.0
+NMAX = 2955.0
+CHUNK = 32768  # elements per block: a block's temporaries stay in cache
+D3, D4, D5, D6 = 1 / 6, 1 / 24, 1 / 120, 1 / 720
+EXPMASK = np.uint64(0x7FF0000000000000)
+HALF53 = 2.0 ** -53 - 2.0 ** -103  # 2**-53 (1 - 2**-50), exact in float64
+C_LN2 = math.log(2) / STEP
+RHO = C_LN2 * (0.5 + 5e-10) + 2.0 ** -43
+
+
+def _make_constants():
+    """(C1, C2, C3, CTAIL, KINV, TH, TH1, TL, TTAIL) from arb balls at 300 bits (module docstring (2))."""
+    from flint import arb, ctx
+
+    saved = ctx.prec
+    ctx.prec = 300
+    try:
+        c = arb(2).log() / STEP
+        mant, ex = math.frexp(float(c.mid()))
+        C1 = math.ldexp(math.floor(math.ldexp(mant, 31)), ex - 31)
+        if not (c - C1 > 0):
+            raise AssertionError("C1 truncation")
+        C2 = math.ldexp(round(float(((c - C1) * arb(2) ** 65).mid())), -65)
+        C3 = float((c - C1 - C2).mid())
+        ctail = float(abs(c - C1 - C2 - C3).upper()) * SAFE
+        th, tl, tails = [], [], []
+        for q in range(STEP):
+            t = arb(2) ** (arb(q) / STEP)
+            h = float(t.mid())
+            low = float((t - h).mid())
+            th.append(h)
+            tl.append(low)
+            tails.append(float(abs(t - h - low).upper()))
+        TH = np.array(th)
+        s = SPLIT * TH
+        TH1 = s - (s - TH)
+        return C1, C2, C3, ctail, float(1 / c.mid()), TH, TH1, np.array(tl), max(tails) * SAFE
+    finally:
+        ctx.prec = saved
+
+
+_CONST = None
+
+
+def constants():
+    global _CONST
+    if _CONST is None:
+        _CONST = _make_constants()
+    return _CONST
+
+
+def _finish(e):
+    return np.asarray(e, dtype=np.float64) * SAFE + 16 * ETA
+
+
+def kernel_bound(L: np.ndarray) -> np.ndarray:
+    """KE_i of module docstring (2) for rows whose kernel elements have |dh| <= L_i."""
+    C3, CTAIL, TTAIL = abs(constants()[2]), constants()[3], constants()[8]
+    L = np.asarray(L, dtype=np.float64)
+    W = L * (U + NMAX * C3) * (1 + 2 * U)
+    DW = U * W + NMAX * L * (U * C3 + CTAIL)
+    ZMAX = RHO ** 3 / 6 * 1.001 + 2.0 ** -50 + 1.001 * W
+    tau = RHO ** 7 / 5040 * 1.001
+    poly = 5.1 * U * RHO ** 3 / 6 * 1.001
+    delta0 = tau + poly + U * 2.0 ** -51.3 + U * 2.0 ** -39.9 + U * ZMAX + 2.0 ** -100
+    delta = delta0 + 1.01 * U * W + 1.0002 * (DW + 0.51 * (W + DW) ** 2) + 2 * W * 2.0 ** -90
+    lowmax = 2.0 ** -51 + 2.0 ** -64 + 2.0004 * ZMAX + 2.0 ** -52
+    ey = 2.0004 * delta + 4 * U * lowmax + 2.0 ** -52 * 2 * ZMAX + TTAIL * 1.0002 + 2.0 ** -1000
+    return _finish(ey / math.exp(-RHO))
+
+
+class Work:
+    """Scratch arrays for one block shape (reused block after block: no allocation in the passes)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+        self.f = [np.empty(shape) for _ in range(9)]
+        self.i = np.empty(shape, dtype=np.int64)
+
+    def view(self, nr: int):
+        if nr == self.shape[0]:
+            return self.f, self.i
+        return [a[:nr] for a in self.f], self.i[:nr]
+
+
+def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work: Work) -> np.ndarray:
+    """EH + EL ~ exp(x - m) for a block of rows x (nr, n) with maxima m (nr, 1), by the kernel of module
+    docstring (2), normalised, written into EH and EL; exactly 0 where dh < DLOW. Returns min_j dh per row."""
+    C1, C2, C3, _, KINV, TAB_H, TAB_H1, TAB_L, _ = constants()
+    (dh, dl, f2, f3, f4, f5, f6, f7, f8), qi = work.view(x.shape[0])
+    nm = -m
+    np.add(x, nm, out=dh)
+    np.subtract(dh, x, out=f2)  # bb
+    np.subtract(dh, f2, out=dl)
+    np.subtract(x, dl, out=dl)
+    np.subtract(nm, f2, out=f2)
+    dl += f2  # d = dh + dl exactly (TwoSum)
+    dmin = dh.min(axis=1)
+    under = None
+    if dmin.min() < DLOW:
+        under = dh < DLOW
+        np.maximum(dh, DLOW, out=dh)
+        dl[under] = 0.0
+    s = f2
+    np.multiply(dh, KINV, out=s)
+    s += SHIFT  # SHIFT + n, n = the integer nearest fl(dh KINV)
+    n = f3
+    np.subtract(s, SHIFT, out=n)
+    ni = s.view(np.int64)
+    ni -= SHIFT_BITS  # n as an integer
+    np.bitwise_and(ni, STEP - 1, out=qi)  # q
+    ni >>= 11  # k
+    a = f4
+    np.multiply(n, C1, out=a)
+    np.subtract(dh, a, out=a)
+    np.multiply(n, C2, out=f5)
+    a -= f5  # exact
+    n *= C3
+    np.subtract(dl, n, out=dl)  # w
+    w = dl
+    a1 = f5
+    np.add(a, SIG, out=a1)
+    a1 -= SIG
+    h2 = dh
+    np.add(a, a1, out=h2)
+    np.subtract(a, a1, out=f3)  # a2
+    h2 *= f3
+    np.multiply(a1, a1, out=a1)
+    a1 *= 0.5  # hh
+    b = f6
+    np.add(a, a1, out=b)
+    be = f7
+    np.subtract(b, a, out=be)
+    np.subtract(a1, be, out=be)
+    poly = f3
+    np.multiply(a, D6, out=poly)
+    poly += D5
+    poly *= a
+    poly += D4
+    poly *= a
+    poly += D3
+    np.multiply(a, a, out=a1)
+    a1 *= a
+    poly *= a1  # P'
+    h2 *= 0.5
+    h2 += be
+    h2 += poly  # z2
+    t = f8
+    np.add(b, h2, out=t)
+    Z = f7
+    np.multiply(w, t, out=Z)
+    Z += w
+    Z += h2
+    TH, TH1, TL = f3, f4, f5
+    np.take(TAB_H, qi, out=TH)
+    np.take(TAB_H1, qi, out=TH1)
+    np.take(TAB_L, qi, out=TL)
+    TH2 = dh
+    np.subtract(TH, TH1, out=TH2)
+    sp = w
+    np.multiply(b, SPLIT, out=sp)
+    b1 = EH
+    np.subtract(sp, b, out=b1)
+    np.subtract(sp, b1, out=b1)
+    b2 = EL
+    np.subtract(b, b1, out=b2)
+    p = sp
+    np.multiply(TH, b, out=p)
+    e = b
+    np.multiply(TH1, b1, out=e)
+    e -= p
+    np.multiply(TH1, b2, out=TH1)
+    e += TH1
+    np.multiply(TH2, b1, out=b1)
+    e += b1
+    np.multiply(TH2, b2, out=b2)
+    e += b2  # p + e = TH b exactly
+    yh = TH2
+    np.add(TH, p, out=yh)
+    Z *= TH  # TH Z
+    t *= TL
+    t += TL  # TL + TL t
+    Z += t
+    Z += e
+    np.subtract(yh, TH, out=TH)
+    np.subtract(p, TH, out=TH)  # e0: TH + p = yh + e0 exactly
+    Z += TH  # low
+    np.add(yh, Z, out=EH)
+    np.subtract(EH, yh, out=yh)
+    np.subtract(Z, yh, out=EL)  # EH + EL = yh + low exactly
+    ni += 1023
+    ni <<= 52
+    scale = ni.view(np.float64)  # 2**k
+    EH *= scale
+    EL *= scale
+    if under is not None:
+        EH[under] = 0.0
+        EL[under] = 0.0
+    return dmin
+
+
+def tree_sum2(H: np.ndarray, Lo: np.ndarray, work: Work | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """(hi, lo, h): row sums of H + Lo (nr, n) by a pairwise tree of TwoSum on H, the low parts and the
+    errors added in float64 (module docstring (3)); h levels. H and Lo are left as they were."""
+    nr, w = H.shape
+    if work is None:
+        work = Work((nr, w))
+    f, _ = work.view(nr)
+    h = 0
+    hs, ls, bb, er, sc = f[0], f[1], f[2], f[3], f[4]  # the level's sums: the first columns of hs, ls
+    src_h, src_l = H, Lo
+    while w > 1:
+        half = w // 2
+        a, b = src_h[:, :half], src_h[:, half:2 * half]
+        s, lo, t, e, r = hs[:, :half], ls[:, :half], bb[:, :half], er[:, :half], sc[:, :half]
+        np.add(a, b, out=t)  # s, kept in t until a and b are read
+        np.subtract(t, a, out=e)  # bb
+        np.subtract(b, e, out=r)  # b - bb
+        np.subtract(t, e, out=e)
+        np.subtract(a, e, out=e)
+        e += r  # TwoSum error
+        lo_a, lo_b = src_l[:, :half], src_l[:, half:2 * half]
+        np.add(lo_a, lo_b, out=lo)
+        lo += e
+        s[...] = t
+        if w % 2:
+            hs[:, half] = src_h[:, w - 1]
+            ls[:, half] = src_l[:, w - 1]
+            half += 1
+        src_h, src_l = hs, ls
+        w = half
+        h += 1
+    return src_h[:, 0].copy(), src_l[:, 0].copy(), h
+
+
+def tree_bound(th, tl, h: int):
+    return ((h + 2) ** 2 * U * U * 1.01) * np.abs(th + tl) + ETA
+
+
+def _blocks(R: int, C: int):
+    per = max(1, CHUNK // max(C, 1))
+    for r0 in range(0, R, per):
+        yield r0, min(R, r0 + per)
+
+
+class RowsDD:
+    """Pass 1 over blocks of rows: EH, EL (R, C) (the maximum's element set to exactly 1, 0), dh, dl at the
+    label columns, T = B(Th, E_T, Tl) and KE per row."""
+
+    def __init__(self, ar: DDArith, rows: np.ndarray):
+        R, C = rows.shape
+        self.R, self.C = R, C
+        self.idx = np.arange(R)
+        self.k = np.argmax(rows, axis=1)
+        self.m = rows[self.idx, self.k]
+        if not np.isfinite(self.m).all():
+            raise Unsupported("non-finite input")
+        self.EH = np.empty((R, C))
+        self.EL = np.empty((R, C))
+        th, tl = np.zeros(R), np.zeros(R)
+        dmin = np.zeros(R)
+        h = 0
+        work = None
+        for r0, r1 in _blocks(R, C):
+            if work is None:
+                work = Work((r1 - r0, C))
+            EH, EL = self.EH[r0:r1], self.EL[r0:r1]
+            dmin[r0:r1] = exp_block(rows[r0:r1], self.m[r0:r1, None], EH, EL, work)
+            ii = np.arange(r1 - r0)
+            kk = self.k[r0:r1]
+            EH[ii, kk] = 0.0
+            EL[ii, kk] = 0.0
+            if C > 1:
+                th[r0:r1], tl[r0:r1], h = tree_sum2(EH, EL, work)
+            EH[ii, kk] = 1.0
+        if not np.isfinite(dmin).all():
+            raise Unsupported("non-finite input")
+        self.dmin = dmin
+        self.under = dmin < DLOW
+        self.KE = kernel_bound(np.minimum(-dmin, -DLOW))
+        KE = self.KE
+        tb = tree_bound(th, tl, h) if C > 1 else np.zeros(R)
+        extra = 2 * C * ETA + np.where(self.under, C * 2.0 ** -1021, 0.0)
+        Tup = (np.abs(th + tl) + tb + extra) / (1 - KE)
+        ET = np.where(C > 1, _finish(tb + KE * Tup + extra), 0.0)
+        self.T = B(th, ET, tl)
+        self.one = ar.exact(np.ones(R))
+        self.S = ar.add(self.one, self.T)
+
+    def e_at(self, cols: np.ndarray) -> B:
+        """e_j at one column per row, bounded by (2) (exactly 1 at the maximum)."""
+        v, lo = self.EH[self.idx, cols], self.EL[self.idx, cols]
+        KE = self.KE
+        e = _finish(KE * (np.abs(v + lo) + 2 * ETA) / (1 - KE) + 2 * ETA)
+        e = np.where(self.under, np.maximum(e, 2.0 ** -1021), e)  # an "under" element is 0 within 2**-1021
+        return B(v, np.where(cols == self.k, 0.0, e), lo)
+
+
+def _split(x):
+    s = SPLIT * x
+    hi = s - (s - x)
+    return hi, x - hi
+
+
+def scale_certify(rw: RowsDD, c: B):
+    """(rounded float64 (R, C), certified, (K, A)) of g_j = c_i e_j for every element (module docstring (4)
+    and the certification rule)."""
+    ch = np.asarray(c.v, dtype=np.float64)
+    cl = np.zeros(rw.R) if c.lo is None else np.asarray(c.lo, dtype=np.float64)
+    Ec = np.asarray(c.e, dtype=np.float64)
+    KE = rw.KE
+    with np.errstate(all="ignore"):
+        ach = np.abs(ch)
+        q = (KE + Ec / (ach * (1 - U))) / (1 - KE)
+        K = _finish(q * (1 + 5 * U) + 9 * U * U * (1 + q))
+        A = _finish((11 + 3 * ach) * ETA * (1 + q))
+    zero_row = (ch == 0) & (cl == 0) & (Ec == 0)
+    ok_rows = np.isfinite(K) & np.isfinite(A) & ~zero_row
+    K = np.where(ok_rows, K, np.inf)
+    A = np.where(ok_rows, A, np.inf)
+    c1, c2 = _split(ch)
+    R, C = rw.R, rw.C
+    rounded = np.empty((R, C))
+    ok = np.empty((R, C), dtype=bool)
+    for r0, r1 in _blocks(R, C):
+        EH, EL = rw.EH[r0:r1], rw.EL[r0:r1]
+        sl = slice(r0, r1)
+        chb, clb, c1b, c2b = ch[sl, None], cl[sl, None], c1[sl, None], c2[sl, None]
+        s = EH * SPLIT
+        E1 = s - EH
+        np.subtract(s, E1, out=E1)
+        E2 = EH - E1
+        p = EH * chb
+        err = E1 * c1b
+        err -= p
+        np.multiply(E1, c2b, out=s)
+        err += s
+        np.multiply(E2, c1b, out=s)
+        err += s
+        np.multiply(E2, c2b, out=s)
+        err += s
+        np.multiply(EH, clb, out=s)
+        np.multiply(EL, chb, out=E1)
+        s += E1
+        err += s  # lo
+        r = p + err
+        np.subtract(r, p, out=s)
+        np.subtract(err, s, out=s)  # t
+        np.abs(s, out=s)
+        np.abs(p, out=p)
+        p *= K[sl, None]
+        p += A[sl, None]
+        s += p  # |t| + E
+        np.multiply(r, 1 - U, out=E1)
+        bits = E1.view(np.uint64)
+        np.bitwise_and(bits, EXPMASK, out=bits)
+        E1 *= HALF53  # hg
+        np.less(s, E1, out=ok[sl])
+        rounded[sl] = r
+    if zero_row.any():
+        rounded[zero_row] = 0.0
+        ok[zero_row] = True
+    return rounded, ok, (K, A)
+
+
+def softmax(ar: DDArith, case: Case) -> dict:
+    if set(case.params) - {"axis"}:
+        raise Unsupported("params")
+    x = case.floats["x"]
+    rows, outer, ax = _rows(x, case.params["axis"])
+    rw = RowsDD(ar, rows)
+    c = ar.div(rw.one, rw.S)
+    rounded, ok, _ = scale_certify(rw, c)
+    bad = _bad_rows(ok)
+    if bad.size:  # the running bound on those rows alone (softmax rows are independent)
+        out, _ = OP_FUNCS["softmax"](ar, _sub_case(case, "x", rows, bad, None))
+        r2, ok2 = certify_dd(out.val, out.sign)
+        sub_r, sub_ok = rounded[bad], ok[bad]
+        _merge(sub_r, sub_ok, r2, ok2)
+        rounded[bad], ok[bad] = sub_r, sub_ok
+    return {"value": (_back(rounded, outer, ax), _back(ok, outer, ax)),
+            "grad:x": (np.zeros(x.shape), np.ones(x.shape, dtype=bool))}
+
+
+def ce_labels(ar: DDArith, case: Case) -> dict:
+    """cross_entropy with integer labels and no label smoothing (module docstring (3)-(4))."""
+    logits = case.floats["logits"]
+    if "target" not in case.labels:
+        raise Unsupported("probabilities")
+    rows, outer, ax = _rows(logits, case.params.get("axis"))
+    R, C = rows.shape
+    eps, w = _ce_params(case, C)
+    if eps != 0:
+        raise Unsupported("label smoothing")
+    counted, yc = _counted_labels(case, R, C, outer)
+    y = case.labels["target"].reshape(-1)
+    idx = np.arange(R)
+    wv = np.ones(C) if w is None else w
+    reduction = case.params["reduction"]
+    alpha = ar.exact(np.where(counted, wv[yc], 0.0))
+    D = None
+    if reduction == "mean":
+        if case.params["mean_denominator"] == "weight_sum":
+            D = ar.tree_sum(ar.exact(np.where(counted, wv[yc], 0.0)))
+        else:
+            D = ar.exact(float(counted.sum()))
+        if not np.all(D.lower_magnitude() > 2 * D.e):
+            raise Unsupported("mean over a denominator that may be 0")
+    rw = RowsDD(ar, rows)
+    one = rw.one
+    d_y = ar.sub(ar.exact(rows[idx, yc]), ar.exact(rw.m))  # exactly x_y - m (TwoSum)
+    item = ar.mul(alpha, ar.sub(ar.log1p(rw.T), d_y))
+    num = B.where(yc == rw.k, rw.T, ar.add(one, ar.sub(rw.T, rw.e_at(yc))))
+    gy = -ar.mul(alpha, ar.div(num, rw.S))
+    c = ar.div(alpha, rw.S)
+    flip = 1.0
+    if reduction == "none":
+        value = item.map(lambda a: a.reshape(outer))
+    else:
+        value = ar.tree_sum(item)
+        if D is not None:
+            value = ar.div(value, D)
+            c, gy = ar.div(c, D), ar.div(gy, D)
+            flip = -1.0 if np.all(D.v < 0) else 1.0
+    nonneg = bool(np.all(wv >= 0))
+    v_r, v_ok = certify_dd(value, flip if nonneg else None)
+    sign = np.sign(alpha.v) * flip
+    sign_y = -sign if C > 1 else np.zeros(R)
+    rounded, ok, _ = scale_certify(rw, c)
+    lab = (idx[counted], yc[counted])
+    gy_r, gy_ok = certify_dd(gy, sign_y)
+    rounded[lab], ok[lab] = gy_r[counted], gy_ok[counted]
+    bad = _bad_rows(ok, ~v_ok.reshape(-1) if reduction == "none" else None)
+    if bad.size:  # the running bound on those rows alone (rows are independent; a mean divides by D)
+        out, grads = OP_FUNCS["cross_entropy"](ar, _sub_case(case, "logits", rows, bad, y))
+        g = grads["logits"]
+        gv, gsign = g.val, g.sign
+        if D is not None:
+            gv = ar.div(gv, D)
+            gsign = None if gsign is None else np.asarray(gsign) * flip
+        r2, ok2 = certify_dd(gv, gsign)
+        sub_r, sub_ok = rounded[bad], ok[bad]
+        _merge(sub_r, sub_ok, r2, ok2)
+        rounded[bad], ok[bad] = sub_r, sub_ok
+        if reduction == "none":
+            ir, iok = certify_dd(out.val, out.sign)
+            flat_r, flat_ok = v_r.reshape(-1), v_ok.reshape(-1)
+            sub_r, sub_ok = flat_r[bad], flat_ok[bad]
+            _merge(sub_r, sub_ok, ir.reshape(-1), iok.reshape(-1))
+            flat_r[bad], flat_ok[bad] = sub_r, sub_ok
+            v_r, v_ok = flat_r.reshape(outer), flat_ok.reshape(outer)
+    return {"value": (np.asarray(v_r, dtype=np.float64), np.asarray(v_ok, dtype=bool)),
+            "grad:logits": (_back(rounded, outer, ax), _back(ok, outer, ax))}
+
+
+def compute(case: Case) -> dict | None:
+    """{part key: (rounded float64, certified)} for a float64 case by the a-priori double-double bounds, or
+    None where they do not apply (another op or dtype, probabilities, label smoothing, a non-finite input,
+    a parameter they do not check)."""
+    if case.dt.name != "float64" or case.spec.name not in ("softmax", "cross_entropy"):
+        return None
+    ar = DDArith()
+    try:
+        with np.errstate(all="ignore"):
+            return (softmax if case.spec.name == "softmax" else ce_labels)(ar, case)
+    except Unsupported:
+        return None
