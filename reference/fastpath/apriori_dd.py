@@ -92,6 +92,7 @@ SHIFT_BITS = np.array(SHIFT).view(np.int64)
 SPLIT = 134217729.0
 NMAX = 2955.0
 CHUNK = 32768  # elements per block: a block's temporaries stay in cache
+KEEP = 64  # the row-sum tree's levels run in the block down to this width, the rest over all rows at once
 D3, D4, D5, D6 = 1 / 6, 1 / 24, 1 / 120, 1 / 720
 EXPMASK = np.uint64(0x7FF0000000000000)
 HALF53 = 2.0 ** -53 - 2.0 ** -103  # 2**-53 (1 - 2**-50), exact in float64
@@ -243,9 +244,9 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     Z += w
     Z += h2
     TH, TH1, TL = f3, f4, f5
-    np.take(TAB_H, qi, out=TH)
-    np.take(TAB_H1, qi, out=TH1)
-    np.take(TAB_L, qi, out=TL)
+    np.take(TAB_H, qi, out=TH, mode="wrap")  # q is in [0, 2048): no bounds check
+    np.take(TAB_H1, qi, out=TH1, mode="wrap")
+    np.take(TAB_L, qi, out=TL, mode="wrap")
     TH2 = dh
     np.subtract(TH, TH1, out=TH2)
     sp = w
@@ -290,9 +291,11 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     return dmin
 
 
-def tree_sum2(H: np.ndarray, Lo: np.ndarray, work: Work | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+def tree_sum2(H: np.ndarray, Lo: np.ndarray, work: Work | None = None, stop: int = 1):
     """(hi, lo, h): row sums of H + Lo (nr, n) by a pairwise tree of TwoSum on H, the low parts and the
-    errors added in float64 (module docstring (3)); h levels. H and Lo are left as they were."""
+    errors added in float64 (module docstring (3)); h levels. H and Lo are left as they were. With stop > 1
+    the levels end at a width <= stop: hi and lo are then (nr, width) partial sums (views of `work`), which
+    a later call reduces further (the levels of both calls make one tree)."""
     nr, w = H.shape
     if work is None:
         work = Work((nr, w))
@@ -300,7 +303,7 @@ def tree_sum2(H: np.ndarray, Lo: np.ndarray, work: Work | None = None) -> tuple[
     h = 0
     hs, ls, bb, er, sc = f[0], f[1], f[2], f[3], f[4]  # the level's sums: the first columns of hs, ls
     src_h, src_l = H, Lo
-    while w > 1:
+    while w > stop:
         half = w // 2
         a, b = src_h[:, :half], src_h[:, half:2 * half]
         s, lo, t, e, r = hs[:, :half], ls[:, :half], bb[:, :half], er[:, :half], sc[:, :half]
@@ -321,6 +324,8 @@ def tree_sum2(H: np.ndarray, Lo: np.ndarray, work: Work | None = None) -> tuple[
         src_h, src_l = hs, ls
         w = half
         h += 1
+    if stop > 1:
+        return src_h[:, :w], src_l[:, :w], h
     return src_h[:, 0].copy(), src_l[:, 0].copy(), h
 
 
@@ -348,9 +353,9 @@ class RowsDD:
             raise Unsupported("non-finite input")
         self.EH = np.empty((R, C))
         self.EL = np.empty((R, C))
-        th, tl = np.zeros(R), np.zeros(R)
+        PH = PL = None  # partial row sums (the tree's first levels, the same width for every block)
         dmin = np.zeros(R)
-        h = 0
+        h1 = 0
         work = None
         for r0, r1 in _blocks(R, C):
             if work is None:
@@ -361,10 +366,15 @@ class RowsDD:
             kk = self.k[r0:r1]
             EH[ii, kk] = 0.0
             EL[ii, kk] = 0.0
-            if C > 1:
-                th[r0:r1], tl[r0:r1], h = tree_sum2(EH, EL, work)
+            ph, pl, h1 = tree_sum2(EH, EL, work, KEEP) if C > KEEP else (EH, EL, 0)
+            if PH is None:
+                PH, PL = np.empty((R, ph.shape[1])), np.empty((R, ph.shape[1]))
+            PH[r0:r1], PL[r0:r1] = ph, pl
             EH[ii, kk] = 1.0
-        if not np.isfinite(dmin).all():
+        th, tl, h2 = tree_sum2(PH, PL)
+        h = h1 + h2
+        inf = dmin == -np.inf  # x - m overflowed (a finite input: an "under" element) or an input is -inf
+        if np.isnan(dmin).any() or (inf.any() and not np.isfinite(rows[inf]).all()):
             raise Unsupported("non-finite input")
         self.dmin = dmin
         self.under = dmin < DLOW
@@ -393,6 +403,30 @@ def _split(x):
     return hi, x - hi
 
 
+def product_block(EH, EL, chb, clb, c1b, c2b, f) -> tuple[np.ndarray, np.ndarray]:
+    """(p, lo) with p + lo ~ (ch + cl)(EH + EL) for a block (module docstring (4)); c1b + c2b = chb split
+    in halves; f: scratch arrays of the block's shape (p and lo are f[3], f[4])."""
+    s, E1, E2, p, err = f[0], f[1], f[2], f[3], f[4]
+    np.multiply(EH, SPLIT, out=s)
+    np.subtract(s, EH, out=E1)
+    np.subtract(s, E1, out=E1)
+    np.subtract(EH, E1, out=E2)  # EH = E1 + E2, 26 bits each
+    np.multiply(EH, chb, out=p)
+    np.multiply(E1, c1b, out=err)
+    err -= p
+    np.multiply(E1, c2b, out=s)
+    err += s
+    np.multiply(E2, c1b, out=s)
+    err += s
+    np.multiply(E2, c2b, out=s)
+    err += s  # p + err = EH ch exactly
+    np.multiply(EH, clb, out=s)
+    np.multiply(EL, chb, out=E1)
+    s += E1
+    err += s  # lo
+    return p, err
+
+
 def scale_certify(rw: RowsDD, c: B):
     """(rounded float64 (R, C), certified, (K, A)) of g_j = c_i e_j for every element (module docstring (4)
     and the certification rule)."""
@@ -413,41 +447,28 @@ def scale_certify(rw: RowsDD, c: B):
     R, C = rw.R, rw.C
     rounded = np.empty((R, C))
     ok = np.empty((R, C), dtype=bool)
+    work = None
     for r0, r1 in _blocks(R, C):
-        EH, EL = rw.EH[r0:r1], rw.EL[r0:r1]
+        if work is None:
+            work = Work((r1 - r0, C))
+        f, _ = work.view(r1 - r0)
         sl = slice(r0, r1)
-        chb, clb, c1b, c2b = ch[sl, None], cl[sl, None], c1[sl, None], c2[sl, None]
-        s = EH * SPLIT
-        E1 = s - EH
-        np.subtract(s, E1, out=E1)
-        E2 = EH - E1
-        p = EH * chb
-        err = E1 * c1b
-        err -= p
-        np.multiply(E1, c2b, out=s)
-        err += s
-        np.multiply(E2, c1b, out=s)
-        err += s
-        np.multiply(E2, c2b, out=s)
-        err += s
-        np.multiply(EH, clb, out=s)
-        np.multiply(EL, chb, out=E1)
-        s += E1
-        err += s  # lo
-        r = p + err
-        np.subtract(r, p, out=s)
-        np.subtract(err, s, out=s)  # t
+        p, err = product_block(rw.EH[sl], rw.EL[sl], ch[sl, None], cl[sl, None], c1[sl, None], c2[sl, None], f)
+        s, E1 = f[0], f[1]
+        out = rounded[sl]
+        np.add(p, err, out=out)  # r
+        np.subtract(out, p, out=s)
+        np.subtract(err, s, out=s)  # t: p + lo = r + t exactly
         np.abs(s, out=s)
         np.abs(p, out=p)
         p *= K[sl, None]
         p += A[sl, None]
         s += p  # |t| + E
-        np.multiply(r, 1 - U, out=E1)
+        np.multiply(out, 1 - U, out=E1)
         bits = E1.view(np.uint64)
         np.bitwise_and(bits, EXPMASK, out=bits)
         E1 *= HALF53  # hg
         np.less(s, E1, out=ok[sl])
-        rounded[sl] = r
     if zero_row.any():
         rounded[zero_row] = 0.0
         ok[zero_row] = True
