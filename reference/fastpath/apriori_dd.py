@@ -301,22 +301,22 @@ def tree_sum2(H: np.ndarray, Lo: np.ndarray, work: Work | None = None, stop: int
         work = Work((nr, w))
     f, _ = work.view(nr)
     h = 0
-    hs, ls, bb, er, sc = f[0], f[1], f[2], f[3], f[4]  # the level's sums: the first columns of hs, ls
+    bufs = [(f[0], f[1]), (f[2], f[3])]  # the levels' sums, alternately (first columns)
+    e_buf, r_buf = f[4], f[5]
     src_h, src_l = H, Lo
     while w > stop:
         half = w // 2
         a, b = src_h[:, :half], src_h[:, half:2 * half]
-        s, lo, t, e, r = hs[:, :half], ls[:, :half], bb[:, :half], er[:, :half], sc[:, :half]
-        np.add(a, b, out=t)  # s, kept in t until a and b are read
-        np.subtract(t, a, out=e)  # bb
+        hs, ls = bufs[h % 2]
+        s, lo, e, r = hs[:, :half], ls[:, :half], e_buf[:, :half], r_buf[:, :half]
+        np.add(a, b, out=s)
+        np.subtract(s, a, out=e)  # bb
         np.subtract(b, e, out=r)  # b - bb
-        np.subtract(t, e, out=e)
+        np.subtract(s, e, out=e)
         np.subtract(a, e, out=e)
-        e += r  # TwoSum error
-        lo_a, lo_b = src_l[:, :half], src_l[:, half:2 * half]
-        np.add(lo_a, lo_b, out=lo)
+        e += r  # TwoSum error: a + b = s + e exactly
+        np.add(src_l[:, :half], src_l[:, half:2 * half], out=lo)
         lo += e
-        s[...] = t
         if w % 2:
             hs[:, half] = src_h[:, w - 1]
             ls[:, half] = src_l[:, w - 1]
@@ -444,6 +444,7 @@ def scale_certify(rw: RowsDD, c: B):
     K = np.where(ok_rows, K, np.inf)
     A = np.where(ok_rows, A, np.inf)
     c1, c2 = _split(ch)
+    Ks = np.where(ch < 0, -K, K)
     R, C = rw.R, rw.C
     rounded = np.empty((R, C))
     ok = np.empty((R, C), dtype=bool)
@@ -460,8 +461,7 @@ def scale_certify(rw: RowsDD, c: B):
         np.subtract(out, p, out=s)
         np.subtract(err, s, out=s)  # t: p + lo = r + t exactly
         np.abs(s, out=s)
-        np.abs(p, out=p)
-        p *= K[sl, None]
+        p *= Ks[sl, None]  # K |p|: p has the sign of ch in the whole row
         p += A[sl, None]
         s += p  # |t| + E
         np.multiply(out, 1 - U, out=E1)
