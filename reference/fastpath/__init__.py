@@ -8,7 +8,9 @@ flush-to-zero (TwoSum needs gradual underflow).
 
 A-priori bounds first (apriori.py): for softmax and cross_entropy with integer labels and no label
 smoothing on float32 / float16 / bfloat16 cases, the plain float64 formula with an a-priori error bound per
-row (no error arrays: about three array passes above plain NumPy); what it leaves undecided goes on as below.
+row (no error arrays: about three array passes above plain NumPy); the same ops on float64 cases: a
+double-double exp kernel and row sums with a-priori bounds (apriori_dd.py, dd_kernel.py: about 120 float64
+array passes, no error arrays); what either leaves undecided goes on as below.
 
 Working format W: float64 for float32 / float16 / bfloat16 cases (every value of those is a float64);
 for float64 cases double-double (dd.py: pairs of float64, about 106 bits, the same kind of running bound
@@ -82,7 +84,7 @@ and rounding every element in integer arithmetic.
 precision_bits of a fast result: the significand bits of W when float arithmetic certified every element,
 else the highest arb precision the undecided elements needed.
 
-Modules: apriori (the a-priori path above), bound (working formats, bounded arithmetic), dd (double-double
+Modules: apriori, apriori_dd and dd_kernel (the a-priori paths above), bound (working formats, bounded arithmetic), dd (double-double
 bounded arithmetic and its certification into float64), rounding (certification), formulas (the ops),
 completion (arb settling, exact strings, lazy results).
 """

@@ -1,5 +1,5 @@
-"""reference/fastpath/apriori_dd.py, the a-priori double-double path of float64 softmax and cross_entropy:
-its bounds (kernel, row sum, every scaled element) enclose the exact values (arb, 400 bits) on random and
+"""reference/fastpath/apriori_dd.py and dd_kernel.py, the a-priori double-double path of float64 softmax and
+cross_entropy: its bounds (kernel, row sum, every scaled element) enclose the exact values (arb, 400 bits) on random and
 adversarial rows (arguments at the reduction's rounding boundaries, huge and tiny logits, spreads past
 exp's underflow, subnormal results, a dominant class, ties, C = 32768); every element it certifies is the
 arb path's correctly rounded value; the certification refuses values within the bound of a float64
@@ -17,12 +17,12 @@ import reference
 from reference import fastpath
 from reference.case import prepare
 from reference.evaluate import arb_path
-from reference.fastpath import apriori_dd
+from reference.fastpath import apriori_dd, dd_kernel
 from reference.fastpath.bound import B
 from reference.fastpath.dd import DDArith
 
 AR = DDArith()
-STEP = math.log(2) / apriori_dd.STEP
+STEP = math.log(2) / dd_kernel.STEP
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +68,7 @@ def _violations(rows: np.ndarray, sample=None) -> tuple[int, int]:
     c = AR.div(rw.one, rw.S)
     _, _, (K, A) = apriori_dd.scale_certify(rw, c)
     c1, c2 = apriori_dd._split(c.v)
-    work = apriori_dd.Work(rows.shape)
+    work = dd_kernel.Work(rows.shape)
     p, lo = apriori_dd.product_block(rw.EH, rw.EL, c.v[:, None], c.lo[:, None], c1[:, None], c2[:, None],
                                      work.f)
     bad = checked = 0
@@ -79,7 +79,7 @@ def _violations(rows: np.ndarray, sample=None) -> tuple[int, int]:
         S = T + 1
         for j in range(len(row)) if sample is None else sample:
             got = arb(float(rw.EH[i, j])) + arb(float(rw.EL[i, j]))
-            if j != k and rw.dmin[i] >= apriori_dd.DLOW:  # KE applies to kernel elements (module docstring)
+            if j != k and rw.dmin[i] >= dd_kernel.DLOW:  # KE applies to kernel elements (module docstring)
                 bad += not abs(got - e[j]) <= arb(float(rw.KE[i])) * e[j] + arb(2.0 ** -1073)
             if p[i, j] == 0:
                 continue  # p = 0 is never certified (module docstring (4))
@@ -115,7 +115,7 @@ def test_the_kernel_is_near_its_bound_and_exact_at_zero():
             worst = max(worst, float(err.upper()) / float(rw.KE[i]))
     assert 2.0 ** -6 < worst <= 1.0
     one = np.empty((1, 1)), np.empty((1, 1))
-    apriori_dd.exp_block(np.zeros((1, 1)), np.zeros((1, 1)), *one, apriori_dd.Work((1, 1)))
+    dd_kernel.exp_block(np.zeros((1, 1)), np.zeros((1, 1)), *one, dd_kernel.Work((1, 1)))
     assert one[0][0, 0] == 1.0 and one[1][0, 0] == 0.0
 
 
@@ -124,12 +124,12 @@ def test_tree_sum_is_exact_on_integers_and_reports_its_depth():
     for C in (1, 2, 3, 7, 64, 65, 1000):
         H = rng.integers(0, 2 ** 20, (3, C)).astype(np.float64)
         L = rng.integers(-8, 8, (3, C)).astype(np.float64) * 2.0 ** -60
-        hi, lo, h = apriori_dd.tree_sum2(H, L)
+        hi, lo, h = dd_kernel.tree_sum2(H, L)
         assert h == (C - 1).bit_length()
         assert np.array_equal(hi, H.sum(axis=1))
         assert np.allclose(lo, L.sum(axis=1), rtol=0, atol=2.0 ** -100)
-        part_h, part_l, h1 = apriori_dd.tree_sum2(H, L, None, 4)  # partial levels, then the rest
-        hi2, lo2, h2 = apriori_dd.tree_sum2(part_h.copy(), part_l.copy())
+        part_h, part_l, h1 = dd_kernel.tree_sum2(H, L, None, 4)  # partial levels, then the rest
+        hi2, lo2, h2 = dd_kernel.tree_sum2(part_h.copy(), part_l.copy())
         assert h1 + h2 == h and np.array_equal(hi2, hi) and np.array_equal(lo2, lo)
 
 
@@ -221,9 +221,9 @@ def test_undecided_rows_fall_back_to_the_running_bound_and_arb(monkeypatch):
 def test_mutants_are_caught(monkeypatch, mutant):
     rows = _rows()["opposite signs"] if mutant.startswith("no TwoSum") else _rows()["normal"]
     if mutant == "no table low word":
-        C = list(apriori_dd.constants())
+        C = list(dd_kernel.constants())
         C[7] = np.zeros_like(C[7])
-        monkeypatch.setattr(apriori_dd, "_CONST", tuple(C))
+        monkeypatch.setattr(dd_kernel, "_CONST", tuple(C))
     elif mutant == "bound too small":
         real = apriori_dd.kernel_bound
         monkeypatch.setattr(apriori_dd, "kernel_bound", lambda L: real(L) * 2.0 ** -12)
