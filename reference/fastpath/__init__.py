@@ -84,9 +84,9 @@ and rounding every element in integer arithmetic.
 precision_bits of a fast result: the significand bits of W when float arithmetic certified every element,
 else the highest arb precision the undecided elements needed.
 
-Modules: apriori, apriori_dd and dd_kernel (the a-priori paths above), bound (working formats, bounded arithmetic), dd (double-double
-bounded arithmetic and its certification into float64), rounding (certification), formulas (the ops),
-completion (arb settling, exact strings, lazy results).
+Modules: apriori, apriori_dd and dd_kernel (the a-priori paths above), bound (working formats, bounded
+arithmetic), dd (double-double bounded arithmetic and its certification into float64), rounding
+(certification), formulas (the ops), completion (arb settling, exact strings, lazy results).
 """
 from __future__ import annotations
 
