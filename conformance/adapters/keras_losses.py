@@ -378,6 +378,8 @@ def on_backend(row: Implementation, backend: str) -> Implementation:
             link=_keras_src("losses/losses.py", backend)),)
     if backend == "torch" and row.op == "binary_focal_loss":
         conventions += (TORCH_FOCAL_BCE_CHECKS_LABELS,)
+    if backend == "torch" and row.op == "sigmoid_focal_loss":
+        conventions += (TORCH_FOCAL_LOGITS_BCE_CHECKS,)
     return dataclasses.replace(row, id=row.id + keras_runtime.suffix(backend), conventions=conventions,
                                bad_labels=bad, framework=keras_runtime.FRAMEWORK_OF[backend], backend=backend)
 
@@ -398,6 +400,22 @@ TORCH_FOCAL_BCE_CHECKS_LABELS = Convention(
                 "label_smoothing (and for a NaN p) instead of returning a value (p itself is clipped first).",
     link="https://github.com/keras-team/keras/blob/v3.15.1/keras/src/backend/torch/nn.py#L954-L956",
     applies=_smoothed_label_outside_unit_interval,
+    raises=True,
+)
+
+
+def _logit_nan_or_label_outside_unit_interval(inputs: dict, params: dict) -> bool:
+    y = np.asarray(inputs["y"]).astype(np.float64)
+    return bool(np.isnan(np.asarray(inputs["x"]).astype(np.float64)).any() or np.any(~((y >= 0) & (y <= 1))))
+
+
+TORCH_FOCAL_LOGITS_BCE_CHECKS = Convention(
+    key="raises_if_sigmoid_nan_or_y_outside_0_1",
+    description="Keras on torch computes the focal loss's bce term from p = sigmoid(x) with "
+                "torch.nn.functional.binary_cross_entropy, which raises for a NaN p (a NaN logit: 'all elements of "
+                "input should be between 0 and 1') or a label outside [0, 1] instead of returning a value.",
+    link="https://github.com/keras-team/keras/blob/v3.15.1/keras/src/backend/torch/nn.py#L954-L956",
+    applies=_logit_nan_or_label_outside_unit_interval,
     raises=True,
 )
 

@@ -134,5 +134,42 @@ def error_within_probability_path_rounding(e: Element) -> bool:
     return abs(Decimal(e.observed) - exact) <= Decimal(bound)
 
 
+def observed_nonfinite_where_weighted_label_cotangent_overflows(e: Element) -> bool:
+    """A label gradient (part grad:y) that is NaN or +-inf where the exact one is finite, and the cotangent of the
+    smoothed label, |sample_weight| / N (N the items of a mean) times d loss / d y' (= -x, x the element's
+    logit), exceeds the dtype's largest number: Keras smooths y' = y (1 - s) + s / 2 and weights the loss
+    afterwards, so autodiff forms that product first and multiplies the overflowed inf by 1 - s (0 * inf = NaN
+    for s = 1, where the exact gradient is 0)."""
+    x = _named_related(e, "x")
+    if math.isfinite(e.observed) or e.exact is None or x is None or not e.part.endswith(":y"):
+        return False
+    w = _label_cotangent_weight(e.record)
+    return w is not None and bool(w * float(np.max(np.abs(x))) > float(_finfo(e.dtype).max))
+
+
+def _label_cotangent_weight(record: dict) -> float | None:
+    """|sample_weight| / N (N the items of a mean), None without a sample_weight or label smoothing."""
+    params = record.get("params") or {}
+    sw = params.get("sample_weight")
+    if sw is None or not params.get("label_smoothing"):
+        return None
+    n = len((record.get("inputs") or {}).get("x", {}).get("data") or [1])
+    return float(np.max(np.abs(np.asarray(sw, dtype=np.float64)))) / (n if params.get("reduction") == "mean" else 1)
+
+
+def _label_cotangent_can_overflow(record: dict) -> bool:
+    """The case alone can meet the mechanism: a smoothed label and a logit x whose |w| / N |x| overflows while
+    the gradient itself, |w| / N (1 - s) |x|, does not."""
+    w, x = _label_cotangent_weight(record), (record.get("inputs") or {}).get("x")
+    if w is None or not x or not x.get("data"):
+        return False
+    top, keep = float(_finfo(record["dtype"]).max), 1.0 - float(record["params"]["label_smoothing"])
+    return any(w * abs(float(v)) > top >= w * keep * abs(float(v)) for v in x["data"] if math.isfinite(float(v)))
+
+
+observed_nonfinite_where_weighted_label_cotangent_overflows.case_applies = _label_cotangent_can_overflow
+
+
 PREDICATES = {f.__name__: f for f in (error_within_rounded_sigmoid_output, loss_from_rounded_sigmoid_probability,
-                                      probability_p_clipped_at_mismatch, error_within_probability_path_rounding)}
+                                      probability_p_clipped_at_mismatch, error_within_probability_path_rounding,
+                                      observed_nonfinite_where_weighted_label_cotangent_overflows)}

@@ -203,3 +203,60 @@ def test_jax_and_torch_rows_declare_their_own_focal_behaviour():
     assert not check.applies({"p": np.array([1.5]), "y": np.array([1.0])}, {})  # p is clipped before torch sees it
     assert all(c.key != "raises_if_smoothed_y_outside_0_1"
                for c in jax_rows["keras.losses.BinaryFocalCrossentropy(from_logits=False)@jax"].conventions)
+
+
+def test_a_part_is_inaccurate_only_where_one_element_is_beyond_both_budget_and_bound():
+    """Per element (docs/verdicts.md): within the ULP budget, or within the bound. A part whose most-ULP
+    element is within its bound and whose worst-ratio element is within the budget is stable (it was
+    'inaccurate' with no failing element: BinaryFocalCrossentropy(from_logits=False)@torch, float32,
+    gradients of a 1.2e-38 sample weight, ci seed 1), and one element beyond both is still inaccurate."""
+    from conformance.judge.verdict import compare_part
+    from reference.result import RefArray
+
+    u = float(np.finfo(np.float32).eps)
+    ref = RefArray(exact=np.array(["1", "2"], dtype=object), rounded=np.array([1.0, 2.0], dtype=np.float32),
+                   cond=np.array([10.0, 0.0]), certified=np.array([True, True]))
+    five_ulp_within_bound, two_ulp_beyond_bound = 1 + 5 * u, 2 + 2 * 2 * u
+    part = compare_part(ref, np.array([five_ulp_within_bound, two_ulp_beyond_bound], dtype=np.float32), "float32", 1)
+    assert (part.verdict, part.failing) == ("stable", [])
+    assert part.bound_ratio <= 1.0
+    part = compare_part(ref, np.array([1 + 40 * u, two_ulp_beyond_bound], dtype=np.float32), "float32", 1)
+    assert (part.verdict, part.failing) == ("inaccurate", [0])
+
+
+def test_a_huge_sample_weight_overflows_the_smoothed_labels_cotangent(entries):
+    params = {**BCEL, "reduction": "mean", "label_smoothing": 1.0, "sample_weight": 8.5070586659632215e+37}
+    args = ("keras.losses.BinaryCrossentropy(from_logits=True)@jax", "binary_cross_entropy_with_logits", "float32",
+            {"x": [-9.034406661987305, 0.17322105169296265, -20.0], "y": [0.0, 0.0, 0.0]})
+    rec = record(*args, params, "grad:y", float("nan"), "0", verdict="special_value_mismatch", index=2)
+    assert classified(rec, entries) == ("keras-bce-smoothed-label-cotangent-overflows", False)
+    rec = record(*args, {**params, "sample_weight": 1.0}, "grad:y", float("nan"), "0",
+                 verdict="special_value_mismatch", index=2)
+    assert classified(rec, entries) == (None, True)  # a weight of 1 cannot overflow: NaN is something else
+
+
+@needs("keras", "tensorflow")
+def test_torch_focal_with_logits_declares_torch_s_domain_check():
+    from conformance.adapters import keras_backend_adapter
+
+    rows = {r.id: r for r in keras_backend_adapter.implementations("torch")}
+    check = next(c for c in rows["keras.losses.binary_focal_crossentropy(from_logits=True)[per-element]@torch"]
+                 .conventions if c.key == "raises_if_sigmoid_nan_or_y_outside_0_1")
+    assert check.raises
+    assert check.applies({"x": np.array([0.0, np.nan]), "y": np.array([0.0, 1.0])}, {})
+    assert not check.applies({"x": np.array([0.0, np.inf]), "y": np.array([0.0, 1.0])}, {})
+
+
+def test_the_label_cotangent_entry_runs_only_where_a_case_can_overflow():
+    f = kb.observed_nonfinite_where_weighted_label_cotangent_overflows.case_applies
+    params = {**BCEL, "reduction": "mean", "label_smoothing": 1.0, "sample_weight": 8.5070586659632215e+37}
+    rec = record("keras.losses.BinaryCrossentropy(from_logits=True)@jax", "binary_cross_entropy_with_logits",
+                 "float32", {"x": [-9.0, 0.17, -20.0], "y": [0.0, 0.0, 0.0]}, params, "grad:y", 0.0, "0")
+    assert f(rec)
+    rec["inputs"]["x"]["data"] = [-9.0, 0.17, -2.0]
+    assert not f(rec)
+    rec["params"]["label_smoothing"] = 0.0
+    assert not f(rec)
+    rec["inputs"]["x"]["data"] = [1.6947656946257677e+38]  # w |x| overflows, and so does the exact gradient
+    rec["params"].update(label_smoothing=1e-07, reduction="none", sample_weight=8.473828473128839e+37)
+    assert not f(rec)
