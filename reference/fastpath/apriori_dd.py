@@ -34,10 +34,12 @@ Every bound above is computed in float64 from a handful of non-negative terms an
 1 + 2**-40 and increased by 16 ETA, which covers its own rounding.
 
 Certification of p + lo with bound E = K_i |p| + A_i: r = fl(p + lo), t = fl(lo - fl(r - p)) (Fast2Sum,
-|lo| <= 4U |p|): p + lo = r + t exactly. The half-gap of r toward zero is at least hg = 2**e 2**-53 (1 -
-2**-50) with 2**e the leading power of two of fl(r (1 - U)) (one binade lower exactly when |r| is a power
-of two; 0 for subnormal r); the gap away from zero is never smaller. Certified when fl(|t| + E) < hg: then
-the exact value lies strictly inside (r - half gap, r + half gap) and rounds to r.
+|lo| <= 4U |p|): p + lo = r + t exactly. The half-gap of r toward zero is 2**(e - 53) with 2**e the leading
+power of two of fl(r (1 - U)) (one binade lower exactly when |r| is a power of two); the gap away from zero is
+never smaller. hg = 2**(e - 53) (1 - 2**-53), the float below it, is made on the bit pattern (the exponent
+field less 53, less one unit); for |r| < 2**-969 that pattern is a negative number or a NaN, which nothing
+is below. Certified when fl(|t| + E) < hg: then |t| + E <= fl(|t| + E)(1 + U) < 2**(e - 53), the exact value
+lies strictly inside (r - half gap, r + half gap) and rounds to r.
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ from reference.case import Case
 from reference.fastpath.apriori import _back, _bad_rows, _merge, _rows, _sub_case
 from reference.fastpath.bound import B
 from reference.fastpath.dd import DDArith, certify_dd
-from reference.fastpath.dd_kernel import (DLOW, ETA, EXPMASK, HALF53, SPLIT, U, Work, _finish, exp_block,
+from reference.fastpath.dd_kernel import (DLOW, ETA, EXPMASK, HG_BITS, SPLIT, U, Work, _finish, exp_block,
                                           kernel_bound, tree_bound, tree_sum2)
 from reference.fastpath.formulas import OP_FUNCS, Unsupported, _ce_params, _counted_labels
 
@@ -189,7 +191,7 @@ def scale_certify(rw: RowsDD, c: B):
         np.multiply(out, 1 - U, out=E1)
         bits = E1.view(np.uint64)
         np.bitwise_and(bits, EXPMASK, out=bits)
-        E1 *= HALF53  # hg
+        bits -= HG_BITS  # hg = 2**(e - 53) (1 - 2**-53); for |r| < 2**-969 a negative number or a NaN
         np.less(s, E1, out=ok[sl])
     if zero_row.any():
         rounded[zero_row] = 0.0

@@ -3,36 +3,43 @@ whole blocks of rows in a fixed sequence of float64 array passes (error-free tra
 of short significands, plain float64 only where its rounding is far below 2**-53 of the result), and the
 compensated pairwise row sums, each with an a-priori error bound (notation: apriori_dd.py's docstring).
 
-(2) exp kernel, for DLOW <= dh <= 0. n = rint(fl(dh KINV)), KINV = fl(1/c), |n| <= 2,091,900 < 2**21;
-    |dh/c - n| <= 1/2 + 5e-10. c = C1 + C2 + C3 + c4 (arb): C1 = c truncated to 31 bits (a multiple of
-    2**-42), C2 = c - C1 rounded to a multiple of 2**-65 (< 2**-42, so at most 23 bits), C3 = fl(c - C1 - C2)
-    (|C3| <= 2**-65), |c4| <= CTAIL. n C1 and n C2 are exact (at most 52 and 44 bits).
-    a = fl(fl(dh - n C1) - n C2) is exact: for n = 0 it is dh; otherwise |dh| >= c (1/2 - 5e-10) > 2**-13,
-    so dh, n C1 and n C2 are multiples of 2**-65, and so are both differences, whose magnitudes are below
-    c/2 + 2**-20 < 2**-12 (fewer than 2**53 multiples). |a| <= c (1/2 + 5e-10) + 2**21 (2**-65 + CTAIL) < RHO.
-    w = fl(dl - fl(n C3)); r := d_j - n c = a + w + dw with |w| <= W_i = L_i (U + NMAX |C3|)(1 + 2U),
-    NMAX = 2955 (|n| <= 2955 L_i), and |dw| <= DW_i = U W_i + 2955 L_i (U |C3| + CTAIL).
-    exp(d_j) = 2**k T_q exp(r), n = 2048 k + q (q = n & 2047, k = n >> 11), T_q = 2**(q/2048) = TH + TL + tT
-    (arb: TH = the float64 nearest, TH1 its Dekker upper half (26 bits), TL = fl(T_q - TH), |tT| <= TTAIL).
-    exp(a) = 1 + a + a^2/2 + P(a) + tau, P = a^3 (1/6 + a/24 + a^2/120 + a^3/720), |tau| <= RHO^7/5040 1.001.
-      a1 = fl(fl(a + SIG) - SIG), SIG = 1.5 * 2**14: a rounded to a multiple of 2**-38 (so |a1| < 2**-12 has
-      at most 26 bits and h = fl(a1 a1) is exact); a2 = fl(a - a1) exact, |a2| <= 2**-39; a^2 = a1^2 +
-      a2 (a + a1) exactly, h2 = fl(a2 fl(a + a1)) errs by <= U 2**-50 + ETA. hh = h/2 (exact), b + be =
-      a + hh exactly (Fast2Sum: |hh| <= 2 a^2 < |a|). P' = fl(fl(fl(a a) a) poly(a)) by Horner errs by
-      <= 5.1 U RHO^3/6 (1.001) + 2 ETA. z2 = fl(fl(be + h2/2) + P'); t = fl(b + z2); Z = fl(z2 + fl(w + fl(w t))).
+(2) exp kernel, for DLOW <= dh <= 0 (c = ln2 / 4096). n = s - SHIFT with s = fl(fl(dh KINV) + SHIFT), SHIFT =
+    1.5 * 2**52, KINV = fl(1/c): the integer nearest fl(dh KINV) (ties to even), exact, and s's low bits hold
+    it; |n| <= 4,183,800 < 2**22 and |dh/c - n| <= 1/2 + 1e-9. c = C1 + C2 + C3 + c4 (arb): C1 = c truncated
+    to 31 bits (a multiple of 2**-43), C2 = c - C1 rounded to a multiple of 2**-66 (< 2**-43, so at most 23
+    bits), C3 = fl(c - C1 - C2) (|C3| <= 2**-67), |c4| <= CTAIL. n C1 and n C2 are exact (at most 53 and 45
+    bits). a = fl(fl(dh - n C1) - n C2) is exact: for n = 0 it is dh; otherwise |dh| >= c (1/2 - 1e-9) >
+    2**-14, so dh, n C1 and n C2 are multiples of 2**-66, and so are both differences, whose magnitudes are
+    below c/2 + 2**-21 < 2**-13 (fewer than 2**53 multiples). |a| <= c (1/2 + 1e-9) + 2**22 (2**-67 + CTAIL)
+    < RHO = c (1/2 + 1e-9) + 2**-44. w = fl(dl - fl(n C3)); r := d_j - n c = a + w + dw with |n| <= NMAX L_i
+    + 1 (NMAX = 5910), |w| <= W_i = (U L_i + (NMAX L_i + 1) |C3|)(1 + 2U) and |dw| <= DW_i = U W_i +
+    (NMAX L_i + 1)(U |C3| + CTAIL).
+    exp(d_j) = 2**k T_q exp(r), n = 4096 k + q (q = n & 4095, k = n >> 12), T_q = 2**(q/4096) = TH + TL + tT
+    (arb: TH = the float64 nearest, TH = TH1 + TH2 its Dekker halves of 26 bits each, TL = fl(T_q - TH),
+    |tT| <= TTAIL). exp(a) = 1 + a + a^2/2 + P(a) + tau, P = a^3 (1/6 + a/24 + a^2/120), |tau| <=
+    RHO^6/720 1.001.
+      a1 = fl(fl(a + SIG) - SIG), SIG = 1.5 * 2**13: a rounded to a multiple of 2**-39 (so |a1| < 2**-13 has
+      at most 26 bits and h = fl(a1 a1) is exact); a2 = fl(a - a1) exact, |a2| <= 2**-40; a^2 = a1^2 +
+      a2 (a + a1) exactly, h2 = fl(a2 fl(a + a1)) errs by <= 2**-104.5 + ETA. hh = h/2 (exact), b + be =
+      a + hh exactly (Fast2Sum: |hh| <= 2 a^2 < |a|). P' = fl(fl(fl(a a) a) poly(a)), poly by Horner, errs
+      by <= 5.1 U RHO^3/6 (1.001) + 2 ETA. z2 = fl(fl(be + h2/2) + P') (|z2| <= 2**-43.1); t = fl(b + z2);
+      Z = fl(fl(fl(w t) + w) + z2), |Z| <= ZMAX_i = RHO^3/6 1.001 + 2**-53 + 1.001 W_i.
       Then exp(r) = exp(a) exp(w + dw) = 1 + b + Z + Delta_i with (every rounding U |result| at most)
-      |Delta_i| <= DELTA0 + 1.01 U W_i + 1.0002 (DW_i + 0.51 (W_i + DW_i)^2) + 2 W_i 2**-90, where DELTA0 =
-      tau + P error + roundings of z1, z2 (U 2**-39.9) and Z (U |Z|, |Z| <= ZMAX_i = RHO^3/6 1.001 + 2**-50 +
-      1.001 W_i) + 2**-100 (h2, underflow).
+      |Delta_i| <= DELTA0 + 1.01 U W_i + 2**-60 W_i + 1.0002 (DW_i + 0.51 (W_i + DW_i)^2), DELTA0 = tau + the
+      error of P' + the roundings of z1 (2**-106), z2 (U 2**-43.1) and Z (U ZMAX_i) + 2**-100 (h2, underflow).
     y = T_q exp(r) = TH + TH b + TH Z + TL (1 + b + Z) + (TH + TL) Delta + tT exp(r):
-      p + e = TH b exactly (Dekker: TH = TH1 + TH2, b = b1 + b2 split by 2**27 + 1; exact but for underflow:
-      + 4 ETA); yh + e0 = TH + p exactly (Fast2Sum: TH >= 1 > |p|); low = fl(e0 + fl(e + fl(fl(TH Z) +
-      fl(TL + fl(TL t))))) (t in place of 1 + b + Z - 1: |TL| |Z - z2| <= 2**-53 2 ZMAX); then EH + EL = yh +
-      low exactly (Fast2Sum) and both are scaled by 2**k (exact but for underflow: + ETA each).
-    |low| <= LOWMAX_i = 2**-51 + 2**-64 + 2.0004 ZMAX_i + 2**-52, four roundings: 4 U LOWMAX_i.
-    So |EH + EL - e_j| <= KE_i e_j + 2 ETA, KE_i = (2.0004 |Delta_i| + 4 U LOWMAX_i + 2**-52 2 ZMAX_i
-    + TTAIL 1.0002 + 2**-1000) / exp(-RHO), with 2**-1000 covering the underflow terms before scaling.
-    At the maximum (and every d_j = 0) the kernel gives exactly 1 (a = w = 0, T_0 = 1).
+      TH b = p + e + TH b2: b1 = fl(fl(b + SIG) - SIG) (|b| <= RHO + 2**-27 < 2**-13: at most 26 bits),
+      b2 = fl(b - b1) exact (|b2| <= 2**-40); P1 = TH1 b1 and P2 = TH2 b1 are exact (26 x 26 bits) and
+      p + e = P1 + P2 exactly (Fast2Sum); u = fl(TH b2) errs by <= U 2**-39 + ETA. yh + e0 = TH + p exactly
+      (Fast2Sum: TH >= 1 > |p|); low = fl(fl(fl(fl(fl(TH Z) + fl(TL + fl(TL t))) + u) + e) + e0), with t in
+      place of b + Z: |TL| |b + Z - t| <= 2**-53 (2**-65 + 1.001 W_i). Five roundings of at most U LOWMAX_i,
+      LOWMAX_i = 2.0004 ZMAX_i + 2**-39 1.0001 + 2**-64 + 2**-51. EH + EL = yh + low exactly (Fast2Sum),
+      both scaled by 2**k (exact but for underflow: + ETA each).
+    So |EH + EL - e_j| <= KE_i e_j + 2 ETA, KE_i = (2.0004 |Delta_i| + U 2**-39 + 5 U LOWMAX_i + 2**-53
+    (2**-65 + 1.001 W_i) + 1.0002 TTAIL + 2**-1000) / exp(-RHO), 2**-1000 covering the underflow terms
+    before scaling (ETA-sized). At d_j = 0 (the maximum) the kernel gives exactly 1 (a = w = 0, T_0 = 1).
+    d_j = dh + dl comes from TwoSum(x_j, -m), or from Fast2Sum where the block's rows allow it (every row
+    with m >= |min x| or m <= 0: then |m| >= |x_j|, resp. |x_j| >= |m|, for the whole row).
 (3) Th + Tl: (EH, EL) with the maximum's element set to 0, summed over the row by a pairwise tree of TwoSum
     on the EH (the errors exact) with the EL and the errors added in float64 (|EL| <= U EH). With h levels
     (h = ceil(log2 C)), every low part holds at most (level + 1) U (1 + U) of its node's exact sum, and each
@@ -47,18 +54,18 @@ import numpy as np
 U = 2.0 ** -53
 ETA = 2.0 ** -1074
 SAFE = 1 + 2.0 ** -40
-STEP = 2048
+STEP = 4096
 DLOW = -708.0
-SIG = 1.5 * 2.0 ** 14
+SIG = 1.5 * 2.0 ** 13  # fl(v + SIG) - SIG: v rounded to a multiple of 2**-39
 SHIFT = 1.5 * 2.0 ** 52  # fl(v + SHIFT) - SHIFT: v rounded to an integer (|v| < 2**51); its bits hold it
 SHIFT_BITS = np.array(SHIFT).view(np.int64)
 SPLIT = 134217729.0
-NMAX = 2955.0
-D3, D4, D5, D6 = 1 / 6, 1 / 24, 1 / 120, 1 / 720
+NMAX = 5910.0
+D3, D4, D5 = 1 / 6, 1 / 24, 1 / 120
 EXPMASK = np.uint64(0x7FF0000000000000)
-HALF53 = 2.0 ** -53 - 2.0 ** -103  # 2**-53 (1 - 2**-50), exact in float64
 C_LN2 = math.log(2) / STEP
-RHO = C_LN2 * (0.5 + 5e-10) + 2.0 ** -43
+RHO = C_LN2 * (0.5 + 1e-9) + 2.0 ** -44
+HG_BITS = np.uint64((53 << 52) + 1)  # bits of 2**e -> those of 2**(e - 53) (1 - 2**-53)
 
 
 def _make_constants():
@@ -73,7 +80,7 @@ def _make_constants():
         C1 = math.ldexp(math.floor(math.ldexp(mant, 31)), ex - 31)
         if not (c - C1 > 0):
             raise AssertionError("C1 truncation")
-        C2 = math.ldexp(round(float(((c - C1) * arb(2) ** 65).mid())), -65)
+        C2 = math.ldexp(round(float(((c - C1) * arb(2) ** 66).mid())), -66)
         C3 = float((c - C1 - C2).mid())
         ctail = float(abs(c - C1 - C2 - C3).upper()) * SAFE
         th, tl, tails = [], [], []
@@ -110,15 +117,17 @@ def kernel_bound(L: np.ndarray) -> np.ndarray:
     """KE_i of module docstring (2) for rows whose kernel elements have |dh| <= L_i."""
     C3, CTAIL, TTAIL = abs(constants()[2]), constants()[3], constants()[8]
     L = np.asarray(L, dtype=np.float64)
-    W = L * (U + NMAX * C3) * (1 + 2 * U)
-    DW = U * W + NMAX * L * (U * C3 + CTAIL)
-    ZMAX = RHO ** 3 / 6 * 1.001 + 2.0 ** -50 + 1.001 * W
-    tau = RHO ** 7 / 5040 * 1.001
+    nmax = NMAX * L + 1
+    W = (U * L + nmax * C3) * (1 + 2 * U)
+    DW = U * W + nmax * (U * C3 + CTAIL)
+    ZMAX = RHO ** 3 / 6 * 1.001 + 2.0 ** -53 + 1.001 * W
+    tau = RHO ** 6 / 720 * 1.001
     poly = 5.1 * U * RHO ** 3 / 6 * 1.001
-    delta0 = tau + poly + U * 2.0 ** -51.3 + U * 2.0 ** -39.9 + U * ZMAX + 2.0 ** -100
-    delta = delta0 + 1.01 * U * W + 1.0002 * (DW + 0.51 * (W + DW) ** 2) + 2 * W * 2.0 ** -90
-    lowmax = 2.0 ** -51 + 2.0 ** -64 + 2.0004 * ZMAX + 2.0 ** -52
-    ey = 2.0004 * delta + 4 * U * lowmax + 2.0 ** -52 * 2 * ZMAX + TTAIL * 1.0002 + 2.0 ** -1000
+    delta0 = tau + poly + 2.0 ** -106 + U * 2.0 ** -43.1 + U * ZMAX + 2.0 ** -100
+    delta = delta0 + 1.01 * U * W + 2.0 ** -60 * W + 1.0002 * (DW + 0.51 * (W + DW) ** 2)
+    lowmax = 2.0004 * ZMAX + 2.0 ** -39 * 1.0001 + 2.0 ** -64 + 2.0 ** -51
+    ey = (2.0004 * delta + U * 2.0 ** -39 + 5 * U * lowmax + 2.0 ** -53 * (2.0 ** -65 + 1.001 * W)
+          + TTAIL * 1.0002 + 2.0 ** -1000)
     return _finish(ey / math.exp(-RHO))
 
 
@@ -143,12 +152,19 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     (dh, dl, f2, f3, f4, f5, f6, f7, f8), qi = work.view(x.shape[0])
     nm = -m
     np.add(x, nm, out=dh)
-    np.subtract(dh, x, out=f2)  # bb
-    np.subtract(dh, f2, out=dl)
-    np.subtract(x, dl, out=dl)
-    np.subtract(nm, f2, out=f2)
-    dl += f2  # d = dh + dl exactly (TwoSum)
-    dmin = dh.min(axis=1)
+    if (m <= 0).all():  # |x_j| >= |m|: Fast2Sum(x_j, -m)
+        np.subtract(dh, x, out=dl)
+        np.subtract(nm, dl, out=dl)
+    elif (m >= -x.min(axis=1, keepdims=True)).all():  # |m| >= |x_j|: Fast2Sum(-m, x_j)
+        np.subtract(dh, nm, out=dl)
+        np.subtract(x, dl, out=dl)
+    else:  # TwoSum(x_j, -m)
+        np.subtract(dh, x, out=f2)  # bb
+        np.subtract(dh, f2, out=dl)
+        np.subtract(x, dl, out=dl)
+        np.subtract(nm, f2, out=f2)
+        dl += f2
+    dmin = dh.min(axis=1)  # d = dh + dl exactly
     under = None
     if dmin.min() < DLOW:
         under = dh < DLOW
@@ -162,7 +178,7 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     ni = s.view(np.int64)
     ni -= SHIFT_BITS  # n as an integer
     np.bitwise_and(ni, STEP - 1, out=qi)  # q
-    ni >>= 11  # k
+    ni >>= 12  # k
     a = f4
     np.multiply(n, C1, out=a)
     np.subtract(dh, a, out=a)
@@ -184,11 +200,9 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     np.add(a, a1, out=b)
     be = f7
     np.subtract(b, a, out=be)
-    np.subtract(a1, be, out=be)
+    np.subtract(a1, be, out=be)  # b + be = a + hh exactly
     poly = f3
-    np.multiply(a, D6, out=poly)
-    poly += D5
-    poly *= a
+    np.multiply(a, D5, out=poly)
     poly += D4
     poly *= a
     poly += D3
@@ -205,38 +219,35 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     Z += w
     Z += h2
     TH, TH1, TL = f3, f4, f5
-    np.take(TAB_H, qi, out=TH, mode="wrap")  # q is in [0, 2048): no bounds check
+    np.take(TAB_H, qi, out=TH, mode="wrap")  # q is in [0, 4096): no bounds check
     np.take(TAB_H1, qi, out=TH1, mode="wrap")
     np.take(TAB_L, qi, out=TL, mode="wrap")
     TH2 = dh
     np.subtract(TH, TH1, out=TH2)
-    sp = w
-    np.multiply(b, SPLIT, out=sp)
-    b1 = EH
-    np.subtract(sp, b, out=b1)
-    np.subtract(sp, b1, out=b1)
-    b2 = EL
-    np.subtract(b, b1, out=b2)
-    p = sp
-    np.multiply(TH, b, out=p)
-    e = b
-    np.multiply(TH1, b1, out=e)
-    e -= p
-    np.multiply(TH1, b2, out=TH1)
-    e += TH1
-    np.multiply(TH2, b1, out=b1)
-    e += b1
-    np.multiply(TH2, b2, out=b2)
-    e += b2  # p + e = TH b exactly
-    yh = TH2
+    b1 = w
+    np.add(b, SIG, out=b1)
+    b1 -= SIG
+    b2 = b
+    b2 -= b1
+    p = EH
+    np.multiply(TH1, b1, out=p)  # P1
+    np.multiply(TH2, b1, out=TH2)  # P2
+    e = EL
+    np.add(p, TH2, out=e)  # P1 + P2
+    np.subtract(e, p, out=p)
+    np.subtract(TH2, p, out=TH2)  # e: P1 + P2 = p + e exactly
+    p, e = e, TH2
+    b2 *= TH  # u
+    yh = TH1
     np.add(TH, p, out=yh)
     Z *= TH  # TH Z
+    np.subtract(yh, TH, out=TH)
+    np.subtract(p, TH, out=TH)  # e0: TH + p = yh + e0 exactly
     t *= TL
     t += TL  # TL + TL t
     Z += t
+    Z += b2
     Z += e
-    np.subtract(yh, TH, out=TH)
-    np.subtract(p, TH, out=TH)  # e0: TH + p = yh + e0 exactly
     Z += TH  # low
     np.add(yh, Z, out=EH)
     np.subtract(EH, yh, out=yh)
