@@ -64,8 +64,9 @@ def cell_modes(worker_name: str, impl, impls, dtype: str, chosen: tuple | None, 
     from conformance.plan.variant_plan import is_variant
 
     turned = CI_ROTATED if dtype == dtype_turn(impl, impls) else ()
-    if is_variant(impl):  # Keras-backend and policy rows: their own sample (conformance/plan/variant_plan.py)
-        return [offered[0]] + [m for m in offered[1:] if m in turned]
+    if is_variant(impl):  # Keras-backend and policy rows: their own sample (conformance/plan/variant_plan.py);
+        # a policy row in its default mode only (a policy is a precision dimension: thorough crosses it with modes)
+        return [offered[0]] + [m for m in offered[1:] if m in turned and getattr(impl, "policy", None) is None]
     primary = is_primary(impl, impls)
     return [offered[0]] + [m for m in offered[1:] if m in turned or (primary and m in CI_SAMPLE
                            and impl.op in CI_SAMPLE[m][0] and dtype in CI_SAMPLE[m][1])]

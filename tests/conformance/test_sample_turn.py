@@ -54,3 +54,9 @@ def test_ci_runs_every_keras_backend_row_once():
         assert dtype_turn(r, rows) in dtypes
         assert cell_modes("keras_jax", r, rows, dtype_turn(r, rows), None, "ci") == ["jit", "eager"]
     assert not any(variant_plan.runs(r, rows, d, "quick") for r in rows for d in ALL_DTYPES)
+
+
+def test_ci_runs_policy_rows_in_the_default_mode_only():
+    rows = _rows(4, policy="floatx")
+    assert all(cell_modes("tensorflow", r, rows, dtype_turn(r, rows), None, "ci") == ["eager"] for r in rows)
+    assert cell_modes("tensorflow", rows[1], rows, "float64", None, "thorough") == ["eager", "graph", "xla"]
