@@ -18,9 +18,9 @@ gradual underflow (package docstring): fl(a op b) = (a op b)(1 + delta) + eta, |
     (e_j <= exp(-708 + 708 U) < 2**-1021) are set to exactly 0 ("under"); the row's L_i = min(-min dh, 708).
 (2) exp kernel (dd_kernel.py, derived in its docstring): for DLOW <= dh <= 0, |EH + EL - e_j| <= KE_i e_j + 2 ETA
     with KE_i from the row's L_i (kernel_bound); exactly 1 at d_j = 0 (the maximum).
-(3) Th + Tl: the row sums of (EH, EL), the maximum's element set to 0, by dd_kernel.tree_sum2 (h levels):
-    |Th + Tl - sum EH + EL| <= (h + 2)^2 U^2 1.01 (Th + Tl) + ETA. With (2):
-    E_T = tree + KE_i Tup + 2 C ETA (+ C 2**-1021 in a row with "under" elements), Tup = (Th + Tl + tree +
+(3) Th + Tl: the row sums of (EH, EL), the maximum's element set to 0, by dd_kernel.split_sum:
+    |Th + Tl - sum EH + EL| <= SUM_i (dd_kernel's docstring (3)). With (2):
+    E_T = SUM_i + KE_i Tup + 2 C ETA (+ C 2**-1021 in a row with "under" elements), Tup = (Th + Tl + SUM_i +
     2 C ETA + under) / (1 - KE_i). T enters DDArith as B(Th, E_T, Tl); the row quantities follow apriori.py
     (3) in its rules (log1p(T) by arb on the double-double), the label's e_y from (2) as
     B(EH_y, KE_i (EH_y + EL_y + 2 ETA) / (1 - KE_i) + 2 ETA, EL_y) (2**-1021 for an "under" label).
@@ -50,11 +50,10 @@ from reference.fastpath.apriori import _back, _bad_rows, _merge, _rows, _sub_cas
 from reference.fastpath.bound import B
 from reference.fastpath.dd import DDArith, certify_dd
 from reference.fastpath.dd_kernel import (DLOW, ETA, EXPMASK, HG_BITS, SPLIT, U, Work, _finish, exp_block,
-                                          kernel_bound, tree_bound, tree_sum2)
+                                          kernel_bound, split_sum)
 from reference.fastpath.formulas import OP_FUNCS, Unsupported, _ce_params, _counted_labels
 
 CHUNK = 32768  # elements per block: a block's temporaries stay in cache
-KEEP = 64  # the row-sum tree's levels run in the block down to this width, the rest over all rows at once
 
 
 def _blocks(R: int, C: int):
@@ -77,9 +76,8 @@ class RowsDD:
             raise Unsupported("non-finite input")
         self.EH = np.empty((R, C))
         self.EL = np.empty((R, C))
-        PH = PL = None  # partial row sums (the tree's first levels, the same width for every block)
+        th, tl, tb = np.zeros(R), np.zeros(R), np.zeros(R)
         dmin = np.zeros(R)
-        h1 = 0
         work = None
         for r0, r1 in _blocks(R, C):
             if work is None:
@@ -90,13 +88,9 @@ class RowsDD:
             kk = self.k[r0:r1]
             EH[ii, kk] = 0.0
             EL[ii, kk] = 0.0
-            ph, pl, h1 = tree_sum2(EH, EL, work, KEEP) if C > KEEP else (EH, EL, 0)
-            if PH is None:
-                PH, PL = np.empty((R, ph.shape[1])), np.empty((R, ph.shape[1]))
-            PH[r0:r1], PL[r0:r1] = ph, pl
+            if C > 1:
+                th[r0:r1], tl[r0:r1], tb[r0:r1] = split_sum(EH, EL, work)
             EH[ii, kk] = 1.0
-        th, tl, h2 = tree_sum2(PH, PL)
-        h = h1 + h2
         inf = dmin == -np.inf  # x - m overflowed (a finite input: an "under" element) or an input is -inf
         if np.isnan(dmin).any() or (inf.any() and not np.isfinite(rows[inf]).all()):
             raise Unsupported("non-finite input")
@@ -104,7 +98,6 @@ class RowsDD:
         self.under = dmin < DLOW
         self.KE = kernel_bound(np.minimum(-dmin, -DLOW))
         KE = self.KE
-        tb = tree_bound(th, tl, h) if C > 1 else np.zeros(R)
         extra = 2 * C * ETA + np.where(self.under, C * 2.0 ** -1021, 0.0)
         Tup = (np.abs(th + tl) + tb + extra) / (1 - KE)
         ET = np.where(C > 1, _finish(tb + KE * Tup + extra), 0.0)

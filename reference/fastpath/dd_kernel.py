@@ -1,7 +1,7 @@
-"""The double-double exp kernel and row-sum tree of the a-priori float64 path (apriori_dd.py): exp(x - m) for
+"""The double-double exp kernel and exact row sums of the a-priori float64 path (apriori_dd.py): exp(x - m) for
 whole blocks of rows in a fixed sequence of float64 array passes (error-free transformations, exact products
 of short significands, plain float64 only where its rounding is far below 2**-53 of the result), and the
-compensated pairwise row sums, each with an a-priori error bound (notation: apriori_dd.py's docstring).
+row sums by exact splitting, each with an a-priori error bound (notation: apriori_dd.py's docstring).
 
 (2) exp kernel, for DLOW <= dh <= 0 (c = ln2 / 4096). n = s - SHIFT with s = fl(fl(dh KINV) + SHIFT), SHIFT =
     1.5 * 2**52, KINV = fl(1/c): the integer nearest fl(dh KINV) (ties to even), exact, and s's low bits hold
@@ -15,35 +15,43 @@ compensated pairwise row sums, each with an a-priori error bound (notation: apri
     + 1 (NMAX = 5910), |w| <= W_i = (U L_i + (NMAX L_i + 1) |C3|)(1 + 2U) and |dw| <= DW_i = U W_i +
     (NMAX L_i + 1)(U |C3| + CTAIL).
     exp(d_j) = 2**k T_q exp(r), n = 4096 k + q (q = n & 4095, k = n >> 12), T_q = 2**(q/4096) = TH + TL + tT
-    (arb: TH = the float64 nearest, TH = TH1 + TH2 its Dekker halves of 26 bits each, TL = fl(T_q - TH),
-    |tT| <= TTAIL). exp(a) = 1 + a + a^2/2 + P(a) + tau, P = a^3 (1/6 + a/24 + a^2/120), |tau| <=
+    (arb: TH = the float64 nearest, TL = fl(T_q - TH), |tT| <= TTAIL; TH1 = fl(fl(TH + SIGT) - SIGT), SIGT =
+    1.5 * 2**27, is TH rounded to a multiple of 2**-25, at most 26 bits as 1 <= TH < 2, and TH2 = TH - TH1 is
+    exact, |TH2| <= 2**-26, a multiple of 2**-52: at most 26 bits). exp(a) = 1 + a + a^2/2 + P(a) + tau, P = a^3 (1/6 + a/24 + a^2/120), |tau| <=
     RHO^6/720 1.001.
       a1 = fl(fl(a + SIG) - SIG), SIG = 1.5 * 2**13: a rounded to a multiple of 2**-39 (so |a1| < 2**-13 has
       at most 26 bits and h = fl(a1 a1) is exact); a2 = fl(a - a1) exact, |a2| <= 2**-40; a^2 = a1^2 +
       a2 (a + a1) exactly, h2 = fl(a2 fl(a + a1)) errs by <= 2**-104.5 + ETA. hh = h/2 (exact), b + be =
       a + hh exactly (Fast2Sum: |hh| <= 2 a^2 < |a|). P' = fl(fl(fl(a a) a) poly(a)), poly by Horner, errs
-      by <= 5.1 U RHO^3/6 (1.001) + 2 ETA. z2 = fl(fl(be + h2/2) + P') (|z2| <= 2**-43.1); t = fl(b + z2);
-      Z = fl(fl(fl(w t) + w) + z2), |Z| <= ZMAX_i = RHO^3/6 1.001 + 2**-53 + 1.001 W_i.
-      Then exp(r) = exp(a) exp(w + dw) = 1 + b + Z + Delta_i with (every rounding U |result| at most)
-      |Delta_i| <= DELTA0 + 1.01 U W_i + 2**-60 W_i + 1.0002 (DW_i + 0.51 (W_i + DW_i)^2), DELTA0 = tau + the
+      by <= 5.1 U RHO^3/6 (1.001) + 2 ETA. z2 = fl(fl(be + h2/2) + P') (|z2| <= 2**-43.1);
+      Z = fl(fl(fl(w b) + w) + z2), |Z| <= ZMAX_i = RHO^3/6 1.001 + 2**-53 + 1.001 W_i.
+      Then exp(r) = exp(a) exp(w + dw) = 1 + b + Z + Delta_i with (every rounding U |result| at most; w b in
+      place of w (exp(a) - 1): |exp(a) - 1 - b| <= 2**-43)
+      |Delta_i| <= DELTA0 + 1.01 U W_i + 2**-43 W_i + 1.0002 (DW_i + 0.51 (W_i + DW_i)^2), DELTA0 = tau + the
       error of P' + the roundings of z1 (2**-106), z2 (U 2**-43.1) and Z (U ZMAX_i) + 2**-100 (h2, underflow).
     y = T_q exp(r) = TH + TH b + TH Z + TL (1 + b + Z) + (TH + TL) Delta + tT exp(r):
       TH b = p + e + TH b2: b1 = fl(fl(b + SIG) - SIG) (|b| <= RHO + 2**-27 < 2**-13: at most 26 bits),
       b2 = fl(b - b1) exact (|b2| <= 2**-40); P1 = TH1 b1 and P2 = TH2 b1 are exact (26 x 26 bits) and
       p + e = P1 + P2 exactly (Fast2Sum); u = fl(TH b2) errs by <= U 2**-39 + ETA. yh + e0 = TH + p exactly
-      (Fast2Sum: TH >= 1 > |p|); low = fl(fl(fl(fl(fl(TH Z) + fl(TL + fl(TL t))) + u) + e) + e0), with t in
-      place of b + Z: |TL| |b + Z - t| <= 2**-53 (2**-65 + 1.001 W_i). Five roundings of at most U LOWMAX_i,
+      (Fast2Sum: TH >= 1 > |p|); low = fl(fl(fl(fl(fl(TH Z) + fl(TL + fl(TL b1))) + u) + e) + e0), with b1
+      in place of b + Z: |TL| |b + Z - b1| <= 2**-53 (2**-40 + ZMAX_i). Five roundings of at most U LOWMAX_i,
       LOWMAX_i = 2.0004 ZMAX_i + 2**-39 1.0001 + 2**-64 + 2**-51. EH + EL = yh + low exactly (Fast2Sum),
       both scaled by 2**k (exact but for underflow: + ETA each).
     So |EH + EL - e_j| <= KE_i e_j + 2 ETA, KE_i = (2.0004 |Delta_i| + U 2**-39 + 5 U LOWMAX_i + 2**-53
-    (2**-65 + 1.001 W_i) + 1.0002 TTAIL + 2**-1000) / exp(-RHO), 2**-1000 covering the underflow terms
+    (2**-40 + ZMAX_i) + 1.0002 TTAIL + 2**-1000) / exp(-RHO), 2**-1000 covering the underflow terms
     before scaling (ETA-sized). At d_j = 0 (the maximum) the kernel gives exactly 1 (a = w = 0, T_0 = 1).
     d_j = dh + dl comes from TwoSum(x_j, -m), or from Fast2Sum where the block's rows allow it (every row
     with m >= |min x| or m <= 0: then |m| >= |x_j|, resp. |x_j| >= |m|, for the whole row).
-(3) Th + Tl: (EH, EL) with the maximum's element set to 0, summed over the row by a pairwise tree of TwoSum
-    on the EH (the errors exact) with the EL and the errors added in float64 (|EL| <= U EH). With h levels
-    (h = ceil(log2 C)), every low part holds at most (level + 1) U (1 + U) of its node's exact sum, and each
-    node rounds twice: |Th + Tl - sum EH + EL| <= (h + 2)^2 U^2 1.01 (Th + Tl) + ETA.
+(3) Th + Tl = the row sums of EH + EL (the maximum's element set to 0) by exact splitting (split_sum): with
+    L = ceil(log2 C), M = a power of two above the row's largest EH, Q1 = 2**(L + 3 - 53) M, Q2 = 2**(L + 1 -
+    53) Q1 and SIGi = 1.5 * 2**52 Qi: hi = fl(fl(EH + SIG1) - SIG1) is EH rounded to a multiple of Q1 (EH <=
+    M <= 2**51 Q1), r1 = EH - hi is exact (|r1| <= Q1/2), mid = fl(fl(r1 + SIG2) - SIG2) is r1 rounded to a
+    multiple of Q2 (|r1| <= 2**51 Q2), r2 = r1 - mid is exact (|r2| <= Q2/2). The sums of hi (partial sums:
+    multiples of Q1 below C 2M <= 2**53 Q1) and of mid (multiples of Q2 below C Q1 <= 2**53 Q2) are exact in
+    any order (np.sum); z = fl(r2 + EL) and its sum (any order: Higham 4.2) err by at most (U + g_C)(1 + U)
+    sum |z|, g_C = C U / (1 - C U), with sum |z| <= C Q2/2 + U sum EH (|EL| <= U EH). Th + e1 = Hs + Ms
+    exactly (TwoSum, |e1| <= U |Th|), so sum EH <= |Th| (1 + U) + C Q2/2; Tl = fl(e1 + Zs):
+    |Th + Tl - sum (EH + EL)| <= SUM_i = (U + g_C)(1 + 2U)(C Q2/2 + U (|Th| (1 + U) + C Q2)) + U |Tl| + ETA.
 """
 from __future__ import annotations
 
@@ -57,6 +65,7 @@ SAFE = 1 + 2.0 ** -40
 STEP = 4096
 DLOW = -708.0
 SIG = 1.5 * 2.0 ** 13  # fl(v + SIG) - SIG: v rounded to a multiple of 2**-39
+SIGT = 1.5 * 2.0 ** 27  # the same to a multiple of 2**-25
 SHIFT = 1.5 * 2.0 ** 52  # fl(v + SHIFT) - SHIFT: v rounded to an integer (|v| < 2**51); its bits hold it
 SHIFT_BITS = np.array(SHIFT).view(np.int64)
 SPLIT = 134217729.0
@@ -124,9 +133,9 @@ def kernel_bound(L: np.ndarray) -> np.ndarray:
     tau = RHO ** 6 / 720 * 1.001
     poly = 5.1 * U * RHO ** 3 / 6 * 1.001
     delta0 = tau + poly + 2.0 ** -106 + U * 2.0 ** -43.1 + U * ZMAX + 2.0 ** -100
-    delta = delta0 + 1.01 * U * W + 2.0 ** -60 * W + 1.0002 * (DW + 0.51 * (W + DW) ** 2)
+    delta = delta0 + 1.01 * U * W + 2.0 ** -43 * W + 1.0002 * (DW + 0.51 * (W + DW) ** 2)
     lowmax = 2.0004 * ZMAX + 2.0 ** -39 * 1.0001 + 2.0 ** -64 + 2.0 ** -51
-    ey = (2.0004 * delta + U * 2.0 ** -39 + 5 * U * lowmax + 2.0 ** -53 * (2.0 ** -65 + 1.001 * W)
+    ey = (2.0004 * delta + U * 2.0 ** -39 + 5 * U * lowmax + 2.0 ** -53 * (2.0 ** -40 + ZMAX)
           + TTAIL * 1.0002 + 2.0 ** -1000)
     return _finish(ey / math.exp(-RHO))
 
@@ -176,9 +185,8 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     n = f3
     np.subtract(s, SHIFT, out=n)
     ni = s.view(np.int64)
-    ni -= SHIFT_BITS  # n as an integer
+    ni -= SHIFT_BITS - 1023 * STEP  # n + 1023 * 4096 as an integer: its low 12 bits are q, the rest k + 1023
     np.bitwise_and(ni, STEP - 1, out=qi)  # q
-    ni >>= 12  # k
     a = f4
     np.multiply(n, C1, out=a)
     np.subtract(dh, a, out=a)
@@ -212,16 +220,15 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     h2 *= 0.5
     h2 += be
     h2 += poly  # z2
-    t = f8
-    np.add(b, h2, out=t)
     Z = f7
-    np.multiply(w, t, out=Z)
+    np.multiply(w, b, out=Z)
     Z += w
     Z += h2
     TH, TH1, TL = f3, f4, f5
     np.take(TAB_H, qi, out=TH, mode="wrap")  # q is in [0, 4096): no bounds check
-    np.take(TAB_H1, qi, out=TH1, mode="wrap")
     np.take(TAB_L, qi, out=TL, mode="wrap")
+    np.add(TH, SIGT, out=TH1)
+    TH1 -= SIGT  # TH rounded to a multiple of 2**-25
     TH2 = dh
     np.subtract(TH, TH1, out=TH2)
     b1 = w
@@ -243,8 +250,9 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     Z *= TH  # TH Z
     np.subtract(yh, TH, out=TH)
     np.subtract(p, TH, out=TH)  # e0: TH + p = yh + e0 exactly
-    t *= TL
-    t += TL  # TL + TL t
+    t = f8
+    np.multiply(TL, b1, out=t)
+    t += TL  # TL + TL b (b1 + b2 = b; b2 *= TH is done)
     Z += t
     Z += b2
     Z += e
@@ -252,7 +260,7 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     np.add(yh, Z, out=EH)
     np.subtract(EH, yh, out=yh)
     np.subtract(Z, yh, out=EL)  # EH + EL = yh + low exactly
-    ni += 1023
+    ni >>= 12
     ni <<= 52
     scale = ni.view(np.float64)  # 2**k
     EH *= scale
@@ -263,43 +271,29 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     return dmin
 
 
-def tree_sum2(H: np.ndarray, Lo: np.ndarray, work: Work | None = None, stop: int = 1):
-    """(hi, lo, h): row sums of H + Lo (nr, n) by a pairwise tree of TwoSum on H, the low parts and the
-    errors added in float64 (module docstring (3)); h levels. H and Lo are left as they were. With stop > 1
-    the levels end at a width <= stop: hi and lo are then (nr, width) partial sums (views of `work`), which
-    a later call reduces further (the levels of both calls make one tree)."""
-    nr, w = H.shape
-    if work is None:
-        work = Work((nr, w))
+def split_sum(EH: np.ndarray, EL: np.ndarray, work: Work) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Th, Tl, bound) per row: the row sums of EH + EL (nr, n), EH >= 0, by module docstring (3)."""
+    nr, C = EH.shape
     f, _ = work.view(nr)
-    h = 0
-    bufs = [(f[0], f[1]), (f[2], f[3])]  # the levels' sums, alternately (first columns)
-    e_buf, r_buf = f[4], f[5]
-    src_h, src_l = H, Lo
-    while w > stop:
-        half = w // 2
-        a, b = src_h[:, :half], src_h[:, half:2 * half]
-        hs, ls = bufs[h % 2]
-        s, lo, e, r = hs[:, :half], ls[:, :half], e_buf[:, :half], r_buf[:, :half]
-        np.add(a, b, out=s)
-        np.subtract(s, a, out=e)  # bb
-        np.subtract(b, e, out=r)  # b - bb
-        np.subtract(s, e, out=e)
-        np.subtract(a, e, out=e)
-        e += r  # TwoSum error: a + b = s + e exactly
-        np.add(src_l[:, :half], src_l[:, half:2 * half], out=lo)
-        lo += e
-        if w % 2:
-            hs[:, half] = src_h[:, w - 1]
-            ls[:, half] = src_l[:, w - 1]
-            half += 1
-        src_h, src_l = hs, ls
-        w = half
-        h += 1
-    if stop > 1:
-        return src_h[:, :w], src_l[:, :w], h
-    return src_h[:, 0].copy(), src_l[:, 0].copy(), h
-
-
-def tree_bound(th, tl, h: int):
-    return ((h + 2) ** 2 * U * U * 1.01) * np.abs(th + tl) + ETA
+    hi, r, mid = f[0], f[1], f[2]
+    L = max(C - 1, 1).bit_length()
+    M = EH.max(axis=1, keepdims=True)
+    Mp = np.ldexp(1.0, np.frexp(M)[1])  # a power of two above M (1 for M = 0)
+    s1 = Mp * (1.5 * 2.0 ** (L + 2))  # 1.5 * 2**52 Q1
+    s2 = s1 * 2.0 ** (L + 1 - 53)
+    np.add(EH, s1, out=hi)
+    hi -= s1
+    np.subtract(EH, hi, out=r)
+    np.add(r, s2, out=mid)
+    mid -= s2
+    r -= mid
+    r += EL  # z
+    Hs, Ms, Zs = hi.sum(axis=1), mid.sum(axis=1), r.sum(axis=1)
+    th = Hs + Ms
+    bb = th - Hs
+    e1 = (Hs - (th - bb)) + (Ms - bb)
+    tl = e1 + Zs
+    g = C * U / (1 - C * U)
+    CQ2 = C * (s2[:, 0] / (1.5 * 2.0 ** 52))
+    bound = (U + g) * (1 + 2 * U) * (CQ2 / 2 + U * (np.abs(th) * (1 + U) + CQ2)) + U * np.abs(tl) + ETA
+    return th, tl, bound
