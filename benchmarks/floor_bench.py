@@ -56,7 +56,11 @@ def certified(logits, labels, dtype: str):
 def throughput(repeat: int = 5, seed: int = 0) -> list[dict]:
     """The floor and both certified paths on each batch, interleaved round by round (floor, float32, float64,
     `repeat` rounds) so that a change in the machine's load touches the three alike; the best of the rounds,
-    in wall time and in this thread's CPU time."""
+    in wall time and in this thread's CPU time. The run's heap settings (conformance/execute/heap.py) are in
+    effect, as where the run evaluates its references: large temporaries come from the kept heap."""
+    from conformance.execute.heap import keep_heap
+
+    heap_kept = keep_heap()
     rows = []
     for R, C in BATCHES:
         rng = np.random.default_rng(seed)
@@ -78,6 +82,7 @@ def throughput(repeat: int = 5, seed: int = 0) -> list[dict]:
         floor, f32, f64 = wall["floor"], wall["f32"], wall["f64"]
         r32, r64 = out["f32"], out["f64"]
         rows.append({"rows": R, "classes": C, "elements": elements, "load_average_1m": load, "repeat": repeat,
+                     "heap_kept": heap_kept,
                      "numpy_float64_floor_s": floor, "certified_float32_s": f32, "certified_float64_s": f64,
                      "float32_precision_bits": r32.precision_bits, "float64_precision_bits": r64.precision_bits,
                      "float64_over_float32": f64 / f32, "float32_over_floor": f32 / floor,

@@ -163,7 +163,7 @@ def scale_certify(rw: RowsDD, c: B):
     c1, c2 = _split(ch)
     Ks = np.where(ch < 0, -K, K)
     R, C = rw.R, rw.C
-    rounded = np.empty((R, C))
+    rounded = rw.EH  # each block's EH is read by product_block before its rounded values are written over it
     ok = np.empty((R, C), dtype=bool)
     work = None
     for r0, r1 in _blocks(R, C):
@@ -186,6 +186,7 @@ def scale_certify(rw: RowsDD, c: B):
         np.bitwise_and(bits, EXPMASK, out=bits)
         bits -= HG_BITS  # hg = 2**(e - 53) (1 - 2**-53); for |r| < 2**-969 a negative number or a NaN
         np.less(s, E1, out=ok[sl])
+    rw.EH = None  # consumed
     if zero_row.any():
         rounded[zero_row] = 0.0
         ok[zero_row] = True

@@ -66,11 +66,13 @@ def _violations(rows: np.ndarray, sample=None) -> tuple[int, int]:
     and the scaled elements' (1/S e_j, K |p| + A)."""
     rw = apriori_dd.RowsDD(AR, rows.copy())
     c = AR.div(rw.one, rw.S)
-    _, _, (K, A) = apriori_dd.scale_certify(rw, c)
     c1, c2 = apriori_dd._split(c.v)
     work = dd_kernel.Work(rows.shape)
     p, lo = apriori_dd.product_block(rw.EH, rw.EL, c.v[:, None], c.lo[:, None], c1[:, None], c2[:, None],
                                      work.f)
+    EH = rw.EH.copy()
+    _, _, (K, A) = apriori_dd.scale_certify(rw, c)  # writes the rounded values over rw.EH
+    rw.EH = EH
     bad = checked = 0
     for i, row in enumerate(rows):
         e, k, T = _exact_e(row)
