@@ -25,16 +25,17 @@ gradual underflow (package docstring): fl(a op b) = (a op b)(1 + delta) + eta, |
     (3) in its rules (log1p(T) by arb on the double-double), the label's e_y from (2) as
     B(EH_y, KE_i (EH_y + EL_y + 2 ETA) / (1 - KE_i) + 2 ETA, EL_y) (2**-1021 for an "under" label).
 (4) Every other element is g_j = c_i e_j with c_i = ch + cl (DDArith, bound E_c, normalised: |cl| <= U
-    |ch|): p + err = EH ch exactly (Dekker with ch's halves per row; underflow: + 8 ETA), lo = fl(err +
-    fl(fl(EH cl) + fl(EL ch))) (cl EL dropped): |p + lo - (ch + cl)(EH + EL)| <= 8 U^2 |p| + 10 ETA, and with
-    (2), for q = (KE_i + E_c / (|ch| (1 - U))) / (1 - KE_i):
-        |p + lo - g_j| <= K_i |p| + A_i,  K_i = q (1 + 5U) + 9 U^2 (1 + q),  A_i = (11 + 3 |ch|) ETA (1 + q).
+    |ch|) and |EL| <= 4.01 U EH (dd_kernel (2)): p + err = EH ch exactly (Dekker with ch's halves per row;
+    underflow: + 8 ETA), lo = fl(err + fl(fl(EH cl) + fl(EL ch))) (cl EL dropped; |lo| <= 7U |p|):
+    |p + lo - (ch + cl)(EH + EL)| <= 20 U^2 |p| + 10 ETA, and with (2), for q = (KE_i + E_c / (|ch| (1 -
+    U))) / (1 - KE_i):
+        |p + lo - g_j| <= K_i |p| + A_i,  K_i = q (1 + 8U) + 21 U^2 (1 + q),  A_i = (11 + 3 |ch|) ETA (1 + q).
     An "under" element has EH = EL = 0: p = 0, never certified. A row with c exactly 0 is exactly 0.
 Every bound above is computed in float64 from a handful of non-negative terms and then multiplied by
 1 + 2**-40 and increased by 16 ETA, which covers its own rounding.
 
 Certification of p + lo with bound E = K_i |p| + A_i: r = fl(p + lo), t = fl(lo - fl(r - p)) (Fast2Sum,
-|lo| <= 4U |p|): p + lo = r + t exactly. The half-gap of r toward zero is 2**(e - 53) with 2**e the leading
+|lo| <= 7U |p|): p + lo = r + t exactly. The half-gap of r toward zero is 2**(e - 53) with 2**e the leading
 power of two of fl(r (1 - U)) (one binade lower exactly when |r| is a power of two); the gap away from zero is
 never smaller. hg = 2**(e - 53) (1 - 2**-53), the float below it, is made on the bit pattern (the exponent
 field less 53, less one unit); for |r| < 2**-969 that pattern is a negative number or a NaN, which nothing
@@ -154,7 +155,7 @@ def scale_certify(rw: RowsDD, c: B):
     with np.errstate(all="ignore"):
         ach = np.abs(ch)
         q = (KE + Ec / (ach * (1 - U))) / (1 - KE)
-        K = _finish(q * (1 + 5 * U) + 9 * U * U * (1 + q))
+        K = _finish(q * (1 + 8 * U) + 21 * U * U * (1 + q))
         A = _finish((11 + 3 * ach) * ETA * (1 + q))
     zero_row = (ch == 0) & (cl == 0) & (Ec == 0)
     ok_rows = np.isfinite(K) & np.isfinite(A) & ~zero_row

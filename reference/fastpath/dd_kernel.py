@@ -30,14 +30,16 @@ row sums by exact splitting, each with an a-priori error bound (notation: aprior
       |Delta_i| <= DELTA0 + 1.01 U W_i + 2**-43 W_i + 1.0002 (DW_i + 0.51 (W_i + DW_i)^2), DELTA0 = tau + the
       error of P' + the roundings of z1 (2**-106), z2 (U 2**-43.1) and Z (U ZMAX_i) + 2**-100 (h2, underflow).
     y = T_q exp(r) = TH + TH b + TH Z + TL (1 + b + Z) + (TH + TL) Delta + tT exp(r):
-      TH b = p + e + TH b2: b1 = fl(fl(b + SIG) - SIG) (|b| <= RHO + 2**-27 < 2**-13: at most 26 bits),
-      b2 = fl(b - b1) exact (|b2| <= 2**-40); P1 = TH1 b1 and P2 = TH2 b1 are exact (26 x 26 bits) and
-      p + e = P1 + P2 exactly (Fast2Sum); u = fl(TH b2) errs by <= U 2**-39 + ETA. yh + e0 = TH + p exactly
-      (Fast2Sum: TH >= 1 > |p|); low = fl(fl(fl(fl(fl(TH Z) + fl(TL + fl(TL b1))) + u) + e) + e0), with b1
-      in place of b + Z: |TL| |b + Z - b1| <= 2**-53 (2**-40 + ZMAX_i). Five roundings of at most U LOWMAX_i,
-      LOWMAX_i = 2.0004 ZMAX_i + 2**-39 1.0001 + 2**-64 + 2**-51. EH + EL = yh + low exactly (Fast2Sum),
-      both scaled by 2**k (exact but for underflow: + ETA each).
-    So |EH + EL - e_j| <= KE_i e_j + 2 ETA, KE_i = (2.0004 |Delta_i| + U 2**-39 + 5 U LOWMAX_i + 2**-53
+      TH b = P1 + P2 + TH b2: b1 = fl(fl(b + SIG) - SIG) (|b| <= RHO + 2**-27 < 2**-13: at most 26 bits),
+      b2 = fl(b - b1) exact (|b2| <= 2**-40); P1 = TH1 b1 and P2 = TH2 b1 are exact (26 x 26 bits, |P2| <=
+      2**-39). low = fl(fl(fl(TH fl(Z + b2)) + fl(TL + fl(TL b1))) + P2), with b1 in place of b + Z: |TL|
+      |b + Z - b1| <= 2**-53 (2**-40 + ZMAX_i); four roundings of at most U LOWMAX_i, LOWMAX_i = 2.0004
+      (ZMAX_i + 2**-40)(1 + 2U) + 2**-39 + 2**-51 (the one inside the product counted twice: TH < 2).
+      EH = fl(fl(TH + P1) + low); TH - EH is exact (Sterbenz: |EH - TH| < 2**-12.9) and so is its sum with
+      P1 (multiples of 2**-64 and |TH + P1 - EH| <= |low| + 2**-51 < 2**-37.8); EL = fl(fl(TH - EH + P1) +
+      low): EH + EL = TH + P1 + low within U |EL| <= 2**-104, |EL| <= 2**-51 <= 4.01 U EH. Both are
+      scaled by 2**k (exact but for underflow: + ETA each).
+    So |EH + EL - e_j| <= KE_i e_j + 2 ETA, KE_i = (2.0004 |Delta_i| + 4 U LOWMAX_i + 2**-104 + 2**-53
     (2**-40 + ZMAX_i) + 1.0002 TTAIL + 2**-1000) / exp(-RHO), 2**-1000 covering the underflow terms
     before scaling (ETA-sized). At d_j = 0 (the maximum) the kernel gives exactly 1 (a = w = 0, T_0 = 1).
     d_j = dh + dl comes from TwoSum(x_j, -m), or from Fast2Sum where the block's rows allow it (every row
@@ -49,9 +51,10 @@ row sums by exact splitting, each with an a-priori error bound (notation: aprior
     multiple of Q2 (|r1| <= 2**51 Q2), r2 = r1 - mid is exact (|r2| <= Q2/2). The sums of hi (partial sums:
     multiples of Q1 below C 2M <= 2**53 Q1) and of mid (multiples of Q2 below C Q1 <= 2**53 Q2) are exact in
     any order (np.sum); z = fl(r2 + EL) and its sum (any order: Higham 4.2) err by at most (U + g_C)(1 + U)
-    sum |z|, g_C = C U / (1 - C U), with sum |z| <= C Q2/2 + U sum EH (|EL| <= U EH). Th + e1 = Hs + Ms
-    exactly (TwoSum, |e1| <= U |Th|), so sum EH <= |Th| (1 + U) + C Q2/2; Tl = fl(e1 + Zs):
-    |Th + Tl - sum (EH + EL)| <= SUM_i = (U + g_C)(1 + 2U)(C Q2/2 + U (|Th| (1 + U) + C Q2)) + U |Tl| + ETA.
+    sum |z|, g_C = C U / (1 - C U), with sum |z| <= C Q2/2 + 4.01 U sum EH (|EL| <= 4.01 U EH). Th + e1 =
+    Hs + Ms exactly (TwoSum, |e1| <= U |Th|), so sum EH <= |Th| (1 + U) + C Q2/2; Tl = fl(e1 + Zs):
+    |Th + Tl - sum (EH + EL)| <= SUM_i = (U + g_C)(1 + 2U)(C Q2/2 + 4.01 U (|Th| (1 + U) + C Q2)) + U |Tl|
+    + ETA.
 """
 from __future__ import annotations
 
@@ -134,8 +137,8 @@ def kernel_bound(L: np.ndarray) -> np.ndarray:
     poly = 5.1 * U * RHO ** 3 / 6 * 1.001
     delta0 = tau + poly + 2.0 ** -106 + U * 2.0 ** -43.1 + U * ZMAX + 2.0 ** -100
     delta = delta0 + 1.01 * U * W + 2.0 ** -43 * W + 1.0002 * (DW + 0.51 * (W + DW) ** 2)
-    lowmax = 2.0004 * ZMAX + 2.0 ** -39 * 1.0001 + 2.0 ** -64 + 2.0 ** -51
-    ey = (2.0004 * delta + U * 2.0 ** -39 + 5 * U * lowmax + 2.0 ** -53 * (2.0 ** -40 + ZMAX)
+    lowmax = 2.0004 * (ZMAX + 2.0 ** -40) * (1 + 2 * U) + 2.0 ** -39 + 2.0 ** -51
+    ey = (2.0004 * delta + 4 * U * lowmax + 2.0 ** -104 + 2.0 ** -53 * (2.0 ** -40 + ZMAX)
           + TTAIL * 1.0002 + 2.0 ** -1000)
     return _finish(ey / math.exp(-RHO))
 
@@ -161,10 +164,12 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     (dh, dl, f2, f3, f4, f5, f6, f7, f8), qi = work.view(x.shape[0])
     nm = -m
     np.add(x, nm, out=dh)
+    xmin = x.min(axis=1, keepdims=True)
+    dmin = (xmin + nm)[:, 0]  # = min_j dh (rounding is monotone)
     if (m <= 0).all():  # |x_j| >= |m|: Fast2Sum(x_j, -m)
         np.subtract(dh, x, out=dl)
         np.subtract(nm, dl, out=dl)
-    elif (m >= -x.min(axis=1, keepdims=True)).all():  # |m| >= |x_j|: Fast2Sum(-m, x_j)
+    elif (m >= -xmin).all():  # |m| >= |x_j|: Fast2Sum(-m, x_j)
         np.subtract(dh, nm, out=dl)
         np.subtract(x, dl, out=dl)
     else:  # TwoSum(x_j, -m)
@@ -172,8 +177,7 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
         np.subtract(dh, f2, out=dl)
         np.subtract(x, dl, out=dl)
         np.subtract(nm, f2, out=f2)
-        dl += f2
-    dmin = dh.min(axis=1)  # d = dh + dl exactly
+        dl += f2  # d = dh + dl exactly
     under = None
     if dmin.min() < DLOW:
         under = dh < DLOW
@@ -236,30 +240,22 @@ def exp_block(x: np.ndarray, m: np.ndarray, EH: np.ndarray, EL: np.ndarray, work
     b1 -= SIG
     b2 = b
     b2 -= b1
-    p = EH
-    np.multiply(TH1, b1, out=p)  # P1
-    np.multiply(TH2, b1, out=TH2)  # P2
-    e = EL
-    np.add(p, TH2, out=e)  # P1 + P2
-    np.subtract(e, p, out=p)
-    np.subtract(TH2, p, out=TH2)  # e: P1 + P2 = p + e exactly
-    p, e = e, TH2
-    b2 *= TH  # u
+    P1 = EL
+    np.multiply(TH1, b1, out=P1)  # exact
+    np.multiply(TH2, b1, out=TH2)  # P2, exact
     yh = TH1
-    np.add(TH, p, out=yh)
-    Z *= TH  # TH Z
-    np.subtract(yh, TH, out=TH)
-    np.subtract(p, TH, out=TH)  # e0: TH + p = yh + e0 exactly
+    np.add(TH, P1, out=yh)
+    Z += b2
+    Z *= TH  # TH (Z + b2)
     t = f8
     np.multiply(TL, b1, out=t)
-    t += TL  # TL + TL b (b1 + b2 = b; b2 *= TH is done)
+    t += TL  # TL + TL b (b1 + b2 = b)
     Z += t
-    Z += b2
-    Z += e
-    Z += TH  # low
+    Z += TH2  # low
     np.add(yh, Z, out=EH)
-    np.subtract(EH, yh, out=yh)
-    np.subtract(Z, yh, out=EL)  # EH + EL = yh + low exactly
+    np.subtract(TH, EH, out=TH)  # exact (Sterbenz)
+    TH += P1  # exact: TH + P1 - EH, a multiple of 2**-64 below 2**-37.8
+    np.add(TH, Z, out=EL)  # EH + EL = TH + P1 + low with one rounding
     ni >>= 12
     ni <<= 52
     scale = ni.view(np.float64)  # 2**k
@@ -295,5 +291,5 @@ def split_sum(EH: np.ndarray, EL: np.ndarray, work: Work) -> tuple[np.ndarray, n
     tl = e1 + Zs
     g = C * U / (1 - C * U)
     CQ2 = C * (s2[:, 0] / (1.5 * 2.0 ** 52))
-    bound = (U + g) * (1 + 2 * U) * (CQ2 / 2 + U * (np.abs(th) * (1 + U) + CQ2)) + U * np.abs(tl) + ETA
+    bound = (U + g) * (1 + 2 * U) * (CQ2 / 2 + 4.01 * U * (np.abs(th) * (1 + U) + CQ2)) + U * np.abs(tl) + ETA
     return th, tl, bound
