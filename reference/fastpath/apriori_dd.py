@@ -54,7 +54,7 @@ from reference.fastpath.dd_kernel import (DLOW, ETA, EXPMASK, HG_BITS, SPLIT, U,
                                           kernel_bound, split_sum)
 from reference.fastpath.formulas import OP_FUNCS, Unsupported, _ce_params, _counted_labels
 
-CHUNK = 32768  # elements per block: a block's temporaries stay in cache
+CHUNK = 131072  # elements per block (measured best here: fewer numpy calls; the temporaries stay in L3)
 
 
 def _blocks(R: int, C: int):
