@@ -9,12 +9,12 @@ loss, the reduction) go through dd.DDArith (R values). An element is certified a
 (dd.certify_dd's rule, in a cheaper form below); rows holding an undecided element are evaluated again by
 the running-bound DDArith on those rows alone, and what is left goes on as before (package docstring).
 
-Notation: U = 2**-53, ETA = 2**-1074; c = ln2 / 2048; a row x_1..x_C (float64, exact), k the first index of
+Notation: U = 2**-53, ETA = 2**-1074; c = ln2 / 4096; a row x_1..x_C (float64, exact), k the first index of
 its maximum m, d_j = x_j - m <= 0, e_j = exp(d_j), T = sum_{j != k} e_j, S = 1 + T. Round to nearest with
 gradual underflow (package docstring): fl(a op b) = (a op b)(1 + delta) + eta, |delta| <= U, |eta| <= ETA/2
 (eta = 0 for + and -); a sum or difference that is representable is exact.
 
-(1) d_j = dh + dl exactly: dh = fl(x_j - m), dl by TwoSum. |dl| <= U |dh|. Elements with dh < DLOW = -708
+(1) d_j = dh + dl exactly: dh = fl(x_j - m), dl by TwoSum (or Fast2Sum: dd_kernel (2)). |dl| <= U |dh|. Elements with dh < DLOW = -708
     (e_j <= exp(-708 + 708 U) < 2**-1021) are set to exactly 0 ("under"); the row's L_i = min(-min dh, 708).
 (2) exp kernel (dd_kernel.py, derived in its docstring): for DLOW <= dh <= 0, |EH + EL - e_j| <= KE_i e_j + 2 ETA
     with KE_i from the row's L_i (kernel_bound); exactly 1 at d_j = 0 (the maximum).
