@@ -115,31 +115,112 @@ def _row_of(e: Element, shape: tuple) -> tuple | None:
 
 
 def observed_carries_the_renormalisation_term(e: Element) -> bool:
-    """d/dq of -sum(p log(q / sum(q))) is the unnormalised -p / q plus sum(p) / sum(q) along the class axis:
-    Keras renormalises q before its log (categorical / sparse_categorical_crossentropy(from_logits=False)),
-    the reference takes q as given. With c sum(p) = -sum_k g_k q_k (g the reference's gradient row, c the
-    item's cotangent; p one-hot for integer labels), the observed element equals g_j + c sum(p) / sum(q)
-    within 4 (C + 1) u (|g_j| + |c sum(p) / sum(q)|), C the row length."""
-    if not e.part.startswith("grad:q") or e.record.get("op") != "cross_entropy_dist":
+    """Keras renormalises q before its log (categorical / sparse_categorical_crossentropy(from_logits=False):
+    -sum(p log(q / s)), s = sum(q) along the class axis); the reference takes q as given. Where nothing is
+    clipped the observed element is the reference's g plus the renormalisation's term, within
+    4 (C + 1) u (|g| + |term|), C the row length:
+      d/dq_j: + c sum(p) / s, with c sum(p) = -sum_k g_k q_k (c the item's cotangent; p one-hot for labels);
+      d/dp_j: -k log(q_j / s) where g = -k log(q_j) (k = (1 - label_smoothing) c);
+      the per-item value (reduction none): + w P log(s), w the scalar sample_weight (1 without one),
+      P = sum(p) (1 - label_smoothing) + label_smoothing (1 for integer labels)."""
+    if e.record.get("op") != "cross_entropy_dist" or not math.isfinite(e.observed) or e.index is None:
         return False
     q_t = (e.record.get("inputs") or {}).get("q")
-    if q_t is None or not q_t.get("data") or not math.isfinite(e.observed):
+    if q_t is None or not q_t.get("data"):
         return False
     q = _array(q_t)
-    row = _row_of(e, q.shape)
-    if row is None:
-        return False
-    g = np.asarray([float(v) for v in e.ref_tensor["rounded"]], dtype=np.float64).reshape(q.shape)[row]
-    qr = q[row]
-    s = float(np.sum(qr))
-    if not (np.isfinite(g).all() and np.isfinite(qr).all()) or s <= 0:
-        return False
-    term = -float(np.sum(g * qr)) / s
-    u = float(ml_dtypes.finfo(_DTYPES[e.dtype]).eps) / 2
     exact = float(e.exact) if e.exact is not None else e.reference  # exact digits are kept for shown elements
-    if not math.isfinite(exact):
+    if not math.isfinite(exact) or not np.isfinite(q).all():
         return False
-    return abs(e.observed - (exact + term)) <= 4 * (qr.size + 1) * u * (abs(exact) + abs(term))
+    u = float(ml_dtypes.finfo(_DTYPES[e.dtype]).eps) / 2
+    if e.part.startswith("grad:q"):
+        row = _row_of(e, q.shape)
+        if row is None:
+            return False
+        g = np.asarray([float(v) for v in e.ref_tensor["rounded"]], dtype=np.float64).reshape(q.shape)[row]
+        qr = q[row]
+        s = float(np.sum(qr))
+        if not np.isfinite(g).all() or s <= 0:
+            return False
+        term, predicted = -float(np.sum(g * qr)) / s, None
+    elif e.part.startswith("grad:p"):
+        row = _row_of(e, q.shape)
+        qj = float(q.ravel()[e.index]) if row is not None else 0.0
+        if row is None or not 0 < qj != 1:
+            return False
+        qr = q[row]
+        s = float(np.sum(qr))
+        k = -exact / math.log(qj)
+        term, predicted = k * math.log(s), -k * math.log(qj / s)
+    elif e.part == "value":
+        found = _item_row_and_mass(e, q)
+        if found is None:
+            return False
+        qr, mass = found
+        s = float(np.sum(qr))
+        term, predicted = mass * math.log(s), None
+    else:
+        return False
+    if s <= 0:
+        return False
+    predicted = exact + term if predicted is None else predicted
+    return abs(e.observed - predicted) <= 4 * (qr.size + 1) * u * (abs(exact) + abs(term)) + 4 * u * abs(predicted)
+
+
+def _item_row_and_mass(e: Element, q: np.ndarray):
+    """For a per-item value (reduction none, no sample_weight or a scalar one): the item's q row and the
+    weighted target mass w P of -sum(p log(q / s)) = -sum(p log q) + P log s."""
+    params = e.record.get("params") or {}
+    axis, w = params.get("axis", -1), params.get("sample_weight")
+    if params.get("reduction") != "none" or not isinstance(axis, int) or not q.ndim:
+        return None
+    if w is not None and not isinstance(w, (int, float)):
+        return None
+    qm = np.moveaxis(q, axis % q.ndim, -1)
+    if tuple(e.shape) != qm.shape[:-1]:
+        return None
+    item = tuple(np.unravel_index(e.index, e.shape)) if e.shape else ()
+    p_t = (e.record.get("inputs") or {}).get("p")
+    if p_t is None:
+        return None
+    if str(p_t.get("dtype", "")).startswith(("int", "uint")):
+        mass = 1.0
+    else:
+        p = np.moveaxis(_array(p_t), axis % q.ndim, -1)
+        smoothing = float(params.get("label_smoothing") or 0.0)
+        mass = float(np.sum(p[item])) * (1 - smoothing) + smoothing
+    return qm[item], mass * (1.0 if w is None else float(w))
+
+
+def observed_with_the_exponent_q_in_float32(e: Element) -> bool:
+    """The generalized cross entropy (1 - p_y^q) / q differentiated with the exponent q as a float32 number
+    q32 (keras.ops.power converts the Python float q to a tensor of floatx, float32) and the division by the
+    Python float q: d/dp_y = -(q32 / q) p_y^(q32 - 1), the reference's -p_y^(q - 1) times
+    r = (q32 / q) p_y^(q32 - q), a relative error of |(q32 - q) ln p_y| that grows at tiny p_y. Holds for a
+    gradient element at an item's label class when |observed - r g| <= 8 u |r g| (g the reference)."""
+    params, inputs = e.record.get("params") or {}, e.record.get("inputs") or {}
+    q, p_t, labels_t = params.get("q"), inputs.get("p"), inputs.get("target")
+    if e.record.get("op") != "generalized_cross_entropy" or not e.part.startswith("grad:p") or e.index is None:
+        return False
+    if not isinstance(q, (int, float)) or q == 0 or p_t is None or labels_t is None or not math.isfinite(e.observed):
+        return False
+    p = _array(p_t)
+    labels = np.asarray(labels_t["data"], dtype=np.int64).reshape(labels_t["shape"])
+    axis = params.get("axis", -1)
+    if not p.ndim or tuple(p.shape) != tuple(e.shape) or not isinstance(axis, int):
+        return False
+    idx = np.unravel_index(e.index, p.shape)
+    rest = tuple(i for k, i in enumerate(idx) if k != axis % p.ndim)
+    if labels.shape != tuple(n for k, n in enumerate(p.shape) if k != axis % p.ndim) or int(labels[rest]) != idx[axis]:
+        return False
+    p_y = float(p[idx])
+    exact = float(e.exact) if e.exact is not None else e.reference
+    if not 0 < p_y or not math.isfinite(exact):
+        return False
+    q32 = float(np.float32(q))
+    predicted = exact * (q32 / q) * math.exp((q32 - q) * math.log(p_y))
+    u = float(ml_dtypes.finfo(_DTYPES[e.dtype]).eps) / 2
+    return abs(e.observed - predicted) <= 8 * u * abs(predicted)
 
 
 def observed_zero_mean_of_an_empty_batch(e: Element) -> bool:
@@ -167,5 +248,6 @@ def observed_nan_where_finite_input_near_max(e: Element) -> bool:
 
 
 PREDICATES = {f.__name__: f for f in (probability_clipped_by_keras_at_mismatch, observed_nan_where_finite_input_near_max,
+                                      observed_with_the_exponent_q_in_float32,
                                       observed_carries_the_renormalisation_term,
                                       observed_zero_mean_of_an_empty_batch)}

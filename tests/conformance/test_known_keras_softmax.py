@@ -191,3 +191,48 @@ def test_nan_from_a_shift_overflowing_near_the_range(entries, logits, known_id):
                  {"logits": np.asarray(logits, np.float32), "target": np.asarray([[0.0, 1.0]], np.float32)},
                  {"axis": -1, "reduction": "none", "label_smoothing": 0.0}, "value", [np.nan], [1.5e38], [0])
     assert classified(rec, entries) == (known_id, known_id is None)
+
+
+@pytest.mark.parametrize("observed, known_id", [
+    (9.707087393591411e-08, "keras-backend-probability-paths-clip"),  # -0.5 log(q_0 / sum(q)): renormalised
+    (0.02, None),                                                      # neither log(q_0) nor log(q_0 / sum(q))
+])
+def test_the_target_gradient_takes_the_log_of_the_renormalised_q(entries, observed, known_id):
+    """categorical_crossentropy(from_logits=False)@jax, float64, label_smoothing 0.5 (seed 1): d/dp_0 =
+    -(1 - 0.5) log(q_0 / sum(q)) = 9.7e-8 where the reference, taking q as given, has -0.5 log(q_0) = 0.0411."""
+    q = np.asarray([[0.9210482484757754, 1.7881393432617188e-07]])
+    rec = record("keras.losses.categorical_crossentropy(from_logits=False)@jax", "cross_entropy_dist", "float64",
+                 {"p": np.asarray([[1.0, 0.0]]), "q": q}, {**CE, "label_smoothing": 0.5}, "grad:p",
+                 [[observed, 7.72733869093315]], [[0.0411214285230124, 7.768460022385288]], [0],
+                 verdict="inaccurate")
+    assert classified(rec, entries) == (known_id, known_id is None)
+
+
+@pytest.mark.parametrize("observed, known_id", [(1.2710318050908418e-07, "keras-backend-probability-paths-clip"),
+                                                (0.5, None)])
+def test_the_per_item_loss_of_a_renormalised_q(entries, observed, known_id):
+    """ops.sparse_categorical_crossentropy(from_logits=False)@jax, float64, q = [2.81, 3.6e-7], label 0
+    (seed 1): -log(q_0 / sum(q)) = 1.27e-7 where the reference's -log(q_0) is -1.03."""
+    rec = record("keras.ops.sparse_categorical_crossentropy(from_logits=False)@jax", "cross_entropy_dist",
+                 "float64", {"p": np.asarray([0], np.int64), "q": np.asarray([[2.813681328938082, 3.576278688e-07]])},
+                 CE, "value", [observed], [-1.0344937074103169], [0], verdict="inaccurate")
+    assert classified(rec, entries) == (known_id, known_id is None)
+
+
+GCE = {"axis": -1, "q": 0.7, "reduction": "none"}
+
+
+@pytest.mark.parametrize("p_y, observed, reference, known_id", [
+    (1.0, -0.9999999829701015, -1.0, "keras-backend-generalized-ce-exponent-in-float32"),  # q32 / q
+    (1.0, -0.9999999, -1.0, None),                         # 1e-7 off: more than the float32 exponent gives
+    (5e-324, -9.814506108326239e+96, -9.814419177829694e+96, "keras-backend-generalized-ce-exponent-in-float32"),
+])
+def test_the_generalized_ce_power_uses_a_float32_exponent(entries, p_y, observed, reference, known_id):
+    """categorical_generalized_cross_entropy@torch, float64 (seed 1): ops.power(p, 0.7) raises p to the float32
+    0.699999988, then divides by the float 0.7: d/dp_y = -(q32 / q) p_y^(q32 - 1)."""
+    rec = record("keras.losses.categorical_generalized_cross_entropy@torch", "generalized_cross_entropy", "float64",
+                 {"p": np.asarray([[0.0, p_y]]), "target": np.asarray([1], np.int64)}, GCE, "grad:p",
+                 [[-0.0, observed]], [[0.0, reference]], [1], verdict="inaccurate")
+    assert classified(rec, entries) == (known_id, known_id is None)
+    rec["inputs"]["target"] = tensor_json(np.asarray([0], np.int64))  # not the label's class: no such factor
+    assert classified(rec, entries) == (None, True)
