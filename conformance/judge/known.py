@@ -58,6 +58,7 @@ from packaging.version import InvalidVersion, Version
 
 from conformance.judge import item_predicates, known_predicates, known_predicates_shape, mask_predicates, mode_predicates
 from conformance.judge import known_predicates_keras_softmax
+from conformance.judge import known_predicates_modes
 
 known_predicates.PREDICATES.update(item_predicates.PREDICATES)  # one namespace of predicate names
 known_predicates.PREDICATES.update(mode_predicates.PREDICATES)
@@ -66,6 +67,7 @@ known_predicates.PREDICATES.update(mask_predicates.PREDICATES)
 from conformance.judge import known_predicates_keras_binary  # noqa: E402
 known_predicates.PREDICATES.update(known_predicates_keras_binary.PREDICATES)  # Keras binary rows on jax / torch
 known_predicates.PREDICATES.update(known_predicates_keras_softmax.PREDICATES)
+known_predicates.PREDICATES.update(known_predicates_modes.PREDICATES)
 
 DEFAULT_PATH = Path(__file__).parent / "known_divergences.toml"
 REQUIRED = ("id", "implementation", "verdicts", "reason", "link")

@@ -1,0 +1,133 @@
+"""Known-divergence predicates about one execution mode (conformance/adapters/execution.py: torch `compile`,
+TensorFlow `graph` / `xla`, JAX `eager`), registered beside those of known_predicates.py (same contract: a
+predicate reads only the record's element) by conformance/judge/known.py at import. Each predicate's
+`case_applies` names its mode, so an entry using it counts as run only on records of that mode
+(known.case_can_show)."""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import ml_dtypes
+import numpy as np
+
+from conformance.judge.item_predicates import _xla_with_out_of_range_label, observed_nan_at_out_of_range_labels_under_xla
+from conformance.judge.known_predicates import Element, _finfo
+from conformance.judge.mode_predicates import _named_related
+
+
+def _in_graph_mode(record: dict) -> bool:
+    return record.get("mode") == "graph"
+
+
+def _gradient_scale(e: Element) -> float:
+    """|d loss / d element| of the reduction and weights: the largest |weight| the element is multiplied by
+    (1 without one), divided by the item count for a mean reduction."""
+    params = e.record.get("params") or {}
+    scale = 1.0
+    for name in ("weight", "sample_weight"):
+        w = params.get(name)
+        w = _named_related(e, name) if w is None else np.abs(np.asarray(w, dtype=np.float64))
+        if w is not None and np.size(w):
+            scale *= float(np.max(np.abs(w)))
+    if params.get("reduction") in ("mean", "sum_over_batch_size"):
+        x = (e.record.get("inputs") or {}).get("x")
+        scale /= max(1, int(np.prod(x["shape"], dtype=np.int64))) if x else 1
+    return scale
+
+
+def absolute_error_within_reordered_gradient_sum_under_graph(e: Element) -> bool:
+    """Mode `graph` only: the gradient of a binary cross-entropy on logits with respect to the logits x,
+    max(x, 0) - x y + log1p(exp(-|x|)), reaches x along three paths (the relu, the product with the label, the
+    log1p(exp(-|x|))) and tf.gradients sums the path terms [x >= 0], -y, -sign(x) sigmoid(-|x|) with one AddN;
+    grappler's arithmetic optimizer canonicalizes commutative nodes (CanonicalizeNode sorts an AddN's inputs
+    by node name), so the traced graph adds them in another order than the eager tape, e.g. (-sigmoid(-|x|) +
+    1) - y, which rounds the small term away. Holds when |observed - exact| <= 4 u g (2 + |y|): the absolute
+    rounding of a four-term sum of terms of size at most g (1, |y|, 1), g the reduction's and weights' factor
+    (1 / N for a mean), y the label (after label smoothing, within [min(y, 0), max(y, 1)])."""
+    if not _in_graph_mode(e.record) or e.part != "grad:x" or e.index is None:
+        return False
+    x_exact = e.exact
+    y = _named_related(e, "y")
+    if x_exact is None or y is None or not math.isfinite(e.observed):
+        return False
+    params = e.record.get("params") or {}
+    if params.get("pos_weight") is not None:
+        return False
+    big_y = max(1.0, float(np.max(np.abs(y)))) if y.size else 1.0
+    u = float(_finfo(e.dtype).eps) / 2
+    return abs(Decimal(e.observed) - x_exact) <= Decimal(4.0 * u * _gradient_scale(e) * (2.0 + big_y))
+
+
+absolute_error_within_reordered_gradient_sum_under_graph.case_applies = _in_graph_mode
+
+def _as_labels_and_logits(record: dict) -> dict:
+    """The record of a sparse cross-entropy on probabilities (integer labels `p`, probabilities `q`: Keras's
+    sparse_categorical_crossentropy(from_logits=False)) with its inputs named as on logits (`target`,
+    `logits`) and without its gradient (the NaN row reaches q only through clip_by_value's gradient, which
+    selects 0 where q lies outside [epsilon, 1 - epsilon]); others unchanged."""
+    inputs = record.get("inputs") or {}
+    p, q = inputs.get("p"), inputs.get("q")
+    if "target" in inputs or p is None or q is None or not str(p.get("dtype", "")).startswith(("int", "uint")):
+        return record
+    observed = {**(record.get("observed") or {}), "grad": {}}
+    return {**record, "inputs": {"target": p, "logits": q}, "observed": observed}
+
+
+def observed_nan_at_out_of_range_labels_under_xla_any_input(e: Element) -> bool:
+    """observed_nan_at_out_of_range_labels_under_xla (item_predicates.py) on the logits path or on the
+    probabilities path of a sparse cross-entropy (Keras takes log(clip(q)) and calls the same
+    tf.nn.sparse_softmax_cross_entropy_with_logits): NaN at every item whose label lies outside [0, C), and
+    on the logits path NaN in that item's gradient row."""
+    view = Element.__new__(Element)
+    view.__dict__.update(e.__dict__)
+    view.record = _as_labels_and_logits(e.record)
+    return observed_nan_at_out_of_range_labels_under_xla(view)
+
+
+observed_nan_at_out_of_range_labels_under_xla_any_input.whole_part = True
+observed_nan_at_out_of_range_labels_under_xla_any_input.case_applies = (
+    lambda record: _xla_with_out_of_range_label(_as_labels_and_logits(record)))
+
+_POLICY_COMPUTE = {"floatx": np.float32, "mixed_float16": np.float16, "mixed_bfloat16": ml_dtypes.bfloat16}
+
+
+def _weight_overflows_in_policy_dtype(record: dict) -> bool:
+    """A Keras policy record (conformance/judge/policy.py) whose sample_weight or class weight holds a finite
+    entry that rounds to +-inf in the policy's compute dtype (float32 for floatx, float16 / bfloat16 for the
+    mixed policies)."""
+    dtype = _POLICY_COMPUTE.get(record.get("policy"))
+    params = record.get("params") or {}
+    if dtype is None:
+        return False
+    for name in ("sample_weight", "weight"):
+        if params.get(name) is None:
+            continue
+        w = np.asarray(params[name], dtype=np.float64).ravel()
+        with np.errstate(over="ignore"):
+            if bool((np.isfinite(w) & np.isinf(w.astype(dtype).astype(np.float64))).any()):
+                return True
+    return False
+
+
+def observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype(e: Element) -> bool:
+    """A Keras policy row casts sample_weight to its compute dtype (Loss.__call__ -> reduce_weighted_values:
+    ops.convert_to_tensor(sample_weight, dtype=self.dtype)), so a finite float64 weight above that dtype's
+    range becomes +-inf and the returned loss is +-inf or NaN: the reference, evaluated on the inputs as the
+    policy casts them (docs/verdicts.md, Precision policies), sees an infinite weight, which it does not
+    define (error_behaviour_mismatch: returned a value instead of raising). A whole-part predicate on the
+    returned value: some finite weight overflows in the compute dtype and the value is not all finite."""
+    if e.index is not None or e.part != "value" or e.obs_tensor is None:
+        return False
+    if not _weight_overflows_in_policy_dtype(e.record):
+        return False
+    value = np.asarray([float(v) for v in e.obs_tensor["data"]], dtype=np.float64)
+    return bool(value.size) and not bool(np.isfinite(value).all())
+
+
+observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype.whole_part = True
+observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype.case_applies = _weight_overflows_in_policy_dtype
+
+PREDICATES = {f.__name__: f for f in (absolute_error_within_reordered_gradient_sum_under_graph,
+                                      observed_nan_at_out_of_range_labels_under_xla_any_input,
+                                      observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype)}
