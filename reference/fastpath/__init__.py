@@ -8,7 +8,7 @@ flush-to-zero (TwoSum needs gradual underflow).
 
 A-priori bounds first (apriori.py): for softmax and cross_entropy with integer labels and no label
 smoothing on float32 / float16 / bfloat16 cases, the plain float64 formula with an a-priori error bound per
-row (no error arrays: about three array passes above plain NumPy); the same ops on float64 cases: a
+row (no error arrays: about three array passes above plain NumPy); the same ops and log_softmax on float64: a
 double-double exp kernel and row sums with a-priori bounds (apriori_dd.py, dd_kernel.py: about 100 float64
 array passes, no error arrays); what either leaves undecided goes on as below.
 

@@ -1,5 +1,5 @@
-"""A-priori double-double bounds for float64 cases: softmax and cross_entropy (integer labels, no label
-smoothing) in a fixed number of float64 array passes, with no error arrays.
+"""A-priori double-double bounds for float64 cases: softmax, log_softmax and cross_entropy (integer labels,
+no label smoothing) in a fixed number of float64 array passes, with no error arrays.
 
 The structure of apriori.py one format up: the (R, C) arrays are computed by error-free transformations
 (TwoSum, Fast2Sum, Dekker's product, exact products of short significands) and plain float64 where the
@@ -31,6 +31,12 @@ gradual underflow (package docstring): fl(a op b) = (a op b)(1 + delta) + eta, |
     U))) / (1 - KE_i):
         |p + lo - g_j| <= K_i |p| + A_i,  K_i = q (1 + 8U) + 21 U^2 (1 + q),  A_i = (11 + 3 |ch|) ETA (1 + q).
     An "under" element has EH = EL = 0: p = 0, never certified. A row with c exactly 0 is exactly 0.
+(5) log_softmax: value d_j - log S with L = log1p(T) = Lh + Ll from DDArith (bound E_L, |Ll| <= U Lh):
+    s + e1 = dh - Lh exactly (TwoSum), lo = fl(fl(e1 + dl) - Ll). dh <= 0 <= Lh, so |dh|, Lh <= |s| and
+    |s + lo - (d_j - L)| <= E_L + 5.01 U^2 |s|. Gradient 1 - C e_j / S = 1 - v_j: v_j = (C/S) e_j as p + lo
+    by (4) (its bound, plus (C/S) 2**-1021 in a row with "under" elements, whose e_j are taken as 0), u + eu =
+    1 - p exactly (TwoSum), w = fl(eu - lo): |u + w - (1 - v_j)| <= K_i |p| + A_i + U (U |u| + 7U |p|)(1 + U).
+    Both are certified by the rule below with t by TwoSum.
 Every bound above is computed in float64 from a handful of non-negative terms and then multiplied by
 1 + 2**-40 and increased by 16 ETA, which covers its own rounding.
 
@@ -284,15 +290,115 @@ def ce_labels(ar: DDArith, case: Case) -> dict:
             "grad:logits": (_back(rounded, outer, ax), _back(ok, outer, ax))}
 
 
+def _certify_block(hi, lo, E, out, ok, s, g) -> None:
+    """out = fl(hi + lo), ok = whether every value within E of hi + lo rounds to it (module docstring,
+    "Certification", with t by TwoSum: no condition on |lo|); s and g are scratch arrays of the block's
+    shape."""
+    np.add(hi, lo, out=out)  # r
+    np.subtract(out, hi, out=g)  # bb
+    np.subtract(out, g, out=s)
+    np.subtract(hi, s, out=s)
+    np.subtract(lo, g, out=g)
+    s += g  # t: hi + lo = r + t exactly
+    np.abs(s, out=s)
+    s += E  # |t| + E
+    np.multiply(out, 1 - U, out=g)
+    bits = g.view(np.uint64)
+    np.bitwise_and(bits, EXPMASK, out=bits)
+    bits -= HG_BITS  # hg = 2**(e - 53) (1 - 2**-53); for |r| < 2**-969 a negative number or a NaN
+    np.less(s, g, out=ok)
+
+
+def log_softmax(ar: DDArith, case: Case) -> dict:
+    """log_softmax (module docstring (5))."""
+    if set(case.params) - {"axis"}:
+        raise Unsupported("params")
+    x = case.floats["x"]
+    rows, outer, ax = _rows(x, case.params["axis"])
+    R, C = rows.shape
+    rw = RowsDD(ar, rows)
+    L = ar.log1p(rw.T)
+    Lh = np.asarray(L.v, dtype=np.float64)
+    Ll = np.zeros(R) if L.lo is None else np.asarray(L.lo, dtype=np.float64)
+    c = ar.div(ar.exact(np.full(R, float(C))), rw.S)  # C / S
+    ch = np.asarray(c.v, dtype=np.float64)
+    cl = np.zeros(R) if c.lo is None else np.asarray(c.lo, dtype=np.float64)
+    KE = rw.KE
+    with np.errstate(all="ignore"):
+        Kv = _finish(5.1 * U * U)
+        Av = _finish(np.asarray(L.e, dtype=np.float64) + 4 * ETA)
+        q = (KE + np.asarray(c.e) / (ch * (1 - U))) / (1 - KE)
+        Kg = _finish(q * (1 + 8 * U) + 21 * U * U * (1 + q) + 7.01 * U * U)
+        Ag = _finish((11 + 3 * ch) * ETA * (1 + q) + np.where(rw.under, ch * 2.0 ** -1021 * 1.01, 0.0))
+    Ku = 1.01 * U * U
+    good = np.isfinite(Av) & np.isfinite(Kg) & np.isfinite(Ag) & (ch > 0)
+    Av, Kg, Ag = np.where(good, Av, np.inf), np.where(good, Kg, np.inf), np.where(good, Ag, np.inf)
+    c1, c2 = _split(ch)
+    value, grad = np.empty((R, C)), rw.EH  # the gradient is written over EH block by block
+    vok, gok = np.empty((R, C), dtype=bool), np.empty((R, C), dtype=bool)
+    work = None
+    for r0, r1 in _blocks(R, C):
+        if work is None:
+            work = Work((r1 - r0, C))
+        f, _ = work.view(r1 - r0)
+        sl = slice(r0, r1)
+        xb, nm = rows[sl], -rw.m[sl, None]
+        dh, dl, sv, e1 = f[5], f[6], f[7], f[8]
+        np.add(xb, nm, out=dh)  # d = dh + dl exactly (TwoSum)
+        np.subtract(dh, xb, out=e1)
+        np.subtract(dh, e1, out=dl)
+        np.subtract(xb, dl, out=dl)
+        np.subtract(nm, e1, out=e1)
+        dl += e1
+        np.subtract(dh, Lh[sl, None], out=sv)  # s + e1 = dh - Lh exactly (TwoSum)
+        np.subtract(sv, dh, out=f[0])
+        np.subtract(sv, f[0], out=e1)
+        np.subtract(dh, e1, out=e1)
+        np.add(Lh[sl, None], f[0], out=f[0])
+        np.subtract(e1, f[0], out=e1)
+        e1 += dl
+        e1 -= Ll[sl, None]  # lo
+        np.multiply(sv, -Kv, out=dh)  # K |s| (s <= 0)
+        dh += Av[sl, None]
+        _certify_block(sv, e1, dh, value[sl], vok[sl], f[0], f[1])
+        p, err = product_block(rw.EH[sl], rw.EL[sl], ch[sl, None], cl[sl, None], c1[sl, None], c2[sl, None], f)
+        u, eu = f[5], f[6]
+        np.subtract(1.0, p, out=u)  # u + eu = 1 - p exactly (TwoSum)
+        np.subtract(u, 1.0, out=f[7])
+        np.subtract(u, f[7], out=eu)
+        np.subtract(1.0, eu, out=eu)
+        np.add(p, f[7], out=f[7])
+        np.subtract(eu, f[7], out=eu)
+        eu -= err  # w
+        p *= Kg[sl, None]  # p >= 0
+        p += Ag[sl, None]
+        np.abs(u, out=f[7])
+        f[7] *= Ku
+        p += f[7]  # E
+        _certify_block(u, eu, p, grad[sl], gok[sl], f[0], f[1])
+    rw.EH = None
+    bad = _bad_rows(vok, ~gok.all(axis=1))
+    if bad.size:  # the running bound on those rows alone (log_softmax rows are independent)
+        out, grads = OP_FUNCS["log_softmax"](ar, _sub_case(case, "x", rows, bad, None))
+        for (dst_r, dst_ok), b in (((value, vok), out), ((grad, gok), grads["x"])):
+            r2, ok2 = certify_dd(b.val, b.sign)
+            sub_r, sub_ok = dst_r[bad], dst_ok[bad]
+            _merge(sub_r, sub_ok, r2, ok2)
+            dst_r[bad], dst_ok[bad] = sub_r, sub_ok
+    return {"value": (_back(value, outer, ax), _back(vok, outer, ax)),
+            "grad:x": (_back(grad, outer, ax), _back(gok, outer, ax))}
+
+
 def compute(case: Case) -> dict | None:
     """{part key: (rounded float64, certified)} for a float64 case by the a-priori double-double bounds, or
     None where they do not apply (another op or dtype, probabilities, label smoothing, a non-finite input,
     a parameter they do not check)."""
-    if case.dt.name != "float64" or case.spec.name not in ("softmax", "cross_entropy"):
+    op = {"softmax": softmax, "log_softmax": log_softmax, "cross_entropy": ce_labels}.get(case.spec.name)
+    if case.dt.name != "float64" or op is None:
         return None
     ar = DDArith()
     try:
         with np.errstate(all="ignore"):
-            return (softmax if case.spec.name == "softmax" else ce_labels)(ar, case)
+            return op(ar, case)
     except Unsupported:
         return None

@@ -163,6 +163,7 @@ def test_adversarial_rows_agree_with_arb(name):
     x = _rows()[name]
     R, C = x.shape
     _check_against_arb("softmax", {"x": x})
+    _check_against_arb("log_softmax", {"x": x})
     for y in {0, C - 1, int(np.argmax(x[0]))}:
         for params in ({}, {"reduction": "none"}, {"reduction": "sum", "weight": [1e300] * C},
                        {"weight": [-2.5] * C, "mean_denominator": "weight_sum"}, {"ignore_index": y, "reduction": "sum"}):
@@ -177,6 +178,7 @@ def test_drawn_batches_agree_with_arb():
         x = rng.normal(0, float(rng.choice([0.01, 3.0, 100.0])), (R, C, 2))
         axis = int(rng.choice([1, -2]))
         certified += _check_against_arb("softmax", {"x": x}, {"axis": axis})
+        certified += _check_against_arb("log_softmax", {"x": x}, {"axis": axis})
         y = rng.integers(0, C, (R, 2))
         params = {"axis": 1, "reduction": str(rng.choice(["none", "sum", "mean"])),
                   "weight": [float(v) for v in rng.choice([0.5, 1.0, 7.25], size=C)]}
@@ -259,3 +261,32 @@ def test_thousands_of_classes_are_certified_without_arb_or_the_running_bound(C, 
     assert result.precision_bits == fastpath.DD.bits and result.certified
     result = reference.evaluate("softmax", "float64", {"x": x})
     assert result.precision_bits == fastpath.DD.bits and result.certified
+
+
+def test_log_softmax_value_bound_encloses_and_equal_logits_fall_back():
+    """Module docstring (5): |s + lo - (d_j - L)| <= E_L + 5.01 U^2 |s| against arb; a row of equal logits (a
+    gradient of exactly 0, which the bound cannot certify) is settled by the fallback, as arb settles it."""
+    rng = np.random.default_rng(9)
+    rows = np.concatenate([rng.normal(0, 30, (1, 200)), rng.uniform(-800, 0, (1, 200))])
+    rw = apriori_dd.RowsDD(AR, rows.copy())
+    L = AR.log1p(rw.T)
+    U = 2.0 ** -53
+    for i, row in enumerate(rows):
+        e, k, T = _exact_e(row)
+        exact_L = (T + 1).log()
+        for j in range(len(row)):
+            dh = row[j] - rw.m[i]
+            dl = float(arb(float(row[j])) - arb(float(rw.m[i])) - arb(dh))
+            s = dh - L.v[i]
+            bb = s - dh
+            e1 = (dh - (s - bb)) + (-L.v[i] - bb)
+            lo = (e1 + dl) - L.lo[i]
+            d = arb(float(row[j])) - arb(float(rw.m[i]))
+            err = abs(arb(s) + arb(lo) - (d - exact_L))
+            assert err <= arb(float(L.e[i])) + arb(5.01 * U * U) * abs(arb(s))
+    x = np.full((2, 6), 0.75)
+    _check_against_arb("log_softmax", {"x": x})
+    case = prepare("log_softmax", "float64", {"x": x}, None)
+    fast, slow = fastpath.fast_path(case), arb_path(case)
+    assert np.array_equal(np.asarray(fast.grads["x"].rounded), np.asarray(slow.grads["x"].rounded))
+    assert np.all(np.asarray(fast.grads["x"].rounded) == 0) and fast.grads["x"].certified.all()
