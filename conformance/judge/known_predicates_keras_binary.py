@@ -73,7 +73,8 @@ def loss_from_rounded_sigmoid_probability(e: Element) -> bool:
     sigmoid(x) = 1 in float16 / bfloat16 once x >= 8 or so, where 1 - eps is 1 and log(1 - p) is -inf) the loss
     and its gradients are those of the bound, whatever x (any value, inf or NaN); elsewhere log(1 - p) and the
     focal base 1 - p_t recover the loss from a probability whose rounding is amplified by 1 / min(p, 1 - p)
-    (about e^|x|). Holds when some logit x the element depends on has p at a clip bound, or when the observed
+    (about e^|x|). Holds when some logit x the element depends on has p at a clip bound (for a gradient also
+    where 1 / p overflows the dtype: float16 p < 1.5e-5, unclipped, gives an inf cotangent), or when the observed
     element is finite and |observed - exact| <= 4 u (1 + gamma) (1 + e^|x|) (1 + |x|) w (x the largest |logit|,
     w the largest |sample_weight|, at least 1)."""
     x = _named_related(e, "x")
@@ -83,6 +84,8 @@ def loss_from_rounded_sigmoid_probability(e: Element) -> bool:
     p = _in_dtype(_sigmoid(x), e.dtype)
     if bool(((p <= lo) | (p >= hi)).any()):
         return True
+    if e.part.startswith("grad:") and bool((p * float(_finfo(e.dtype).max) < 1).any()):
+        return True  # d log(p) / dp = 1 / p overflows the dtype (float16 p below 1.5e-5): inf, then inf - inf
     exact = e.exact
     if exact is None or not math.isfinite(e.observed):
         return False
@@ -170,6 +173,113 @@ def _label_cotangent_can_overflow(record: dict) -> bool:
 observed_nonfinite_where_weighted_label_cotangent_overflows.case_applies = _label_cotangent_can_overflow
 
 
-PREDICATES = {f.__name__: f for f in (error_within_rounded_sigmoid_output, loss_from_rounded_sigmoid_probability,
+def observed_zero_where_weighted_mean_cotangent_underflows(e: Element) -> bool:
+    """A gradient element that is exactly 0 where the exact one is not, in a record whose sample_weight times the
+    mean's 1/N (N the logits or probabilities of the case; the weight alone for sum / none) rounds to 0 in the
+    dtype: Loss.__call__ weights the per-item loss and then reduces, so the backward hands each item the cotangent
+    (1 / N) sample_weight, which underflows (float16: 5.96e-8 / 8 = 7.45e-9 -> 0) and zeroes every gradient."""
+    if e.observed != 0.0 or not e.part.startswith("grad:") or e.exact is None or e.exact == 0:
+        return False
+    params = e.record.get("params") or {}
+    sw = params.get("sample_weight")
+    inputs = e.record.get("inputs") or {}
+    t = inputs.get("x") or inputs.get("p")
+    if sw is None or t is None:
+        return False
+    n = len(t.get("data") or [1]) if params.get("reduction") == "mean" else 1
+    scale = np.abs(np.asarray(sw, dtype=np.float64)).ravel() / max(n, 1)
+    return bool(scale.size) and bool((_in_dtype(scale, e.dtype) == 0).all())
+
+
+def observed_nan_where_focal_base_rounds_to_zero(e: Element) -> bool:
+    """A gradient element that is NaN where the exact one is finite, in a focal loss with gamma < 1 whose base
+    1 - p_t rounds to 0 in the dtype (p_t = y' p + (1 - y')(1 - p), y' the smoothed label, rounded to 1: bfloat16
+    p = 1e-5, y = 0): the power's derivative gamma base^(gamma - 1) is 0 * inf (gamma = 0) or inf there, and
+    the chain rule turns it into NaN."""
+    params = e.record.get("params") or {}
+    gamma = params.get("gamma")
+    p, y = _named_related(e, "p"), _named_related(e, "y")
+    if (not math.isnan(e.observed) or not e.part.startswith("grad:") or e.exact is None or gamma is None
+            or float(gamma) >= 1 or p is None or y is None or p.shape != y.shape):
+        return False
+    s = float(params.get("label_smoothing") or 0.0)
+    y = y * (1 - s) + 0.5 * s
+    p_t = _in_dtype(y * p + (1 - y) * (1 - p), e.dtype)
+    return bool((p_t >= 1).any())
+
+
+def _rounded_smoothed_label_meets_infinite_logit(x: np.ndarray, y: np.ndarray, smoothing: float, dtype: str):
+    """Elements where y' = y (1 - s) + s / 2 rounds to 1 (or 0) in the dtype though it is below 1 (above 0),
+    at x = +inf (-inf): the factor of the infinite log_sigmoid term is a rounded 0."""
+    exact = y * (1 - smoothing) + 0.5 * smoothing
+    rounded = _in_dtype(exact, dtype)
+    return (((x == np.inf) & (rounded == 1) & (exact < 1)) | ((x == -np.inf) & (rounded == 0) & (exact > 0)))
+
+
+def observed_nan_where_smoothed_label_rounds_to_an_end(e: Element) -> bool:
+    """NaN where the exact value is not, at an infinite logit whose smoothed label y' rounds to 1 (x = +inf) or 0
+    (x = -inf) in the dtype: -y' log_sigmoid(x) - (1 - y') log_sigmoid(-x) multiplies the infinite term by a
+    rounded 0 (float16 y = 1, s = 1e-7: y' = 1 - 5e-8 is 1.0)."""
+    x, y = _named_related(e, "x"), _named_related(e, "y")
+    if not math.isnan(e.observed) or x is None or y is None or x.shape != y.shape or math.isnan(e.reference):
+        return False
+    s = float((e.record.get("params") or {}).get("label_smoothing") or 0.0)
+    return bool(_rounded_smoothed_label_meets_infinite_logit(x, y, s, e.dtype).any())
+
+
+def _smoothed_label_can_round_at_infinite_logit(record: dict) -> bool:
+    inputs = record.get("inputs") or {}
+    if "x" not in inputs or "y" not in inputs or not inputs["x"].get("data"):
+        return False
+    x = np.asarray([float(v) for v in inputs["x"]["data"]])
+    y = np.asarray([float(v) for v in inputs["y"]["data"]])
+    s = float((record.get("params") or {}).get("label_smoothing") or 0.0)
+    return x.shape == y.shape and bool(_rounded_smoothed_label_meets_infinite_logit(x, y, s, record["dtype"]).any())
+
+
+observed_nan_where_smoothed_label_rounds_to_an_end.case_applies = _smoothed_label_can_round_at_infinite_logit
+
+
+def _weighted_mean_cotangent_underflows(record: dict) -> bool:
+    params = record.get("params") or {}
+    inputs = record.get("inputs") or {}
+    sw, t = params.get("sample_weight"), inputs.get("x") or inputs.get("p")
+    if sw is None or t is None or record.get("dtype") not in _NP:
+        return False
+    n = len(t.get("data") or [1]) if params.get("reduction") == "mean" else 1
+    scale = np.abs(np.asarray(sw, dtype=np.float64)).ravel() / max(n, 1)
+    if not scale.size or not (_in_dtype(scale, record["dtype"]) == 0).all() or not (scale > 0).any():
+        return False
+    grads = ((record.get("reference") or {}).get("grad") or {}).values()  # some gradient the dtype can hold
+    return any(float(v) != 0 for g in grads for v in (g or {}).get("rounded") or [] if math.isfinite(float(v)))
+
+
+observed_zero_where_weighted_mean_cotangent_underflows.case_applies = _weighted_mean_cotangent_underflows
+
+
+def _focal_base_can_round_to_zero(record: dict) -> bool:
+    params = record.get("params") or {}
+    inputs = record.get("inputs") or {}
+    gamma = params.get("gamma")
+    if gamma is None or float(gamma) >= 1 or "p" not in inputs or "y" not in inputs or record.get("dtype") not in _NP:
+        return False
+    p = np.asarray([float(v) for v in inputs["p"]["data"]])
+    y = np.asarray([float(v) for v in inputs["y"]["data"]])
+    s = float(params.get("label_smoothing") or 0.0)
+    y = y * (1 - s) + 0.5 * s
+    if p.shape != y.shape:
+        return False
+    exact = y * p + (1 - y) * (1 - p)
+    lo, hi = _clip_bounds(record["dtype"])  # a clipped p is keras-*-probability-path-clipped-in-dtype's
+    return bool(((_in_dtype(exact, record["dtype"]) >= 1) & (exact < 1) & (p > lo) & (p < hi)).any())
+
+
+observed_nan_where_focal_base_rounds_to_zero.case_applies = _focal_base_can_round_to_zero
+
+
+PREDICATES = {f.__name__: f for f in (observed_zero_where_weighted_mean_cotangent_underflows,
+                                      observed_nan_where_smoothed_label_rounds_to_an_end,
+                                      observed_nan_where_focal_base_rounds_to_zero,
+                                      error_within_rounded_sigmoid_output, loss_from_rounded_sigmoid_probability,
                                       probability_p_clipped_at_mismatch, error_within_probability_path_rounding,
                                       observed_nonfinite_where_weighted_label_cotangent_overflows)}

@@ -260,3 +260,64 @@ def test_the_label_cotangent_entry_runs_only_where_a_case_can_overflow():
     rec["inputs"]["x"]["data"] = [1.6947656946257677e+38]  # w |x| overflows, and so does the exact gradient
     rec["params"].update(label_smoothing=1e-07, reduction="none", sample_weight=8.473828473128839e+37)
     assert not f(rec)
+
+
+def test_a_float16_label_smoothed_back_to_one_meets_an_infinite_logit(entries):
+    args = ("keras.ops.binary_crossentropy(from_logits=True)@jax", "binary_cross_entropy_with_logits", "float16")
+    rec = record(*args, {"x": [11.0, np.inf], "y": [0.0, 1.0]}, {**BCEL, "label_smoothing": 1e-07}, "value",
+                 float("nan"), "inf", verdict="special_value_mismatch", index=1)
+    assert classified(rec, entries) == ("keras-jax-bce-with-logits-smoothed-label-rounded-to-one", False)
+    rec = record(*args, {"x": [11.0, 3.0], "y": [0.0, 1.0]}, {**BCEL, "label_smoothing": 1e-07}, "value",
+                 float("nan"), "0.05", verdict="special_value_mismatch", index=1)
+    assert classified(rec, entries) == (None, True)  # no infinite logit: a NaN is something else
+
+
+def test_focal_with_logits_gradient_where_one_over_p_overflows_float16(entries):
+    impl = "keras.losses.binary_focal_crossentropy(from_logits=True)[per-element]@jax"
+    args = (impl, "sigmoid_focal_loss", "float16", {"x": [-14.9140625, 0.0], "y": [0.472900390625, 0.0]},
+            {"gamma": 2.0, "alpha": None, "reduction": "none"}, "grad:x", float("nan"), "-0.2364500286358308200")
+    assert classified(record(*args, verdict="special_value_mismatch"), entries) == (
+        "keras-backend-focal-logits-rounded-sigmoid-probability", False)
+    rec = record(impl, "sigmoid_focal_loss", "float32", *args[3:], verdict="special_value_mismatch")
+    assert classified(rec, entries) == (None, True)  # 1 / sigmoid(-14.9) = 3e6 is finite in float32
+
+
+def test_a_subnormal_sample_weight_zeroes_the_gradients(entries):
+    params = {**BCEL, "reduction": "mean", "label_smoothing": 0.1, "sample_weight": 5.960464477539063e-08}
+    args = ("keras.losses.BinaryCrossentropy(from_logits=True)@torch", "binary_cross_entropy_with_logits", "float16",
+            {"x": [-0.0, -1e-05, -17.0, 31.0, 10000.0, -65504.0, -34.6, 0.5], "y": [0.5] * 8})
+    rec = record(*args, params, "grad:y", 0.0, "-0.0000670552253723144", index=4)
+    assert classified(rec, entries) == ("keras-weighted-mean-cotangent-underflows", False)
+    rec = record(*args, {**params, "sample_weight": 1e-3}, "grad:y", 0.0, "-0.0000670552253723144", index=4)
+    assert classified(rec, entries) == (None, True)  # 1e-3 / 8 is a float16 number: the cotangent survives
+
+
+def test_a_bfloat16_focal_base_rounded_to_zero_gives_the_pow_gradient_nan(entries):
+    params = {"gamma": 0.0, "alpha": None, "clip": None, "label_smoothing": 0.0, "reduction": "none"}
+    args = ("keras.losses.binary_focal_crossentropy(from_logits=False)[per-element]@jax", "binary_focal_loss")
+    rec = record(*args, "bfloat16", {"p": [1.0013580322265625e-05], "y": [0.0]}, params, "grad:p", float("nan"),
+                 "1.000010013680595060585151809782030783962", verdict="special_value_mismatch")
+    assert classified(rec, entries) == ("keras-jax-focal-base-rounded-to-zero-pow-gradient", False)
+    assert kb.observed_nan_where_focal_base_rounds_to_zero.case_applies(rec)
+    rec = record(*args, "float32", {"p": [1.0013580322265625e-05], "y": [0.0]}, params, "grad:p", float("nan"),
+                 "1.000010013680595060585151809782030783962", verdict="special_value_mismatch")
+    assert classified(rec, entries) == (None, True)  # 1 - 1e-5 is not 1 in float32: the base is not 0
+    assert not kb.observed_nan_where_focal_base_rounds_to_zero.case_applies(rec)
+
+
+def test_case_applies_of_the_smoothed_label_and_the_weighted_mean():
+    rec = record("keras.ops.binary_crossentropy(from_logits=True)@jax", "binary_cross_entropy_with_logits", "float16",
+                 {"x": [11.0, np.inf], "y": [0.0, 1.0]}, {**BCEL, "label_smoothing": 1e-07}, "value", 0.0, "0")
+    assert kb.observed_nan_where_smoothed_label_rounds_to_an_end.case_applies(rec)
+    for dtype in ("float32", "float64"):  # 1 - 5e-8 is 1 - 2^-24 in float32 (nearest), itself in float64
+        rec["dtype"] = dtype
+        assert not kb.observed_nan_where_smoothed_label_rounds_to_an_end.case_applies(rec)
+    weighted = {**BCEL, "reduction": "mean", "sample_weight": 5.960464477539063e-08}
+    rec = record("keras.losses.BinaryCrossentropy(from_logits=True)@torch", "binary_cross_entropy_with_logits",
+                 "float16", {"x": [10000.0, 1.0], "y": [0.0, 0.0]}, weighted, "grad:y", 0.0, "-0.0000670552253723144")
+    assert kb.observed_zero_where_weighted_mean_cotangent_underflows.case_applies(rec)
+    rec["params"]["sample_weight"] = 1e-3
+    assert not kb.observed_zero_where_weighted_mean_cotangent_underflows.case_applies(rec)
+    rec["params"]["sample_weight"] = 5.960464477539063e-08
+    rec["reference"]["grad"]["y"]["rounded"] = [0.0, 0.0]  # nothing the dtype can hold: no failure to show
+    assert not kb.observed_zero_where_weighted_mean_cotangent_underflows.case_applies(rec)
