@@ -128,6 +128,42 @@ def observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype(e: Element) 
 observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype.whole_part = True
 observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype.case_applies = _weight_overflows_in_policy_dtype
 
+def _subnormal_weight_op_by_op(record: dict) -> float | None:
+    """Mode `eager` of a JAX-backed row in float16 / bfloat16 with a sample_weight entry that is nonzero and
+    subnormal in the dtype: the smallest such |entry| (None otherwise)."""
+    w = (record.get("params") or {}).get("sample_weight")
+    if record.get("mode") != "eager" or record.get("framework") not in ("jax", "keras_jax") or w is None:
+        return None
+    if record.get("dtype") not in ("float16", "bfloat16"):
+        return None
+    a = np.abs(np.asarray(w, dtype=np.float64).ravel())
+    small = a[(a > 0) & (a < float(_finfo(record["dtype"]).tiny))]
+    return float(small.min()) if small.size else None
+
+
+def relative_error_within_subnormal_weight_rounding_op_by_op(e: Element) -> bool:
+    """Mode `eager` (jax.disable_jit: every primitive rounds its result to the dtype) with a sample_weight
+    subnormal in float16 / bfloat16: the backward pass starts from the cotangent w and divides or multiplies
+    it by O(1) factors (Keras's generalized CE: w / q, then times q p^(q-1)), each intermediate rounded onto the
+    subnormal grid, where it keeps only an absolute accuracy of half the smallest subnormal s; under jax.jit
+    XLA fuses the elementwise chain and keeps the intermediates in float32. Holds when the observed element
+    is finite, of the exact value's sign (or 0), and |observed - exact| <= (s / |w| + 4 u) |exact|, |w| the
+    smallest nonzero subnormal weight (an intermediate of size >= |w| / 2 carries a relative error <= s / |w|)."""
+    w = _subnormal_weight_op_by_op(e.record)
+    x = e.exact
+    if w is None or x is None or e.index is None or not math.isfinite(e.observed) or x == 0:
+        return False
+    if e.observed != 0 and (e.observed > 0) != (x > 0):
+        return False
+    f = _finfo(e.dtype)
+    s, u = float(f.smallest_subnormal), float(f.eps) / 2
+    return abs(Decimal(e.observed) - x) <= Decimal(s / w + 4 * u) * abs(x)
+
+
+relative_error_within_subnormal_weight_rounding_op_by_op.case_applies = (
+    lambda record: _subnormal_weight_op_by_op(record) is not None)
+
 PREDICATES = {f.__name__: f for f in (absolute_error_within_reordered_gradient_sum_under_graph,
                                       observed_nan_at_out_of_range_labels_under_xla_any_input,
-                                      observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype)}
+                                      observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype,
+                                      relative_error_within_subnormal_weight_rounding_op_by_op)}

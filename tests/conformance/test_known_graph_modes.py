@@ -171,3 +171,65 @@ def test_neighbours_of_the_policy_overflow_are_not_explained(entries, change):
            "fits in bfloat16 not float16": lambda: policy_record("mixed_bfloat16", (7e4, 1.0), row=CCE)}[change]()
     known.classify(rec, entries, FAILING)
     assert rec["unexpected"] and rec["known_divergence"] is None
+
+
+GCE_JAX = "keras.losses.CategoricalGeneralizedCrossEntropy@jax"
+S16 = 5.960464477539063e-08  # float16's smallest subnormal
+
+
+def gce_record(observed: float, mode: str = "eager", sample_weight=S16, dtype: str = "float16") -> dict:
+    """The ci record: grad:p of the generalized CE at p_y = 6.1e-5, q = 0.7, a subnormal sample_weight, sum."""
+    exact = "-1.095484118458781720949719352962105043847e-6"
+    ref = {"dtype": dtype, "shape": [1, 2], "exact": ["0", exact], "rounded": [0.0, -1.0728836059570312e-06],
+           "ieee": None}
+    return {"implementation": GCE_JAX, "framework": "keras_jax", "op": "generalized_cross_entropy",
+            "dtype": dtype, "device": "cpu", "mode": mode, "case_id": "hyp-a2f8ae63f32d", "backend": "jax",
+            "framework_version": "keras 3.15.1 (jax backend), jax 0.10.2",
+            "params": {"axis": -1, "q": 0.7, "reduction": "sum", "sample_weight": sample_weight},
+            "inputs": {"p": tensor_json(np.asarray([[0.5, 6.103515625e-05]], dtype=np.float16)),
+                       "target": tensor_json(np.asarray([1], dtype=np.int64))},
+            "reference": {"value": {**ref, "shape": [], "exact": ["8.5e-8"], "rounded": [S16]}, "grad": {"p": ref}},
+            "observed": {"value": tensor_json(np.asarray(S16, dtype=np.float16)),
+                         "grad": {"p": tensor_json(np.asarray([[0.0, observed]], dtype=np.float16))}},
+            "verdict": "inaccurate", "part": "grad:p", "exception": None, "detail": "", "convention": None,
+            "failing_elements": {"grad:p": [1]}}
+
+
+def test_op_by_op_rounding_of_a_subnormal_weight_cotangent_is_known(entries):
+    rec = gce_record(-13 * S16)  # w / q = 1.43 s rounded to 1 s, times q p^(q-1) = 12.9
+    known.classify(rec, entries, FAILING)
+    assert rec["known_divergence"] == "keras-jax-eager-subnormal-sample-weight-cotangent" and not rec["unexpected"]
+
+
+@pytest.mark.parametrize("change", ["jit", "normal weight", "wrong sign", "twice off"])
+def test_neighbours_of_the_subnormal_weight_rounding_are_not_explained(entries, change):
+    """Under jax.jit (fused in float32), with a normal weight (no subnormal intermediate), a gradient of the
+    wrong sign, or one off by more than s / |w| relative: reported."""
+    rec = {"jit": lambda: gce_record(-13 * S16, mode="jit"),
+           "normal weight": lambda: gce_record(-13 * S16, sample_weight=1e-3),
+           "wrong sign": lambda: gce_record(13 * S16),
+           "twice off": lambda: gce_record(-40 * S16)}[change]()
+    known.classify(rec, entries, FAILING)
+    assert rec["unexpected"] and rec["known_divergence"] is None
+
+
+def test_keras_logsumexp_on_jax_inherits_the_two_inf_gradient(entries):
+    """keras.ops.logsumexp@jax is jax.scipy.special.logsumexp: 0 at the finite elements of a row with two
+    +inf, where the reference is NaN; a row with one +inf (a defined gradient) is not that entry's."""
+    def rec(row):
+        x = np.asarray([row], dtype=np.float64)
+        nan = {"dtype": "bfloat16", "shape": [1, 3], "exact": ["nan"] * 3, "rounded": [np.nan] * 3, "ieee": None}
+        return {"implementation": "keras.ops.logsumexp@jax", "framework": "keras_jax", "op": "logsumexp",
+                "dtype": "bfloat16", "device": "cpu", "mode": "eager", "case_id": "hyp-34f1a3a20d98",
+                "framework_version": "keras 3.15.1 (jax backend), jax 0.10.2", "params": {"axis": -1},
+                "inputs": {"x": tensor_json(x)}, "reference": {"value": None, "grad": {"x": nan}},
+                "observed": {"value": tensor_json(np.asarray([np.inf])),
+                             "grad": {"x": tensor_json(np.asarray([[np.nan, 0.0, np.nan]]))}},
+                "verdict": "special_value_mismatch", "part": "grad:x", "exception": None, "detail": "",
+                "convention": None, "failing_elements": {"grad:x": [1]}}
+    two = rec([np.inf, 1.0, np.inf])
+    known.classify(two, entries, FAILING)
+    assert two["known_divergence"] == "keras-jax-logsumexp-two-inf-finite-gradient"
+    one = rec([np.inf, 1.0, 2.0])
+    known.classify(one, entries, FAILING)
+    assert one["unexpected"]
