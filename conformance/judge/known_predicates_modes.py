@@ -163,7 +163,36 @@ def relative_error_within_subnormal_weight_rounding_op_by_op(e: Element) -> bool
 relative_error_within_subnormal_weight_rounding_op_by_op.case_applies = (
     lambda record: _subnormal_weight_op_by_op(record) is not None)
 
+def observed_nonfinite_where_log_softmax_overflows(e: Element) -> bool:
+    """The observed element of d/dtarget is +-inf or NaN where the reference's is finite, and the exact
+    log-probability at its class, x_c - logsumexp(row), lies beyond the dtype's largest finite number: a loss
+    formed as -sum(w * target * log_softmax(x)) (torch's probability-target cross_entropy) differentiates to
+    -w * log_softmax(x)_c / N with log_softmax(x) materialized in the dtype, where it is -inf (float16: logits
+    -65504 and 64864 in a row), so the target gradient is inf (or 0 * -inf = NaN at a class weighted 0)
+    although the exact, scaled value is finite. Whatever the execution mode."""
+    if not e.part.startswith("grad:target") or e.index is None or math.isfinite(e.observed):
+        return False
+    if math.isnan(e.reference) or not math.isfinite(e.reference):
+        return False
+    logits = (e.record.get("inputs") or {}).get("logits")
+    axis = (e.record.get("params") or {}).get("axis")
+    if logits is None or not isinstance(axis, int) or list(logits["shape"]) != list(e.shape) or not e.shape:
+        return False
+    x = np.asarray([float(v) for v in logits["data"]], dtype=np.float64).reshape(logits["shape"])
+    idx = np.unravel_index(e.index, e.shape)
+    ax = axis % x.ndim
+    sl = list(idx)
+    sl[ax] = slice(None)
+    row = x[tuple(sl)]
+    if not np.isfinite(row).all():
+        return False
+    top = float(row.max())
+    lse = top + math.log(float(np.sum(np.exp(row - top))))
+    return abs(float(x[idx]) - lse) > float(_finfo(e.dtype).max)
+
+
 PREDICATES = {f.__name__: f for f in (absolute_error_within_reordered_gradient_sum_under_graph,
                                       observed_nan_at_out_of_range_labels_under_xla_any_input,
                                       observed_nonfinite_where_a_weight_overflows_in_the_policy_dtype,
-                                      relative_error_within_subnormal_weight_rounding_op_by_op)}
+                                      relative_error_within_subnormal_weight_rounding_op_by_op,
+                                      observed_nonfinite_where_log_softmax_overflows)}

@@ -233,3 +233,36 @@ def test_keras_logsumexp_on_jax_inherits_the_two_inf_gradient(entries):
     one = rec([np.inf, 1.0, 2.0])
     known.classify(one, entries, FAILING)
     assert one["unexpected"]
+
+
+def probs_ce_record(row, observed=np.inf, mode="compile") -> dict:
+    """grad:target of torch's probability-target cross_entropy in float16 (one item, classes along axis 1)."""
+    x = np.asarray([row], dtype=np.float64)
+    ref = {"dtype": "float16", "shape": [1, len(row)], "exact": ["22859.0625"] + ["1"] * (len(row) - 1),
+           "rounded": [22864.0] + [1.0] * (len(row) - 1), "ieee": None}
+    return {"implementation": "torch.nn.functional.cross_entropy[probs]", "framework": "torch",
+            "op": "cross_entropy", "dtype": "float16", "device": "cpu", "mode": mode, "case_id": "hyp-a78a40962527",
+            "framework_version": "torch 2.13.0", "params": {"axis": 1, "reduction": "mean", "label_smoothing": 0.1},
+            "inputs": {"logits": tensor_json(x), "target": tensor_json(np.full_like(x, 1.0 / len(row)))},
+            "reference": {"value": None, "grad": {"target": ref}},
+            "observed": {"value": tensor_json(np.asarray(1.0)),
+                         "grad": {"target": tensor_json(np.asarray([[observed] + [1.0] * (len(row) - 1)]))}},
+            "verdict": "special_value_mismatch", "part": "grad:target", "exception": None, "detail": "",
+            "convention": None, "failing_elements": {"grad:target": [0]}}
+
+
+@pytest.mark.parametrize("mode", ["compile", "eager"])
+def test_a_target_gradient_through_an_overflowing_log_softmax_is_known(entries, mode):
+    rec = probs_ce_record([-65504.0, 64864.0, 0.0], mode=mode)  # log_softmax_0 = -130368: -inf in float16
+    known.classify(rec, entries, FAILING)
+    assert rec["known_divergence"] == "torch-probs-ce-target-gradient-log-softmax-overflows"
+
+
+def test_neighbours_of_the_log_softmax_overflow_are_not_explained(entries):
+    """A row whose log-probabilities fit (-60000): reported; a finite observed gradient: not this predicate."""
+    rec = probs_ce_record([-30000.0, 30000.0, 0.0])
+    known.classify(rec, entries, FAILING)
+    assert rec["unexpected"] and rec["known_divergence"] is None
+    pred = known_predicates_modes.observed_nonfinite_where_log_softmax_overflows
+    assert pred(Element(probs_ce_record([-65504.0, 64864.0, 0.0]), "grad:target", 0))
+    assert not pred(Element(probs_ce_record([-65504.0, 64864.0, 0.0], observed=30000.0), "grad:target", 0))
