@@ -1,8 +1,10 @@
-"""Known-divergence predicates about one execution mode (conformance/adapters/execution.py: torch `compile`,
-TensorFlow `graph` / `xla`, JAX `eager`), registered beside those of known_predicates.py (same contract: a
-predicate reads only the record's element) by conformance/judge/known.py at import. Each predicate's
-`case_applies` names its mode, so an entry using it counts as run only on records of that mode
-(known.case_can_show)."""
+"""Known-divergence predicates found by the issue-14 triage of the execution modes (conformance/adapters/
+execution.py: torch `compile`, TensorFlow `graph` / `xla`, JAX `eager`) and the precision policies
+(conformance/judge/policy.py), registered beside those of known_predicates.py (same contract: a predicate
+reads only the record's element) by conformance/judge/known.py at import. A predicate about one mode or
+policy says so in its `case_applies`, so an entry using it counts as run only on records of that mode or
+policy (known.case_can_show); observed_nonfinite_where_log_softmax_overflows, which a compile cell drew, holds
+in every mode."""
 from __future__ import annotations
 
 import math
