@@ -266,3 +266,45 @@ def test_neighbours_of_the_log_softmax_overflow_are_not_explained(entries):
     pred = known_predicates_modes.observed_nonfinite_where_log_softmax_overflows
     assert pred(Element(probs_ce_record([-65504.0, 64864.0, 0.0]), "grad:target", 0))
     assert not pred(Element(probs_ce_record([-65504.0, 64864.0, 0.0], observed=30000.0), "grad:target", 0))
+
+
+def lce_raising_record(message: str, exc_type: str = "torch._inductor.exc.InductorError") -> dict:
+    """The ci record: torch.nn.LinearCrossEntropyLoss[chunked] with one class, reduction none, compiled."""
+    return {"implementation": "torch.nn.LinearCrossEntropyLoss[chunked]", "framework": "torch",
+            "op": "linear_cross_entropy", "dtype": "float32", "device": "cpu", "mode": "compile",
+            "case_id": "hyp-e7ade6ffe26a", "framework_version": "torch 2.13.0",
+            "params": {"weight": [7.42], "ignore_index": -100, "reduction": "none"},
+            "inputs": {"linear_weight": tensor_json(np.ones((1, 8), dtype=np.float32))},
+            "verdict": "error_behaviour_mismatch", "part": "value", "observed": None, "reference": None,
+            "exception": {"type": exc_type, "message": message}, "failing_elements": {},
+            "detail": f"raised {exc_type}: {message} where the value is defined"}
+
+
+def test_inductor_assertion_compiling_the_one_class_chunked_loss_is_known(entries):
+    rec = lce_raising_record("AssertionError: ")
+    known.classify(rec, entries, FAILING)
+    assert rec["known_divergence"] == "torch-compile-linear-ce-chunked-one-class-inductor-assertion"
+    other = lce_raising_record("expected a class", "RuntimeError")  # another error: reported
+    known.classify(other, entries, FAILING)
+    assert other["unexpected"] and other["known_divergence"] is None
+
+
+def test_torch_logsumexp_two_inf_gradient_is_known(entries):
+    def rec(column):
+        x = np.asarray(column, dtype=np.float64)[:, None]
+        nan = {"dtype": "float64", "shape": [len(column), 1], "exact": ["nan"] * len(column),
+               "rounded": [np.nan] * len(column), "ieee": None}
+        observed = np.where(np.isposinf(x), np.nan, 0.0)
+        return {"implementation": "torch.special.logsumexp", "framework": "torch", "op": "logsumexp",
+                "dtype": "float64", "device": "cpu", "mode": "compile", "case_id": "hyp-7e7e10c18b2a",
+                "framework_version": "torch 2.13.0", "params": {"axis": -2}, "inputs": {"x": tensor_json(x)},
+                "reference": {"value": None, "grad": {"x": nan}},
+                "observed": {"value": tensor_json(np.asarray([np.inf])), "grad": {"x": tensor_json(observed)}},
+                "verdict": "special_value_mismatch", "part": "grad:x", "exception": None, "detail": "",
+                "convention": None, "failing_elements": {"grad:x": [1]}}
+    two = rec([np.inf, 1.0, np.inf])
+    known.classify(two, entries, FAILING)
+    assert two["known_divergence"] == "torch-logsumexp-two-inf-finite-gradient"
+    one = rec([np.inf, 1.0, 2.0])
+    known.classify(one, entries, FAILING)
+    assert one["unexpected"]
