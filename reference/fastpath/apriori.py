@@ -243,10 +243,61 @@ def _bad_rows(ok: np.ndarray, also=None) -> np.ndarray:
     return np.nonzero(bad)[0]
 
 
-def _merge(dst_r, dst_ok, r, ok) -> None:
-    take = ok & ~dst_ok
-    dst_r[take] = r[take]
-    dst_ok[take] = True
+def _merge_rows(dst_r, dst_ok, bad, r, ok) -> None:
+    """Rows `bad` of (dst_r, dst_ok) take the values of (r, ok) (those rows alone) that ok certifies and dst_ok
+    does not."""
+    sub_r, sub_ok = dst_r[bad], dst_ok[bad]
+    take = ok & ~sub_ok
+    sub_r[take] = r[take]
+    sub_ok[take] = True
+    dst_r[bad], dst_ok[bad] = sub_r, sub_ok
+
+
+def _ce_setup(ar, case: Case):
+    """cross_entropy with integer labels and no label smoothing, what both a-priori paths (this module's Arith,
+    apriori_dd's DDArith) start from: the rows, the counted labels, alpha = w_y where counted (else 0) and the
+    mean's denominator D (None unless reduction is mean). Unsupported for probabilities, label smoothing or a
+    denominator that may be 0."""
+    logits = case.floats["logits"]
+    if "target" not in case.labels:
+        raise Unsupported("probabilities")
+    rows, outer, ax = _rows(logits, case.params.get("axis"))
+    R, C = rows.shape
+    eps, w = _ce_params(case, C)
+    if eps != 0:
+        raise Unsupported("label smoothing")
+    counted, yc = _counted_labels(case, R, C, outer)
+    wv = np.ones(C) if w is None else w
+    alpha = ar.exact(np.where(counted, wv[yc], 0.0))
+    D = None
+    if case.params["reduction"] == "mean":
+        if case.params["mean_denominator"] == "weight_sum":
+            D = ar.tree_sum(ar.exact(np.where(counted, wv[yc], 0.0)))
+        else:
+            D = ar.exact(float(counted.sum()))
+        if not np.all(D.lower_magnitude() > 2 * D.e):
+            raise Unsupported("mean over a denominator that may be 0")
+    return rows, outer, ax, counted, yc, wv, alpha, D
+
+
+def _ce_fallback(ar, case: Case, rows, outer, bad, D, flip, rounded, ok, v_r, v_ok, cert):
+    """The running bound (formulas.OP_FUNCS) on the rows `bad` alone (rows are independent; a mean divides by
+    D), merged into the gradient (rounded, ok) and, for reduction none, the per-item values (v_r, v_ok);
+    cert(value, sign) -> (rounded, certified) is the path's certification. Returns the values."""
+    out, grads = OP_FUNCS["cross_entropy"](ar, _sub_case(case, "logits", rows, bad,
+                                                          case.labels["target"].reshape(-1)))
+    g = grads["logits"]
+    gv, gsign = g.val, g.sign
+    if D is not None:
+        gv = ar.div(gv, D)
+        gsign = None if gsign is None else np.asarray(gsign) * flip
+    _merge_rows(rounded, ok, bad, *cert(gv, gsign))
+    if case.params["reduction"] == "none":
+        ir, iok = cert(out.val, out.sign)
+        flat_r, flat_ok = v_r.reshape(-1), v_ok.reshape(-1)
+        _merge_rows(flat_r, flat_ok, bad, ir.reshape(-1), iok.reshape(-1))
+        v_r, v_ok = flat_r.reshape(outer), flat_ok.reshape(outer)
+    return v_r, v_ok
 
 
 def softmax(ar: Arith, case: Case) -> dict:
@@ -263,38 +314,17 @@ def softmax(ar: Arith, case: Case) -> dict:
     bad = _bad_rows(ok)
     if bad.size:  # the running bound on those rows alone (softmax rows are independent)
         out, _ = OP_FUNCS["softmax"](ar, _sub_case(case, "x", rows, bad, None))
-        r2, ok2 = certify(out.val, dt, out.sign)
-        sub_r, sub_ok = rounded[bad], ok[bad]
-        _merge(sub_r, sub_ok, r2, ok2)
-        rounded[bad], ok[bad] = sub_r, sub_ok
+        _merge_rows(rounded, ok, bad, *certify(out.val, dt, out.sign))
     return {"value": (_back(rounded, outer, ax), _back(ok, outer, ax)),
             "grad:x": (np.zeros(x.shape), np.ones(x.shape, dtype=bool))}
 
 
 def ce_labels(ar: Arith, case: Case) -> dict:
     """cross_entropy with integer labels and no label smoothing (module docstring (3)-(4))."""
-    logits = case.floats["logits"]
-    if "target" not in case.labels:
-        raise Unsupported("probabilities")
-    rows, outer, ax = _rows(logits, case.params.get("axis"))
+    rows, outer, ax, counted, yc, wv, alpha, D = _ce_setup(ar, case)
     R, C = rows.shape
-    eps, w = _ce_params(case, C)
-    if eps != 0:
-        raise Unsupported("label smoothing")
-    counted, yc = _counted_labels(case, R, C, outer)
-    y = case.labels["target"].reshape(-1)
     idx = np.arange(R)
-    wv = np.ones(C) if w is None else w
     dt, reduction = case.dt, case.params["reduction"]
-    alpha = ar.exact(np.where(counted, wv[yc], 0.0))
-    D = None
-    if reduction == "mean":
-        if case.params["mean_denominator"] == "weight_sum":
-            D = ar.tree_sum(ar.exact(np.where(counted, wv[yc], 0.0)))
-        else:
-            D = ar.exact(float(counted.sum()))
-        if not np.all(D.lower_magnitude() > 2 * D.e):
-            raise Unsupported("mean over a denominator that may be 0")
     rw = Rows(ar, rows)
     one = rw.one
     d_y = ar.sub(ar.exact(rows[idx, yc]), ar.exact(rw.m))
@@ -325,24 +355,9 @@ def ce_labels(ar: Arith, case: Case) -> dict:
     gy_r, gy_ok = certify(gy, dt, sign_y)
     rounded[lab], ok[lab] = gy_r[counted], gy_ok[counted]
     bad = _bad_rows(ok, ~v_ok.reshape(-1) if reduction == "none" else None)
-    if bad.size:  # the running bound on those rows alone (rows are independent; a mean divides by D)
-        out, grads = OP_FUNCS["cross_entropy"](ar, _sub_case(case, "logits", rows, bad, y))
-        g = grads["logits"]
-        gv, gsign = g.val, g.sign
-        if D is not None:
-            gv = ar.div(gv, D)
-            gsign = None if gsign is None else np.asarray(gsign) * flip
-        r2, ok2 = certify(gv, dt, gsign)
-        sub_r, sub_ok = rounded[bad], ok[bad]
-        _merge(sub_r, sub_ok, r2, ok2)
-        rounded[bad], ok[bad] = sub_r, sub_ok
-        if reduction == "none":
-            ir, iok = certify(out.val, dt, out.sign)
-            flat_r, flat_ok = v_r.reshape(-1), v_ok.reshape(-1)
-            sub_r, sub_ok = flat_r[bad], flat_ok[bad]
-            _merge(sub_r, sub_ok, ir.reshape(-1), iok.reshape(-1))
-            flat_r[bad], flat_ok[bad] = sub_r, sub_ok
-            v_r, v_ok = flat_r.reshape(outer), flat_ok.reshape(outer)
+    if bad.size:
+        v_r, v_ok = _ce_fallback(ar, case, rows, outer, bad, D, flip, rounded, ok, v_r, v_ok,
+                                 lambda v, sign: certify(v, dt, sign))
     return {"value": (np.asarray(v_r, dtype=np.float64), np.asarray(v_ok, dtype=bool)),
             "grad:logits": (_back(rounded, outer, ax), _back(ok, outer, ax))}
 

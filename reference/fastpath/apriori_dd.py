@@ -53,12 +53,12 @@ from __future__ import annotations
 import numpy as np
 
 from reference.case import Case
-from reference.fastpath.apriori import _back, _bad_rows, _merge, _rows, _sub_case
+from reference.fastpath.apriori import _back, _bad_rows, _ce_fallback, _ce_setup, _merge_rows, _rows, _sub_case
 from reference.fastpath.bound import B
 from reference.fastpath.dd import DDArith, certify_dd
 from reference.fastpath.dd_kernel import (DLOW, ETA, EXPMASK, HG_BITS, SPLIT, U, Work, _finish, exp_block,
                                           kernel_bound, split_sum)
-from reference.fastpath.formulas import OP_FUNCS, Unsupported, _ce_params, _counted_labels
+from reference.fastpath.formulas import OP_FUNCS, Unsupported
 
 CHUNK = 131072  # elements per block (measured best here: fewer numpy calls; the temporaries stay in L3)
 
@@ -188,11 +188,7 @@ def scale_certify(rw: RowsDD, c: B):
         p *= Ks[sl, None]  # K |p|: p has the sign of ch in the whole row
         p += A[sl, None]
         s += p  # |t| + E
-        np.multiply(out, 1 - U, out=E1)
-        bits = E1.view(np.uint64)
-        np.bitwise_and(bits, EXPMASK, out=bits)
-        bits -= HG_BITS  # hg = 2**(e - 53) (1 - 2**-53); for |r| < 2**-969 a negative number or a NaN
-        np.less(s, E1, out=ok[sl])
+        _below_half_gap(s, out, E1, ok[sl])
     rw.EH = None  # consumed
     if zero_row.any():
         rounded[zero_row] = 0.0
@@ -211,38 +207,17 @@ def softmax(ar: DDArith, case: Case) -> dict:
     bad = _bad_rows(ok)
     if bad.size:  # the running bound on those rows alone (softmax rows are independent)
         out, _ = OP_FUNCS["softmax"](ar, _sub_case(case, "x", rows, bad, None))
-        r2, ok2 = certify_dd(out.val, out.sign)
-        sub_r, sub_ok = rounded[bad], ok[bad]
-        _merge(sub_r, sub_ok, r2, ok2)
-        rounded[bad], ok[bad] = sub_r, sub_ok
+        _merge_rows(rounded, ok, bad, *certify_dd(out.val, out.sign))
     return {"value": (_back(rounded, outer, ax), _back(ok, outer, ax)),
             "grad:x": (np.zeros(x.shape), np.ones(x.shape, dtype=bool))}
 
 
 def ce_labels(ar: DDArith, case: Case) -> dict:
     """cross_entropy with integer labels and no label smoothing (module docstring (3)-(4))."""
-    logits = case.floats["logits"]
-    if "target" not in case.labels:
-        raise Unsupported("probabilities")
-    rows, outer, ax = _rows(logits, case.params.get("axis"))
+    rows, outer, ax, counted, yc, wv, alpha, D = _ce_setup(ar, case)
     R, C = rows.shape
-    eps, w = _ce_params(case, C)
-    if eps != 0:
-        raise Unsupported("label smoothing")
-    counted, yc = _counted_labels(case, R, C, outer)
-    y = case.labels["target"].reshape(-1)
     idx = np.arange(R)
-    wv = np.ones(C) if w is None else w
     reduction = case.params["reduction"]
-    alpha = ar.exact(np.where(counted, wv[yc], 0.0))
-    D = None
-    if reduction == "mean":
-        if case.params["mean_denominator"] == "weight_sum":
-            D = ar.tree_sum(ar.exact(np.where(counted, wv[yc], 0.0)))
-        else:
-            D = ar.exact(float(counted.sum()))
-        if not np.all(D.lower_magnitude() > 2 * D.e):
-            raise Unsupported("mean over a denominator that may be 0")
     rw = RowsDD(ar, rows)
     one = rw.one
     d_y = ar.sub(ar.exact(rows[idx, yc]), ar.exact(rw.m))  # exactly x_y - m (TwoSum)
@@ -268,24 +243,8 @@ def ce_labels(ar: DDArith, case: Case) -> dict:
     gy_r, gy_ok = certify_dd(gy, sign_y)
     rounded[lab], ok[lab] = gy_r[counted], gy_ok[counted]
     bad = _bad_rows(ok, ~v_ok.reshape(-1) if reduction == "none" else None)
-    if bad.size:  # the running bound on those rows alone (rows are independent; a mean divides by D)
-        out, grads = OP_FUNCS["cross_entropy"](ar, _sub_case(case, "logits", rows, bad, y))
-        g = grads["logits"]
-        gv, gsign = g.val, g.sign
-        if D is not None:
-            gv = ar.div(gv, D)
-            gsign = None if gsign is None else np.asarray(gsign) * flip
-        r2, ok2 = certify_dd(gv, gsign)
-        sub_r, sub_ok = rounded[bad], ok[bad]
-        _merge(sub_r, sub_ok, r2, ok2)
-        rounded[bad], ok[bad] = sub_r, sub_ok
-        if reduction == "none":
-            ir, iok = certify_dd(out.val, out.sign)
-            flat_r, flat_ok = v_r.reshape(-1), v_ok.reshape(-1)
-            sub_r, sub_ok = flat_r[bad], flat_ok[bad]
-            _merge(sub_r, sub_ok, ir.reshape(-1), iok.reshape(-1))
-            flat_r[bad], flat_ok[bad] = sub_r, sub_ok
-            v_r, v_ok = flat_r.reshape(outer), flat_ok.reshape(outer)
+    if bad.size:
+        v_r, v_ok = _ce_fallback(ar, case, rows, outer, bad, D, flip, rounded, ok, v_r, v_ok, certify_dd)
     return {"value": (np.asarray(v_r, dtype=np.float64), np.asarray(v_ok, dtype=bool)),
             "grad:logits": (_back(rounded, outer, ax), _back(ok, outer, ax))}
 
@@ -302,10 +261,16 @@ def _certify_block(hi, lo, E, out, ok, s, g) -> None:
     s += g  # t: hi + lo = r + t exactly
     np.abs(s, out=s)
     s += E  # |t| + E
-    np.multiply(out, 1 - U, out=g)
+    _below_half_gap(s, out, g, ok)
+
+
+def _below_half_gap(s, r, g, ok) -> None:
+    """ok = s < hg(r), the half gap around each float64 r read off its bit pattern: hg = 2**(e - 53)
+    (1 - 2**-53), for |r| < 2**-969 a negative number or a NaN (never certified); g is a scratch array."""
+    np.multiply(r, 1 - U, out=g)
     bits = g.view(np.uint64)
     np.bitwise_and(bits, EXPMASK, out=bits)
-    bits -= HG_BITS  # hg = 2**(e - 53) (1 - 2**-53); for |r| < 2**-969 a negative number or a NaN
+    bits -= HG_BITS
     np.less(s, g, out=ok)
 
 
@@ -381,10 +346,7 @@ def log_softmax(ar: DDArith, case: Case) -> dict:
     if bad.size:  # the running bound on those rows alone (log_softmax rows are independent)
         out, grads = OP_FUNCS["log_softmax"](ar, _sub_case(case, "x", rows, bad, None))
         for (dst_r, dst_ok), b in (((value, vok), out), ((grad, gok), grads["x"])):
-            r2, ok2 = certify_dd(b.val, b.sign)
-            sub_r, sub_ok = dst_r[bad], dst_ok[bad]
-            _merge(sub_r, sub_ok, r2, ok2)
-            dst_r[bad], dst_ok[bad] = sub_r, sub_ok
+            _merge_rows(dst_r, dst_ok, bad, *certify_dd(b.val, b.sign))
     return {"value": (_back(value, outer, ax), _back(vok, outer, ax)),
             "grad:x": (_back(grad, outer, ax), _back(gok, outer, ax))}
 
