@@ -30,11 +30,6 @@ def bcel_record(observed_grad: float, mode: str = "graph", implementation: str =
             "failing_elements": {"grad:x": [0]}}
 
 
-@pytest.fixture()
-def entries():
-    return known.load()
-
-
 def test_graph_mode_gradient_rounded_away_by_the_reordered_sum_is_known(entries):
     """The ci record (float64 graph cell, bcel(x=100, y=1)): 0 where eager returns -3.7e-44."""
     rec = bcel_record(0.0)
@@ -213,23 +208,42 @@ def test_neighbours_of_the_subnormal_weight_rounding_are_not_explained(entries, 
     assert rec["unexpected"] and rec["known_divergence"] is None
 
 
-def test_keras_logsumexp_on_jax_inherits_the_two_inf_gradient(entries):
-    """keras.ops.logsumexp@jax is jax.scipy.special.logsumexp: 0 at the finite elements of a row with two
-    +inf, where the reference is NaN; a row with one +inf (a defined gradient) is not that entry's."""
-    def rec(row):
-        x = np.asarray([row], dtype=np.float64)
-        nan = {"dtype": "bfloat16", "shape": [1, 3], "exact": ["nan"] * 3, "rounded": [np.nan] * 3, "ieee": None}
-        return {"implementation": "keras.ops.logsumexp@jax", "framework": "keras_jax", "op": "logsumexp",
-                "dtype": "bfloat16", "device": "cpu", "mode": "eager", "case_id": "hyp-34f1a3a20d98",
-                "framework_version": "keras 3.15.1 (jax backend), jax 0.10.2", "params": {"axis": -1},
-                "inputs": {"x": tensor_json(x)}, "reference": {"value": None, "grad": {"x": nan}},
-                "observed": {"value": tensor_json(np.asarray([np.inf])),
-                             "grad": {"x": tensor_json(np.asarray([[np.nan, 0.0, np.nan]]))}},
-                "verdict": "special_value_mismatch", "part": "grad:x", "exception": None, "detail": "",
-                "convention": None, "failing_elements": {"grad:x": [1]}}
+def two_inf_record(row: tuple, x: np.ndarray, axis: int, observed_grad: np.ndarray) -> dict:
+    """grad:x of logsumexp over the elements x along `axis`, reference NaN everywhere (two +inf in the reduced
+    line make the gradient undefined, one +inf in the example's neighbour does not: only the first is asked of
+    the entry); row = (implementation, framework, its version, dtype, mode, case id)."""
+    impl, framework, version, dtype, mode, case_id = row
+    nan = {"dtype": dtype, "shape": list(x.shape), "exact": ["nan"] * x.size, "rounded": [np.nan] * x.size,
+           "ieee": None}
+    return {"implementation": impl, "framework": framework, "op": "logsumexp", "dtype": dtype, "device": "cpu",
+            "mode": mode, "case_id": case_id, "framework_version": version, "params": {"axis": axis},
+            "inputs": {"x": tensor_json(x)}, "reference": {"value": None, "grad": {"x": nan}},
+            "observed": {"value": tensor_json(np.asarray([np.inf])), "grad": {"x": tensor_json(observed_grad)}},
+            "verdict": "special_value_mismatch", "part": "grad:x", "exception": None, "detail": "",
+            "convention": None, "failing_elements": {"grad:x": [1]}}
+
+
+TWO_INF_ROWS = [  # (row, entry, x from the reduced line, axis, observed gradient of x), as the runs met them
+    (("keras.ops.logsumexp@jax", "keras_jax", "keras 3.15.1 (jax backend), jax 0.10.2", "bfloat16", "eager",
+      "hyp-34f1a3a20d98"), "keras-jax-logsumexp-two-inf-finite-gradient",
+     lambda line: np.asarray([line], dtype=np.float64), -1, lambda x: np.asarray([[np.nan, 0.0, np.nan]])),
+    (("torch.special.logsumexp", "torch", "torch 2.13.0", "float64", "compile", "hyp-7e7e10c18b2a"),
+     "torch-logsumexp-two-inf-finite-gradient",
+     lambda line: np.asarray(line, dtype=np.float64)[:, None], -2, lambda x: np.where(np.isposinf(x), np.nan, 0.0)),
+]
+
+
+@pytest.mark.parametrize("row, entry, make_x, axis, observed", TWO_INF_ROWS, ids=["keras@jax", "torch"])
+def test_logsumexp_two_inf_gradient_is_known(entries, row, entry, make_x, axis, observed):
+    """keras.ops.logsumexp@jax is jax.scipy.special.logsumexp, and torch's logsumexp does the same: 0 at the
+    finite elements of a line with two +inf, where the reference is NaN; a line with one +inf (a defined
+    gradient) is not that entry's."""
+    def rec(line):
+        x = make_x(line)
+        return two_inf_record(row, x, axis, observed(x))
     two = rec([np.inf, 1.0, np.inf])
     known.classify(two, entries, FAILING)
-    assert two["known_divergence"] == "keras-jax-logsumexp-two-inf-finite-gradient"
+    assert two["known_divergence"] == entry
     one = rec([np.inf, 1.0, 2.0])
     known.classify(one, entries, FAILING)
     assert one["unexpected"]
@@ -289,22 +303,3 @@ def test_inductor_assertion_compiling_the_one_class_chunked_loss_is_known(entrie
     assert other["unexpected"] and other["known_divergence"] is None
 
 
-def test_torch_logsumexp_two_inf_gradient_is_known(entries):
-    def rec(column):
-        x = np.asarray(column, dtype=np.float64)[:, None]
-        nan = {"dtype": "float64", "shape": [len(column), 1], "exact": ["nan"] * len(column),
-               "rounded": [np.nan] * len(column), "ieee": None}
-        observed = np.where(np.isposinf(x), np.nan, 0.0)
-        return {"implementation": "torch.special.logsumexp", "framework": "torch", "op": "logsumexp",
-                "dtype": "float64", "device": "cpu", "mode": "compile", "case_id": "hyp-7e7e10c18b2a",
-                "framework_version": "torch 2.13.0", "params": {"axis": -2}, "inputs": {"x": tensor_json(x)},
-                "reference": {"value": None, "grad": {"x": nan}},
-                "observed": {"value": tensor_json(np.asarray([np.inf])), "grad": {"x": tensor_json(observed)}},
-                "verdict": "special_value_mismatch", "part": "grad:x", "exception": None, "detail": "",
-                "convention": None, "failing_elements": {"grad:x": [1]}}
-    two = rec([np.inf, 1.0, np.inf])
-    known.classify(two, entries, FAILING)
-    assert two["known_divergence"] == "torch-logsumexp-two-inf-finite-gradient"
-    one = rec([np.inf, 1.0, 2.0])
-    known.classify(one, entries, FAILING)
-    assert one["unexpected"]

@@ -5,9 +5,9 @@ The records are those of the run (float32, thorough); near misses stay unexpecte
 import numpy as np
 import pytest
 
-from conformance.judge import known, known_predicates
-from conformance.judge.severity import FAILING
+from conformance.judge import known_predicates
 from conformance.results.stream import tensor_json
+from tests.conformance.known_helpers import classified
 
 SCCE_JAX = "keras.losses.SparseCategoricalCrossentropy(from_logits=True)@jax"
 
@@ -34,16 +34,6 @@ def value_record(logits, labels, observed, exact, reduction="mean", verdict="ina
                                               "exact": [str(w) for w in want], "rounded": list(want), "ieee": None}
         rec["failing_elements"]["grad:logits"] = [0]
     return rec
-
-
-@pytest.fixture()
-def entries():
-    return known.load()
-
-
-def classified(rec, entries):
-    known.classify(rec, entries, FAILING)
-    return rec["known_divergence"], rec["unexpected"]
 
 
 def test_the_loss_of_a_confident_row_carries_the_logsumexp_rounding(entries):

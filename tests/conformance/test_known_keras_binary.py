@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conformance.judge import known, known_predicates, known_predicates_keras_binary as kb
-from conformance.judge.severity import FAILING
+from tests.conformance.known_helpers import classified
 from tests.installed_helpers import needs
 
 NP = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
@@ -46,11 +46,6 @@ def record(impl, op, dtype, inputs, params, part, observed, exact, verdict="inac
 @pytest.fixture(scope="module")
 def entries():
     return known.load()
-
-
-def classified(rec, entries):
-    known.classify(rec, entries, FAILING)
-    return rec["known_divergence"], rec["unexpected"]
 
 
 SIGMOID_16 = "1.125351493909322918170304313576608377354e-7"  # sigmoid'(16) = sigmoid'(-16)

@@ -6,23 +6,12 @@ mechanism cannot explain stays unexpected."""
 import numpy as np
 import pytest
 
-from conformance.judge import known
 from conformance.judge.known_predicates import Element
 from conformance.judge.known_predicates_keras_softmax import probability_clipped_by_keras_at_mismatch
-from conformance.judge.severity import FAILING
 from conformance.results.stream import tensor_json
+from tests.conformance.known_helpers import classified
 
 VERSIONS = {"keras_jax": "keras 3.15.1 (jax backend), jax 0.10.2", "keras_torch": "keras 3.15.1 (torch backend), torch 2.13.0"}
-
-
-@pytest.fixture()
-def entries():
-    return known.load()
-
-
-def classified(rec, entries):
-    known.classify(rec, entries, FAILING)
-    return rec["known_divergence"], rec["unexpected"]
 
 
 def ref_json(values, dtype):

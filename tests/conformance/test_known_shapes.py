@@ -51,11 +51,6 @@ MECHANISMS = [
 ]
 
 
-@pytest.fixture()
-def entries():
-    return known.load()
-
-
 def _holds(name, rec):
     return known_predicates.PREDICATES[name](known_predicates.Element(rec, "value", None))
 

@@ -31,11 +31,6 @@ def returned_record(labels, value, grad_rows=None, mode="xla", classes=3):
 NAN_ROW = [np.nan] * 3
 
 
-@pytest.fixture()
-def entries():
-    return known.load()
-
-
 @pytest.mark.parametrize("labels, value, grad", [
     ([3], [np.nan], [NAN_ROW]),                                     # ce(label=C)
     ([-1], [np.nan], [NAN_ROW]),                                    # ce(label=-1)
