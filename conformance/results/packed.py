@@ -5,14 +5,24 @@ part) and one exact string or null per element ("exact"). Above PACK_MIN element
 packed, and every reader gets the plain list back (conformance/results/load.py and stream.read_jsonl call
 unpack_record): nothing after the reader ever sees the packed form.
 
-    numbers: {"packed": "base64", "dtype": D, "count": n, "sha256": H, "b64": B}
+    numbers: {"packed": "base64", "dtype": D, "count": n, "crc32": H, "b64": B}
              B: the n values as little-endian D (float64, float32, float16, bfloat16, int64), base64; D is the
              tensor's own float dtype where every value survives the round trip, else float64 (any JSON
-             number or "inf" / "-inf" / "nan" does); int64 for integer lists. H: SHA-256 of the raw bytes.
+             number or "inf" / "-inf" / "nan" does); int64 for integer lists. H: the CRC-32 of the raw bytes,
+             8 hex digits (zlib.crc32: a checksum against damage, as gzip's; a file's writer could forge any
+             unkeyed digest alike). Files written before hold "sha256" (SHA-256, 64 hex digits) instead:
+             read and verified the same way.
              Unpacked: floats as floats, non-finite values as "inf" / "-inf" / "nan", integers as ints: the
              list that was packed.
     strings: {"packed": "sparse", "count": n, "index": [i, ...], "values": [s, ...]}
              the non-null entries of an n-element list of strings and nulls (indices increasing).
+    a reference part's rounded values, where at most an eighth of them differ from what the record observed
+    for the same part (most records: the observation is the correctly rounded value almost everywhere):
+             {"packed": "delta", "of": "observed.PART", "count": n, "index": [i, ...], "values": [v, ...]}
+             the n entries of observed.PART's "data" (PART: value, grad.NAME or derivs.KEY of the same
+             record), with entry i replaced by v (JSON numbers and "inf" / "-inf" / "nan"; indices increasing).
+             Only a record's top-level reference and its conventions' parts are packed so; readers resolve
+             it after the rest of the record is unpacked.
 A list is packed only when it is exactly one of those kinds (floats and the three non-finite strings;
 integers; strings and nulls); anything else is written as it is. Records whose lists are all at most
 PACK_MIN long are written byte for byte as before. A packed list that does not check out (count, length,
@@ -22,44 +32,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import secrets
+import zlib
 
 import ml_dtypes
 import numpy as np
 
 from conformance.results.errors import ResultsError
+from conformance.results.number_lists import PACK_MIN, LazyNumberList, NumberList, number_list  # noqa: F401 (one home: number_lists.py)
 
-PACK_MIN = 1024  # lists of more elements are packed
 _DTYPES = {"float64": np.dtype("<f8"), "float32": np.dtype("<f4"), "float16": np.dtype("<f2"),
            "bfloat16": np.dtype(ml_dtypes.bfloat16), "int64": np.dtype("<i8")}
 _NONFINITE = {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}
 NUMBER_KEYS = ("data", "rounded", "ieee")
 STRING_KEYS = ("exact",)
-
-
-class NumberList(list):
-    """A number list made from an array (stream.numbers_json), remembering that array: pack_numbers packs it
-    without reading the list back. Such lists are never modified after they are made, so the list is
-    number_list(source), and a long one pickles as its source array alone (a run's lane sends its records to
-    the driver: a list of 32,768 floats pickles float by float in 1.3 ms and unpickles in 2.9 ms)."""
-
-    __slots__ = ("source",)
-
-    def __reduce_ex__(self, protocol):
-        src = getattr(self, "source", None)
-        if src is not None and len(self) > PACK_MIN and src.size == len(self):
-            return number_list, (src,)
-        return super().__reduce_ex__(protocol)
-
-
-def number_list(source: np.ndarray) -> NumberList:
-    """The NumberList of an array's values (stream.numbers_json's): floats, and "inf" / "-inf" / "nan"."""
-    v = np.asarray(source).astype(np.float64).ravel()
-    out = NumberList(v.tolist())
-    out.source = source
-    for i in np.flatnonzero(~np.isfinite(v)).tolist():
-        out[i] = "nan" if np.isnan(v[i]) else ("inf" if v[i] > 0 else "-inf")
-    return out
 
 
 def _from_source(values: list) -> tuple[np.ndarray, str] | None:
@@ -111,7 +98,7 @@ def pack_numbers(values: list, dtype: str | None = None) -> dict | None:
 def _packed(arr: np.ndarray, name: str, count: int) -> dict:
     # the array's own bytes (a contiguous little-endian array already: no copy), hashed and encoded in place
     raw = np.ascontiguousarray(arr.astype(_DTYPES[name], copy=False)).reshape(-1).view(np.uint8)
-    return {"packed": "base64", "dtype": name, "count": count, "sha256": hashlib.sha256(raw).hexdigest(),
+    return {"packed": "base64", "dtype": name, "count": count, "crc32": f"{zlib.crc32(raw):08x}",
             "b64": base64.b64encode(raw).decode("ascii")}
 
 
@@ -127,7 +114,10 @@ def unpack_numbers(obj: dict, where: str = "array") -> list:
     dt = _DTYPES[name]
     if len(raw) != count * dt.itemsize:
         raise ResultsError(f"{where}: packed data holds {len(raw) // dt.itemsize} values, its count says {count}")
-    if hashlib.sha256(raw).hexdigest() != obj.get("sha256"):
+    if "crc32" in obj:
+        if f"{zlib.crc32(raw):08x}" != obj["crc32"]:
+            raise ResultsError(f"{where}: packed data does not match its crc32 (damaged file?)")
+    elif hashlib.sha256(raw).hexdigest() != obj.get("sha256"):
         raise ResultsError(f"{where}: packed data does not match its sha256 (damaged file?)")
     arr = np.frombuffer(raw, dtype=dt)
     if name == "int64":
@@ -170,6 +160,8 @@ def pack_record(obj, depth: int = 0, blobs: dict | None = None):
     under that placeholder in `blobs` (dumps_packed puts them in after encoding)."""
     if not isinstance(obj, dict) or depth > 12:
         return obj
+    if depth == 0:
+        obj = _pack_deltas(obj)
     out = None
     for k, v in obj.items():
         new = v
@@ -199,6 +191,8 @@ def unpack_record(obj, where: str = "record", depth: int = 0):
     for k, v in obj.items():
         if not isinstance(v, dict):
             continue
+        if v.get("packed") == "delta" and "shape" in obj and k == "rounded":
+            continue  # resolved once the whole record is unpacked (_unpack_deltas: it reads the observation)
         if "packed" in v and "shape" in obj and k in NUMBER_KEYS + STRING_KEYS:
             new = unpack_numbers(v, f"{where}.{k}") if k in NUMBER_KEYS else unpack_strings(v, f"{where}.{k}")
         else:
@@ -207,7 +201,8 @@ def unpack_record(obj, where: str = "record", depth: int = 0):
             if out is None:
                 out = dict(obj)
             out[k] = new
-    return obj if out is None else out
+    result = obj if out is None else out
+    return _unpack_deltas(result, where) if depth == 0 else result
 
 
 def dumps_packed(obj: dict, dumps, **kwargs) -> str:
@@ -225,3 +220,143 @@ def dumps_packed(obj: dict, dumps, **kwargs) -> str:
         n, rest = piece.split('"', 1)
         out += ['"', blobs[f"{token}.{n}"], '"', rest]
     return "".join(out)
+
+
+DELTA_PARTS = 8  # a rounded list is packed as a delta when at most 1 / DELTA_PARTS of its entries differ
+
+
+def _as_float64(values: list) -> np.ndarray | None:
+    known = _from_source(values)
+    if known is not None:
+        return known[0].astype(np.float64).ravel()
+    return _float_values(values, set(map(type, values)))
+
+
+def _delta(rounded: list, observed: list, of: str) -> dict | None:
+    """The delta packing of a reference part's rounded list against the observed list of the same part (module
+    docstring), or None where that does not apply."""
+    n = len(rounded)
+    if not (isinstance(rounded, list) and isinstance(observed, list) and n > PACK_MIN and len(observed) == n):
+        return None
+    r, o = _as_float64(rounded), _as_float64(observed)
+    if r is None or o is None:
+        return None
+    same = ((r == o) & (np.signbit(r) == np.signbit(o))) | (np.isnan(r) & np.isnan(o))
+    index = np.flatnonzero(~same)
+    if index.size > n // DELTA_PARTS:
+        return None
+    values = []
+    for i in index.tolist():
+        v = float(r[i])
+        values.append(v if np.isfinite(v) else ("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")))
+    return {"packed": "delta", "of": of, "count": n, "index": index.tolist(), "values": values}
+
+
+def _observed_tensors(record: dict) -> dict:
+    """{"observed.value": tensor, "observed.grad.NAME": ..., "observed.derivs.KEY": ...} of a record."""
+    obs = record.get("observed")
+    out = {}
+    if not isinstance(obs, dict):
+        return out
+    if isinstance(obs.get("value"), dict):
+        out["observed.value"] = obs["value"]
+    for group in ("grad", "derivs"):
+        for name, t in (obs.get(group) or {}).items() if isinstance(obs.get(group), dict) else ():
+            if isinstance(t, dict):
+                out[f"observed.{group}.{name}"] = t
+    return out
+
+
+def _reference_parts(ref: dict):
+    """(container, key, "observed.PART") for each part of a record's reference (and its conventions')."""
+    for holder in [ref, *((ref.get("conventions") or {}).values() if isinstance(ref.get("conventions"), dict)
+                          else ())]:
+        if not isinstance(holder, dict):
+            continue
+        if isinstance(holder.get("value"), dict):
+            yield holder, "value", "observed.value"
+        for group in ("grad", "derivs"):
+            parts = holder.get(group)
+            if isinstance(parts, dict):
+                for name, t in parts.items():
+                    if isinstance(t, dict):
+                        yield parts, name, f"observed.{group}.{name}"
+
+
+def _pack_deltas(record: dict) -> dict:
+    """The record with each reference part's long rounded list packed as a delta against its observation where
+    that applies (module docstring); the same object where none does. Never mutates `record`."""
+    ref = record.get("reference")
+    if not isinstance(ref, dict):
+        return record
+    observed = _observed_tensors(record)
+    if not observed:
+        return record
+    replaced = {}
+    for holder, key, of in _reference_parts(ref):
+        t, obs = holder[key], observed.get(of)
+        if obs is None or not isinstance(t.get("rounded"), list) or "shape" not in t:
+            continue
+        packed = _delta(t["rounded"], obs.get("data"), of)
+        if packed is not None:
+            replaced[(id(holder), key)] = {**t, "rounded": packed}
+    if not replaced:
+        return record
+
+    def copy(obj, depth=0):
+        if not isinstance(obj, dict) or depth > 4:
+            return obj
+        out = {k: replaced.get((id(obj), k)) or copy(v, depth + 1) for k, v in obj.items()}
+        return out
+
+    return {**record, "reference": copy(ref)}
+
+
+def _unpack_deltas(record: dict, where: str) -> dict:
+    """The record with every delta-packed rounded list of its reference resolved against its (unpacked)
+    observation, checked; the same object where it holds none."""
+    ref = record.get("reference")
+    if not isinstance(ref, dict):
+        return record
+    observed = None
+
+    def resolve(obj, path, depth=0):
+        nonlocal observed
+        if not isinstance(obj, dict) or depth > 6:
+            return obj
+        out = None
+        for k, v in obj.items():
+            if not isinstance(v, dict):
+                continue
+            if k == "rounded" and v.get("packed") == "delta" and "shape" in obj:
+                observed = _observed_tensors(record) if observed is None else observed
+                new = _resolve_delta(v, observed, f"{path}.{k}")
+            else:
+                new = resolve(v, f"{path}.{k}", depth + 1)
+            if new is not v:
+                out = dict(obj) if out is None else out
+                out[k] = new
+        return obj if out is None else out
+
+    new_ref = resolve(ref, f"{where}.reference")
+    return record if new_ref is ref else {**record, "reference": new_ref}
+
+
+def _resolve_delta(obj: dict, observed: dict, where: str) -> list:
+    count, index, values, of = obj.get("count"), obj.get("index"), obj.get("values"), obj.get("of")
+    if type(count) is not int or not isinstance(index, list) or not isinstance(values, list) \
+            or len(index) != len(values) or not isinstance(of, str):
+        raise ResultsError(f"{where}: not a packed delta")
+    base = observed.get(of)
+    data = base.get("data") if isinstance(base, dict) else None
+    if not isinstance(data, list) or len(data) != count:
+        raise ResultsError(f"{where}: its delta names {of!r}, which the record does not hold with {count} values")
+    out = list(data)
+    last = -1
+    for i, v in zip(index, values):
+        if type(i) is not int or not last < i < count or not (
+                (type(v) in (int, float) and math.isfinite(v)) or v in _NONFINITE):
+            raise ResultsError(f"{where}: packed delta has a bad index or value")
+        out[i] = float(v) if type(v) is int else v
+        last = i
+    return out

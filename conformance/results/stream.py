@@ -14,7 +14,7 @@ from reference.jsonio import case_number_json
 
 from conformance.results import SCHEMA_VERSION
 from conformance.results.errors import ResultsError
-from conformance.results.packed import (NUMBER_KEYS, PACK_MIN, STRING_KEYS, NumberList, dumps_packed, pack_record,
+from conformance.results.packed import (NUMBER_KEYS, PACK_MIN, STRING_KEYS, dumps_packed, number_list, pack_record,
                                         unpack_record)
 
 
@@ -23,51 +23,13 @@ def number_json(x) -> float | str:
     return case_number_json(float(x))
 
 
-def numbers_json(a, like: list | None = None) -> list:
-    """number_json of every element (float64 values), vectorised: tolist() gives the same Python floats;
-    the non-finite ones are then spelled "inf" / "-inf" / "nan". `like`: a list numbers_json made before
-    (an observation, for the reference's rounded values) whose entries mostly hold the same values: its
-    entries are reused where the values are identical (same float64, same sign; never NaN), the others
-    made anew: the same list, without a Python float per element (shared_numbers)."""
-    shared = shared_numbers(a, like) if like is not None else None
-    if shared is not None:
-        return shared
+def numbers_json(a) -> list:
+    """number_json of every element (float64 values): floats, the non-finite ones spelled "inf" / "-inf" /
+    "nan", as a NumberList over a copy of the values (packed.number_list): the entries are made when first
+    read, and a list nobody reads is packed straight from its array (most records' large lists)."""
     a = np.asarray(a)
-    if a.dtype in (np.float32, np.float64):  # tolist() gives the float64 of each element directly
-        v = np.array(a.ravel())
-        out = NumberList(v.tolist())
-        out.source = v
-    else:
-        v = a.astype(np.float64).ravel()
-        out = NumberList(v.tolist())
-        out.source = a.ravel().copy() if a.dtype.kind == "f" or str(a.dtype) == "bfloat16" else v
-    if not np.isfinite(v).all():
-        for i in np.flatnonzero(~np.isfinite(v)):
-            out[i] = number_json(v[i])
-    return out
-
-
-SHARE_MIN = 1024  # shared_numbers: lists shorter than this are made directly (as fast, and simpler)
-
-
-def shared_numbers(a, like: list) -> list | None:
-    """numbers_json(a) built from `like` (see numbers_json), or None where `like` is not a NumberList of as
-    many elements with its source array, or where more than an eighth of the values differ."""
-    src = getattr(like, "source", None)
-    a = np.asarray(a)
-    if src is None or not (_float_like(a) and _float_like(src)) or src.size != a.size or len(like) != a.size \
-            or a.size < SHARE_MIN:
-        return None
-    v = np.array(a.ravel(), dtype=np.float64)  # a copy: the values, and for a float64 `a` the list's source
-    w = src.astype(np.float64, copy=False)
-    differ = np.flatnonzero((v != w) | (np.signbit(v) != np.signbit(w)))  # NaN never equals: made anew
-    if differ.size > a.size // 8:
-        return None
-    out = NumberList(like)
-    out.source = v if a.dtype == np.float64 else a.ravel().copy()  # as numbers_json keeps it
-    for i in differ.tolist():
-        out[i] = number_json(v[i])
-    return out
+    source = a.ravel().copy() if _float_like(a) else a.astype(np.float64).ravel()
+    return number_list(source)
 
 
 def _float_like(a: np.ndarray) -> bool:
@@ -107,6 +69,12 @@ def _floats(data: list, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(float64 values, present) of a stored number list padded to n (report.numbers.to_float's reading)."""
     vals = np.zeros(n)
     present = np.zeros(n, dtype=bool)
+    src = getattr(data, "source", None)
+    if src is not None and src.size == len(data):  # a NumberList: its array, without making its entries
+        m = min(n, src.size)
+        vals[:m] = src[:m]
+        present[:m] = True
+        return vals, present
     head = data[:n]
     if all(type(v) is float for v in head):  # the common case, at C speed
         vals[:len(head)] = head
@@ -211,7 +179,7 @@ def reference_json(ref, observed: dict | None = None, failing: dict | None = Non
         if all_exact:
             return ref_array_json(r)
         obs = part_of(observed or {}, key)
-        rounded = numbers_json(r.rounded, like=(obs or {}).get("data"))
+        rounded = numbers_json(r.rounded)
         if on_demand and _no_zero_or_special(r):
             return ref_array_json(r, rounded=rounded, exact=[None] * len(rounded))
         shown = shown_elements(rounded, (obs or {}).get("data"), dtype_name(np.asarray(r.rounded).dtype))

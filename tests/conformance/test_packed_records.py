@@ -5,6 +5,7 @@ import base64
 import hashlib
 import json
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -47,6 +48,19 @@ def test_number_lists_round_trip_exactly_in_their_own_dtype():
     assert packed.pack_numbers(["1.5"] * 2000) is None  # a string that is not inf / -inf / nan
 
 
+def test_arrays_packed_with_a_sha256_by_earlier_versions_still_read(tmp_path):
+    """Files written before the CRC-32 hold a SHA-256 per packed array: read and verified the same way."""
+    record = _big_record()
+    path = _write_run(tmp_path, record)
+    doc = json.loads(path.read_text())
+    arr = doc["records"][0]["inputs"]["x"]["data"]
+    raw = base64.b64decode(arr["b64"])
+    assert arr.pop("crc32") == f"{zlib.crc32(raw):08x}"
+    arr["sha256"] = hashlib.sha256(raw).hexdigest()
+    path.write_text(json.dumps(doc))
+    assert load_results(path)["records"][0] == _plain(record)
+
+
 def test_string_lists_are_packed_sparsely():
     exact = [None] * 3000
     exact[7], exact[2999] = "0.125", "nan"
@@ -63,8 +77,52 @@ def test_small_records_are_written_byte_for_byte_as_before():
     assert record_line(record) == dumps({"kind": "record", **record})
 
 
+@pytest.mark.parametrize("shift, packing", [(0, "delta"), (97, "delta"), (7, "base64"), (1, "base64")])
+def test_rounded_lists_are_packed_as_their_difference_from_the_observation(tmp_path, shift, packing):
+    """A reference part's rounded list is written as the observation of the same part with the entries that
+    differ (at most an eighth of them: every 97th or none here; every 7th or every one is written whole),
+    and every reader gets the record back exactly, NaN, infinities and signed zeros included."""
+    record = _big_record()
+    got = np.array(record["observed"]["value"]["data"].source).reshape(-1)
+    if shift:
+        got[::shift] = np.nextafter(got[::shift], np.float32(2))
+    got[:4] = [np.nan, np.inf, -0.0, 0.0]
+    record["observed"]["value"] = tensor_json(got)
+    record["reference"]["value"]["rounded"][5:7] = [0.0, "nan"]  # NaN and 0.0 against observed 0.0 and NaN
+    path = _write_run(tmp_path, record)
+    rounded = json.loads(path.read_text())["records"][0]["reference"]["value"]["rounded"]
+    assert rounded["packed"] == packing
+    if packing == "delta":
+        r = np.array([float(v) for v in record["reference"]["value"]["rounded"]])
+        differ = [i for i in range(got.size) if not (r[i] == got[i] and math.copysign(1, r[i]) ==
+                  math.copysign(1, got[i]) or math.isnan(r[i]) and math.isnan(got[i]))]
+        assert rounded["index"] == differ and 4 <= len(differ) <= got.size // 8
+    for source in (path, tmp_path / "run" / "results.jsonl"):
+        back = load_results(source)["records"][0]
+        assert dumps(back) == dumps(_plain(record))
+
+
 @pytest.mark.parametrize("damage, message", [
-    (lambda p: p.update(sha256="0" * 64), "does not match its sha256"),
+    (lambda d: d.update(of="observed.grad.x"), "which the record does not hold"),
+    (lambda d: d.update(count=d["count"] - 1), "which the record does not hold"),
+    (lambda d: d.update(index=[5, 3], values=[1.0, 2.0]), "bad index or value"),
+    (lambda d: d.update(index=[3000], values=[1.0]), "bad index or value"),
+    (lambda d: d.update(index=[3], values=["1.0"]), "not valid under any of the given schemas"),
+    (lambda d: d.update(values=[1.0]), "not a packed delta"),
+])
+def test_a_damaged_delta_is_one_clear_error(tmp_path, damage, message):
+    path = _write_run(tmp_path, _big_record())
+    doc = json.loads(path.read_text())
+    damage(doc["records"][0]["reference"]["value"]["rounded"])
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ResultsError, match=message) as err:
+        load_results(path)
+    assert "reference.value.rounded" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.update(crc32="0" * 8), "does not match its crc32"),
+    (lambda p: p.update(sha256="0" * 64, crc32=None) or p.pop("crc32"), "does not match its sha256"),
     (lambda p: p.update(count=p["count"] + 1), "its count says"),
     (lambda p: p.update(b64=p["b64"][:-3]), "not base64"),
 ])
@@ -108,7 +166,9 @@ def test_results_json_and_jsonl_hold_packed_arrays_and_read_back_plain(tmp_path)
     assert on_disk["inputs"]["x"]["data"]["packed"] == "base64"
     assert on_disk["inputs"]["x"]["data"]["dtype"] == "float32"
     assert on_disk["reference"]["value"]["exact"]["packed"] == "sparse"
-    assert on_disk["reference"]["value"]["rounded"]["packed"] == "base64"
+    # observed is the rounded reference everywhere: the rounded list is "the observation, nothing changed"
+    assert on_disk["reference"]["value"]["rounded"] == {"packed": "delta", "of": "observed.value", "count": 3000,
+                                                          "index": [], "values": []}
     for source in (path, tmp_path / "run" / "results.jsonl"):
         got = load_results(source)["records"][0]
         assert got == _plain(record)
@@ -169,17 +229,17 @@ def test_a_large_record_keeps_to_its_size_bound():
 
 
 def _old_way(x):
-    """A record's lists as they were made before shared_numbers: one Python float per element (no source)."""
+    """A record's lists as plain lists: one Python float per element (no source array)."""
     return json.loads(json.dumps(x, default=list))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64"])
 @pytest.mark.parametrize("rows, classes", [(1, 5), (3, 300), (1, 1500), (2, 2048), (1, 32768)])
-def test_reference_lists_shared_with_the_observation_equal_those_made_anew(dtype, rows, classes):
-    """Every size class (drill-down only, below PACK_MIN, packed, deferred): the reference part of a record
-    whose rounded list reuses the observation's entries is the record made the old way, byte for byte, and
-    packs to the same bytes; so are the parts where observed differs (NaN, signed zero, infinities, shifted
-    values) and where it differs too much to share."""
+def test_reference_lists_from_arrays_equal_those_made_as_plain_lists(dtype, rows, classes):
+    """Every size class (drill-down only, below PACK_MIN, packed, deferred): a record's reference part built
+    from lazy number lists is the record built from plain lists, byte for byte, and packs to the same bytes;
+    so are the parts where observed differs (NaN, signed zero, infinities, shifted values) and where it
+    differs too much for a delta. Building and writing the record makes no entry of a long list."""
     import ml_dtypes
 
     from conformance.execute.reference_cache import ReferenceCache
@@ -194,40 +254,22 @@ def test_reference_lists_shared_with_the_observation_equal_those_made_anew(dtype
     shifted[::53] = np.nextafter(shifted[::53].astype(np.float32), np.float32(1)).astype(nd)
     special = g.copy().reshape(-1)
     special[:4] = [np.nan, np.inf, -np.inf, -0.0]
-    far = -g  # every value differs: made anew
+    far = -g  # every value differs: no delta
     for got in (g, shifted.reshape(g.shape), special.reshape(g.shape), far, g.astype(np.float64)):
         observed = {"value": tensor_json(np.array(ref.value.rounded, dtype=got.dtype)),
                     "grad": {"logits": tensor_json(got)}, "warnings": []}
-        plain_observed = _old_way(observed)
         fast = reference_json(ref, observed, {})
+        line = record_line({"reference": fast, "observed": observed})
+        if g.size > packed.PACK_MIN:
+            assert type(fast["grad"]["logits"]["rounded"]) is packed.LazyNumberList
+            assert type(observed["grad"]["logits"]["data"]) is packed.LazyNumberList
+        plain_observed = _old_way(observed)
         assert fast == reference_json(ref, plain_observed, {})
         assert dumps(fast) == dumps(_old_way(fast))
-        assert record_line({"reference": fast, "observed": observed}) == \
-            record_line({"reference": _old_way(fast), "observed": plain_observed})
+        assert line == record_line({"reference": _old_way(fast), "observed": plain_observed})
         rounded = fast["grad"]["logits"]["rounded"]
-        if got is g and g.size >= 1024:  # the common case: the observation's entries serve
-            assert all(r is o for r, o in zip(rounded, observed["grad"]["logits"]["data"]))
-        if rounded is not observed["grad"]["logits"]["data"] and len(rounded) > packed.PACK_MIN:
+        if len(rounded) > packed.PACK_MIN:
             assert packed.pack_numbers(rounded, dtype) == packed.pack_numbers(list(rounded), dtype)
-
-
-def test_shared_numbers_reuses_entries_only_where_values_are_identical():
-    from conformance.results.stream import numbers_json, shared_numbers
-
-    a = np.linspace(-1, 1, 4000).astype(np.float32)
-    a[:3] = [0.0, np.nan, np.inf]
-    obs = a.copy()
-    obs[0], obs[5] = -0.0, np.nextafter(obs[5], np.float32(2))
-    like = numbers_json(obs)
-    got = shared_numbers(a, like)
-    assert got is not None and got == numbers_json(a)[:1] + ["nan"] + numbers_json(a)[2:]
-    assert math.copysign(1.0, got[0]) == 1.0 and got[5] == float(a[5]) and got[5] is not like[5]
-    assert got[2] == "inf" and got[10] is like[10]  # identical values: the observation's own float object
-    assert np.array_equal(got.source, a, equal_nan=True) and got.source.dtype == a.dtype
-    assert shared_numbers(a, list(like)) is None  # a plain list: no source to compare with
-    assert shared_numbers(a[:100], numbers_json(obs[:100])) is None  # short lists are made directly
-    assert shared_numbers(a, numbers_json(-obs)) is None  # most values differ: made directly
-    assert shared_numbers(a, numbers_json(obs[:3999])) is None  # another length
 
 
 @pytest.mark.parametrize("make", [lambda a: a[::2], lambda a: a.reshape(2, -1).T, lambda a: a.astype(">f8")])
@@ -235,7 +277,7 @@ def test_packed_bytes_of_views_and_other_byte_orders_are_the_little_endian_value
     a = make(np.linspace(-2, 2, 4096))
     p = packed.pack_numbers(tensor_json(a)["data"], "float64")
     raw = np.ascontiguousarray(a, dtype="<f8").tobytes()
-    assert p["sha256"] == hashlib.sha256(raw).hexdigest() and p["b64"] == base64.b64encode(raw).decode()
+    assert p["crc32"] == f"{zlib.crc32(raw):08x}" and p["b64"] == base64.b64encode(raw).decode()
     assert packed.unpack_numbers(p) == np.asarray(a, dtype=np.float64).ravel().tolist()
 
 
@@ -246,9 +288,11 @@ def test_a_record_sent_from_a_lane_to_the_driver_arrives_whole():
 
     for record in (_big_record(rows=1, classes=4096, observed_shift=1), _big_record(rows=2, classes=300)):
         got = pickle.loads(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
-        assert got == record and record_line(got) == record_line(record)
         sent, arrived = record["observed"]["value"]["data"], got["observed"]["value"]["data"]
-        assert type(arrived) is packed.NumberList and np.array_equal(arrived.source, sent.source)
+        assert type(arrived) is packed.LazyNumberList and np.array_equal(arrived.source, sent.source)
+        assert record_line(got) == record_line(record)
+        assert type(arrived) is (packed.LazyNumberList if len(arrived) > packed.PACK_MIN else packed.NumberList)
+        assert got == record
     big = tensor_json(np.array([np.nan, np.inf, -np.inf, -0.0] * 600, dtype=np.float32))["data"]
     blob = pickle.dumps(big)
     assert len(blob) < 4 * len(big) + 1000  # the float32 array, not 2,400 pickled floats
