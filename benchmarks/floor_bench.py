@@ -13,7 +13,8 @@
     CPU time). Beside it, what the three number lists (inputs, observed and rounded values) would cost as
     plain JSON numbers (`numbers_json_s`), the encoding records used before, and what a run on lanes adds
     (`lane_transfer_s`: the record pickled in the lane and unpickled in the driver, conformance/execute/lanes.py;
-    not in the ratio: a serial run does not pay it).
+    not in the ratio: a serial run does not pay it), and the record's floor (`record_floor`): the steps any
+    record of the case needs, timed alone -- what the 2x target leaves room for.
 Timings are the best of `repeat` runs (the throughput rows: interleaved rounds, wall and CPU time); the
 machine's load average is recorded beside them.
 """
@@ -153,12 +154,54 @@ def end_to_end(classes: int = 32768, repeat: int = 3, seed: int = 1) -> dict:
                record["reference"]["grad"]["logits"]["rounded"]]
     numbers_s, _ = _best(lambda: dumps(numbers), repeat)
     transfer_s, _ = _best(lambda: pickle.loads(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)), repeat)
-    return {"classes": classes, "dtype": "float32", "load_average_1m": load, "repeat": repeat, "heap_kept": heap_kept,
+    floor = record_floor(inputs, observed_grad, repeat)
+    return {"record_floor": floor, "classes": classes, "dtype": "float32", "load_average_1m": load, "repeat": repeat, "heap_kept": heap_kept,
             "certification_s": cert_wall, "end_to_end_s": total_wall, "end_to_end_over_certification":
             total_wall / cert_wall, "certification_cpu_s": cert_cpu, "end_to_end_cpu_s": total_cpu,
             "end_to_end_over_certification_cpu": total_cpu / cert_cpu, "last_split": split,
             "numbers_json_s": numbers_s, "numbers_json_over_certification": numbers_s / cert_wall,
             "lane_transfer_s": transfer_s}
+
+
+def record_floor(inputs: dict, observed_grad: np.ndarray, repeat: int) -> dict:
+    """What any record of the case costs beyond its certification, whatever the code around it: the cache key
+    (SHA-256 of the input bits, conformance/cases/case.py), the approximations the judge's bound ratio
+    reads (reference/approx.py), the judge's own element passes (ULPs and bounds: compare_part), and the two
+    arrays every record must carry -- the inputs and the observation (the rounded reference is a delta of
+    the observation) -- base64-encoded with their CRC-32 and appended to a file. Best of `repeat`, CPU."""
+    import base64
+    import zlib
+
+    import reference
+    from conformance.cases.case import Case
+    from reference.approx import approximate
+
+    from conformance.execute.reference_cache import ReferenceCache
+
+    ref = ReferenceCache(None).get("cross_entropy", "float32", inputs, {})  # the run's answer: approximations on
+    params = dict(reference.OPS["cross_entropy"].defaults)
+    arrays = [np.ascontiguousarray(inputs["logits"]).view(np.uint8), observed_grad.view(np.uint8)]
+    judge = _judge()
+    tmp = tempfile.TemporaryDirectory(prefix="ce-bench-floor-")
+    path = Path(tmp.name, "floor.jsonl")
+
+    def encode_and_write():
+        text = "".join(f'{zlib.crc32(a):08x}{base64.b64encode(a).decode("ascii")}' for a in arrays)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+    try:
+        out = {"key_s": _best_wall_and_cpu(lambda: Case("", "cross_entropy", "float32", inputs, params).key(),
+                                           repeat)[1],
+               "approximations_s": _best_wall_and_cpu(lambda: approximate("cross_entropy", "float32", inputs,
+                                                                          params), repeat)[1],
+               "judge_s": _best_wall_and_cpu(lambda: judge(ref, np.float32(ref.value.rounded), observed_grad,
+                                                           observed_grad.size), repeat)[1],
+               "encode_and_write_s": _best_wall_and_cpu(encode_and_write, repeat)[1]}
+    finally:
+        tmp.cleanup()
+    out["total_s"] = sum(out.values())
+    return out
 
 
 def _best_wall_and_cpu(fn, repeat: int):

@@ -85,6 +85,14 @@ def report_floor(doc: dict) -> str:
         out.append(f"  its three number lists (inputs, observed, rounded) as plain JSON numbers, as records held "
                    f"them before packing: {e['numbers_json_s']:.3f} s = {e['numbers_json_over_certification']:.1f}x "
                    f"the certification")
+    if "record_floor" in e:
+        f = e["record_floor"]
+        cert = e["certification_cpu_s"] if "certification_cpu_s" in e else e["certification_s"]
+        ms = {k: f"{v * 1e3:.3f} ms" for k, v in f.items()}
+        out.append(f"  the floor of any record of it, each step timed alone (CPU): cache key {ms['key_s']}, "
+                   f"approximations {ms['approximations_s']}, judge {ms['judge_s']}, inputs and observation "
+                   f"base64 + CRC-32 + write {ms['encode_and_write_s']}: {ms['total_s']}; with the certification "
+                   f"{cert * 1e3:.3f} ms: {(cert + f['total_s']) / cert:.2f}x (target 2x)")
     if "lane_transfer_s" in e:
         out.append(f"  a run on lanes also sends the record to its driver (pickle + unpickle): "
                    f"{e['lane_transfer_s']:.4f} s; the run's heap settings (conformance/execute/heap.py) "
