@@ -182,27 +182,31 @@ def pack_record(obj, depth: int = 0, blobs: dict | None = None):
     return obj if out is None else out
 
 
-def unpack_record(obj, where: str = "record", depth: int = 0):
+def unpack_record(obj, where: str = "record", depth: int = 0, observed: dict | None = None):
     """The inverse of pack_record: packed lists back to plain lists (checked; ResultsError otherwise).
-    Returns the same object where nothing was packed; otherwise a copy along the changed paths."""
+    Returns the same object where nothing was packed; otherwise a copy along the changed paths. A record's
+    observation is unpacked first: its parts (`observed`) are what the reference's deltas name."""
     if not isinstance(obj, dict) or depth > 12:
         return obj
+    if depth == 0 and isinstance(obj.get("observed"), dict):
+        unpacked = unpack_record(obj["observed"], f"{where}.observed", 1)
+        obj = obj if unpacked is obj["observed"] else {**obj, "observed": unpacked}
+        observed = _observed_tensors(obj)
     out = None
     for k, v in obj.items():
         if not isinstance(v, dict):
             continue
-        if v.get("packed") == "delta" and "shape" in obj and k == "rounded":
-            continue  # resolved once the whole record is unpacked (_unpack_deltas: it reads the observation)
-        if "packed" in v and "shape" in obj and k in NUMBER_KEYS + STRING_KEYS:
+        if k == "rounded" and v.get("packed") == "delta" and "shape" in obj:
+            new = _resolve_delta(v, observed or {}, f"{where}.{k}")
+        elif "packed" in v and "shape" in obj and k in NUMBER_KEYS + STRING_KEYS:
             new = unpack_numbers(v, f"{where}.{k}") if k in NUMBER_KEYS else unpack_strings(v, f"{where}.{k}")
         else:
-            new = unpack_record(v, f"{where}.{k}", depth + 1)
+            new = unpack_record(v, f"{where}.{k}", depth + 1, observed)
         if new is not v:
             if out is None:
                 out = dict(obj)
             out[k] = new
-    result = obj if out is None else out
-    return _unpack_deltas(result, where) if depth == 0 else result
+    return obj if out is None else out
 
 
 def dumps_packed(obj: dict, dumps, **kwargs) -> str:
@@ -310,36 +314,6 @@ def _pack_deltas(record: dict) -> dict:
         return out
 
     return {**record, "reference": copy(ref)}
-
-
-def _unpack_deltas(record: dict, where: str) -> dict:
-    """The record with every delta-packed rounded list of its reference resolved against its (unpacked)
-    observation, checked; the same object where it holds none."""
-    ref = record.get("reference")
-    if not isinstance(ref, dict):
-        return record
-    observed = None
-
-    def resolve(obj, path, depth=0):
-        nonlocal observed
-        if not isinstance(obj, dict) or depth > 6:
-            return obj
-        out = None
-        for k, v in obj.items():
-            if not isinstance(v, dict):
-                continue
-            if k == "rounded" and v.get("packed") == "delta" and "shape" in obj:
-                observed = _observed_tensors(record) if observed is None else observed
-                new = _resolve_delta(v, observed, f"{path}.{k}")
-            else:
-                new = resolve(v, f"{path}.{k}", depth + 1)
-            if new is not v:
-                out = dict(obj) if out is None else out
-                out[k] = new
-        return obj if out is None else out
-
-    new_ref = resolve(ref, f"{where}.reference")
-    return record if new_ref is ref else {**record, "reference": new_ref}
 
 
 def _resolve_delta(obj: dict, observed: dict, where: str) -> list:

@@ -102,38 +102,43 @@ def test_rounded_lists_are_packed_as_their_difference_from_the_observation(tmp_p
         assert dumps(back) == dumps(_plain(record))
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda d: d.update(of="observed.grad.x"), "which the record does not hold"),
-    (lambda d: d.update(count=d["count"] - 1), "which the record does not hold"),
-    (lambda d: d.update(index=[5, 3], values=[1.0, 2.0]), "bad index or value"),
-    (lambda d: d.update(index=[3000], values=[1.0]), "bad index or value"),
-    (lambda d: d.update(index=[3], values=["1.0"]), "not valid under any of the given schemas"),
-    (lambda d: d.update(values=[1.0]), "not a packed delta"),
+def test_a_conventions_rounded_values_are_deltas_of_the_observation_too(tmp_path):
+    record = _big_record()
+    shifted = np.array(record["reference"]["value"]["rounded"].source)
+    shifted[::200] = np.nextafter(shifted[::200], np.float32(2))
+    part = dict(record["reference"]["value"], rounded=tensor_json(shifted)["data"])
+    record["reference"]["conventions"] = {"some_convention": {"value": part, "grad": {}}}
+    path = _write_run(tmp_path, record)
+    on_disk = json.loads(path.read_text())["records"][0]["reference"]["conventions"]["some_convention"]
+    assert on_disk["value"]["rounded"]["packed"] == "delta" and len(on_disk["value"]["rounded"]["index"]) == 15
+    assert dumps(load_results(path)["records"][0]) == dumps(_plain(record))
+
+
+@pytest.mark.parametrize("field, damage, message", [
+    ("inputs.x.data", lambda p: p.update(crc32="0" * 8), "does not match its crc32"),
+    ("inputs.x.data", lambda p: p.update(sha256="0" * 64) or p.pop("crc32"), "does not match its sha256"),
+    ("inputs.x.data", lambda p: p.update(count=p["count"] + 1), "its count says"),
+    ("inputs.x.data", lambda p: p.update(b64=p["b64"][:-3]), "not base64"),
+    ("reference.value.rounded", lambda d: d.update(of="observed.grad.x"), "which the record does not hold"),
+    ("reference.value.rounded", lambda d: d.update(count=d["count"] - 1), "which the record does not hold"),
+    ("reference.value.rounded", lambda d: d.update(index=[5, 3], values=[1.0, 2.0]), "bad index or value"),
+    ("reference.value.rounded", lambda d: d.update(index=[3000], values=[1.0]), "bad index or value"),
+    ("reference.value.rounded", lambda d: d.update(index=[3], values=["1.0"]), "not valid under any of the given"),
+    ("reference.value.rounded", lambda d: d.update(values=[1.0]), "not a packed delta"),
 ])
-def test_a_damaged_delta_is_one_clear_error(tmp_path, damage, message):
+def test_a_damaged_packed_array_is_one_clear_error(tmp_path, field, damage, message):
+    """A packed array (base64 with its checksum, or a delta of the observation) that does not check out is
+    one error line naming the record and the field."""
     path = _write_run(tmp_path, _big_record())
     doc = json.loads(path.read_text())
-    damage(doc["records"][0]["reference"]["value"]["rounded"])
+    target = doc["records"][0]
+    for key in field.split("."):
+        target = target[key]
+    damage(target)
     path.write_text(json.dumps(doc))
     with pytest.raises(ResultsError, match=message) as err:
         load_results(path)
-    assert "reference.value.rounded" in str(err.value) and "\n" not in str(err.value)
-
-
-@pytest.mark.parametrize("damage, message", [
-    (lambda p: p.update(crc32="0" * 8), "does not match its crc32"),
-    (lambda p: p.update(sha256="0" * 64, crc32=None) or p.pop("crc32"), "does not match its sha256"),
-    (lambda p: p.update(count=p["count"] + 1), "its count says"),
-    (lambda p: p.update(b64=p["b64"][:-3]), "not base64"),
-])
-def test_a_damaged_packed_array_is_one_clear_error(tmp_path, damage, message):
-    path = _write_run(tmp_path, _big_record())
-    doc = json.loads(path.read_text())
-    damage(doc["records"][0]["inputs"]["x"]["data"])
-    path.write_text(json.dumps(doc))
-    with pytest.raises(ResultsError, match=message) as err:
-        load_results(path)
-    assert "record 0.inputs.x.data" in str(err.value) and "\n" not in str(err.value)
+    assert field in str(err.value) and "\n" not in str(err.value)
 
 
 def _big_record(case_id="big", rows=2, classes=1500, observed_shift=0):
