@@ -5,8 +5,11 @@ lets conformance/results/packed.py write a long list without reading it, and a l
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
+_FILLING = threading.Lock()
 PACK_MIN = 1024  # lists of more elements are packed when written (packed.py): pickled as their array too
 
 
@@ -58,9 +61,11 @@ class LazyNumberList(NumberList):
     __slots__ = ()
 
     def _fill(self) -> None:
-        src = self.source
-        list.extend(self, _values(src))
-        self.__class__ = NumberList
+        values = _values(self.source)
+        with _FILLING:  # two threads reading one list first at once make its entries once
+            if type(self) is LazyNumberList:
+                list.extend(self, values)
+                self.__class__ = NumberList
 
     def __len__(self):
         return int(self.source.size)

@@ -50,3 +50,14 @@ def test_a_modified_number_list_forgets_its_source():
         assert v.source is None and want != big.astype(np.float64).tolist()
         assert packed.unpack_numbers(packed.pack_numbers(v, "float32")) == want
         assert pickle.loads(pickle.dumps(v)) == want
+
+
+def test_lists_read_first_by_several_threads_at_once_make_their_entries_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    big = np.arange(50_000, dtype=np.float32)
+    for _ in range(5):
+        v = number_lists.number_list(big)
+        with ThreadPoolExecutor(8) as pool:
+            lengths = list(pool.map(lambda _: len(list(v)), range(16)))
+        assert lengths == [50_000] * 16 and list.__len__(v) == 50_000
