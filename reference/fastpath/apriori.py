@@ -69,7 +69,7 @@ import numpy as np
 
 from reference.case import Case
 from reference.fastpath.bound import F64, N_ULP, Arith, B
-from reference.fastpath.formulas import OP_FUNCS, Unsupported, _ce_params, _counted_labels
+from reference.fastpath.formulas import OP_FUNCS, Unsupported, _ce_params, _counted_labels, _mean_denominator
 from reference.fastpath.rounding import certify
 from reference.ops.common import from_rows, to_rows
 
@@ -269,14 +269,9 @@ def _ce_setup(ar, case: Case):
     counted, yc = _counted_labels(case, R, C, outer)
     wv = np.ones(C) if w is None else w
     alpha = ar.exact(np.where(counted, wv[yc], 0.0))
-    D = None
-    if case.params["reduction"] == "mean":
-        if case.params["mean_denominator"] == "weight_sum":
-            D = ar.tree_sum(ar.exact(np.where(counted, wv[yc], 0.0)))
-        else:
-            D = ar.exact(float(counted.sum()))
-        if not np.all(D.lower_magnitude() > 2 * D.e):
-            raise Unsupported("mean over a denominator that may be 0")
+    D = _mean_denominator(ar, case, counted, wv, yc)
+    if D is not None and not np.all(D.lower_magnitude() > 2 * D.e):
+        raise Unsupported("mean over a denominator that may be 0")
     return rows, outer, ax, counted, yc, wv, alpha, D
 
 
@@ -311,10 +306,17 @@ def softmax(ar: Arith, case: Case) -> dict:
     sign = np.ones(rows.shape[0])
     v, rounded, ok, KA = _scale(rw, c, dt)
     _tier2(v, rounded, ok, KA, dt, sign)
+    return _softmax_finish(ar, case, rows, outer, ax, rounded, ok, lambda v, sign: certify(v, dt, sign))
+
+
+def _softmax_finish(ar, case: Case, rows, outer, ax, rounded, ok, cert) -> dict:
+    """softmax's answer from an a-priori path's rows: the rows it left undecided evaluated again by the running
+    bound alone (softmax rows are independent), certified by the path's cert(value, sign), merged in."""
     bad = _bad_rows(ok)
-    if bad.size:  # the running bound on those rows alone (softmax rows are independent)
+    if bad.size:
         out, _ = OP_FUNCS["softmax"](ar, _sub_case(case, "x", rows, bad, None))
-        _merge_rows(rounded, ok, bad, *certify(out.val, dt, out.sign))
+        _merge_rows(rounded, ok, bad, *cert(out.val, out.sign))
+    x = case.floats["x"]
     return {"value": (_back(rounded, outer, ax), _back(ok, outer, ax)),
             "grad:x": (np.zeros(x.shape), np.ones(x.shape, dtype=bool))}
 

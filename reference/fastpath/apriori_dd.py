@@ -53,7 +53,8 @@ from __future__ import annotations
 import numpy as np
 
 from reference.case import Case
-from reference.fastpath.apriori import _back, _bad_rows, _ce_fallback, _ce_setup, _merge_rows, _rows, _sub_case
+from reference.fastpath.apriori import (_back, _bad_rows, _ce_fallback, _ce_setup, _merge_rows, _rows, _softmax_finish,
+                                       _sub_case)
 from reference.fastpath.bound import B
 from reference.fastpath.dd import DDArith, certify_dd
 from reference.fastpath.dd_kernel import (DLOW, ETA, EXPMASK, HG_BITS, SPLIT, U, Work, _finish, exp_block,
@@ -64,9 +65,15 @@ CHUNK = 131072  # elements per block (measured best here: fewer numpy calls; the
 
 
 def _blocks(R: int, C: int):
+    """(r0, r1, work) for each block of rows r0:r1, `work` the scratch arrays (dd_kernel.Work) made once, for
+    the first block (the largest): Work.view(r1 - r0) fits it to each."""
     per = max(1, CHUNK // max(C, 1))
+    work = None
     for r0 in range(0, R, per):
-        yield r0, min(R, r0 + per)
+        r1 = min(R, r0 + per)
+        if work is None:
+            work = Work((r1 - r0, C))
+        yield r0, r1, work
 
 
 class RowsDD:
@@ -85,10 +92,7 @@ class RowsDD:
         self.EL = np.empty((R, C))
         th, tl, tb = np.zeros(R), np.zeros(R), np.zeros(R)
         dmin = np.zeros(R)
-        work = None
-        for r0, r1 in _blocks(R, C):
-            if work is None:
-                work = Work((r1 - r0, C))
+        for r0, r1, work in _blocks(R, C):
             EH, EL = self.EH[r0:r1], self.EL[r0:r1]
             dmin[r0:r1] = exp_block(rows[r0:r1], self.m[r0:r1, None], EH, EL, work)
             ii = np.arange(r1 - r0)
@@ -172,10 +176,7 @@ def scale_certify(rw: RowsDD, c: B):
     R, C = rw.R, rw.C
     rounded = rw.EH  # each block's EH is read by product_block before its rounded values are written over it
     ok = np.empty((R, C), dtype=bool)
-    work = None
-    for r0, r1 in _blocks(R, C):
-        if work is None:
-            work = Work((r1 - r0, C))
+    for r0, r1, work in _blocks(R, C):
         f, _ = work.view(r1 - r0)
         sl = slice(r0, r1)
         p, err = product_block(rw.EH[sl], rw.EL[sl], ch[sl, None], cl[sl, None], c1[sl, None], c2[sl, None], f)
@@ -204,12 +205,7 @@ def softmax(ar: DDArith, case: Case) -> dict:
     rw = RowsDD(ar, rows)
     c = ar.div(rw.one, rw.S)
     rounded, ok, _ = scale_certify(rw, c)
-    bad = _bad_rows(ok)
-    if bad.size:  # the running bound on those rows alone (softmax rows are independent)
-        out, _ = OP_FUNCS["softmax"](ar, _sub_case(case, "x", rows, bad, None))
-        _merge_rows(rounded, ok, bad, *certify_dd(out.val, out.sign))
-    return {"value": (_back(rounded, outer, ax), _back(ok, outer, ax)),
-            "grad:x": (np.zeros(x.shape), np.ones(x.shape, dtype=bool))}
+    return _softmax_finish(ar, case, rows, outer, ax, rounded, ok, certify_dd)
 
 
 def ce_labels(ar: DDArith, case: Case) -> dict:
@@ -301,10 +297,7 @@ def log_softmax(ar: DDArith, case: Case) -> dict:
     c1, c2 = _split(ch)
     value, grad = np.empty((R, C)), rw.EH  # the gradient is written over EH block by block
     vok, gok = np.empty((R, C), dtype=bool), np.empty((R, C), dtype=bool)
-    work = None
-    for r0, r1 in _blocks(R, C):
-        if work is None:
-            work = Work((r1 - r0, C))
+    for r0, r1, work in _blocks(R, C):
         f, _ = work.view(r1 - r0)
         sl = slice(r0, r1)
         xb, nm = rows[sl], -rw.m[sl, None]

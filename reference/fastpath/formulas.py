@@ -183,6 +183,16 @@ def _counted_labels(case, R: int, C: int, outer) -> tuple[np.ndarray, np.ndarray
     return counted, np.where(counted, y, 0)
 
 
+def _mean_denominator(ar, case, counted, wv, yc):
+    """The mean's denominator D of integer-label cross_entropy, bounded (None unless reduction is mean): the
+    counted items' class weights summed (weight_sum) or their number (count)."""
+    if case.params["reduction"] != "mean":
+        return None
+    if case.params["mean_denominator"] == "weight_sum":
+        return ar.tree_sum(ar.exact(np.where(counted, wv[yc], 0.0)))
+    return ar.exact(float(counted.sum()))
+
+
 def _ce_labels(ar, case, rows, outer, ax, e, w):
     R, C = rows.shape
     counted, yc = _counted_labels(case, R, C, outer)
@@ -197,12 +207,7 @@ def _ce_labels(ar, case, rows, outer, ax, e, w):
     item = ar.mul(alpha, -lp_y)
     sc_y = _complement_at(ar, sm, yc)
     gy = -ar.mul(alpha, sc_y)
-    D = None
-    if case.params["reduction"] == "mean":
-        if case.params["mean_denominator"] == "weight_sum":
-            D = ar.tree_sum(ar.exact(np.where(counted, wv[yc], 0.0)))
-        else:
-            D = ar.exact(float(counted.sum()))
+    D = _mean_denominator(ar, case, counted, wv, yc)
     divided = D is not None and e == 0
     if e == 0:  # one factor per row, alpha / S (/ D for a mean), then one product over the (R, C) array
         c = ar.div(alpha, sm.S)
