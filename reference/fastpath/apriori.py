@@ -321,25 +321,23 @@ def _softmax_finish(ar, case: Case, rows, outer, ax, rounded, ok, cert) -> dict:
             "grad:x": (np.zeros(x.shape), np.ones(x.shape, dtype=bool))}
 
 
-def ce_labels(ar: Arith, case: Case) -> dict:
-    """cross_entropy with integer labels and no label smoothing (module docstring (3)-(4))."""
-    rows, outer, ax, counted, yc, wv, alpha, D = _ce_setup(ar, case)
-    R, C = rows.shape
-    idx = np.arange(R)
-    dt, reduction = case.dt, case.params["reduction"]
-    rw = Rows(ar, rows)
-    one = rw.one
-    d_y = ar.sub(ar.exact(rows[idx, yc]), ar.exact(rw.m))
+def _ce_rows(ar, rw, rows, yc, alpha, D, outer, reduction: str, exact_scaling: bool) -> tuple:
+    """The row quantities of (3), in either a-priori path's arithmetic (`rw`: its pass over the rows):
+    (value, gy, c, flip) -- the item losses alpha (log1p(T) - d_y) reduced (a mean divided by D), the label's
+    gradient -alpha (1 - s_y) and c = alpha / S (both / D for a mean), and flip = -1 where D is negative.
+    exact_scaling: alpha / D is taken exactly where D is a power of two (a count of 2**j items; bound.Arith's
+    rule), one division fewer each."""
+    idx = np.arange(rows.shape[0])
+    d_y = ar.sub(ar.exact(rows[idx, yc]), ar.exact(rw.m))  # exactly x_y - m (TwoSum in double-double)
     item = ar.mul(alpha, ar.sub(ar.log1p(rw.T), d_y))
-    num = B.where(yc == rw.k, rw.T, ar.add(one, ar.sub(rw.T, rw.e_at(yc))))
-    # alpha / D is exact where D is a power of two (a count of 2**j items): then one division fewer each
-    scaled = None if D is None else ar._by_power_of_two(alpha, D)
+    num = B.where(yc == rw.k, rw.T, ar.add(rw.one, ar.sub(rw.T, rw.e_at(yc))))
+    scaled = ar._by_power_of_two(alpha, D) if exact_scaling and D is not None else None
     a = alpha if scaled is None else scaled
     gy = -ar.mul(a, ar.div(num, rw.S))
     c = ar.div(a, rw.S)
     flip = 1.0
     if reduction == "none":
-        value = item.map(lambda a: a.reshape(outer))
+        value = item.map(lambda v: v.reshape(outer))
     else:
         value = ar.tree_sum(item)
         if D is not None:
@@ -347,6 +345,17 @@ def ce_labels(ar: Arith, case: Case) -> dict:
             if scaled is None:
                 c, gy = ar.div(c, D), ar.div(gy, D)
             flip = -1.0 if np.all(D.v < 0) else 1.0
+    return value, gy, c, flip
+
+
+def ce_labels(ar: Arith, case: Case) -> dict:
+    """cross_entropy with integer labels and no label smoothing (module docstring (3)-(4))."""
+    rows, outer, ax, counted, yc, wv, alpha, D = _ce_setup(ar, case)
+    R, C = rows.shape
+    idx = np.arange(R)
+    dt, reduction = case.dt, case.params["reduction"]
+    rw = Rows(ar, rows)
+    value, gy, c, flip = _ce_rows(ar, rw, rows, yc, alpha, D, outer, reduction, exact_scaling=True)
     nonneg = bool(np.all(wv >= 0))
     v_r, v_ok = certify(value, dt, flip if nonneg else None)
     sign = np.sign(alpha.v) * flip

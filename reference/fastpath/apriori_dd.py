@@ -53,8 +53,8 @@ from __future__ import annotations
 import numpy as np
 
 from reference.case import Case
-from reference.fastpath.apriori import (_back, _bad_rows, _ce_fallback, _ce_setup, _merge_rows, _rows, _softmax_finish,
-                                       _sub_case)
+from reference.fastpath.apriori import (_back, _bad_rows, _ce_fallback, _ce_rows, _ce_setup, _merge_rows, _rows,
+                                       _softmax_finish, _sub_case)
 from reference.fastpath.bound import B
 from reference.fastpath.dd import DDArith, certify_dd
 from reference.fastpath.dd_kernel import (DLOW, ETA, EXPMASK, HG_BITS, SPLIT, U, Work, _finish, exp_block,
@@ -215,21 +215,7 @@ def ce_labels(ar: DDArith, case: Case) -> dict:
     idx = np.arange(R)
     reduction = case.params["reduction"]
     rw = RowsDD(ar, rows)
-    one = rw.one
-    d_y = ar.sub(ar.exact(rows[idx, yc]), ar.exact(rw.m))  # exactly x_y - m (TwoSum)
-    item = ar.mul(alpha, ar.sub(ar.log1p(rw.T), d_y))
-    num = B.where(yc == rw.k, rw.T, ar.add(one, ar.sub(rw.T, rw.e_at(yc))))
-    gy = -ar.mul(alpha, ar.div(num, rw.S))
-    c = ar.div(alpha, rw.S)
-    flip = 1.0
-    if reduction == "none":
-        value = item.map(lambda a: a.reshape(outer))
-    else:
-        value = ar.tree_sum(item)
-        if D is not None:
-            value = ar.div(value, D)
-            c, gy = ar.div(c, D), ar.div(gy, D)
-            flip = -1.0 if np.all(D.v < 0) else 1.0
+    value, gy, c, flip = _ce_rows(ar, rw, rows, yc, alpha, D, outer, reduction, exact_scaling=False)
     nonneg = bool(np.all(wv >= 0))
     v_r, v_ok = certify_dd(value, flip if nonneg else None)
     sign = np.sign(alpha.v) * flip
