@@ -28,15 +28,12 @@ class NumberList(list):
             return number_list, (src,)
         return super().__reduce_ex__(protocol)
 
-    def _forget(self):
-        self.source = None
-
 
 def _forgetting(name: str):
     method = getattr(list, name)
 
     def modify(self, *args):
-        self._forget()
+        self.source = None  # the list is now what it holds
         return method(self, *args)
 
     modify.__name__ = name
@@ -56,12 +53,12 @@ class LazyNumberList(NumberList):
     (its class changes in place): from then on every operation runs at list speed. Until then it holds no
     entries, so C code that reads a list's storage directly instead of through its methods would see none:
     Python's own operators, iteration, json, pickle, copy and numpy go through the methods (tested:
-    tests/conformance/test_lazy_number_list.py)."""
+    tests/conformance/test_number_lists.py)."""
 
     __slots__ = ()
 
     def _fill(self) -> None:
-        values = _values(self.source)
+        values = number_values(self.source)
         with _FILLING:  # two threads reading one list first at once make its entries once
             if type(self) is LazyNumberList:
                 list.extend(self, values)
@@ -76,10 +73,6 @@ class LazyNumberList(NumberList):
     def __repr__(self):
         self._fill()
         return list.__repr__(self)
-
-    def _forget(self):
-        self._fill()
-        self.source = None
 
     def __radd__(self, other):  # other + self, other not a list subclass (list + list goes to list's own +)
         self._fill()
@@ -114,7 +107,9 @@ def number_list(source: np.ndarray) -> NumberList:
     return out
 
 
-def _values(source: np.ndarray) -> list:
+def number_values(source: np.ndarray) -> list:
+    """The values of an array as a results file's list holds them: Python floats (float64), the non-finite
+    ones spelled "inf" / "-inf" / "nan" (what packed.unpack_numbers hands back too)."""
     v = np.asarray(source).astype(np.float64).ravel()
     out = v.tolist()
     if not np.isfinite(v).all():

@@ -40,7 +40,8 @@ import ml_dtypes
 import numpy as np
 
 from conformance.results.errors import ResultsError
-from conformance.results.number_lists import PACK_MIN, LazyNumberList, NumberList, number_list  # noqa: F401 (one home: number_lists.py)
+from conformance.results.number_lists import (PACK_MIN, LazyNumberList, NumberList, number_list,  # noqa: F401
+                                              number_values)
 
 _DTYPES = {"float64": np.dtype("<f8"), "float32": np.dtype("<f4"), "float16": np.dtype("<f2"),
            "bfloat16": np.dtype(ml_dtypes.bfloat16), "int64": np.dtype("<i8")}
@@ -122,11 +123,7 @@ def unpack_numbers(obj: dict, where: str = "array") -> list:
     arr = np.frombuffer(raw, dtype=dt)
     if name == "int64":
         return arr.tolist()
-    v = arr.astype(np.float64)
-    out = v.tolist()
-    for i in np.flatnonzero(~np.isfinite(v)):
-        out[i] = "nan" if np.isnan(v[i]) else ("inf" if v[i] > 0 else "-inf")
-    return out
+    return number_values(arr)
 
 
 def pack_strings(values: list) -> dict | None:
@@ -249,11 +246,7 @@ def _delta(rounded: list, observed: list, of: str) -> dict | None:
     index = np.flatnonzero(~same)
     if index.size > n // DELTA_PARTS:
         return None
-    values = []
-    for i in index.tolist():
-        v = float(r[i])
-        values.append(v if np.isfinite(v) else ("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")))
-    return {"packed": "delta", "of": of, "count": n, "index": index.tolist(), "values": values}
+    return {"packed": "delta", "of": of, "count": n, "index": index.tolist(), "values": number_values(r[index])}
 
 
 def _observed_tensors(record: dict) -> dict:
